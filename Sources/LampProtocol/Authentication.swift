@@ -1,0 +1,51 @@
+/// The byte strings that protocol v1's keyed hashes cover (SPEC.md §4).
+///
+/// This module has no cryptography of its own: lamp firmware and the controller each use
+/// their own HMAC-SHA256 over these exact bytes. Keeping the transcripts here means every
+/// side builds them from the same code the codec uses to put them on the wire.
+public enum AuthenticationTranscript {
+    /// The label that starts the lamp-key derivation input.
+    public static let lampKeyLabel = "lamplighter/v1/lamp-key"
+    /// The label that starts the hello transcript.
+    public static let helloLabel = "lamplighter/v1/hello"
+    /// The label that starts the welcome transcript.
+    public static let welcomeLabel = "lamplighter/v1/welcome"
+    /// How many bytes of the HMAC output are sent as a MAC or proof.
+    public static let macLength = 16
+
+    /// The message for deriving a lamp's key: lamp key = HMAC-SHA256(fleet master key,
+    /// `"lamplighter/v1/lamp-key" 0x00 lampID`).
+    public static func lampKeyInput(for lampID: LampID) -> [UInt8] {
+        var out = Array(lampKeyLabel.utf8)
+        out.append(0)
+        out.append(contentsOf: lampID.value.utf8)
+        return out
+    }
+
+    /// The hello transcript: `"lamplighter/v1/hello" 0x00 serverNonce helloWithoutMAC`.
+    /// The MAC is the first 16 bytes of HMAC-SHA256(lamp key, transcript).
+    public static func hello(_ hello: Hello, serverNonce: Block16) -> [UInt8] {
+        var out = Array(helloLabel.utf8)
+        out.append(0)
+        out.write(serverNonce)
+        hello.encodeSignedPart(into: &out)
+        return out
+    }
+
+    /// The welcome transcript: `"lamplighter/v1/welcome" 0x00 clientNonce serverNonce
+    /// welcomeWithoutProof`. The proof is the first 16 bytes of HMAC-SHA256(lamp key,
+    /// transcript).
+    public static func welcome(_ welcome: Welcome, clientNonce: Block16, serverNonce: Block16) -> [UInt8] {
+        var out = Array(welcomeLabel.utf8)
+        out.append(0)
+        out.write(clientNonce)
+        out.write(serverNonce)
+        welcome.encodeSignedPart(into: &out)
+        return out
+    }
+
+    /// Compares two MACs in time that does not depend on where they differ.
+    public static func constantTimeEqual(_ lhs: Block16, _ rhs: Block16) -> Bool {
+        ((lhs.high ^ rhs.high) | (lhs.low ^ rhs.low)) == 0
+    }
+}

@@ -50,7 +50,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "LampProtocolTests", dependencies: ["LampProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "LampAuthTests", dependencies: ["LampAuth", "LampProtocol"], swiftSettings: swiftSettings),
+        // Starts the real executables as processes: what a user sees.
         .testTarget(
-            name: "ExecutableTests", dependencies: [], swiftSettings: swiftSettings),
+            name: "ExecutableTests", dependencies: ["lamplighterd", "lampctl", "lampsim"], swiftSettings: swiftSettings),
     ]
 )

@@ -68,6 +68,7 @@ struct ByteReader {
     }
 
     mutating func readBlock16(_ field: StaticString) throws(LampProtocolError) -> Block16 {
+        try require(16, field: field)
         let high = try readUInt64(field)
         let low = try readUInt64(field)
         return Block16(high: high, low: low)

@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""Writes Protocol/vectors/*.json from SPEC.md alone.
+
+This is an independent encoder for protocol v1, written from SPEC.md without the Swift codec,
+so the vectors cross-check the Swift implementation rather than echo it. It is also a small
+example of a third-party implementation (the kind a firmware author writes).
+
+Run: python3 Protocol/tools/make_vectors.py   (rewrites the files; the Swift tests read them)
+"""
+import hashlib
+import hmac
+import json
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "vectors")
+
+TYPES = {
+    "challenge": 0x01, "hello": 0x02, "welcome": 0x03, "ack": 0x04, "nack": 0x05,
+    "statusReport": 0x10, "event": 0x11, "setLevel": 0x20, "switch": 0x21, "override": 0x22,
+    "resumeProgram": 0x23, "config": 0x24, "identify": 0x25, "reboot": 0x26,
+}
+
+
+def short_string(text):
+    data = text.encode("ascii")
+    return bytes([len(data)]) + data
+
+
+def encode(kind, f):
+    """Encodes one message from its fields, following SPEC.md section by section."""
+    t = bytes([TYPES[kind]])
+    if kind == "challenge":
+        return t + struct.pack(">B", f["minorVersion"]) + bytes.fromhex(f["serverNonce"])
+    if kind == "hello":
+        return hello_signed(f) + bytes.fromhex(f["mac"])
+    if kind == "welcome":
+        return welcome_signed(f) + bytes.fromhex(f["proof"])
+    if kind == "ack":
+        return t + struct.pack(">BI", f["ackedType"], f["ref"])
+    if kind == "nack":
+        return t + struct.pack(">BIB", f["ackedType"], f["ref"], f["reason"])
+    if kind == "statusReport":
+        state = f["mode"] | (8 if f["lit"] else 0) | (16 if f["fading"] else 0)
+        temperature = -128 if f["temperatureCelsius"] is None else f["temperatureCelsius"]
+        ambient = 0xFFFF if f["ambientLux"] is None else f["ambientLux"]
+        return t + struct.pack(
+            ">IHBHIIHbHII", f["appliedVersion"], f["level"], state, f["powerDeciwatts"],
+            f["energyWattHours"], f["burnSeconds"], f["faults"], temperature, ambient,
+            f["programRevision"], f["clock"])
+    if kind == "event":
+        return t + struct.pack(">IBHI", f["sequence"], f["kind"], f["detail"], f["time"])
+    if kind == "setLevel":
+        return t + struct.pack(">IHB", f["version"], f["level"], f["fade"])
+    if kind == "switch":
+        return t + struct.pack(">IBB", f["version"], 1 if f["on"] else 0, f["fade"])
+    if kind == "override":
+        return t + struct.pack(">IHBI", f["version"], f["level"], f["fade"], f["durationSeconds"])
+    if kind == "resumeProgram":
+        return t + struct.pack(">IB", f["version"], f["fade"])
+    if kind == "config":
+        return t + struct.pack(">IHHHHH", f["configVersion"], f["reportIntervalSeconds"], f["failSafeLevel"],
+                               f["powerOnLevel"], f["minLevel"], f["maxLevel"])
+    if kind == "identify":
+        return t + struct.pack(">IH", f["ref"], f["durationSeconds"])
+    if kind == "reboot":
+        return t + struct.pack(">I", f["ref"])
+    raise ValueError(kind)
+
+
+def hello_signed(f):
+    return (bytes([0x02, f["minorVersion"]]) + short_string(f["lampID"]) + short_string(f["firmware"])
+            + struct.pack(">HIIII", f["capabilities"], f["appliedVersion"], f["configVersion"],
+                          f["programRevision"], f["clock"])
+            + bytes.fromhex(f["clientNonce"]))
+
+
+def welcome_signed(f):
+    return bytes([0x03]) + struct.pack(">QHH", f["timeMilliseconds"], f["reportIntervalSeconds"],
+                                       f["pingIntervalSeconds"])
+
+
+# --- SPEC.md section 4: keys and MACs -------------------------------------------------------
+
+def lamp_key(master, lamp_id):
+    return hmac.new(master, b"lamplighter/v1/lamp-key\x00" + lamp_id.encode("ascii"), hashlib.sha256).digest()
+
+
+def hello_mac(key, server_nonce, fields):
+    transcript = b"lamplighter/v1/hello\x00" + server_nonce + hello_signed(fields)
+    return hmac.new(key, transcript, hashlib.sha256).digest()[:16]
+
+
+def welcome_proof(key, client_nonce, server_nonce, fields):
+    transcript = b"lamplighter/v1/welcome\x00" + client_nonce + server_nonce + welcome_signed(fields)
+    return hmac.new(key, transcript, hashlib.sha256).digest()[:16]
+
+
+# --- valid vectors ---------------------------------------------------------------------------
+
+NONCE_A = "00112233445566778899aabbccddeeff"
+NONCE_B = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+
+HELLO_BASE = dict(minorVersion=0, lampID="lamp-0001", firmware="2.4.1", capabilities=0x003F,
+                  appliedVersion=41, configVersion=3, programRevision=7, clock=1796083200,
+                  clientNonce=NONCE_B, mac="00" * 16)
+
+STATUS_BASE = dict(appliedVersion=42, level=300, mode=2, lit=True, fading=False, powerDeciwatts=312,
+                   energyWattHours=123456, burnSeconds=36000000, faults=0, temperatureCelsius=31,
+                   ambientLux=2, programRevision=7, clock=1796083260)
+
+VALID = [
+    ("challenge-zero-nonce", "challenge", dict(minorVersion=0, serverNonce="00" * 16), "all-zero nonce"),
+    ("challenge", "challenge", dict(minorVersion=0, serverNonce=NONCE_A), "typical challenge"),
+    ("hello", "hello", HELLO_BASE, "typical hello (MAC not checked by the codec)"),
+    ("hello-shortest", "hello", dict(HELLO_BASE, lampID="a", firmware="1", capabilities=0, appliedVersion=0,
+                                     configVersion=0, programRevision=0, clock=0), "one-byte id and firmware, fresh lamp"),
+    ("hello-longest", "hello", dict(HELLO_BASE, lampID="L" * 32, firmware="~" * 32, capabilities=0xFFFF,
+                                    appliedVersion=0xFFFFFFFF, configVersion=0xFFFFFFFF,
+                                    programRevision=0xFFFFFFFF, clock=0xFFFFFFFF,
+                                    clientNonce="ff" * 16, mac="ff" * 16), "32-byte id and firmware, every field at its maximum, unknown capability bits kept"),
+    ("hello-id-alphabet", "hello", dict(HELLO_BASE, lampID="Az09._-", firmware="v 1.0 (beta)"), "every class of id character; firmware may contain spaces"),
+    ("welcome", "welcome", dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20,
+                                proof="5a" * 16), "typical welcome"),
+    ("welcome-edges", "welcome", dict(timeMilliseconds=0xFFFFFFFFFFFFFFFF, reportIntervalSeconds=3600,
+                                      pingIntervalSeconds=1, proof="00" * 16), "largest time and report interval, smallest ping interval"),
+    ("ack-set-level", "ack", dict(ackedType=0x20, ref=42), "set level version 42 applied"),
+    ("ack-event", "ack", dict(ackedType=0x11, ref=0xFFFFFFFF), "controller acknowledges event sequence 4294967295"),
+    ("nack-stale", "nack", dict(ackedType=0x20, ref=40, reason=3), "version 40 refused: older than applied"),
+    ("nack-unknown-type", "nack", dict(ackedType=0x7F, ref=0, reason=2), "unknown type 0x7f refused"),
+    ("nack-future-reason", "nack", dict(ackedType=0x22, ref=9, reason=200), "a reason code this version does not know is kept"),
+    ("status", "statusReport", STATUS_BASE, "manual mode at 30 %, lit"),
+    ("status-off-program", "statusReport", dict(STATUS_BASE, level=0, mode=0, lit=False, powerDeciwatts=0,
+                                                faults=0x0001, temperatureCelsius=-5), "program mode, off by day, lamp failure bit"),
+    ("status-unmeasured", "statusReport", dict(STATUS_BASE, temperatureCelsius=None, ambientLux=None, mode=3,
+                                               fading=True, clock=0), "fail-safe, fading, no sensors, clock not set"),
+    ("status-maximum", "statusReport", dict(appliedVersion=0xFFFFFFFF, level=1000, mode=7, lit=True, fading=True,
+                                            powerDeciwatts=0xFFFF, energyWattHours=0xFFFFFFFF,
+                                            burnSeconds=0xFFFFFFFF, faults=0xFFFF, temperatureCelsius=127,
+                                            ambientLux=65534, programRevision=0xFFFFFFFF, clock=0xFFFFFFFF),
+     "every field at its maximum; mode 7 is unknown to v1 and kept"),
+    ("status-minimum", "statusReport", dict(appliedVersion=0, level=0, mode=0, lit=False, fading=False,
+                                            powerDeciwatts=0, energyWattHours=0, burnSeconds=0, faults=0,
+                                            temperatureCelsius=-127, ambientLux=0, programRevision=0, clock=0),
+     "every field at its minimum (-127 °C: -128 means unmeasured)"),
+    ("event-fault-raised", "event", dict(sequence=1, kind=1, detail=0, time=1796083300), "lamp failure raised"),
+    ("event-fault-cleared", "event", dict(sequence=2, kind=2, detail=0, time=1796083400), "lamp failure cleared"),
+    ("event-power-up", "event", dict(sequence=3, kind=3, detail=17, time=0), "17th power-up, clock not yet set"),
+    ("event-clock-lost", "event", dict(sequence=0xFFFFFFFF, kind=4, detail=0, time=0), "clock lost, last sequence before wrap"),
+    ("event-future-kind", "event", dict(sequence=5, kind=99, detail=1, time=1), "unknown kind kept as data"),
+    ("set-level", "setLevel", dict(version=42, level=300, fade=20), "30 % over 2 s, version 42"),
+    ("set-level-off", "setLevel", dict(version=1, level=0, fade=0), "off at once"),
+    ("set-level-full", "setLevel", dict(version=0xFFFFFFFF, level=1000, fade=255), "100 % over 25.5 s, largest version"),
+    ("set-level-lowest", "setLevel", dict(version=7, level=1, fade=1), "0.1 %, the lowest lit level"),
+    ("switch-on", "switch", dict(version=43, on=True, fade=10), "on over 1 s"),
+    ("switch-off", "switch", dict(version=44, on=False, fade=0), "off at once"),
+    ("override", "override", dict(version=45, level=1000, fade=30, durationSeconds=7200), "100 % for two hours"),
+    ("override-shortest", "override", dict(version=46, level=0, fade=0, durationSeconds=1), "off for one second"),
+    ("override-longest", "override", dict(version=47, level=500, fade=255, durationSeconds=2592000), "50 % for 30 days"),
+    ("resume-program", "resumeProgram", dict(version=48, fade=50), "resume over 5 s"),
+    ("resume-program-immediate", "resumeProgram", dict(version=49, fade=0), "resume at once"),
+    ("config", "config", dict(configVersion=4, reportIntervalSeconds=60, failSafeLevel=1000, powerOnLevel=1000,
+                              minLevel=10, maxLevel=1000), "typical configuration"),
+    ("config-edges", "config", dict(configVersion=0xFFFFFFFF, reportIntervalSeconds=1, failSafeLevel=0,
+                                    powerOnLevel=0, minLevel=1, maxLevel=1), "min equals max, shortest interval"),
+    ("config-longest-interval", "config", dict(configVersion=1, reportIntervalSeconds=3600, failSafeLevel=500,
+                                               powerOnLevel=700, minLevel=1000, maxLevel=1000), "hourly reports, fixed level lamp"),
+    ("identify", "identify", dict(ref=9, durationSeconds=30), "blink for 30 s"),
+    ("identify-edges", "identify", dict(ref=0xFFFFFFFF, durationSeconds=600), "longest blink"),
+    ("identify-shortest", "identify", dict(ref=0, durationSeconds=1), "one second"),
+    ("reboot", "reboot", dict(ref=10), "reboot"),
+    ("reboot-zero-ref", "reboot", dict(ref=0), "reference 0"),
+]
+
+
+def hello_with_mac():
+    """The worked example's hello, with a real MAC."""
+    master = bytes(range(32))
+    fields = dict(HELLO_BASE)
+    fields["mac"] = hello_mac(lamp_key(master, fields["lampID"]), bytes.fromhex(NONCE_A), fields).hex()
+    return fields
+
+
+def valid_vectors():
+    out = []
+    for name, kind, fields, description in VALID:
+        if name == "hello":
+            fields = hello_with_mac()
+        data = encode(kind, fields)
+        out.append(dict(name=name, description=description, type=kind, hex=data.hex(), fields=fields))
+    # Forward compatibility (SPEC.md section 9): decodes, but re-encoding gives canonicalHex.
+    status = encode("statusReport", STATUS_BASE)
+    flagged = bytearray(status)
+    flagged[7] |= 0xE0
+    out.append(dict(name="status-reserved-flags", type="statusReport", hex=flagged.hex(), fields=STATUS_BASE,
+                    canonicalHex=status.hex(),
+                    description="reserved state bits 5-7 set by a newer lamp: ignored"))
+    out.append(dict(name="set-level-newer-minor", type="setLevel", peerMinorVersion=1,
+                    hex=(encode("setLevel", dict(version=42, level=300, fade=20)) + b"\xab\xcd").hex(),
+                    fields=dict(version=42, level=300, fade=20),
+                    canonicalHex=encode("setLevel", dict(version=42, level=300, fade=20)).hex(),
+                    description="a peer at minor 1 appended two bytes: ignored"))
+    hello_new = dict(HELLO_BASE, minorVersion=2)
+    out.append(dict(name="hello-newer-minor", type="hello", hex=(encode("hello", hello_new) + b"\x01\x02\x03").hex(),
+                    fields=hello_new, canonicalHex=encode("hello", hello_new).hex(),
+                    description="a hello from a minor-2 lamp with a field v1 does not know: ignored"))
+    challenge_new = dict(minorVersion=1, serverNonce=NONCE_A)
+    out.append(dict(name="challenge-newer-minor", type="challenge",
+                    hex=(encode("challenge", challenge_new) + b"\x00").hex(), fields=challenge_new,
+                    canonicalHex=encode("challenge", challenge_new).hex(),
+                    description="a challenge from a minor-1 controller with an extra byte: ignored"))
+    return out
+
+
+# --- invalid vectors -------------------------------------------------------------------------
+
+def invalid_vectors():
+    set_level = encode("setLevel", dict(version=42, level=300, fade=20))
+    status = encode("statusReport", STATUS_BASE)
+    hello = encode("hello", HELLO_BASE)
+    config = dict(configVersion=4, reportIntervalSeconds=60, failSafeLevel=1000, powerOnLevel=1000,
+                  minLevel=10, maxLevel=1000)
+
+    def e(code, offset, field=None, mtype=None):
+        d = dict(code=code, offset=offset)
+        if field is not None:
+            d["field"] = field
+        if mtype is not None:
+            d["messageType"] = mtype
+        return d
+
+    def patched(data, offset, new):
+        b = bytearray(data)
+        b[offset:offset + len(new)] = new
+        return bytes(b)
+
+    v = [
+        ("empty", b"", e("empty", 0), "a message must have a type byte"),
+        ("unknown-type", bytes([0x7F, 0, 0, 0, 9]), e("unknownType", 0, "type", 0x7F), "type 0x7f: answer with nack(unknownType, ref 9)"),
+        ("unknown-type-zero", bytes([0x00]), e("unknownType", 0, "type", 0x00), "type 0 is never used"),
+        ("reserved-program-type", bytes([0x30, 0, 0, 0, 1, 0]), e("unknownType", 0, "type", 0x30), "program frames are reserved in v1.0"),
+        ("set-level-truncated", set_level[:5], e("truncated", 5, "level", 0x20), "level missing"),
+        ("set-level-truncated-one-byte", set_level[:7], e("truncated", 7, "fade", 0x20), "fade missing"),
+        ("set-level-level-above-1000", patched(set_level, 5, struct.pack(">H", 1001)), e("outOfRange", 5, "level", 0x20), "1001 is not a level"),
+        ("set-level-level-ffff", patched(set_level, 5, b"\xff\xff"), e("outOfRange", 5, "level", 0x20), "65535 is not a level"),
+        ("set-level-trailing", set_level + b"\x00", e("trailingBytes", 8, None, 0x20), "one byte too many from a v1.0 peer"),
+        ("switch-bad-on", encode("switch", dict(version=1, on=True, fade=0))[:5] + b"\x02\x00", e("outOfRange", 5, "on", 0x21), "on must be 0 or 1"),
+        ("override-zero-duration", encode("override", dict(version=1, level=10, fade=0, durationSeconds=1))[:8] + struct.pack(">I", 0), e("outOfRange", 8, "durationSeconds", 0x22), "an override lasts at least 1 s"),
+        ("override-too-long", encode("override", dict(version=1, level=10, fade=0, durationSeconds=1))[:8] + struct.pack(">I", 2592001), e("outOfRange", 8, "durationSeconds", 0x22), "at most 30 days"),
+        ("config-zero-interval", encode("config", dict(config, reportIntervalSeconds=0)), e("outOfRange", 5, "reportIntervalSeconds", 0x24), "reports at least every 3600 s, at most every 1 s"),
+        ("config-min-zero", encode("config", dict(config, minLevel=0)), e("outOfRange", 11, "minLevel", 0x24), "the minimum lit level is at least 0.1 %"),
+        ("config-max-below-min", encode("config", dict(config, minLevel=500, maxLevel=400)), e("outOfRange", 13, "maxLevel", 0x24), "max below min"),
+        ("config-fail-safe-above-1000", encode("config", dict(config, failSafeLevel=1001)), e("outOfRange", 7, "failSafeLevel", 0x24), "not a level"),
+        ("identify-zero", encode("identify", dict(ref=1, durationSeconds=0)), e("outOfRange", 5, "durationSeconds", 0x25), "at least 1 s"),
+        ("identify-too-long", encode("identify", dict(ref=1, durationSeconds=601)), e("outOfRange", 5, "durationSeconds", 0x25), "at most 600 s"),
+        ("welcome-zero-report-interval", encode("welcome", dict(timeMilliseconds=1, reportIntervalSeconds=0, pingIntervalSeconds=20, proof="00" * 16)), e("outOfRange", 9, "reportIntervalSeconds", 0x03), "interval 0"),
+        ("welcome-ping-too-long", encode("welcome", dict(timeMilliseconds=1, reportIntervalSeconds=60, pingIntervalSeconds=3601, proof="00" * 16)), e("outOfRange", 11, "pingIntervalSeconds", 0x03), "interval above 3600"),
+        ("status-level-above-1000", patched(status, 5, struct.pack(">H", 1200)), e("outOfRange", 5, "level", 0x10), "1200 is not a level"),
+        ("status-truncated", status[:30], e("truncated", 27, "clock", 0x10), "the clock needs 4 bytes, 3 remain"),
+        ("status-trailing", status + b"\xff\xff", e("trailingBytes", 31, None, 0x10), "garbage after a complete report"),
+        ("hello-id-empty", bytes([0x02, 0x00, 0x00]) + hello[13:], e("badLength", 2, "lampID", 0x02), "an id has 1 to 32 bytes"),
+        ("hello-id-too-long", bytes([0x02, 0x00, 33]) + b"L" * 33 + hello[12:], e("badLength", 2, "lampID", 0x02), "33 bytes"),
+        ("hello-id-bad-character", patched(hello, 7, b"/"), e("invalidCharacter", 7, "lampID", 0x02), "'/' is not allowed in an id"),
+        ("hello-id-length-beyond-end", bytes([0x02, 0x00, 0x20, 0x61, 0x62]), e("truncated", 3, "lampID", 0x02), "announces 32 bytes, 2 follow"),
+        ("hello-firmware-control-character", patched(hello, 13, b"\n"), e("invalidCharacter", 13, "firmware", 0x02), "firmware is printable ASCII"),
+        ("hello-truncated-mac", hello[:-1], e("truncated", len(hello) - 16, "mac", 0x02), "the MAC needs 16 bytes, 15 remain"),
+        ("challenge-truncated", bytes([0x01, 0x00]) + b"\x11" * 15, e("truncated", 2, "serverNonce", 0x01), "nonce needs 16 bytes"),
+        ("challenge-trailing", encode("challenge", dict(minorVersion=0, serverNonce=NONCE_A)) + b"\x00", e("trailingBytes", 18, None, 0x01), "a minor-0 challenge has exactly 18 bytes"),
+        ("ack-truncated", bytes([0x04, 0x20, 0x00, 0x00]), e("truncated", 2, "ref", 0x04), "ref needs 4 bytes"),
+        ("nack-truncated", bytes([0x05, 0x20, 0, 0, 0, 1]), e("truncated", 6, "reason", 0x05), "reason missing"),
+        ("event-truncated", encode("event", dict(sequence=1, kind=1, detail=0, time=1))[:8], e("truncated", 6, "detail", 0x11), "detail needs 2 bytes, 2 remain but time is missing too: detail read, then time"),
+        ("reboot-trailing", encode("reboot", dict(ref=1)) + b"\x00\x00\x00", e("trailingBytes", 5, None, 0x26), "extra bytes"),
+        ("oversize", bytes([0x20]) + b"\x00" * 1024, e("oversize", 1024, None, 0x20), "1025 bytes: larger than the 1024-byte limit"),
+        ("oversize-unknown-type", bytes([0x99]) + b"\x00" * 4095, e("oversize", 1024, None, 0x99), "size is checked before the type"),
+        ("type-only", bytes([0x20]), e("truncated", 1, "version", 0x20), "type byte alone"),
+        ("resume-truncated", bytes([0x23, 0, 0, 0, 1]), e("truncated", 5, "fade", 0x23), "fade missing"),
+    ]
+    # Fix the one whose expectation is easier computed than written by hand.
+    fixed = []
+    for name, data, error, description in v:
+        if name == "event-truncated":
+            data = encode("event", dict(sequence=1, kind=1, detail=0, time=1))[:9]
+            error = e("truncated", 8, "time", 0x11)
+            description = "time needs 4 bytes, 1 remains"
+        fixed.append(dict(name=name, description=description, hex=data.hex(), error=error))
+    return fixed
+
+
+# --- authentication vectors (SPEC.md section 4) ----------------------------------------------
+
+def auth_vectors():
+    out = []
+    for master_hex, lamp_id in [(bytes(range(32)).hex(), "lamp-0001"), ("aa" * 16, "a"),
+                                (bytes(range(64)).hex(), "L" * 32)]:
+        master = bytes.fromhex(master_hex)
+        key = lamp_key(master, lamp_id)
+        hello = dict(HELLO_BASE, lampID=lamp_id)
+        hello["mac"] = hello_mac(key, bytes.fromhex(NONCE_A), hello).hex()
+        welcome = dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20)
+        proof = welcome_proof(key, bytes.fromhex(hello["clientNonce"]), bytes.fromhex(NONCE_A), welcome)
+        welcome["proof"] = proof.hex()
+        out.append(dict(masterKey=master_hex, lampID=lamp_id, lampKey=key.hex(), serverNonce=NONCE_A,
+                        hello=hello, helloHex=encode("hello", hello).hex(), welcome=welcome,
+                        welcomeHex=encode("welcome", welcome).hex()))
+    return out
+
+
+# --- DALI mapping (SPEC.md section 6.2) -------------------------------------------------------
+
+def dali_vectors():
+    import math
+
+    def arc(level):
+        return 0 if level == 0 else max(1, min(254, math.floor(1 + 253 * math.log10(level) / 3 + 0.5)))
+
+    def level(n):
+        return 0 if n == 0 else round(10 ** (3 * (n - 1) / 253))
+
+    return dict(
+        levelToArc=[[lv, arc(lv)] for lv in (0, 1, 2, 3, 5, 10, 32, 50, 100, 229, 300, 500, 700, 972, 999, 1000)],
+        arcToLevel=[[n, level(n)] for n in (0, 1, 2, 50, 100, 128, 150, 200, 229, 253, 254)],
+    )
+
+
+# --- the worked example of SPEC.md section 12 --------------------------------------------------
+
+def session_example():
+    master = bytes(range(32))
+    key = lamp_key(master, "lamp-0001")
+    server_nonce = bytes.fromhex(NONCE_A)
+    challenge = encode("challenge", dict(minorVersion=0, serverNonce=NONCE_A))
+    hello = dict(HELLO_BASE)
+    hello["mac"] = hello_mac(key, server_nonce, hello).hex()
+    welcome = dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20)
+    welcome["proof"] = welcome_proof(key, bytes.fromhex(hello["clientNonce"]), server_nonce, welcome).hex()
+    status_before = dict(STATUS_BASE, appliedVersion=41, level=1000, mode=0, powerDeciwatts=1040)
+    set_level = dict(version=42, level=300, fade=20)
+    status_after = dict(STATUS_BASE)
+    steps = [
+        ("controller", "challenge", challenge),
+        ("lamp", "hello", encode("hello", hello)),
+        ("controller", "welcome", encode("welcome", welcome)),
+        ("lamp", "statusReport", encode("statusReport", status_before)),
+        ("controller", "setLevel", encode("setLevel", set_level)),
+        ("lamp", "ack", encode("ack", dict(ackedType=0x20, ref=42))),
+        ("lamp", "statusReport", encode("statusReport", status_after)),
+    ]
+    return dict(masterKey=master.hex(), lampID="lamp-0001", lampKey=key.hex(),
+                steps=[dict(sender=a, type=b, hex=c.hex()) for a, b, c in steps])
+
+
+def write(name, obj):
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    valid, invalid = valid_vectors(), invalid_vectors()
+    write("messages.json", dict(protocol="lamplighter.v1", description="Valid messages: decode hex to fields; "
+                                "encode fields to canonicalHex if present, else hex.", vectors=valid))
+    write("invalid.json", dict(protocol="lamplighter.v1", description="Invalid messages and the exact error "
+                               "a decoder reports (code, byte offset, field, message type).", vectors=invalid))
+    write("auth.json", dict(protocol="lamplighter.v1", description="Lamp key derivation, hello MAC and welcome "
+                            "proof (SPEC.md section 4).", vectors=auth_vectors()))
+    write("dali.json", dict(protocol="lamplighter.v1", description="Level (per mille) to DALI arc power and back "
+                            "(SPEC.md section 6.2).", **dali_vectors()))
+    write("session.json", dict(protocol="lamplighter.v1", description="The worked example of SPEC.md section 12: "
+                               "one link from challenge to an acknowledged set-level command.", **session_example()))
+    print(f"{len(valid)} valid, {len(invalid)} invalid message vectors, {len(auth_vectors())} auth vectors")

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what building and testing Lamplighter needs on a fresh Debian/Ubuntu machine:
+# SQLite's headers (GRDB links the system libsqlite3) and Python 3 (vector generator, fuzz
+# corpus). Does nothing when they are already there.
+set -euo pipefail
+need=()
+[ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi

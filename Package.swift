@@ -9,6 +9,13 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
+]
+
 let package = Package(
     name: "Lamplighter",
     platforms: [.macOS(.v15)],
@@ -22,6 +29,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // The wire codec. No dependencies, no Foundation: it also compiles as Embedded Swift
@@ -32,26 +44,60 @@ let package = Package(
             name: "LampAuth",
             dependencies: ["LampProtocol", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
+        // Pure state machines: handshake, a link's requests, desired state, backoff. No I/O.
+        .target(name: "FleetCore", dependencies: ["LampProtocol", "LampAuth"], swiftSettings: swiftSettings),
+        // Durable state on SQLite (GRDB): lamps, desired and reported state, events, commands.
+        .target(
+            name: "FleetStore",
+            dependencies: ["FleetCore", "LampProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
+        // Codable request, response and event types of the operator API, shared by the
+        // daemon, lampctl and the tests.
+        .target(name: "OperatorAPI", dependencies: [], swiftSettings: swiftSettings),
+        // The I/O layer: lamp gateway (NIO WebSocket), operator HTTP API (Hummingbird), fleet
+        // service, batched writer; wired together as services.
+        .target(
+            name: "Controller",
+            dependencies: [
+                "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "OperatorAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ] + nio,
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "lamplighterd",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lampctl",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["OperatorAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lampsim",
             dependencies: [
-                "LampProtocol", "LampAuth",
+                "LampProtocol", "LampAuth", "FleetCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            ] + nio,
             path: "Simulators/LampSimulator",
             swiftSettings: swiftSettings),
         .testTarget(name: "LampProtocolTests", dependencies: ["LampProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "LampAuthTests", dependencies: ["LampAuth", "LampProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FleetCoreTests", dependencies: ["FleetCore", "LampAuth", "LampProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FleetStoreTests", dependencies: ["FleetStore", "FleetCore", "LampProtocol"], swiftSettings: swiftSettings),
         // Starts the real executables as processes: what a user sees.
         .testTarget(
-            name: "ExecutableTests", dependencies: ["lamplighterd", "lampctl", "lampsim"], swiftSettings: swiftSettings),
+            name: "ExecutableTests",
+            dependencies: ["lamplighterd", "lampctl", "lampsim", "OperatorAPI"],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -1,0 +1,281 @@
+import FleetCore
+import FleetStore
+import Foundation
+import LampProtocol
+import Logging
+import OperatorAPI
+import Synchronization
+
+/// The operator's view of the fleet: registration, commands, progress, lamp views. The HTTP
+/// API is a thin layer over this.
+public final class FleetService: Sendable {
+    let store: FleetStore
+    let fleet: FleetState
+    let gateway: LampGateway
+    let logger: Logger
+    private let recentCommands = Mutex<[Int64: CommandRecord]>([:])
+    /// Commands kept in memory for progress queries; older ones are read from the store.
+    static let recentCommandLimit = 64
+
+    /// A service over `fleet`, persisting to `store`, delivering through `gateway`.
+    public init(store: FleetStore, fleet: FleetState, gateway: LampGateway, logger: Logger) {
+        self.store = store
+        self.fleet = fleet
+        self.gateway = gateway
+        self.logger = logger
+    }
+
+    // MARK: Registration
+
+    /// Registers lamps (durably), all or none.
+    public func register(_ registrations: [LampRegistration]) throws(APIFailure) -> [LampView] {
+        let records = try registrations.enumerated().map { (index, registration) throws(APIFailure) in
+            try FleetService.record(from: registration, index: registrations.count > 1 ? index : nil)
+        }
+        do {
+            try store.addLamps(records, atMilliseconds: WallClock.nowMilliseconds())
+            let stored = try records.compactMap { try store.lamp($0.id) }
+            fleet.add(stored)
+        } catch let error as FleetStoreError {
+            throw APIFailure(status: 409, APIError(error: error.description, field: "id"))
+        } catch {
+            throw APIFailure(status: 500, APIError(error: "storing the lamps failed: \(error)"))
+        }
+        return records.compactMap { lampView($0.id) }
+    }
+
+    static func record(from registration: LampRegistration, index: Int?) throws(APIFailure) -> LampRecord {
+        let prefix = index.map { "[\($0)]." } ?? ""
+        guard let id = LampID(registration.id) else {
+            throw .badRequest("must be 1 to 32 characters of A-Z a-z 0-9 . _ -", field: prefix + "id")
+        }
+        for group in registration.groups ?? [] where !GroupName.isValid(group) {
+            throw .badRequest("group names are 1 to 64 characters of A-Z a-z 0-9 . _ -", field: prefix + "groups")
+        }
+        if let latitude = registration.latitude, !(-90...90).contains(latitude) {
+            throw .badRequest("must be between -90 and 90", field: prefix + "latitude")
+        }
+        if let longitude = registration.longitude, !(-180...180).contains(longitude) {
+            throw .badRequest("must be between -180 and 180", field: prefix + "longitude")
+        }
+        if let wattage = registration.wattage, !(0...6553).contains(wattage) {
+            throw .badRequest("must be between 0 and 6553 watts", field: prefix + "wattage")
+        }
+        if let name = registration.name, name.count > 200 {
+            throw .badRequest("must be at most 200 characters", field: prefix + "name")
+        }
+        return LampRecord(
+            id: id, name: registration.name, latitude: registration.latitude, longitude: registration.longitude,
+            wattage: registration.wattage, groups: registration.groups ?? [])
+    }
+
+    // MARK: Commands
+
+    /// Validates a command, makes it durable, then sends it. Returns once it is durable.
+    public func command(_ request: CommandRequest) async throws(APIFailure) -> CommandAccepted {
+        let (target, intent, fade, description) = try parse(request)
+        guard let lamps = fleet.resolve(target) else {
+            throw APIFailure(status: 404, APIError(error: "no lamp \(request.target.dropFirst(5)) is registered", field: "target"))
+        }
+        if case .group(let name) = target, lamps.isEmpty {
+            throw APIFailure(status: 404, APIError(error: "no lamp is in group \(name)", field: "target"))
+        }
+        let now = WallClock.nowMilliseconds()
+        let reserved = fleet.reserve(lamps, intent: intent, fade: fade)
+        let id: Int64
+        do {
+            id = try await store.recordCommand(target: target.description, action: description, desired: reserved, atMilliseconds: now)
+        } catch {
+            logger.error("storing a command failed", metadata: ["error": "\(error)"])
+            throw APIFailure(status: 500, APIError(error: "the command could not be stored: \(error)"))
+        }
+        fleet.commit(reserved)
+        gateway.deliver(reserved)
+        let record = CommandRecord(
+            id: id, target: target.description, action: description, createdAtMilliseconds: now,
+            lamps: reserved.map { ($0.0, $0.1.control.version) })
+        recentCommands.withLock { recent in
+            recent[id] = record
+            if recent.count > FleetService.recentCommandLimit, let oldest = recent.keys.min() {
+                recent[oldest] = nil
+            }
+        }
+        logger.info(
+            "command accepted",
+            metadata: ["command.id": "\(id)", "command.target": "\(target)", "command.action": "\(description)", "command.lamps": "\(lamps.count)"])
+        return CommandAccepted(id: id, target: target.description, lamps: lamps.count)
+    }
+
+    func parse(_ request: CommandRequest) throws(APIFailure) -> (CommandTarget, ControlIntent, FadeTime, String) {
+        guard let target = CommandTarget(request.target) else {
+            throw .badRequest("must be lamp:ID, group:NAME or all", field: "target")
+        }
+        let fade = try FleetService.fade(request.fadeSeconds)
+        let fadeText = " fade \(fade)"
+        switch request.action {
+        case "level":
+            let level = try FleetService.level(request.level, required: true)
+            return (target, .level(level), fade, "level \(level)" + fadeText)
+        case "on":
+            return (target, .switched(on: true), fade, "on" + fadeText)
+        case "off":
+            return (target, .switched(on: false), fade, "off" + fadeText)
+        case "override":
+            let level = try FleetService.level(request.level, required: true)
+            guard let duration = request.durationSeconds else {
+                throw .badRequest("is required for override", field: "durationSeconds")
+            }
+            guard duration >= 1 && duration <= Int(LampProtocolLimits.maximumOverrideSeconds) else {
+                throw .badRequest("must be between 1 and 2592000 seconds (30 days)", field: "durationSeconds")
+            }
+            let until = WallClock.nowMilliseconds() + UInt64(duration) * 1000
+            return (target, .override(level, untilMilliseconds: until), fade, "override \(level) for \(duration)s" + fadeText)
+        case "resume":
+            return (target, .program, fade, "resume" + fadeText)
+        default:
+            throw .badRequest("must be one of level, on, off, override, resume", field: "action")
+        }
+    }
+
+    static func level(_ percent: Double?, required: Bool) throws(APIFailure) -> Level {
+        guard let percent else { throw .badRequest("is required for this action", field: "level") }
+        let tenths = (percent * 10).rounded()
+        guard percent.isFinite, percent >= 0, percent <= 100, abs(percent * 10 - tenths) < 1e-6,
+            let level = Level(permille: Int(tenths))
+        else {
+            throw .badRequest("must be a percentage from 0 to 100 in steps of 0.1", field: "level")
+        }
+        return level
+    }
+
+    static func fade(_ seconds: Double?) throws(APIFailure) -> FadeTime {
+        guard let seconds else { return .immediate }
+        let tenths = (seconds * 10).rounded()
+        guard seconds.isFinite, seconds >= 0, seconds <= 25.5, abs(seconds * 10 - tenths) < 1e-6 else {
+            throw .badRequest("must be from 0 to 25.5 seconds in steps of 0.1", field: "fadeSeconds")
+        }
+        return FadeTime(deciseconds: UInt8(tenths))
+    }
+
+    /// How far a command has got, or nil if there is no such command.
+    public func progress(_ id: Int64) throws(APIFailure) -> CommandProgress? {
+        var record = recentCommands.withLock { $0[id] }
+        if record == nil {
+            do {
+                record = try store.command(id)
+            } catch {
+                throw APIFailure(status: 500, APIError(error: "reading the command failed: \(error)"))
+            }
+        }
+        guard let record else { return nil }
+        return fleet.withEntries { table in
+            var applied = 0
+            var failed: [String] = []
+            var offline = 0
+            for (lamp, version) in record.lamps {
+                guard let entry = table[lamp] else { continue }
+                if entry.appliedVersion >= version {
+                    applied += 1
+                } else if let refused = entry.refused, refused.version == version {
+                    failed.append(lamp.value)
+                } else if !entry.online {
+                    offline += 1
+                }
+            }
+            let total = record.lamps.count
+            return CommandProgress(
+                id: record.id, target: record.target, action: record.action,
+                createdAt: Date(timeIntervalSince1970: Double(record.createdAtMilliseconds) / 1000), total: total,
+                applied: applied, failed: failed.count, pending: total - applied - failed.count, offline: offline,
+                failedLamps: Array(failed.sorted().prefix(100)))
+        }
+    }
+
+    // MARK: Views
+
+    /// One lamp, or nil.
+    public func lampView(_ id: LampID) -> LampView? {
+        fleet.entry(id).map(FleetService.view)
+    }
+
+    /// A page of lamps, filtered by group and online state, sorted by id.
+    public func lampPage(group: String?, online: Bool?, offset: Int, limit: Int) -> LampPage {
+        fleet.withEntries { table in
+            let matching = table.values.filter { entry in
+                (group == nil || entry.record.groups.contains(group!)) && (online == nil || entry.online == online!)
+            }.sorted { $0.record.id < $1.record.id }
+            let page = matching.dropFirst(offset).prefix(limit).map(FleetService.view)
+            return LampPage(lamps: Array(page), total: matching.count, offset: offset, limit: limit)
+        }
+    }
+
+    /// Newest events first.
+    public func events(lamp: LampID?, limit: Int) throws(APIFailure) -> [EventView] {
+        do {
+            return try store.events(lampID: lamp, limit: limit).map {
+                EventView(
+                    id: $0.id ?? 0, lamp: $0.lampID.value, kind: $0.kind, detail: $0.detail,
+                    at: Date(timeIntervalSince1970: Double($0.atMilliseconds) / 1000))
+            }
+        } catch {
+            throw APIFailure(status: 500, APIError(error: "reading events failed: \(error)"))
+        }
+    }
+
+    static func view(_ entry: LampEntry) -> LampView {
+        let desired = entry.desired.control
+        let mode: String
+        var level: Double?
+        var until: Date?
+        switch desired.intent {
+        case .program: mode = "program"
+        case .level(let value):
+            mode = "level"
+            level = percent(value)
+        case .switched(let on): mode = on ? "on" : "off"
+        case .override(let value, let end):
+            mode = "override"
+            level = percent(value)
+            until = Date(timeIntervalSince1970: Double(end) / 1000)
+        }
+        let reported = entry.status.map { status in
+            ReportedView(
+                appliedVersion: entry.appliedVersion, level: percent(status.level), mode: status.mode.description,
+                lit: status.isLit, powerWatts: Double(status.powerDeciwatts) / 10, energyWattHours: status.energyWattHours,
+                burnHours: (Double(status.burnSeconds) / 3600 * 10).rounded() / 10, faults: FaultNames.names(status.faults),
+                temperatureCelsius: status.temperatureCelsius.map { Int($0) }, ambientLux: status.ambientLux.map { Int($0) },
+                firmware: entry.firmware, reportedAt: Date(timeIntervalSince1970: Double(entry.reportedAtMilliseconds) / 1000))
+        }
+        return LampView(
+            id: entry.record.id.value, name: entry.record.name, groups: entry.record.groups, latitude: entry.record.latitude,
+            longitude: entry.record.longitude, wattage: entry.record.wattage, online: entry.online,
+            lastSeen: entry.lastSeenMilliseconds == 0 ? nil : Date(timeIntervalSince1970: Double(entry.lastSeenMilliseconds) / 1000),
+            desired: DesiredView(
+                version: desired.version, mode: mode, level: level, overrideUntil: until,
+                fadeSeconds: Double(desired.fade.deciseconds) / 10),
+            reported: reported, converged: entry.appliedVersion >= desired.version)
+    }
+
+    static func percent(_ level: Level) -> Double {
+        Double(level.permille) / 10
+    }
+}
+
+/// A refused API request: the HTTP status and the body that says why.
+public struct APIFailure: Error, Sendable {
+    /// HTTP status code.
+    public let status: Int
+    /// The body.
+    public let body: APIError
+
+    /// A failure.
+    public init(status: Int, _ body: APIError) {
+        self.status = status
+        self.body = body
+    }
+
+    /// 400 with a message about one field.
+    public static func badRequest(_ message: String, field: String) -> APIFailure {
+        APIFailure(status: 400, APIError(error: "\(field) \(message)", field: field))
+    }
+}

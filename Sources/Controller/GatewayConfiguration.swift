@@ -1,0 +1,28 @@
+import LampProtocol
+
+/// The lamp gateway's settings and explicit limits.
+public struct GatewayConfiguration: Sendable {
+    /// Address to listen on for lamps.
+    public var host: String
+    /// Port to listen on for lamps (0: any free port).
+    public var port: Int
+    /// Largest message accepted, bytes (SPEC.md §10).
+    public var maximumMessageSize = LampProtocolLimits.maximumMessageSize
+    /// Time a lamp has to authenticate, milliseconds (SPEC.md §4.2: at most 5 s).
+    public var handshakeDeadlineMilliseconds: UInt64 = UInt64(LampProtocolLimits.handshakeDeadlineSeconds) * 1000
+    /// Links allowed to be in their handshake at once; more are closed with 1013. Bounds the
+    /// cost of a connection flood (each pending link holds a socket and a little memory).
+    public var maximumPendingHandshakes = 2048
+    /// Seconds between pings; a link silent for twice this is closed with 4004 (SPEC.md §2).
+    public var pingIntervalSeconds: UInt16 = 20
+    /// Report interval announced in the welcome, seconds.
+    public var reportIntervalSeconds: UInt16 = 60
+    /// How long to wait for an ack before sending a request again, milliseconds.
+    public var requestTimeoutMilliseconds: UInt64 = 10_000
+
+    /// Settings for lamps on `host:port`.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}

@@ -1,0 +1,151 @@
+import FleetCore
+import FleetStore
+import LampAuth
+import LampProtocol
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import ServiceLifecycle
+import Synchronization
+
+/// The lamps' side of the controller: a WebSocket server on plain SwiftNIO speaking
+/// Protocol/SPEC.md, one ``LampLinkHandler`` per link.
+public final class LampGateway: Service, Sendable {
+    let shared: GatewayShared
+    private let group: any EventLoopGroup
+    private let boundAddress = Mutex<SocketAddress?>(nil)
+    private let started = Mutex<[CheckedContinuation<SocketAddress, any Error>]>([])
+
+    /// Counters for metrics and tests.
+    public var counters: GatewayCounters { shared.counters }
+
+    /// A gateway for `fleet`, not yet listening.
+    public init(
+        configuration: GatewayConfiguration, fleet: FleetState, store: FleetStore, writer: ReportedStateWriter,
+        fleetKey: FleetKey, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
+        self.shared = GatewayShared(
+            configuration: configuration, fleet: fleet, store: store, writer: writer, fleetKey: fleetKey, logger: logger)
+        self.group = group
+    }
+
+    /// Where the gateway listens, once it does.
+    public func listeningAddress() async throws -> SocketAddress {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: SocketAddress? = boundAddress.withLock { address in
+                if address == nil { started.withLock { $0.append(continuation) } }
+                return address
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// Listens until graceful shutdown, then closes every link with 1001.
+    public func run() async throws {
+        let shared = self.shared
+        let configuration = shared.configuration
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: configuration.maximumMessageSize,
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                channel.eventLoop.makeSucceededFuture(LampGateway.upgradeHeaders(for: head))
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        NIOWebSocketFrameAggregator(
+                            minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 16,
+                            maxAccumulatedFrameSize: configuration.maximumMessageSize),
+                        LampLinkHandler(shared: shared, now: WallClock.nowMilliseconds()),
+                    ])
+                }
+            })
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let refuse = RefuseNonUpgradeHandler()
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                            context.pipeline.syncOperations.removeHandler(refuse, promise: nil)
+                        }))
+                    try channel.pipeline.syncOperations.addHandler(refuse)
+                }
+            }
+        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        // A bound server channel always has a local address.
+        let address = channel.localAddress!
+        let waiting = boundAddress.withLock { bound in
+            bound = address
+            return started.withLock { waiting in
+                defer { waiting = [] }
+                return waiting
+            }
+        }
+        waiting.forEach { $0.resume(returning: address) }
+        shared.logger.info("lamp gateway listening", metadata: ["address": "\(address)"])
+
+        try? await gracefulShutdown()
+        try? await channel.close()
+        for handle in shared.registry.all() {
+            handle.eventLoop.execute { handle.handler.value.goingAway() }
+        }
+        // Give the close frames a moment to leave.
+        try? await Task.sleep(for: .milliseconds(200))
+    }
+
+    /// The response headers for an acceptable upgrade request, or nil to refuse it.
+    static func upgradeHeaders(for head: HTTPRequestHead) -> HTTPHeaders? {
+        guard head.uri == LampProtocolVersion.path else { return nil }
+        let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map { String($0) }
+        guard offered.contains(LampProtocolVersion.subprotocol) else { return nil }
+        return HTTPHeaders([("Sec-WebSocket-Protocol", LampProtocolVersion.subprotocol)])
+    }
+
+    /// Sends each lamp's new desired state to its link, if it has one: one hop per event
+    /// loop, not one per lamp.
+    public func deliver(_ states: [(LampID, DesiredState)]) {
+        let desiredByLamp = Dictionary(states, uniquingKeysWith: { $1 })
+        var byLoop: [ObjectIdentifier: (any EventLoop, [(NIOLoopBound<LampLinkHandler>, DesiredState)])] = [:]
+        for (id, handle) in shared.registry.handles(for: states.map(\.0)) {
+            guard let desired = desiredByLamp[id] else { continue }
+            byLoop[ObjectIdentifier(handle.eventLoop), default: (handle.eventLoop, [])].1.append((handle.handler, desired))
+        }
+        for (_, (loop, batch)) in byLoop {
+            loop.execute {
+                for (handler, desired) in batch {
+                    handler.value.desiredChanged(desired)
+                }
+            }
+        }
+    }
+
+    /// How many lamps have an authenticated link.
+    public var linkedLamps: Int { shared.registry.count }
+}
+
+/// Answers any HTTP request that is not a valid lamp upgrade: 404 for other paths, 400 for
+/// the lamp path without the `lamplighter.v1` subprotocol (SPEC.md §2).
+final class RefuseNonUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(let head) = unwrapInboundIn(data) else { return }
+        let status: HTTPResponseStatus = head.uri == LampProtocolVersion.path ? .badRequest : .notFound
+        let text = status == .badRequest
+            ? "lamps must upgrade to WebSocket with subprotocol \(LampProtocolVersion.subprotocol)\n"
+            : "not found: lamps connect to \(LampProtocolVersion.path)\n"
+        var body = context.channel.allocator.buffer(capacity: text.utf8.count)
+        body.writeString(text)
+        var headers = HTTPHeaders([("Content-Type", "text/plain"), ("Connection", "close")])
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+}

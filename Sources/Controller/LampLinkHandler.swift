@@ -1,0 +1,362 @@
+import FleetCore
+import FleetStore
+import LampAuth
+import LampProtocol
+import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// One lamp link: the handshake, then the link state machine, on the channel's event loop.
+///
+/// Holds no task, thread or timer of its own: the event loop's ``LinkSweeper`` calls
+/// ``tick(atMilliseconds:)`` for deadlines, pings and retries, so an idle link costs only
+/// its socket, its channel and this object.
+final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let shared: GatewayShared
+    let linkID: UInt64
+    private var context: ChannelHandlerContext?
+    private var handshake: HandshakeStateMachine
+    private var link: LinkStateMachine?
+    private var lampID: LampID?
+    private var peerMinorVersion: UInt8 = 0
+    private var lastReceivedMilliseconds: UInt64
+    private var lastPingMilliseconds: UInt64
+    private var countedAsPending = false
+    private var closing = false
+    private var sweeper: LinkSweeper?
+    private var logger: Logger
+
+    init(shared: GatewayShared, now: UInt64) {
+        self.shared = shared
+        self.linkID = shared.makeLinkID()
+        self.handshake = HandshakeStateMachine(
+            serverNonce: Nonce.random(), atMilliseconds: now,
+            deadlineMilliseconds: shared.configuration.handshakeDeadlineMilliseconds)
+        self.lastReceivedMilliseconds = now
+        self.lastPingMilliseconds = now
+        self.logger = shared.logger
+        self.logger[metadataKey: "link.id"] = "\(linkID)"
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let pending = shared.counters.pendingHandshakes.wrappingAdd(1, ordering: .relaxed).newValue
+        countedAsPending = true
+        if pending > shared.configuration.maximumPendingHandshakes {
+            shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
+            close(code: LampCloseCode.tryAgainLater, reason: "too many pending handshakes")
+            return
+        }
+        sweeper = LinkSweeper.current(on: context.eventLoop)
+        sweeper?.add(self)
+        send(.challenge(handshake.challenge))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finishPending()
+        sweeper?.remove(self)
+        if let lampID, shared.registry.remove(lampID, linkID: linkID) {
+            let now = WallClock.nowMilliseconds()
+            shared.fleet.linkDown(lampID, atMilliseconds: now)
+            shared.writer.markDirty(lampID)
+            shared.writer.append(EventRecord(lampID: lampID, kind: "offline", detail: "", atMilliseconds: now))
+            logger.info("lamp offline")
+        }
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOWebSocketFrameAggregator.Error {
+            shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
+            close(code: LampCloseCode.messageTooBig, reason: "message too big or too fragmented")
+        } else {
+            logger.debug("link error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        lastReceivedMilliseconds = WallClock.nowMilliseconds()
+        switch frame.opcode {
+        case .binary:
+            received(frame.unmaskedData, now: lastReceivedMilliseconds)
+        case .text:
+            close(code: LampCloseCode.unsupportedData, reason: "text message")
+        case .ping:
+            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .connectionClose:
+            if !closing {
+                closing = true
+                var payload = context.channel.allocator.buffer(capacity: 2)
+                payload.write(webSocketErrorCode: .normalClosure)
+                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
+                    .whenComplete { _ in context.close(promise: nil) }
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Messages
+
+    private func received(_ buffer: ByteBuffer, now: UInt64) {
+        guard !closing else { return }
+        shared.counters.messagesIn.wrappingAdd(1, ordering: .relaxed)
+        let minor = peerMinorVersion
+        let result: Result<LampMessage, LampProtocolError> = buffer.withUnsafeReadableBytes { bytes in
+            do throws(LampProtocolError) {
+                return .success(try LampMessage.decode(bytes, peerMinorVersion: minor))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let message):
+            if link == nil {
+                receivedBeforeAuthentication(message, now: now)
+            } else {
+                receivedOnLink(message, now: now)
+            }
+        case .failure(let error):
+            let ref = buffer.withUnsafeReadableBytes { LampMessage.referenceForNack($0) }
+            let type = MessageType(rawValue: buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) ?? 0)
+            if error.code == "unknownType" && link != nil {
+                // Forward compatibility (SPEC.md §8.2): refuse, keep the link.
+                if type != .ack && type != .nack {
+                    send(.nack(Nack(ackedType: type, ref: ref, reason: .unknownType)))
+                }
+                return
+            }
+            shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
+            if link != nil {
+                send(.nack(Nack(ackedType: type, ref: ref, reason: .malformed)))
+            }
+            logger.info("malformed message", metadata: ["error": "\(error)"])
+            close(code: LampCloseCode.malformedMessage, reason: error.description)
+        }
+    }
+
+    private func receivedBeforeAuthentication(_ message: LampMessage, now: UInt64) {
+        // The proof is filled in by the handshake machine; these are this link's parameters.
+        // Both intervals come from validated configuration, so the welcome is always valid.
+        let template = Welcome(
+            timeMilliseconds: now, reportIntervalSeconds: shared.configuration.reportIntervalSeconds,
+            pingIntervalSeconds: shared.configuration.pingIntervalSeconds, proof: .zero)!
+        switch handshake.received(message, atMilliseconds: now, keyFor: shared.key(for:), welcome: template) {
+        case .authenticated(let hello, let welcome):
+            authenticated(hello, welcome: welcome, now: now)
+        case .close(let code, let reason, let id):
+            shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
+            if let id {
+                logger[metadataKey: "lamp.id"] = "\(id)"
+                shared.writer.append(EventRecord(lampID: id, kind: "auth.failed", detail: reason, atMilliseconds: now))
+            }
+            logger.info("handshake refused", metadata: ["reason": "\(reason)", "close.code": "\(code)"])
+            close(code: code, reason: reason)
+        case .none:
+            break
+        }
+    }
+
+    private func authenticated(_ hello: Hello, welcome: Welcome, now: UInt64) {
+        guard let context, let desired = shared.fleet.linkUp(hello, atMilliseconds: now) else {
+            close(code: LampCloseCode.authenticationFailed, reason: "lamp removed during handshake")
+            return
+        }
+        finishPending()
+        shared.counters.handshakesAccepted.wrappingAdd(1, ordering: .relaxed)
+        lampID = hello.lampID
+        peerMinorVersion = hello.minorVersion
+        logger[metadataKey: "lamp.id"] = "\(hello.lampID)"
+        send(.welcome(welcome))
+        let handle = LinkHandle(linkID: linkID, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
+        if let old = shared.registry.register(hello.lampID, handle) {
+            shared.counters.linksReplaced.wrappingAdd(1, ordering: .relaxed)
+            old.eventLoop.execute { old.handler.value.replaced() }
+        }
+        shared.writer.markDirty(hello.lampID)
+        shared.writer.append(
+            EventRecord(lampID: hello.lampID, kind: "online", detail: "firmware \(hello.firmware)", atMilliseconds: now))
+        logger.info("lamp online", metadata: ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
+        var machine = LinkStateMachine(
+            hello: hello, desired: desired, requestTimeoutMilliseconds: shared.configuration.requestTimeoutMilliseconds)
+        let actions = machine.start(atMilliseconds: now)
+        link = machine
+        perform(actions)
+    }
+
+    private func receivedOnLink(_ message: LampMessage, now: UInt64) {
+        guard let lampID, var machine = link else { return }
+        switch message {
+        case .statusReport(let report):
+            if let before = shared.fleet.noteStatus(lampID, report, atMilliseconds: now) {
+                recordFaultChanges(from: before, to: report.faults, now: now)
+            }
+            shared.writer.markDirty(lampID)
+        case .event(let event):
+            shared.writer.append(
+                EventRecord(lampID: lampID, kind: LampLinkHandler.eventName(event.kind), detail: LampLinkHandler.eventDetail(event), atMilliseconds: now))
+            send(.ack(Ack(ackedType: .event, ref: event.sequence)))
+            return
+        case .ack, .nack:
+            break
+        default:
+            close(code: LampCloseCode.policyViolation, reason: "\(message.type) is not a lamp's message after the handshake")
+            return
+        }
+        let actions = machine.received(message, atMilliseconds: now)
+        link = machine
+        perform(actions)
+    }
+
+    private func recordFaultChanges(from before: FaultSet, to after: FaultSet, now: UInt64) {
+        guard before != after, let lampID else { return }
+        for bit in 0..<16 {
+            let mask = FaultSet(rawValue: 1 << bit)
+            if after.contains(mask) && !before.contains(mask) {
+                shared.writer.append(EventRecord(lampID: lampID, kind: "fault.raised", detail: FaultNames.name(bit), atMilliseconds: now))
+            } else if before.contains(mask) && !after.contains(mask) {
+                shared.writer.append(EventRecord(lampID: lampID, kind: "fault.cleared", detail: FaultNames.name(bit), atMilliseconds: now))
+            }
+        }
+    }
+
+    static func eventName(_ kind: EventKind) -> String {
+        switch kind {
+        case .faultRaised: "fault.raised"
+        case .faultCleared: "fault.cleared"
+        case .powerUp: "power.up"
+        case .clockLost: "clock.lost"
+        default: "lamp.\(kind)"
+        }
+    }
+
+    static func eventDetail(_ event: LampEvent) -> String {
+        switch event.kind {
+        case .faultRaised, .faultCleared: FaultNames.name(Int(event.detail))
+        case .powerUp: "power-up \(event.detail)"
+        default: "\(event.detail)"
+        }
+    }
+
+    private func perform(_ actions: [LinkStateMachine.Action]) {
+        guard let lampID else { return }
+        for action in actions {
+            switch action {
+            case .send(let message):
+                send(message)
+            case .controlApplied(let version):
+                shared.fleet.noteLinkActions(lampID, applied: version, appliedConfig: nil, refused: nil)
+                shared.writer.markDirty(lampID)
+            case .configApplied(let version):
+                shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: version, refused: nil)
+                shared.writer.markDirty(lampID)
+            case .refused(let type, let ref, let reason):
+                shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: nil, refused: (ref, reason))
+                shared.writer.append(
+                    EventRecord(lampID: lampID, kind: "command.refused", detail: "\(type) version \(ref): \(reason)", atMilliseconds: WallClock.nowMilliseconds()))
+                logger.info("lamp refused a request", metadata: ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])
+            case .retrying(let type, let ref, let attempt):
+                logger.debug("request timed out, sending again", metadata: ["request.type": "\(type)", "request.ref": "\(ref)", "attempt": "\(attempt)"])
+            }
+        }
+    }
+
+    // MARK: Called on this link's event loop by others
+
+    /// The operator changed this lamp's desired state.
+    func desiredChanged(_ desired: DesiredState) {
+        guard var machine = link else { return }
+        let actions = machine.desiredChanged(desired, atMilliseconds: WallClock.nowMilliseconds())
+        link = machine
+        perform(actions)
+    }
+
+    /// A newer link of the same lamp authenticated.
+    func replaced() {
+        logger.info("link replaced by a newer one")
+        close(code: LampCloseCode.replaced, reason: "replaced by a newer link")
+    }
+
+    /// The controller shuts down.
+    func goingAway() {
+        close(code: LampCloseCode.goingAway, reason: "controller shutting down")
+    }
+
+    /// Deadlines, pings, idle detection and retries; called by the sweeper.
+    func tick(atMilliseconds now: UInt64) {
+        guard !closing, let context else { return }
+        guard var machine = link else {
+            if case .close(let code, let reason, _) = handshake.tick(atMilliseconds: now) {
+                shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
+                logger.info("handshake refused", metadata: ["reason": "\(reason)", "close.code": "\(code)"])
+                close(code: code, reason: reason)
+            }
+            return
+        }
+        let ping = UInt64(shared.configuration.pingIntervalSeconds) * 1000
+        if now > lastReceivedMilliseconds + 2 * ping {
+            close(code: LampCloseCode.pingTimeout, reason: "no answer to pings")
+            return
+        }
+        if now >= lastPingMilliseconds + ping {
+            lastPingMilliseconds = now
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
+        }
+        let actions = machine.tick(atMilliseconds: now)
+        link = machine
+        perform(actions)
+    }
+
+    // MARK: Output
+
+    private func send(_ message: LampMessage) {
+        guard let context else { return }
+        shared.counters.messagesOut.wrappingAdd(1, ordering: .relaxed)
+        let frame = WebSocketFrame(fin: true, opcode: .binary, data: message.buffer(context.channel.allocator))
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    private func close(code: UInt16, reason: String) {
+        guard !closing, let context else { return }
+        closing = true
+        var payload = context.channel.allocator.buffer(capacity: 2)
+        payload.writeInteger(code)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func finishPending() {
+        if countedAsPending {
+            countedAsPending = false
+            shared.counters.pendingHandshakes.wrappingSubtract(1, ordering: .relaxed)
+        }
+    }
+}
+
+/// Names of the fault bits of SPEC.md §7.3.
+public enum FaultNames {
+    static let names = [
+        "lampFailure", "driverFailure", "overTemperature", "supplyFailure", "relayFailure", "busFailure", "clockLost",
+        "lightSensorFailure", "cycling",
+    ]
+
+    /// The fault bit's name, or `faultBit-N` for a reserved bit.
+    public static func name(_ bit: Int) -> String {
+        bit >= 0 && bit < names.count ? names[bit] : "faultBit-\(bit)"
+    }
+
+    /// The names of every bit set.
+    public static func names(_ faults: FaultSet) -> [String] {
+        (0..<16).filter { faults.rawValue & (1 << $0) != 0 }.map(name)
+    }
+}

@@ -1,0 +1,130 @@
+import LampProtocol
+
+/// What the operator wants a lamp to do, as one versioned document (SPEC.md §8.0).
+///
+/// Every control intent is complete on its own: the latest one alone says what the lamp
+/// should do, so a lamp that was away converges to it without replaying older ones.
+public enum ControlIntent: Hashable, Sendable {
+    /// Follow the lighting program.
+    case program
+    /// Hold a level until told otherwise.
+    case level(Level)
+    /// Switched on (full, within the lamp's maximum) or off, until told otherwise.
+    case switched(on: Bool)
+    /// Hold a level until `untilMilliseconds` (Unix ms, UTC), then follow the program.
+    case override(Level, untilMilliseconds: UInt64)
+
+    /// The level the lamp should show now, or nil when the program decides.
+    public func level(atMilliseconds now: UInt64) -> Level? {
+        switch self {
+        case .program: nil
+        case .level(let level): level
+        case .switched(let on): on ? .full : .off
+        case .override(let level, let until): now < until ? level : nil
+        }
+    }
+}
+
+/// The control part of a lamp's desired state, with its version.
+public struct DesiredControl: Hashable, Sendable {
+    /// Increases by one with every change; 0 means no control state was ever set.
+    public var version: UInt32
+    /// What the lamp should do.
+    public var intent: ControlIntent
+    /// How fast to get there.
+    public var fade: FadeTime
+
+    /// A desired control state.
+    public init(version: UInt32, intent: ControlIntent, fade: FadeTime) {
+        self.version = version
+        self.intent = intent
+        self.fade = fade
+    }
+
+    /// The state of a newly registered lamp: nothing asked yet, so nothing to send.
+    public static let initial = DesiredControl(version: 0, intent: .program, fade: .immediate)
+
+    /// The message that brings a lamp to this state at time `now` (SPEC.md §8.3 to §8.6).
+    ///
+    /// An override that has already expired is sent as resumeProgram with the same version:
+    /// the lamp ends in the very state it would have reached by applying the override and
+    /// letting it run out. One still running is sent with its remaining duration.
+    public func message(atMilliseconds now: UInt64) -> LampMessage {
+        switch intent {
+        case .program:
+            return .resumeProgram(ResumeProgram(version: version, fade: fade))
+        case .level(let level):
+            return .setLevel(SetLevel(version: version, level: level, fade: fade))
+        case .switched(let on):
+            return .switch(Switch(version: version, on: on, fade: fade))
+        case .override(let level, let until):
+            guard until > now else {
+                return .resumeProgram(ResumeProgram(version: version, fade: fade))
+            }
+            let remaining = (until - now + 999) / 1000
+            let seconds = UInt32(min(remaining, UInt64(LampProtocolLimits.maximumOverrideSeconds)))
+            // `seconds` lies in 1...maximumOverrideSeconds: until > now makes it at least 1.
+            return .override(Override(version: version, level: level, fade: fade, durationSeconds: seconds)!)
+        }
+    }
+}
+
+/// The configuration part of a lamp's desired state (SPEC.md §8.7), with its version.
+public struct DesiredConfig: Hashable, Sendable {
+    /// Increases by one with every change.
+    public var version: UInt32
+    /// Seconds between status reports.
+    public var reportIntervalSeconds: UInt16
+    /// Level with no program, clock or controller.
+    public var failSafeLevel: Level
+    /// Level at power-up.
+    public var powerOnLevel: Level
+    /// Lowest lit level.
+    public var minLevel: Level
+    /// Highest level.
+    public var maxLevel: Level
+
+    /// A desired configuration.
+    public init(
+        version: UInt32, reportIntervalSeconds: UInt16, failSafeLevel: Level, powerOnLevel: Level, minLevel: Level,
+        maxLevel: Level
+    ) {
+        self.version = version
+        self.reportIntervalSeconds = reportIntervalSeconds
+        self.failSafeLevel = failSafeLevel
+        self.powerOnLevel = powerOnLevel
+        self.minLevel = minLevel
+        self.maxLevel = maxLevel
+    }
+
+    /// The configuration every lamp gets when registered: reports every 60 s, full light
+    /// as fail-safe and at power-up (a dark street is the unsafe failure), full range.
+    public static let initial = DesiredConfig(
+        version: 1, reportIntervalSeconds: 60, failSafeLevel: .full, powerOnLevel: .full,
+        minLevel: Level(permille: 1)!, maxLevel: .full)
+
+    /// The config message, or nil if the values are inconsistent (minimum above maximum).
+    public var message: LampMessage? {
+        Config(
+            configVersion: version, reportIntervalSeconds: reportIntervalSeconds, failSafeLevel: failSafeLevel,
+            powerOnLevel: powerOnLevel, minLevel: minLevel, maxLevel: maxLevel
+        ).map { .config($0) }
+    }
+}
+
+/// A lamp's whole desired state.
+public struct DesiredState: Hashable, Sendable {
+    /// Mode and level.
+    public var control: DesiredControl
+    /// Configuration.
+    public var config: DesiredConfig
+
+    /// A desired state.
+    public init(control: DesiredControl, config: DesiredConfig) {
+        self.control = control
+        self.config = config
+    }
+
+    /// The desired state of a newly registered lamp.
+    public static let initial = DesiredState(control: .initial, config: .initial)
+}

@@ -1,0 +1,83 @@
+import LampAuth
+import LampProtocol
+
+/// The controller's side of the authentication exchange (SPEC.md §4), with no I/O.
+///
+/// Created when the WebSocket opens; the caller sends ``challenge`` at once, feeds every
+/// received message to ``received(_:atMilliseconds:welcomeTime:)`` and calls
+/// ``tick(atMilliseconds:)`` now and then to enforce the deadline.
+public struct HandshakeStateMachine: Sendable {
+    /// What the caller must do.
+    public enum Action: Sendable {
+        /// The lamp proved its identity: send this welcome, then run the link.
+        case authenticated(Hello, welcome: Welcome)
+        /// Close the link with this code; `reason` is for the log.
+        case close(code: UInt16, reason: String, lampID: LampID?)
+        /// Nothing to do.
+        case none
+    }
+
+    enum State: Sendable {
+        case awaitingHello
+        case authenticated
+        case closed
+    }
+
+    /// The challenge to send first.
+    public let challenge: Challenge
+    /// When the lamp's time to send a valid hello runs out.
+    public let deadlineMilliseconds: UInt64
+    private var state = State.awaitingHello
+
+    /// A new handshake with a fresh nonce, starting at `now`.
+    public init(serverNonce: Block16, atMilliseconds now: UInt64, deadlineMilliseconds: UInt64 = UInt64(LampProtocolLimits.handshakeDeadlineSeconds) * 1000) {
+        self.challenge = Challenge(serverNonce: serverNonce)
+        self.deadlineMilliseconds = now + deadlineMilliseconds
+    }
+
+    /// Whether the lamp has authenticated.
+    public var isAuthenticated: Bool {
+        if case .authenticated = state { return true }
+        return false
+    }
+
+    /// A message arrived before authentication completed.
+    ///
+    /// - Parameters:
+    ///   - keyFor: the lamp's key if the id is registered, else nil.
+    ///   - welcome: the welcome to send (without proof); this machine adds the proof.
+    public mutating func received(
+        _ message: LampMessage, atMilliseconds now: UInt64, keyFor: (LampID) -> LampKey?, welcome: Welcome
+    ) -> Action {
+        guard case .awaitingHello = state else {
+            return .none
+        }
+        guard now <= deadlineMilliseconds else {
+            state = .closed
+            return .close(code: LampCloseCode.handshakeTimeout, reason: "hello after the deadline", lampID: nil)
+        }
+        guard case .hello(let hello) = message else {
+            state = .closed
+            return .close(code: LampCloseCode.policyViolation, reason: "\(message.type) before hello", lampID: nil)
+        }
+        guard let key = keyFor(hello.lampID) else {
+            state = .closed
+            return .close(code: LampCloseCode.authenticationFailed, reason: "unknown lamp", lampID: hello.lampID)
+        }
+        guard key.verify(hello, serverNonce: challenge.serverNonce) else {
+            state = .closed
+            return .close(code: LampCloseCode.authenticationFailed, reason: "wrong MAC", lampID: hello.lampID)
+        }
+        state = .authenticated
+        var proven = welcome
+        proven.proof = key.welcomeProof(for: welcome, clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
+        return .authenticated(hello, welcome: proven)
+    }
+
+    /// Time passed: close a link that has not authenticated by the deadline.
+    public mutating func tick(atMilliseconds now: UInt64) -> Action {
+        guard case .awaitingHello = state, now > deadlineMilliseconds else { return .none }
+        state = .closed
+        return .close(code: LampCloseCode.handshakeTimeout, reason: "no hello within the deadline", lampID: nil)
+    }
+}

@@ -1,0 +1,176 @@
+import LampProtocol
+
+/// One authenticated link's request logic (SPEC.md §8.0): brings the lamp to the desired
+/// state, one request in flight, retries on timeout, and only ever the latest desired state.
+///
+/// A value type with no I/O: the caller feeds it events with the current time and carries out
+/// the actions it returns. It is confined to whoever owns the link.
+public struct LinkStateMachine: Sendable {
+    /// What the caller must do.
+    public enum Action: Hashable, Sendable {
+        /// Send this message to the lamp.
+        case send(LampMessage)
+        /// The lamp applied this control version (ack or report).
+        case controlApplied(UInt32)
+        /// The lamp applied this config version.
+        case configApplied(UInt32)
+        /// The lamp refused this request; it will not be sent again for this version.
+        case refused(type: MessageType, ref: UInt32, reason: NackReason)
+        /// A request timed out and is being sent again.
+        case retrying(type: MessageType, ref: UInt32, attempt: Int)
+    }
+
+    struct InFlight: Hashable, Sendable {
+        var type: MessageType
+        var ref: UInt32
+        var sentAtMilliseconds: UInt64
+        var attempt: Int
+    }
+
+    /// How long to wait for an ack before sending again.
+    public let requestTimeoutMilliseconds: UInt64
+    /// The latest desired state known.
+    public private(set) var desired: DesiredState
+    /// The control version the lamp has applied, as far as we know.
+    public private(set) var appliedControl: UInt32
+    /// The config version the lamp has applied, as far as we know.
+    public private(set) var appliedConfig: UInt32
+    /// Versions the lamp refused: never sent again.
+    private var refusedControl: UInt32 = 0
+    private var refusedConfig: UInt32 = 0
+    private var inFlight: InFlight?
+
+    /// A link that just authenticated with `hello`, whose lamp should reach `desired`.
+    public init(hello: Hello, desired: DesiredState, requestTimeoutMilliseconds: UInt64 = 10_000) {
+        self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        self.desired = desired
+        self.appliedControl = hello.appliedVersion
+        self.appliedConfig = hello.configVersion
+    }
+
+    /// Whether a request is awaiting its answer.
+    public var hasRequestInFlight: Bool { inFlight != nil }
+
+    /// Whether the lamp has applied everything desired (or refused it).
+    public var isConverged: Bool { nextRequest(atMilliseconds: 0) == nil && inFlight == nil }
+
+    /// The handshake finished: send what the lamp lacks.
+    public mutating func start(atMilliseconds now: UInt64) -> [Action] {
+        sendNext(atMilliseconds: now)
+    }
+
+    /// The operator changed the desired state. Only the newest is kept; an older one (which
+    /// can arrive late from another thread) is ignored.
+    public mutating func desiredChanged(_ newDesired: DesiredState, atMilliseconds now: UInt64) -> [Action] {
+        if newDesired.control.version >= desired.control.version {
+            desired.control = newDesired.control
+        }
+        if newDesired.config.version >= desired.config.version {
+            desired.config = newDesired.config
+        }
+        return sendNext(atMilliseconds: now)
+    }
+
+    /// A message from the lamp after the handshake.
+    public mutating func received(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        switch message {
+        case .ack(let ack):
+            if ack.ackedType == .config {
+                actions += noteConfigApplied(ack.ref)
+            } else if Self.controlTypes.contains(ack.ackedType) {
+                actions += noteControlApplied(ack.ref)
+            }
+            clearInFlight(type: ack.ackedType, ref: ack.ref)
+        case .nack(let nack):
+            if nack.reason == .staleVersion {
+                // The lamp holds something newer than this: never send this version again.
+                if nack.ackedType == .config {
+                    appliedConfig = max(appliedConfig, nack.ref)
+                } else {
+                    appliedControl = max(appliedControl, nack.ref)
+                }
+            } else if nack.ackedType == .config {
+                refusedConfig = max(refusedConfig, nack.ref)
+            } else if Self.controlTypes.contains(nack.ackedType) {
+                refusedControl = max(refusedControl, nack.ref)
+            }
+            if inFlight?.type == nack.ackedType && inFlight?.ref == nack.ref {
+                actions.append(.refused(type: nack.ackedType, ref: nack.ref, reason: nack.reason))
+            }
+            clearInFlight(type: nack.ackedType, ref: nack.ref)
+        case .statusReport(let report):
+            actions += noteControlApplied(report.appliedVersion)
+        default:
+            return []
+        }
+        return actions + sendNext(atMilliseconds: now)
+    }
+
+    /// Time passed: a request without an answer for the timeout is sent again, with the
+    /// latest desired state (which may have moved on meanwhile).
+    public mutating func tick(atMilliseconds now: UInt64) -> [Action] {
+        guard let pending = inFlight, now >= pending.sentAtMilliseconds &+ requestTimeoutMilliseconds else { return [] }
+        inFlight = nil
+        guard let message = nextRequest(atMilliseconds: now) else { return [] }
+        let ref = LinkStateMachine.ref(of: message)
+        let attempt = (message.type == pending.type && ref == pending.ref) ? pending.attempt + 1 : 1
+        inFlight = InFlight(type: message.type, ref: ref, sentAtMilliseconds: now, attempt: attempt)
+        var actions: [Action] = []
+        if attempt > 1 {
+            actions.append(.retrying(type: message.type, ref: ref, attempt: attempt))
+        }
+        actions.append(.send(message))
+        return actions
+    }
+
+    static let controlTypes: Set<MessageType> = [.setLevel, .switch, .override, .resumeProgram]
+
+    private mutating func noteControlApplied(_ version: UInt32) -> [Action] {
+        guard version > appliedControl else { return [] }
+        appliedControl = version
+        return [.controlApplied(version)]
+    }
+
+    private mutating func noteConfigApplied(_ version: UInt32) -> [Action] {
+        guard version > appliedConfig else { return [] }
+        appliedConfig = version
+        return [.configApplied(version)]
+    }
+
+    private mutating func clearInFlight(type: MessageType, ref: UInt32) {
+        if inFlight?.type == type && inFlight?.ref == ref {
+            inFlight = nil
+        }
+    }
+
+    private mutating func sendNext(atMilliseconds now: UInt64) -> [Action] {
+        guard inFlight == nil, let message = nextRequest(atMilliseconds: now) else { return [] }
+        inFlight = InFlight(type: message.type, ref: LinkStateMachine.ref(of: message), sentAtMilliseconds: now, attempt: 1)
+        return [.send(message)]
+    }
+
+    /// Configuration first (it bounds the levels), then control.
+    private func nextRequest(atMilliseconds now: UInt64) -> LampMessage? {
+        if desired.config.version > appliedConfig && desired.config.version > refusedConfig, let config = desired.config.message {
+            return config
+        }
+        if desired.control.version > appliedControl && desired.control.version > refusedControl {
+            return desired.control.message(atMilliseconds: now)
+        }
+        return nil
+    }
+
+    static func ref(of message: LampMessage) -> UInt32 {
+        switch message {
+        case .setLevel(let m): m.version
+        case .switch(let m): m.version
+        case .override(let m): m.version
+        case .resumeProgram(let m): m.version
+        case .config(let m): m.configVersion
+        case .identify(let m): m.ref
+        case .reboot(let m): m.ref
+        default: 0
+        }
+    }
+}

@@ -1,0 +1,352 @@
+import FleetCore
+import Foundation
+import GRDB
+import LampProtocol
+
+/// Why a store operation was refused.
+public struct FleetStoreError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, in words.
+    public let description: String
+
+    init(_ description: String) { self.description = description }
+}
+
+/// Durable fleet state in one SQLite file (WAL mode), through GRDB.
+///
+/// Desired state and commands are written in one transaction before the operator gets an
+/// answer, with `synchronous=FULL` so an accepted command survives `kill -9` and power loss.
+/// Reported state and events arrive at a high rate; callers batch them (see the controller's
+/// `ReportedStateWriter`) and write each batch in one transaction.
+public final class FleetStore: Sendable {
+    private let pool: DatabasePool
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(5)
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        self.path = path
+        try FleetStore.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: lamps, desired and reported state, events, commands") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE lamp (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT,
+                        latitude REAL,
+                        longitude REAL,
+                        wattage REAL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE lamp_group (
+                        name TEXT NOT NULL,
+                        lamp_id TEXT NOT NULL REFERENCES lamp(id) ON DELETE CASCADE,
+                        PRIMARY KEY (name, lamp_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX lamp_group_by_lamp ON lamp_group(lamp_id);
+                    CREATE TABLE desired_state (
+                        lamp_id TEXT PRIMARY KEY NOT NULL REFERENCES lamp(id) ON DELETE CASCADE,
+                        control_version INTEGER NOT NULL,
+                        intent TEXT NOT NULL,
+                        level INTEGER,
+                        override_until INTEGER,
+                        fade INTEGER NOT NULL,
+                        config_version INTEGER NOT NULL,
+                        report_interval INTEGER NOT NULL,
+                        fail_safe_level INTEGER NOT NULL,
+                        power_on_level INTEGER NOT NULL,
+                        min_level INTEGER NOT NULL,
+                        max_level INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE reported_state (
+                        lamp_id TEXT PRIMARY KEY NOT NULL REFERENCES lamp(id) ON DELETE CASCADE,
+                        applied_version INTEGER NOT NULL,
+                        config_version INTEGER NOT NULL,
+                        firmware TEXT,
+                        status BLOB,
+                        reported_at INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL
+                    );
+                    CREATE TABLE event (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        lamp_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        detail TEXT NOT NULL,
+                        at INTEGER NOT NULL
+                    );
+                    CREATE INDEX event_by_lamp ON event(lamp_id, at);
+                    CREATE INDEX event_by_time ON event(at);
+                    CREATE TABLE command (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        target TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE command_lamp (
+                        command_id INTEGER NOT NULL REFERENCES command(id) ON DELETE CASCADE,
+                        lamp_id TEXT NOT NULL,
+                        version INTEGER NOT NULL,
+                        PRIMARY KEY (command_id, lamp_id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: Lamps
+
+    /// Registers lamps with the initial desired state, all or none. An id that is already
+    /// registered fails the whole batch and names the id.
+    public func addLamps(_ records: [LampRecord], atMilliseconds now: UInt64) throws {
+        try pool.write { db in
+            let exists = try db.cachedStatement(sql: "SELECT 1 FROM lamp WHERE id = ?")
+            let insertLamp = try db.cachedStatement(
+                sql: "INSERT INTO lamp (id, name, latitude, longitude, wattage, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            let insertGroup = try db.cachedStatement(sql: "INSERT INTO lamp_group (name, lamp_id) VALUES (?, ?)")
+            for record in records {
+                if try Bool.fetchOne(exists, arguments: [record.id.value]) == true {
+                    throw FleetStoreError("lamp \(record.id) is already registered")
+                }
+                try insertLamp.execute(arguments: [
+                    record.id.value, record.name, record.latitude, record.longitude, record.wattage, Int64(now),
+                ])
+                for group in record.groups {
+                    try insertGroup.execute(arguments: [group, record.id.value])
+                }
+                try FleetStore.writeDesired(db, record.id, .initial, now: now)
+            }
+        }
+    }
+
+    /// Every lamp with its desired and reported state.
+    public func loadAll() throws -> [StoredLamp] {
+        try pool.read { db in try FleetStore.loadLamps(db, whereClause: "", arguments: []) }
+    }
+
+    /// One lamp, or nil if it is not registered.
+    public func lamp(_ id: LampID) throws -> StoredLamp? {
+        try pool.read { db in try FleetStore.loadLamps(db, whereClause: "WHERE lamp.id = ?", arguments: [id.value]).first }
+    }
+
+    private static func loadLamps(_ db: Database, whereClause: String, arguments: StatementArguments) throws -> [StoredLamp] {
+        var groups: [String: [String]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT lamp_id, name FROM lamp_group ORDER BY name") {
+            groups[row["lamp_id"], default: []].append(row["name"])
+        }
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage,
+                       d.control_version, d.intent, d.level, d.override_until, d.fade, d.config_version,
+                       d.report_interval, d.fail_safe_level, d.power_on_level, d.min_level, d.max_level,
+                       r.applied_version, r.config_version AS r_config_version, r.firmware, r.status,
+                       r.reported_at, r.last_seen
+                FROM lamp JOIN desired_state d ON d.lamp_id = lamp.id
+                LEFT JOIN reported_state r ON r.lamp_id = lamp.id
+                \(whereClause) ORDER BY lamp.id
+                """, arguments: arguments)
+        return try rows.map { row in
+            let idText: String = row["id"]
+            guard let id = LampID(idText) else { throw FleetStoreError("stored lamp id \(idText) is not valid") }
+            let record = LampRecord(
+                id: id, name: row["name"], latitude: row["latitude"], longitude: row["longitude"], wattage: row["wattage"],
+                groups: groups[idText] ?? [])
+            var reported: ReportedRecord?
+            if let applied: Int64 = row["applied_version"] {
+                let statusBytes: [UInt8]? = (row["status"] as Data?).map { [UInt8]($0) }
+                var status: StatusReport?
+                if let statusBytes, case .statusReport(let report)? = try? LampMessage.decode(statusBytes) {
+                    status = report
+                }
+                reported = ReportedRecord(
+                    lampID: id, appliedVersion: UInt32(clamping: applied),
+                    configVersion: UInt32(clamping: row["r_config_version"] as Int64),
+                    firmware: row["firmware"], status: status,
+                    reportedAtMilliseconds: UInt64(clamping: row["reported_at"] as Int64),
+                    lastSeenMilliseconds: UInt64(clamping: row["last_seen"] as Int64))
+            }
+            return StoredLamp(record: record, desired: try desired(from: row, id: id), reported: reported)
+        }
+    }
+
+    private static func level(_ row: Row, _ column: String, id: LampID) throws -> Level {
+        let value: Int = row[column]
+        guard let level = Level(permille: value) else { throw FleetStoreError("lamp \(id): stored \(column) \(value) is not a level") }
+        return level
+    }
+
+    private static func desired(from row: Row, id: LampID) throws -> DesiredState {
+        let intentName: String = row["intent"]
+        let intent: ControlIntent
+        switch intentName {
+        case "program": intent = .program
+        case "level": intent = .level(try level(row, "level", id: id))
+        case "on": intent = .switched(on: true)
+        case "off": intent = .switched(on: false)
+        case "override":
+            intent = .override(try level(row, "level", id: id), untilMilliseconds: UInt64(clamping: row["override_until"] as Int64))
+        default: throw FleetStoreError("lamp \(id): stored intent \(intentName) is unknown")
+        }
+        let fade = FadeTime(deciseconds: UInt8(clamping: row["fade"] as Int))
+        let control = DesiredControl(version: UInt32(clamping: row["control_version"] as Int64), intent: intent, fade: fade)
+        let config = DesiredConfig(
+            version: UInt32(clamping: row["config_version"] as Int64),
+            reportIntervalSeconds: UInt16(clamping: row["report_interval"] as Int),
+            failSafeLevel: try level(row, "fail_safe_level", id: id), powerOnLevel: try level(row, "power_on_level", id: id),
+            minLevel: try level(row, "min_level", id: id), maxLevel: try level(row, "max_level", id: id))
+        return DesiredState(control: control, config: config)
+    }
+
+    private static func writeDesired(_ db: Database, _ id: LampID, _ desired: DesiredState, now: UInt64) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO desired_state (lamp_id, control_version, intent, level, override_until, fade, config_version,
+                    report_interval, fail_safe_level, power_on_level, min_level, max_level, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(lamp_id) DO UPDATE SET control_version = excluded.control_version, intent = excluded.intent,
+                    level = excluded.level, override_until = excluded.override_until, fade = excluded.fade,
+                    config_version = excluded.config_version, report_interval = excluded.report_interval,
+                    fail_safe_level = excluded.fail_safe_level, power_on_level = excluded.power_on_level,
+                    min_level = excluded.min_level, max_level = excluded.max_level, updated_at = excluded.updated_at
+                """)
+        let (name, level, until) = columns(of: desired.control.intent)
+        let config = desired.config
+        try statement.execute(arguments: [
+            id.value, Int64(desired.control.version), name, level, until, Int(desired.control.fade.deciseconds),
+            Int64(config.version), Int(config.reportIntervalSeconds), Int(config.failSafeLevel.permille),
+            Int(config.powerOnLevel.permille), Int(config.minLevel.permille), Int(config.maxLevel.permille), Int64(now),
+        ])
+    }
+
+    private static func columns(of intent: ControlIntent) -> (String, Int?, Int64?) {
+        switch intent {
+        case .program: ("program", nil, nil)
+        case .level(let level): ("level", Int(level.permille), nil)
+        case .switched(let on): (on ? "on" : "off", nil, nil)
+        case .override(let level, let until): ("override", Int(level.permille), Int64(clamping: until))
+        }
+    }
+
+    // MARK: Commands
+
+    /// Stores a command and the control state it gives each lamp, in one transaction; when
+    /// this returns, the command is durable. Returns the command's id.
+    public func recordCommand(
+        target: String, action: String, desired: [(LampID, DesiredState)], atMilliseconds now: UInt64
+    ) async throws -> Int64 {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO command (target, action, created_at) VALUES (?, ?, ?)",
+                arguments: [target, action, Int64(now)])
+            let commandID = db.lastInsertedRowID
+            let insert = try db.cachedStatement(sql: "INSERT INTO command_lamp (command_id, lamp_id, version) VALUES (?, ?, ?)")
+            // Versions are handed out before the write, so two commands may commit out of
+            // order: the guard keeps the newer version whichever commits last.
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE desired_state SET control_version = ?, intent = ?, level = ?, override_until = ?, fade = ?,
+                        updated_at = ?
+                    WHERE lamp_id = ? AND control_version < ?
+                    """)
+            for (id, state) in desired {
+                let control = state.control
+                let (name, level, until) = FleetStore.columns(of: control.intent)
+                try update.execute(arguments: [
+                    Int64(control.version), name, level, until, Int(control.fade.deciseconds), Int64(now), id.value,
+                    Int64(control.version),
+                ])
+                try insert.execute(arguments: [commandID, id.value, Int64(control.version)])
+            }
+            return commandID
+        }
+    }
+
+    /// A stored command with the version it gave each lamp, or nil.
+    public func command(_ id: Int64) throws -> CommandRecord? {
+        try pool.read { db -> CommandRecord? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM command WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
+            var lamps: [(LampID, UInt32)] = []
+            for lampRow in try Row.fetchAll(
+                db, sql: "SELECT lamp_id, version FROM command_lamp WHERE command_id = ?", arguments: [id])
+            {
+                if let lamp = LampID(lampRow["lamp_id"] as String) {
+                    lamps.append((lamp, UInt32(clamping: lampRow["version"] as Int64)))
+                }
+            }
+            return CommandRecord(
+                id: id, target: row["target"], action: row["action"],
+                createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64), lamps: lamps)
+        }
+    }
+
+    // MARK: Reported state and events
+
+    /// Writes a batch of reported states in one transaction (newest wins per lamp).
+    public func saveReported(_ batch: [ReportedRecord]) throws {
+        guard !batch.isEmpty else { return }
+        try pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO reported_state (lamp_id, applied_version, config_version, firmware, status, reported_at, last_seen)
+                    SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM lamp WHERE id = ?1)
+                    ON CONFLICT(lamp_id) DO UPDATE SET applied_version = excluded.applied_version,
+                        config_version = excluded.config_version, firmware = excluded.firmware,
+                        status = COALESCE(excluded.status, reported_state.status),
+                        reported_at = excluded.reported_at, last_seen = excluded.last_seen
+                    """)
+            for record in batch {
+                let status = record.status.map { Data(LampMessage.statusReport($0).bytes) }
+                try statement.execute(arguments: [
+                    record.lampID.value, Int64(record.appliedVersion), Int64(record.configVersion), record.firmware,
+                    status, Int64(clamping: record.reportedAtMilliseconds), Int64(clamping: record.lastSeenMilliseconds),
+                ])
+            }
+        }
+    }
+
+    /// Appends a batch of events in one transaction.
+    public func appendEvents(_ batch: [EventRecord]) throws {
+        guard !batch.isEmpty else { return }
+        try pool.write { db in
+            let statement = try db.cachedStatement(sql: "INSERT INTO event (lamp_id, kind, detail, at) VALUES (?, ?, ?, ?)")
+            for event in batch {
+                try statement.execute(arguments: [
+                    event.lampID.value, event.kind, event.detail, Int64(clamping: event.atMilliseconds),
+                ])
+            }
+        }
+    }
+
+    /// The newest events, newest first; optionally of one lamp.
+    public func events(lampID: LampID? = nil, limit: Int = 100) throws -> [EventRecord] {
+        try pool.read { db in
+            let rows: [Row]
+            if let lampID {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM event WHERE lamp_id = ? ORDER BY id DESC LIMIT ?", arguments: [lampID.value, limit])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM event ORDER BY id DESC LIMIT ?", arguments: [limit])
+            }
+            return rows.compactMap { row in
+                LampID(row["lamp_id"] as String).map {
+                    EventRecord(
+                        id: row["id"], lampID: $0, kind: row["kind"], detail: row["detail"],
+                        atMilliseconds: UInt64(clamping: row["at"] as Int64))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// An operator command: what to do, to which lamps (`POST /api/v1/commands`).
+public struct CommandRequest: Codable, Sendable, Equatable {
+    /// `lamp:ID`, `group:NAME` or `all`.
+    public var target: String
+    /// `level`, `on`, `off`, `override` or `resume`.
+    public var action: String
+    /// Percent, 0 to 100 in steps of 0.1: for `level` and `override`.
+    public var level: Double?
+    /// Seconds, 0 to 25.5 in steps of 0.1. Default 0 (at once).
+    public var fadeSeconds: Double?
+    /// Seconds, 1 to 2,592,000: for `override`.
+    public var durationSeconds: Int?
+
+    /// A command request.
+    public init(target: String, action: String, level: Double? = nil, fadeSeconds: Double? = nil, durationSeconds: Int? = nil) {
+        self.target = target
+        self.action = action
+        self.level = level
+        self.fadeSeconds = fadeSeconds
+        self.durationSeconds = durationSeconds
+    }
+}
+
+/// The answer to an accepted command: it is durable, and being sent.
+public struct CommandAccepted: Codable, Sendable, Equatable {
+    /// The command's id, for reading its progress.
+    public var id: Int64
+    /// The target as given.
+    public var target: String
+    /// How many lamps it addresses.
+    public var lamps: Int
+
+    /// An accepted command.
+    public init(id: Int64, target: String, lamps: Int) {
+        self.id = id
+        self.target = target
+        self.lamps = lamps
+    }
+}
+
+/// How far a command has got (`GET /api/v1/commands/ID`).
+public struct CommandProgress: Codable, Sendable, Equatable {
+    /// The command's id.
+    public var id: Int64
+    /// The target as given.
+    public var target: String
+    /// What it does.
+    public var action: String
+    /// When it was accepted.
+    public var createdAt: Date
+    /// Lamps addressed.
+    public var total: Int
+    /// Lamps that applied it (or something newer).
+    public var applied: Int
+    /// Lamps that refused it.
+    public var failed: Int
+    /// Lamps not yet there (`total - applied - failed`).
+    public var pending: Int
+    /// Of the pending ones, how many are offline now.
+    public var offline: Int
+    /// Up to 100 lamps that refused it.
+    public var failedLamps: [String]
+
+    /// A progress report.
+    public init(
+        id: Int64, target: String, action: String, createdAt: Date, total: Int, applied: Int, failed: Int, pending: Int,
+        offline: Int, failedLamps: [String]
+    ) {
+        self.id = id
+        self.target = target
+        self.action = action
+        self.createdAt = createdAt
+        self.total = total
+        self.applied = applied
+        self.failed = failed
+        self.pending = pending
+        self.offline = offline
+        self.failedLamps = failedLamps
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+
+/// One lamp as the operator API shows it: identity, what was asked, what the lamp said.
+public struct LampView: Codable, Sendable, Equatable {
+    /// The lamp id.
+    public var id: String
+    /// A human name, e.g. "Main St 12".
+    public var name: String?
+    /// Groups the lamp belongs to.
+    public var groups: [String]
+    /// Latitude and longitude, decimal degrees.
+    public var latitude: Double?
+    /// Longitude, decimal degrees.
+    public var longitude: Double?
+    /// Rated power at full light, watts.
+    public var wattage: Double?
+    /// Whether the lamp holds an authenticated link now.
+    public var online: Bool
+    /// When the controller last heard from it (ISO 8601).
+    public var lastSeen: Date?
+    /// What the operator asked for.
+    public var desired: DesiredView
+    /// What the lamp last reported; nil if it never has.
+    public var reported: ReportedView?
+    /// Whether the lamp has applied the latest desired control version.
+    public var converged: Bool
+
+    /// A lamp view.
+    public init(
+        id: String, name: String?, groups: [String], latitude: Double?, longitude: Double?, wattage: Double?,
+        online: Bool, lastSeen: Date?, desired: DesiredView, reported: ReportedView?, converged: Bool
+    ) {
+        self.id = id
+        self.name = name
+        self.groups = groups
+        self.latitude = latitude
+        self.longitude = longitude
+        self.wattage = wattage
+        self.online = online
+        self.lastSeen = lastSeen
+        self.desired = desired
+        self.reported = reported
+        self.converged = converged
+    }
+}
+
+/// The desired control state, readable.
+public struct DesiredView: Codable, Sendable, Equatable {
+    /// Increases with every change.
+    public var version: UInt32
+    /// `program`, `level`, `on`, `off` or `override`.
+    public var mode: String
+    /// The level asked for, percent, when the mode sets one.
+    public var level: Double?
+    /// When an override ends.
+    public var overrideUntil: Date?
+    /// Fade, seconds.
+    public var fadeSeconds: Double
+
+    /// A desired-state view.
+    public init(version: UInt32, mode: String, level: Double?, overrideUntil: Date?, fadeSeconds: Double) {
+        self.version = version
+        self.mode = mode
+        self.level = level
+        self.overrideUntil = overrideUntil
+        self.fadeSeconds = fadeSeconds
+    }
+}
+
+/// The last status a lamp reported, readable.
+public struct ReportedView: Codable, Sendable, Equatable {
+    /// The control version the lamp has applied.
+    public var appliedVersion: UInt32
+    /// Output level now, percent.
+    public var level: Double
+    /// `program`, `override`, `manual`, `failSafe` or `mode-N`.
+    public var mode: String
+    /// Whether it is lit.
+    public var lit: Bool
+    /// Active power, watts.
+    public var powerWatts: Double
+    /// Energy since manufacture, watt-hours.
+    public var energyWattHours: UInt32
+    /// Time lit since manufacture, hours.
+    public var burnHours: Double
+    /// Faults present, by name.
+    public var faults: [String]
+    /// Temperature, °C.
+    public var temperatureCelsius: Int?
+    /// Ambient light, lux.
+    public var ambientLux: Int?
+    /// Firmware label from the last hello.
+    public var firmware: String?
+    /// When this report arrived.
+    public var reportedAt: Date
+
+    /// A reported-state view.
+    public init(
+        appliedVersion: UInt32, level: Double, mode: String, lit: Bool, powerWatts: Double, energyWattHours: UInt32,
+        burnHours: Double, faults: [String], temperatureCelsius: Int?, ambientLux: Int?, firmware: String?,
+        reportedAt: Date
+    ) {
+        self.appliedVersion = appliedVersion
+        self.level = level
+        self.mode = mode
+        self.lit = lit
+        self.powerWatts = powerWatts
+        self.energyWattHours = energyWattHours
+        self.burnHours = burnHours
+        self.faults = faults
+        self.temperatureCelsius = temperatureCelsius
+        self.ambientLux = ambientLux
+        self.firmware = firmware
+        self.reportedAt = reportedAt
+    }
+}
+
+/// A page of lamps.
+public struct LampPage: Codable, Sendable, Equatable {
+    /// The lamps on this page.
+    public var lamps: [LampView]
+    /// How many lamps match in all.
+    public var total: Int
+    /// How many matching lamps were skipped before this page.
+    public var offset: Int
+    /// The page size asked for.
+    public var limit: Int
+
+    /// A page.
+    public init(lamps: [LampView], total: Int, offset: Int, limit: Int) {
+        self.lamps = lamps
+        self.total = total
+        self.offset = offset
+        self.limit = limit
+    }
+}
+
+/// A lamp to register.
+public struct LampRegistration: Codable, Sendable, Equatable {
+    /// The lamp id (1 to 32 of `A-Z a-z 0-9 . _ -`).
+    public var id: String
+    /// A human name.
+    public var name: String?
+    /// Groups.
+    public var groups: [String]?
+    /// Latitude, -90...90.
+    public var latitude: Double?
+    /// Longitude, -180...180.
+    public var longitude: Double?
+    /// Rated power at full light, watts (0 to 6553).
+    public var wattage: Double?
+
+    /// A registration.
+    public init(
+        id: String, name: String? = nil, groups: [String]? = nil, latitude: Double? = nil, longitude: Double? = nil,
+        wattage: Double? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.groups = groups
+        self.latitude = latitude
+        self.longitude = longitude
+        self.wattage = wattage
+    }
+}
+
+/// The answer to a request the API refused.
+public struct APIError: Codable, Sendable, Equatable, Error {
+    /// What was wrong, in words.
+    public var error: String
+    /// The request field at fault, when one is.
+    public var field: String?
+
+    /// An error body.
+    public init(error: String, field: String? = nil) {
+        self.error = error
+        self.field = field
+    }
+}
+
+/// The JSON coders the API uses: ISO 8601 dates, sorted keys for stable output.
+public enum APICoding {
+    /// An encoder for API bodies.
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    /// A decoder for API bodies.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+/// One entry of the event history (`GET /api/v1/events`).
+public struct EventView: Codable, Sendable, Equatable {
+    /// Increasing id.
+    public var id: Int64
+    /// The lamp.
+    public var lamp: String
+    /// `online`, `offline`, `fault.raised`, `fault.cleared`, `power.up`, `clock.lost`,
+    /// `auth.failed`, `command.refused`.
+    public var kind: String
+    /// Details.
+    public var detail: String
+    /// When.
+    public var at: Date
+
+    /// An event view.
+    public init(id: Int64, lamp: String, kind: String, detail: String, at: Date) {
+        self.id = id
+        self.lamp = lamp
+        self.kind = kind
+        self.detail = detail
+        self.at = at
+    }
+}

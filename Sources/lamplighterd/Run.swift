@@ -1,0 +1,125 @@
+import ArgumentParser
+import Controller
+import FleetStore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// `lamplighterd run`: the controller.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the controller (the default).",
+        discussion: """
+            Lamps connect to ws://LAMP-HOST:LAMP-PORT/lamp/v1; operators use \
+            http://API-HOST:API-PORT/api/v1. The operator API listens on 127.0.0.1 by default \
+            because it has no authentication yet: expose it only behind a proxy that adds some. \
+            SIGTERM or SIGINT stops it gracefully: lamps get close code 1001, pending state is \
+            written.
+            """)
+
+    @OptionGroup var storage: StorageOptions
+
+    @Option(help: "Address lamps connect to (env LAMPLIGHTER_LAMP_HOST).")
+    var lampHost: String = Environment.get("LAMPLIGHTER_LAMP_HOST") ?? "0.0.0.0"
+
+    @Option(help: "Port lamps connect to; 0 picks a free one (env LAMPLIGHTER_LAMP_PORT).")
+    var lampPort: Int = Environment.integer("LAMPLIGHTER_LAMP_PORT") ?? 7350
+
+    @Option(help: "Address of the operator API (env LAMPLIGHTER_API_HOST).")
+    var apiHost: String = Environment.get("LAMPLIGHTER_API_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port of the operator API; 0 picks a free one (env LAMPLIGHTER_API_PORT).")
+    var apiPort: Int = Environment.integer("LAMPLIGHTER_API_PORT") ?? 7380
+
+    @Option(help: "Seconds between lamps' status reports, 1 to 3600.")
+    var reportInterval: Int = 60
+
+    @Option(help: "Seconds between pings to each lamp, 1 to 3600; a lamp silent for two is dropped.")
+    var pingInterval: Int = 20
+
+    @Option(help: "Seconds to wait for a lamp's acknowledgement before sending again.")
+    var requestTimeout: Int = 10
+
+    @Option(help: "Lamps allowed in their handshake at once; more are told to retry (1013).")
+    var maxPendingHandshakes: Int = 2048
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
+    var logLevel: String = Environment.get("LOG_LEVEL") ?? "info"
+
+    func validate() throws {
+        for (name, port) in [("--lamp-port", lampPort), ("--api-port", apiPort)] where !(0...65535).contains(port) {
+            throw ValidationError("\(name) must be from 0 to 65535")
+        }
+        for (name, value) in [("--report-interval", reportInterval), ("--ping-interval", pingInterval)]
+        where !(1...3600).contains(value) {
+            throw ValidationError("\(name) must be from 1 to 3600 seconds")
+        }
+        guard (1...3600).contains(requestTimeout) else { throw ValidationError("--request-timeout must be from 1 to 3600 seconds") }
+        guard maxPendingHandshakes >= 1 else { throw ValidationError("--max-pending-handshakes must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "lamplighterd")
+
+        let key = try KeyLoading.load(storage, createIfMissing: true)
+        let store: FleetStore
+        do {
+            store = try FleetStore(path: storage.database)
+        } catch {
+            throw ValidationError("cannot open the database \(storage.database): \(error)")
+        }
+        let fleet = FleetState(stored: try store.loadAll())
+
+        var gatewayConfiguration = GatewayConfiguration(host: lampHost, port: lampPort)
+        gatewayConfiguration.reportIntervalSeconds = UInt16(reportInterval)
+        gatewayConfiguration.pingIntervalSeconds = UInt16(pingInterval)
+        gatewayConfiguration.requestTimeoutMilliseconds = UInt64(requestTimeout) * 1000
+        gatewayConfiguration.maximumPendingHandshakes = maxPendingHandshakes
+
+        let writer = ReportedStateWriter(store: store, fleet: fleet, logger: logger)
+        let gateway = LampGateway(
+            configuration: gatewayConfiguration, fleet: fleet, store: store, writer: writer, fleetKey: key.key, logger: logger)
+        let service = FleetService(store: store, fleet: fleet, gateway: gateway, logger: logger)
+
+        print("lamplighterd: database \(URL(fileURLWithPath: storage.database).path) (\(fleet.count) lamps registered)")
+        if key.generated {
+            print("lamplighterd: generated a new fleet key in \(key.source) (keep it secret; lampsim and provisioning need it)")
+        } else {
+            print("lamplighterd: fleet key from \(key.source)")
+        }
+        let apiHost = self.apiHost
+        let application = Application(
+            router: OperatorHTTPServer.router(service: service),
+            configuration: .init(address: .hostname(apiHost, port: apiPort), serverName: "lamplighterd"),
+            onServerRunning: { channel in
+                guard let lampAddress = try? await gateway.listeningAddress() else { return }
+                let apiPort = channel.localAddress?.port ?? 0
+                print("lamplighterd: lamps connect to ws://\(lampAddress.ipAddress ?? "?"):\(lampAddress.port ?? 0)/lamp/v1")
+                print("lamplighterd: operator API on http://\(apiHost):\(apiPort)/api/v1")
+                print("lamplighterd: ready")
+                fflush(nil)
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: writer),
+                    .init(service: gateway),
+                    .init(service: application),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        print("lamplighterd: stopped")
+    }
+}

@@ -1,0 +1,83 @@
+import FleetCore
+import FleetStore
+import Foundation
+import LampProtocol
+import Testing
+
+@Suite("FleetStore on SQLite")
+struct FleetStoreTests {
+    static func temporaryStore() throws -> (FleetStore, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fleetstore-\(UUID().uuidString).db").path
+        return (try FleetStore(path: path), path)
+    }
+
+    static func record(_ id: String, groups: [String] = []) -> LampRecord {
+        LampRecord(id: LampID(id)!, name: "Lamp \(id)", latitude: 52.37, longitude: 4.89, wattage: 40, groups: groups)
+    }
+
+    @Test("registered lamps come back with the initial desired state; a duplicate id fails the whole batch")
+    func register() throws {
+        let (store, _) = try Self.temporaryStore()
+        try store.addLamps([Self.record("a", groups: ["north", "north", "all-night"]), Self.record("b")], atMilliseconds: 1)
+        let lamps = try store.loadAll()
+        #expect(lamps.map(\.record.id.value) == ["a", "b"])
+        #expect(lamps[0].record.groups == ["all-night", "north"])
+        #expect(lamps[0].desired == .initial)
+        #expect(lamps[0].reported == nil)
+        #expect(throws: FleetStoreError.self) {
+            try store.addLamps([Self.record("c"), Self.record("a")], atMilliseconds: 2)
+        }
+        #expect(try store.loadAll().count == 2)
+    }
+
+    @Test("a recorded command survives reopening the file: desired state and per-lamp versions")
+    func commandDurable() async throws {
+        let (store, path) = try Self.temporaryStore()
+        try store.addLamps([Self.record("a"), Self.record("b")], atMilliseconds: 1)
+        var desired = DesiredState.initial
+        desired.control = DesiredControl(
+            version: 1, intent: .override(Level(permille: 250)!, untilMilliseconds: 99_000), fade: FadeTime(deciseconds: 30))
+        let id = try await store.recordCommand(
+            target: "all", action: "override", desired: [(LampID("a")!, desired), (LampID("b")!, desired)], atMilliseconds: 5)
+
+        let reopened = try FleetStore(path: path)
+        #expect(try reopened.lamp(LampID("a")!)?.desired == desired)
+        let command = try #require(try reopened.command(id))
+        #expect(command.target == "all" && command.lamps.count == 2 && command.lamps.allSatisfy { $0.1 == 1 })
+        #expect(try reopened.command(id + 1) == nil)
+    }
+
+    @Test("reported state and events are written in batches and read back")
+    func reportedAndEvents() throws {
+        let (store, _) = try Self.temporaryStore()
+        try store.addLamps([Self.record("a")], atMilliseconds: 1)
+        let status = StatusReport(
+            appliedVersion: 3, level: Level(permille: 300)!, mode: .manual, isLit: true, isFading: false, powerDeciwatts: 120,
+            energyWattHours: 5, burnSeconds: 60, faults: [.lampFailure], temperatureCelsius: 20, ambientLux: nil,
+            programRevision: 0, clock: 0)
+        try store.saveReported([
+            ReportedRecord(
+                lampID: LampID("a")!, appliedVersion: 3, configVersion: 1, firmware: "1.0", status: status,
+                reportedAtMilliseconds: 10, lastSeenMilliseconds: 11),
+            // A lamp that is not registered (removed meanwhile) is skipped, not an error.
+            ReportedRecord(
+                lampID: LampID("ghost")!, appliedVersion: 1, configVersion: 1, firmware: nil, status: nil,
+                reportedAtMilliseconds: 10, lastSeenMilliseconds: 10),
+        ])
+        let reported = try #require(try store.lamp(LampID("a")!)?.reported)
+        #expect(reported.status == status && reported.appliedVersion == 3 && reported.lastSeenMilliseconds == 11)
+
+        try store.appendEvents([
+            EventRecord(lampID: LampID("a")!, kind: "online", detail: "", atMilliseconds: 1),
+            EventRecord(lampID: LampID("a")!, kind: "fault.raised", detail: "lampFailure", atMilliseconds: 2),
+        ])
+        let events = try store.events(lampID: LampID("a")!)
+        #expect(events.map(\.kind) == ["fault.raised", "online"])
+    }
+
+    @Test("the database is in WAL mode and migrations are recorded")
+    func walMode() throws {
+        let (_, path) = try Self.temporaryStore()
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+}

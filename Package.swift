@@ -44,6 +44,11 @@ let package = Package(
             name: "LampAuth",
             dependencies: ["LampProtocol", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
+        // LampProtocol on NIO's ByteBuffer: encode into and decode from network buffers.
+        .target(
+            name: "LampProtocolNIO",
+            dependencies: ["LampProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings),
         // Pure state machines: handshake, a link's requests, desired state, backoff. No I/O.
         .target(name: "FleetCore", dependencies: ["LampProtocol", "LampAuth"], swiftSettings: swiftSettings),
         // Durable state on SQLite (GRDB): lamps, desired and reported state, events, commands.
@@ -59,7 +64,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "OperatorAPI",
+                "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -83,8 +88,9 @@ let package = Package(
         .executableTarget(
             name: "lampsim",
             dependencies: [
-                "LampProtocol", "LampAuth", "FleetCore",
+                "LampProtocol", "LampProtocolNIO", "LampAuth", "FleetCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
             path: "Simulators/LampSimulator",
             swiftSettings: swiftSettings),

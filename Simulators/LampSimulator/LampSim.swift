@@ -1,9 +1,275 @@
 import ArgumentParser
+import FleetCore
+import Foundation
+import LampAuth
+import LampProtocol
+import NIOCore
+import NIOPosix
+import UnixSignals
 
 /// The simulator's entry point.
 @main
 struct LampSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lampsim",
-        abstract: "Simulate a fleet of street lamps speaking the Lamplighter protocol.")
+        abstract: "Simulate a fleet of street lamps speaking the Lamplighter protocol.",
+        discussion: """
+            Each lamp is a WebSocket client with its own id and key (derived from the fleet key, \
+            as a manufacturer would), a physical model (level with fade, power, energy, burn \
+            hours, failures) and reconnect backoff with jitter. All lamps share a few event-loop \
+            threads. Prints a summary line every second and a final report; --report writes it as \
+            JSON. Stops after --duration seconds, or on SIGINT/SIGTERM.
+            """)
+
+    @Option(help: "The controller's lamp URL (env LAMPLIGHTER_LAMP_URL).")
+    var url: String = ProcessInfo.processInfo.environment["LAMPLIGHTER_LAMP_URL"] ?? "ws://127.0.0.1:7350/lamp/v1"
+
+    @Option(help: "How many lamps, 1 to 20000 per process (the open-file limit).")
+    var count: Int = 100
+
+    @Option(help: "Lamp id prefix; ids are PREFIX0001, PREFIX0002, ... as 'lamplighterd lamps generate' makes them.")
+    var prefix: String = "lamp-"
+
+    @Option(help: "Number of the first lamp.")
+    var start: Int = 1
+
+    @Option(help: "Width of the number in ids (default: as 'lamps generate' with the same count and start).")
+    var digits: Int?
+
+    @Option(help: "File with the fleet master key in hex (env LAMPLIGHTER_KEY_FILE).")
+    var keyFile: String = ProcessInfo.processInfo.environment["LAMPLIGHTER_KEY_FILE"] ?? "lamplighter.key"
+
+    @Option(help: "The fleet master key in hex, instead of --key-file (env LAMPLIGHTER_FLEET_KEY).")
+    var fleetKey: String? = ProcessInfo.processInfo.environment["LAMPLIGHTER_FLEET_KEY"]
+
+    @Option(help: "Comma-separated source addresses to spread lamps over, e.g. 127.0.0.2,127.0.0.3 (each has ~28k ports).")
+    var sourceAddresses: String?
+
+    @Option(help: "Event-loop threads (default: one per core).")
+    var threads: Int = System.coreCount
+
+    @Option(help: "Lamps connecting at once, at most.")
+    var maxConnecting: Int = 512
+
+    @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).")
+    var duration: Double?
+
+    @Option(help: "Reconnect backoff: smallest wait, ms.")
+    var backoffMin: UInt64 = 1000
+    @Option(help: "Reconnect backoff: random part, ms.")
+    var backoffJitter: UInt64 = 5000
+    @Option(help: "Reconnect backoff: largest wait, ms.")
+    var backoffCap: UInt64 = 300_000
+
+    @Option(help: "Rated power of each lamp at full light, watts.")
+    var wattage: Double = 40
+
+    @Option(help: "Lamp failures (raised or cleared) per lamp per hour.")
+    var failureRate: Double = 0
+    @Option(help: "Link drops per lamp per hour.")
+    var dropRate: Double = 0
+
+    @Option(help: "Fault injection: this many lamps sign with a wrong key.")
+    var wrongKey: Int = 0
+    @Option(help: "Fault injection: this many lamps replay their captured hello on a second link.")
+    var replay: Int = 0
+    @Option(help: "Fault injection: this many lamps send an undecodable message once.")
+    var garbage: Int = 0
+    @Option(help: "Fault injection: this many lamps send a message over the size limit once.")
+    var oversize: Int = 0
+    @Option(help: "Fault injection: this many lamps go half-open (stop answering) once connected.")
+    var stall: Int = 0
+
+    @Option(help: "Write the final report as JSON to this file.")
+    var report: String?
+
+    @Flag(help: "No summary line every second.")
+    var quiet = false
+
+    func validate() throws {
+        guard (1...20_000).contains(count) else {
+            throw ValidationError("--count must be from 1 to 20000 (one process holds at most ~19,900 links; run several)")
+        }
+        guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be from 1 to 64") }
+        guard maxConnecting >= 1 else { throw ValidationError("--max-connecting must be at least 1") }
+        guard failureRate >= 0, dropRate >= 0 else { throw ValidationError("rates must not be negative") }
+        guard wrongKey + replay + garbage + oversize + stall <= count else {
+            throw ValidationError("more misbehaving lamps than lamps")
+        }
+        _ = try parseURL()
+        _ = try parseSources()
+    }
+
+    func parseURL() throws -> (host: String, port: Int, path: String) {
+        guard let components = URLComponents(string: url), components.scheme == "ws", let host = components.host else {
+            throw ValidationError("--url must look like ws://HOST:PORT/lamp/v1")
+        }
+        let path = components.path.isEmpty ? LampProtocolVersion.path : components.path
+        return (host, components.port ?? 80, path)
+    }
+
+    func parseSources() throws -> [SocketAddress] {
+        guard let sourceAddresses else { return [] }
+        return try sourceAddresses.split(separator: ",").map { text in
+            do {
+                return try SocketAddress(ipAddress: String(text).trimmingCharacters(in: .whitespaces), port: 0)
+            } catch {
+                throw ValidationError("--source-addresses: '\(text)' is not an IP address")
+            }
+        }
+    }
+
+    func loadKey() throws -> FleetKey {
+        let text: String
+        if let fleetKey {
+            text = fleetKey
+        } else {
+            guard let contents = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
+                throw ValidationError("cannot read the fleet key from \(keyFile) (give --key-file or --fleet-key)")
+            }
+            text = contents
+        }
+        guard let key = FleetKey(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ValidationError("the fleet key must be 32 to 128 hex digits")
+        }
+        return key
+    }
+
+    func run() async throws {
+        let key = try loadKey()
+        let (host, port, path) = try parseURL()
+        let target = SimTarget(host: host, port: port, path: path, sourceAddresses: try parseSources())
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let stats = SimStats()
+        let loops = Array(group.makeIterator())
+        let ticksPerHour = 3_600_000.0 / Double(SimFleet.tickMilliseconds)
+        let width = digits ?? max(4, String(start + count).count)
+
+        // Misbehaving lamps are the first ones, in this order.
+        var roles: [Misbehaviour] = []
+        for (role, n) in [(Misbehaviour.wrongKey, wrongKey), (.replay, replay), (.garbage, garbage), (.oversize, oversize), (.stall, stall)] {
+            roles += Array(repeating: role, count: n)
+        }
+        var fleets: [(any EventLoop, NIOLoopBound<SimFleet>)] = []
+        let now = WallClock.nowMilliseconds()
+        for (loopIndex, loop) in loops.enumerated() {
+            let fleet = try await loop.submit { [count, start, prefix, wattage, backoffMin, backoffJitter, backoffCap, maxConnecting, failureRate, dropRate, roles] in
+                let fleet = SimFleet(
+                    loop: loop, maximumConnecting: max(1, maxConnecting / loops.count),
+                    failureChancePerTick: failureRate / ticksPerHour, dropChancePerTick: dropRate / ticksPerHour)
+                for index in stride(from: loopIndex, to: count, by: loops.count) {
+                    let number = String(start + index)
+                    // Prefix and digits were validated to make a valid id, or this lamp is skipped.
+                    guard let id = LampID(prefix + String(repeating: "0", count: max(0, width - number.count)) + number) else { continue }
+                    let lamp = SimLamp(
+                        index: index, id: id, key: key.lampKey(for: id), wattage: wattage,
+                        misbehaviour: index < roles.count ? roles[index] : .none,
+                        backoff: Backoff(minimumMilliseconds: backoffMin, jitterMilliseconds: backoffJitter, capMilliseconds: backoffCap),
+                        now: now)
+                    fleet.slots.append(SimSlot(lamp: lamp, stats: stats, target: target, loop: loop, startAt: now))
+                }
+                fleet.start()
+                return NIOLoopBound(fleet, eventLoop: loop)
+            }.get()
+            fleets.append((loop, fleet))
+        }
+        guard LampID(prefix + String(repeating: "0", count: width)) != nil else {
+            throw ValidationError("--prefix '\(prefix)' does not make valid lamp ids (1 to 32 of A-Z a-z 0-9 . _ -)")
+        }
+        print("lampsim: \(count) lamps \(prefix)\(String(repeating: "0", count: max(0, width - String(start).count)))\(start)... -> \(url) on \(threads) threads")
+
+        let began = Date()
+        let summary = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                if Task.isCancelled { break }
+                let snapshot = await Self.collect(fleets, includeLamps: false)
+                if !quiet {
+                    print(Self.summaryLine(snapshot, stats: stats, count: count, elapsed: Date().timeIntervalSince(began)))
+                    fflush(nil)
+                }
+            }
+        }
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
+            }
+            if let duration {
+                tasks.addTask { try? await Task.sleep(for: .milliseconds(Int(duration * 1000))) }
+            }
+            await tasks.next()
+            tasks.cancelAll()
+        }
+        summary.cancel()
+        let final = await Self.collect(fleets, includeLamps: report != nil)
+        for (loop, fleet) in fleets {
+            try? await loop.submit { fleet.value.closeAll() }.get()
+        }
+        try? await Task.sleep(for: .milliseconds(300))
+        print("lampsim: final " + Self.summaryLine(final, stats: stats, count: count, elapsed: Date().timeIntervalSince(began)))
+        if let report {
+            try Self.writeReport(final, stats: stats, count: count, to: report)
+        }
+        try? await group.shutdownGracefully()
+    }
+
+    static func collect(_ fleets: [(any EventLoop, NIOLoopBound<SimFleet>)], includeLamps: Bool) async -> SimFleet.Snapshot {
+        var total = SimFleet.Snapshot()
+        for (loop, fleet) in fleets {
+            guard let part = try? await loop.submit({ fleet.value.snapshot(includeLamps: includeLamps) }).get() else { continue }
+            total.connected += part.connected
+            total.everConnected += part.everConnected
+            total.appliedByVersion.merge(part.appliedByVersion, uniquingKeysWith: +)
+            total.lamps += part.lamps
+        }
+        total.lamps.sort { $0.id < $1.id }
+        return total
+    }
+
+    static func summaryLine(_ snapshot: SimFleet.Snapshot, stats: SimStats, count: Int, elapsed: Double) -> String {
+        let newest = snapshot.appliedByVersion.keys.max() ?? 0
+        let atNewest = snapshot.appliedByVersion[newest] ?? 0
+        var line = String(format: "%6.1fs connected %d/%d", elapsed, snapshot.connected, count)
+        line += " applied v\(newest): \(atNewest) commands \(stats.get(.commandsApplied)) faults \(stats.get(.faultsRaised))"
+        line += " reconnects \(stats.get(.reconnects))"
+        let refused = stats.get(.authRefused)
+        if refused > 0 { line += " auth-refused \(refused)" }
+        return line
+    }
+
+    static func writeReport(_ snapshot: SimFleet.Snapshot, stats: SimStats, count: Int, to path: String) throws {
+        struct Report: Codable {
+            let lamps: Int
+            let connected: Int
+            let everConnected: Int
+            let handshakes: Int
+            let authRefused: Int
+            let replayRefused: Int
+            let replayAccepted: Int
+            let replaced: Int
+            let closedMalformed: Int
+            let closedTooBig: Int
+            let closedPingTimeout: Int
+            let closedBusy: Int
+            let connectFailures: Int
+            let reconnects: Int
+            let commandsApplied: Int
+            let faultsRaised: Int
+            let appliedByVersion: [String: Int]
+            let lampDetails: [LampReport]
+        }
+        let report = Report(
+            lamps: count, connected: snapshot.connected, everConnected: snapshot.everConnected,
+            handshakes: stats.get(.handshakes), authRefused: stats.get(.authRefused), replayRefused: stats.get(.replayRefused),
+            replayAccepted: stats.get(.replayAccepted), replaced: stats.get(.replaced),
+            closedMalformed: stats.get(.closedMalformed), closedTooBig: stats.get(.closedTooBig),
+            closedPingTimeout: stats.get(.closedPingTimeout), closedBusy: stats.get(.closedBusy),
+            connectFailures: stats.get(.connectFailures), reconnects: stats.get(.reconnects),
+            commandsApplied: stats.get(.commandsApplied), faultsRaised: stats.get(.faultsRaised),
+            appliedByVersion: Dictionary(uniqueKeysWithValues: snapshot.appliedByVersion.map { ("\($0.key)", $0.value) }),
+            lampDetails: snapshot.lamps)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: path))
+    }
 }

@@ -2,6 +2,7 @@ import FleetCore
 import FleetStore
 import LampAuth
 import LampProtocol
+import LampProtocolNIO
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -111,14 +112,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func received(_ buffer: ByteBuffer, now: UInt64) {
         guard !closing else { return }
         shared.counters.messagesIn.wrappingAdd(1, ordering: .relaxed)
-        let minor = peerMinorVersion
-        let result: Result<LampMessage, LampProtocolError> = buffer.withUnsafeReadableBytes { bytes in
-            do throws(LampProtocolError) {
-                return .success(try LampMessage.decode(bytes, peerMinorVersion: minor))
-            } catch {
-                return .failure(error)
-            }
-        }
+        let result = Result { () throws(LampProtocolError) in try LampMessage.decode(buffer, peerMinorVersion: peerMinorVersion) }
         switch result {
         case .success(let message):
             if link == nil {

@@ -1,0 +1,98 @@
+import FleetCore
+import LampProtocol
+import NIOCore
+import NIOPosix
+
+/// The lamps of one event loop, and the one timer that drives them all: reports, expiries,
+/// fault injection and (re)connects, so the simulator needs no timer per lamp.
+final class SimFleet {
+    let loop: any EventLoop
+    var slots: [SimSlot] = []
+    /// At most this many lamps of this loop may be connecting at once.
+    let maximumConnecting: Int
+    let failureChancePerTick: Double
+    let dropChancePerTick: Double
+    static let tickMilliseconds: Int64 = 100
+
+    init(loop: any EventLoop, maximumConnecting: Int, failureChancePerTick: Double, dropChancePerTick: Double) {
+        self.loop = loop
+        self.maximumConnecting = maximumConnecting
+        self.failureChancePerTick = failureChancePerTick
+        self.dropChancePerTick = dropChancePerTick
+    }
+
+    func start() {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.scheduleRepeatedTask(initialDelay: .milliseconds(1), delay: .milliseconds(SimFleet.tickMilliseconds)) { _ in
+            bound.value.tick()
+        }
+    }
+
+    private func tick() {
+        let now = WallClock.nowMilliseconds()
+        var connecting = slots.reduce(0) { $0 + ($1.isConnecting ? 1 : 0) }
+        for slot in slots {
+            switch slot.state {
+            case .idle(let at) where at <= now && connecting < maximumConnecting:
+                connecting += 1
+                slot.connect()
+            case .connected:
+                slot.tick(now: now, failureChance: failureChancePerTick, dropChance: dropChancePerTick)
+            default:
+                break
+            }
+        }
+    }
+
+    /// Closes every link (code 1000) and stops reconnecting.
+    func stop() {
+        for slot in slots {
+            slot.state = .idle(reconnectAt: .max)
+        }
+    }
+
+    func closeAll() {
+        for slot in slots {
+            if case .connected(let context) = slot.state {
+                slot.state = .idle(reconnectAt: .max)
+                slot.close(context, code: 1000)
+            } else {
+                slot.state = .idle(reconnectAt: .max)
+            }
+        }
+    }
+
+    struct Snapshot: Sendable {
+        var connected = 0
+        var everConnected = 0
+        var appliedByVersion: [UInt32: Int] = [:]
+        var lamps: [LampReport] = []
+    }
+
+    func snapshot(includeLamps: Bool) -> Snapshot {
+        var snapshot = Snapshot()
+        for slot in slots {
+            if slot.isConnected { snapshot.connected += 1 }
+            if slot.everConnected { snapshot.everConnected += 1 }
+            snapshot.appliedByVersion[slot.lamp.appliedVersion, default: 0] += 1
+            if includeLamps {
+                snapshot.lamps.append(
+                    LampReport(
+                        id: slot.lamp.id.value, connected: slot.isConnected, appliedVersion: slot.lamp.appliedVersion,
+                        appliedHistory: slot.lamp.appliedHistory, level: slot.lamp.status(now: WallClock.nowMilliseconds()).level.permille,
+                        lastCloseCode: slot.lastCloseCode))
+            }
+        }
+        return snapshot
+    }
+}
+
+/// One lamp in the final report.
+struct LampReport: Codable, Sendable {
+    let id: String
+    let connected: Bool
+    let appliedVersion: UInt32
+    let appliedHistory: [UInt32]
+    let level: UInt16
+    let lastCloseCode: UInt16?
+}

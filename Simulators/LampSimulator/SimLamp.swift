@@ -1,0 +1,272 @@
+import FleetCore
+import LampAuth
+import LampProtocol
+
+/// What a simulated lamp does to misbehave, for fault-injection runs.
+enum Misbehaviour: Sendable, Equatable {
+    /// Behaves.
+    case none
+    /// Signs its hello with a wrong key.
+    case wrongKey
+    /// After connecting, sends bytes that are not a message (once).
+    case garbage
+    /// After connecting, sends a message over the size limit (once).
+    case oversize
+    /// After connecting, stops answering anything, pings included (half-open link).
+    case stall
+    /// After connecting, replays its captured hello on a second link (once).
+    case replay
+}
+
+/// One simulated lamp: its identity, physical model and protocol state. Confined to one
+/// event loop; uses LampProtocol for every byte, never a codec of its own.
+final class SimLamp {
+    let id: LampID
+    let key: LampKey
+    let index: Int
+    let wattage: Double
+    var misbehaviour: Misbehaviour
+    var misbehaved = false
+
+    // Versioned state (SPEC.md §8.0), kept across reconnects as in non-volatile memory.
+    private(set) var appliedVersion: UInt32 = 0
+    private(set) var configVersion: UInt32 = 0
+    /// Every control version applied, in order: lets tests check that an offline lamp
+    /// never applies an intermediate state.
+    private(set) var appliedHistory: [UInt32] = []
+    private var config = DesiredConfig.initial
+
+    // Physical model.
+    private(set) var mode = LampMode.failSafe
+    private var fadeFrom = 1000.0
+    private var fadeTo = 1000.0
+    private var fadeStart: UInt64 = 0
+    private var fadeMilliseconds: UInt64 = 0
+    /// A fade ended and the controller has not yet been told the final level.
+    private var fadeEndUnreported = false
+    private var overrideUntil: UInt64?
+    private(set) var faults: FaultSet = []
+    private var energyWattHours = 0.0
+    private var burnSeconds = 0.0
+    private var lastModelUpdate: UInt64
+
+    // Link state.
+    var serverNonce = Block16.zero
+    var clientNonce = Block16.zero
+    var capturedHello: [UInt8]?
+    private(set) var authenticated = false
+    var reportIntervalMilliseconds: UInt64 = 60_000
+    var nextReportAt: UInt64 = 0
+    private var eventSequence: UInt32 = 0
+    private var unackedEvents: [LampEvent] = []
+    private var clockOffsetMilliseconds: Int64 = 0
+    var backoff: Backoff
+
+    static let maximumUnackedEvents = 32
+
+    init(index: Int, id: LampID, key: LampKey, wattage: Double, misbehaviour: Misbehaviour, backoff: Backoff, now: UInt64) {
+        self.index = index
+        self.id = id
+        self.key = key
+        self.wattage = wattage
+        self.misbehaviour = misbehaviour
+        self.backoff = backoff
+        self.lastModelUpdate = now
+        fadeStart = now
+    }
+
+    /// The level shown now.
+    func level(at now: UInt64) -> Double {
+        guard fadeMilliseconds > 0, now < fadeStart + fadeMilliseconds else { return fadeTo }
+        let progress = Double(now - fadeStart) / Double(fadeMilliseconds)
+        return fadeFrom + (fadeTo - fadeFrom) * progress
+    }
+
+    private func move(to target: Level, fade: FadeTime, now: UInt64) {
+        updateModel(now: now)
+        var shown = Double(target.permille)
+        if target.isOn {
+            shown = min(max(shown, Double(config.minLevel.permille)), Double(config.maxLevel.permille))
+        }
+        fadeFrom = level(at: now)
+        fadeTo = shown
+        fadeStart = now
+        fadeMilliseconds = UInt64(fade.milliseconds)
+        fadeEndUnreported = fadeMilliseconds > 0
+    }
+
+    /// Accumulates energy and burn time up to `now`.
+    func updateModel(now: UInt64) {
+        guard now > lastModelUpdate else { return }
+        let seconds = Double(now - lastModelUpdate) / 1000
+        lastModelUpdate = now
+        let watts = powerWatts(at: now)
+        energyWattHours += watts * seconds / 3600
+        if watts > 0 { burnSeconds += seconds }
+    }
+
+    /// Active power: proportional to light output, plus 0.5 W standby for the controller.
+    func powerWatts(at now: UInt64) -> Double {
+        guard !faults.contains(.lampFailure) else { return 0.5 }
+        return wattage * level(at: now) / 1000 + 0.5
+    }
+
+    // MARK: Protocol
+
+    /// The hello answering a challenge.
+    func hello(for challenge: Challenge, now: UInt64) -> Hello {
+        serverNonce = challenge.serverNonce
+        clientNonce = Nonce.random()
+        var hello = Hello(
+            lampID: id, firmware: FirmwareVersion("lampsim-1.0")!,
+            capabilities: [.dimmable, .programs, .energyMeter, .temperature, .realTimeClock], appliedVersion: appliedVersion,
+            configVersion: configVersion, programRevision: 0, clock: UInt32(clamping: clock(now) / 1000),
+            clientNonce: clientNonce, mac: .zero)
+        let signingKey = misbehaviour == .wrongKey ? SimLamp.wrongKey : key
+        hello.mac = signingKey.helloMAC(for: hello, serverNonce: challenge.serverNonce)
+        return hello
+    }
+
+    static let wrongKey = LampKey(bytes: [UInt8](repeating: 0x5a, count: 32))
+
+    /// Checks the welcome; returns false if the controller could not prove it holds our key.
+    func welcomed(_ welcome: Welcome, now: UInt64) -> Bool {
+        guard key.verify(welcome, clientNonce: clientNonce, serverNonce: serverNonce) else { return false }
+        authenticated = true
+        backoff.reset()
+        clockOffsetMilliseconds = Int64(bitPattern: welcome.timeMilliseconds) - Int64(bitPattern: now)
+        if configVersion == 0 {
+            reportIntervalMilliseconds = UInt64(welcome.reportIntervalSeconds) * 1000
+        }
+        return true
+    }
+
+    func linkClosed() {
+        authenticated = false
+    }
+
+    private func clock(_ now: UInt64) -> UInt64 {
+        UInt64(max(0, Int64(bitPattern: now) + clockOffsetMilliseconds))
+    }
+
+    /// Handles a request from the controller; returns the messages to send back.
+    func handle(_ message: LampMessage, now: UInt64) -> [LampMessage] {
+        switch message {
+        case .setLevel(let m):
+            return control(m.version, type: .setLevel, now: now) {
+                mode = .manual
+                overrideUntil = nil
+                move(to: m.level, fade: m.fade, now: now)
+            }
+        case .switch(let m):
+            return control(m.version, type: .switch, now: now) {
+                mode = .manual
+                overrideUntil = nil
+                move(to: m.on ? .full : .off, fade: m.fade, now: now)
+            }
+        case .override(let m):
+            return control(m.version, type: .override, now: now) {
+                mode = .override
+                overrideUntil = now + UInt64(m.durationSeconds) * 1000
+                move(to: m.level, fade: m.fade, now: now)
+            }
+        case .resumeProgram(let m):
+            return control(m.version, type: .resumeProgram, now: now) {
+                resumeProgram(fade: m.fade, now: now)
+            }
+        case .config(let m):
+            if m.configVersion < configVersion {
+                return [.nack(Nack(ackedType: .config, ref: m.configVersion, reason: .staleVersion))]
+            }
+            if m.configVersion > configVersion {
+                configVersion = m.configVersion
+                config = DesiredConfig(
+                    version: m.configVersion, reportIntervalSeconds: m.reportIntervalSeconds, failSafeLevel: m.failSafeLevel,
+                    powerOnLevel: m.powerOnLevel, minLevel: m.minLevel, maxLevel: m.maxLevel)
+                reportIntervalMilliseconds = UInt64(m.reportIntervalSeconds) * 1000
+                if mode == .failSafe { move(to: m.failSafeLevel, fade: .immediate, now: now) }
+            }
+            return [.ack(Ack(ackedType: .config, ref: m.configVersion))]
+        case .identify(let m):
+            return [.ack(Ack(ackedType: .identify, ref: m.ref))]
+        case .reboot(let m):
+            return [.ack(Ack(ackedType: .reboot, ref: m.ref))]
+        case .ack(let ack) where ack.ackedType == .event:
+            unackedEvents.removeAll { $0.sequence == ack.ref }
+            return []
+        default:
+            return []
+        }
+    }
+
+    /// SPEC.md §8.0: apply a newer version, re-acknowledge the same, refuse an older one.
+    private func control(_ version: UInt32, type: MessageType, now: UInt64, apply: () -> Void) -> [LampMessage] {
+        if version < appliedVersion {
+            return [.nack(Nack(ackedType: type, ref: version, reason: .staleVersion))]
+        }
+        if version > appliedVersion {
+            apply()
+            appliedVersion = version
+            appliedHistory.append(version)
+            return [.ack(Ack(ackedType: type, ref: version)), .statusReport(status(now: now))]
+        }
+        return [.ack(Ack(ackedType: type, ref: version))]
+    }
+
+    private func resumeProgram(fade: FadeTime, now: UInt64) {
+        // No lighting program yet (a later protocol version brings them): fail-safe level.
+        mode = .failSafe
+        overrideUntil = nil
+        move(to: config.failSafeLevel, fade: fade, now: now)
+    }
+
+    /// Time passed: override expiry, model, and whether a report is due.
+    func tick(now: UInt64) -> [LampMessage] {
+        var out: [LampMessage] = []
+        if let until = overrideUntil, now >= until {
+            resumeProgram(fade: FadeTime(deciseconds: 20), now: now)
+            out.append(.statusReport(status(now: now)))
+        }
+        if fadeEndUnreported && now >= fadeStart + fadeMilliseconds {
+            // Report the level reached, as a lamp reports every change.
+            fadeEndUnreported = false
+            if authenticated { out.append(.statusReport(status(now: now))) }
+        }
+        if authenticated && now >= nextReportAt {
+            nextReportAt = now + reportIntervalMilliseconds
+            out.append(.statusReport(status(now: now)))
+        }
+        return out
+    }
+
+    /// A lamp failure starts or ends: the event to send (kept until acknowledged).
+    func toggleFailure(now: UInt64) -> LampEvent {
+        updateModel(now: now)
+        let raising = !faults.contains(.lampFailure)
+        if raising { faults.insert(.lampFailure) } else { faults.remove(.lampFailure) }
+        eventSequence &+= 1
+        let event = LampEvent(
+            sequence: eventSequence, kind: raising ? .faultRaised : .faultCleared, detail: 0,
+            time: UInt32(clamping: clock(now) / 1000))
+        unackedEvents.append(event)
+        if unackedEvents.count > SimLamp.maximumUnackedEvents { unackedEvents.removeFirst() }
+        return event
+    }
+
+    /// Events not yet acknowledged, to send again after a handshake.
+    var pendingEvents: [LampEvent] { unackedEvents }
+
+    /// The status report now.
+    func status(now: UInt64) -> StatusReport {
+        updateModel(now: now)
+        let shown = faults.contains(.lampFailure) ? 0 : level(at: now)
+        let permille = Level(permille: Int(shown.rounded())) ?? .off
+        return StatusReport(
+            appliedVersion: appliedVersion, level: permille, mode: mode, isLit: permille.isOn,
+            isFading: fadeMilliseconds > 0 && now < fadeStart + fadeMilliseconds,
+            powerDeciwatts: UInt16(clamping: Int((powerWatts(at: now) * 10).rounded())),
+            energyWattHours: UInt32(clamping: Int(energyWattHours)), burnSeconds: UInt32(clamping: Int(burnSeconds)),
+            faults: faults, temperatureCelsius: Int8(clamping: 15 + Int(shown / 50)), ambientLux: nil, programRevision: 0,
+            clock: UInt32(clamping: clock(now) / 1000))
+    }
+}

@@ -1,0 +1,349 @@
+import FleetCore
+import LampProtocol
+import LampProtocolNIO
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// Where lamps connect and how.
+struct SimTarget: Sendable {
+    let host: String
+    let port: Int
+    let path: String
+    let sourceAddresses: [SocketAddress]
+}
+
+/// One lamp's connection life: idle (waiting to reconnect), connecting, connected.
+/// Confined to its event loop.
+final class SimSlot {
+    enum State {
+        case idle(reconnectAt: UInt64)
+        case connecting
+        case connected(ChannelHandlerContext)
+    }
+
+    let lamp: SimLamp
+    let stats: SimStats
+    let target: SimTarget
+    let loop: any EventLoop
+    var state: State
+    var lastCloseCode: UInt16?
+    var stalled = false
+    var everConnected = false
+    private var rng = SystemRandomNumberGenerator()
+
+    init(lamp: SimLamp, stats: SimStats, target: SimTarget, loop: any EventLoop, startAt: UInt64) {
+        self.lamp = lamp
+        self.stats = stats
+        self.target = target
+        self.loop = loop
+        self.state = .idle(reconnectAt: startAt)
+    }
+
+    var isConnected: Bool {
+        if case .connected = state, lamp.authenticated { return true }
+        return false
+    }
+
+    var isConnecting: Bool {
+        if case .connecting = state { return true }
+        return false
+    }
+
+    // MARK: Connecting
+
+    func connect(replayHello: [UInt8]? = nil) {
+        if replayHello == nil {
+            state = .connecting
+        }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let target = self.target
+        var bootstrap = ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+        if !target.sourceAddresses.isEmpty {
+            bootstrap = bootstrap.bind(to: target.sourceAddresses[lamp.index % target.sourceAddresses.count])
+        }
+        let future = bootstrap.channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let upgrader = NIOWebSocketClientUpgrader(
+                    maxFrameSize: 1 << 16, automaticErrorHandling: false,
+                    upgradePipelineHandler: { channel, _ in
+                        channel.eventLoop.makeCompletedFuture {
+                            // Remove the request sender before the bytes that followed the
+                            // 101 response (the challenge) are passed on.
+                            let sender = try channel.pipeline.syncOperations.context(name: UpgradeRequestSender.name)
+                            channel.pipeline.syncOperations.removeHandler(context: sender, promise: nil)
+                            let handler = SimLinkHandler(slot: bound.value, replayHello: replayHello)
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                        }
+                    })
+                try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                    leftOverBytesStrategy: .forwardBytes,
+                    withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+                try channel.pipeline.syncOperations.addHandler(UpgradeRequestSender(target: target), name: UpgradeRequestSender.name)
+            }
+        }.connect(host: target.host, port: target.port)
+        future.whenFailure { _ in
+            guard replayHello == nil else { return }
+            bound.value.stats.add(.connectFailures)
+            bound.value.scheduleReconnect(now: WallClock.nowMilliseconds())
+        }
+        // A connection that upgrades but never gets its handler (refused upgrade) ends here.
+        future.whenSuccess { channel in
+            channel.closeFuture.whenComplete { _ in
+                guard replayHello == nil else { return }
+                let slot = bound.value
+                if case .connecting = slot.state {
+                    slot.stats.add(.connectFailures)
+                    slot.scheduleReconnect(now: WallClock.nowMilliseconds())
+                }
+            }
+        }
+    }
+
+    func scheduleReconnect(now: UInt64) {
+        let replaced = lastCloseCode == 4000
+        var delay = lamp.backoff.nextDelay(using: &rng)
+        if replaced {
+            // Another device holds this identity now: wait the longest backoff rather than
+            // fight it for the link.
+            delay = lamp.backoff.capMilliseconds
+        }
+        state = .idle(reconnectAt: now + delay)
+    }
+
+    // MARK: Link events (from SimLinkHandler)
+
+    func attached(_ context: ChannelHandlerContext) {
+        state = .connected(context)
+        lastCloseCode = nil
+    }
+
+    func detached(now: UInt64) {
+        if lamp.authenticated {
+            stats.add(.connected, -1)
+        }
+        lamp.linkClosed()
+        stalled = false
+        if case .connected = state {
+            stats.add(.reconnects)
+            scheduleReconnect(now: now)
+        }
+    }
+
+    func received(_ message: LampMessage, context: ChannelHandlerContext, now: UInt64) -> [LampMessage] {
+        if stalled { return [] }
+        switch message {
+        case .challenge(let challenge):
+            let hello = lamp.hello(for: challenge, now: now)
+            let message = LampMessage.hello(hello)
+            if lamp.misbehaviour == .replay && lamp.capturedHello == nil {
+                lamp.capturedHello = message.bytes
+            }
+            return [message]
+        case .welcome(let welcome):
+            guard lamp.welcomed(welcome, now: now) else {
+                close(context, code: 4001)
+                return []
+            }
+            stats.add(.handshakes)
+            stats.add(.connected)
+            everConnected = true
+            lamp.nextReportAt = now + UInt64.random(in: 0...lamp.reportIntervalMilliseconds, using: &rng)
+            var out: [LampMessage] = [.statusReport(lamp.status(now: now))]
+            out += lamp.pendingEvents.map { .event($0) }
+            out += misbehave(context)
+            return out
+        default:
+            let before = lamp.appliedVersion
+            let out = lamp.handle(message, now: now)
+            if lamp.appliedVersion > before { stats.add(.commandsApplied) }
+            return out
+        }
+    }
+
+    /// Fault injection, once per lamp, right after its first handshake.
+    private func misbehave(_ context: ChannelHandlerContext) -> [LampMessage] {
+        guard !lamp.misbehaved else { return [] }
+        switch lamp.misbehaviour {
+        case .garbage:
+            lamp.misbehaved = true
+            // A status report cut short: a known type that cannot be decoded.
+            send(raw: [0x10, 0xde, 0xad, 0xbe, 0xef], context)
+        case .oversize:
+            lamp.misbehaved = true
+            send(raw: [UInt8](repeating: 0x10, count: 4096), context)
+        case .stall:
+            lamp.misbehaved = true
+            stalled = true
+        case .replay:
+            lamp.misbehaved = true
+            if let captured = lamp.capturedHello {
+                connect(replayHello: captured)
+            }
+        case .none, .wrongKey:
+            break
+        }
+        return []
+    }
+
+    func send(_ messages: [LampMessage], _ context: ChannelHandlerContext) {
+        for message in messages {
+            write(message.buffer(context.channel.allocator), context)
+        }
+    }
+
+    private func send(raw bytes: [UInt8], _ context: ChannelHandlerContext) {
+        write(context.channel.allocator.buffer(bytes: bytes), context)
+    }
+
+    private func write(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
+        let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: buffer)
+        context.writeAndFlush(NIOAny(frame), promise: nil)
+    }
+
+    func close(_ context: ChannelHandlerContext, code: UInt16) {
+        var payload = context.channel.allocator.buffer(capacity: 2)
+        payload.writeInteger(code)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: payload)
+        context.writeAndFlush(NIOAny(frame)).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    // MARK: Time
+
+    /// Reports, expiries, and injected failures and drops.
+    func tick(now: UInt64, failureChance: Double, dropChance: Double) {
+        guard case .connected(let context) = state, lamp.authenticated, !stalled else { return }
+        var out = lamp.tick(now: now)
+        if failureChance > 0 && Double.random(in: 0..<1, using: &rng) < failureChance {
+            let event = lamp.toggleFailure(now: now)
+            if event.kind == .faultRaised { stats.add(.faultsRaised) }
+            out.append(.event(event))
+            out.append(.statusReport(lamp.status(now: now)))
+        }
+        send(out, context)
+        if dropChance > 0 && Double.random(in: 0..<1, using: &rng) < dropChance {
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// Sends the HTTP upgrade request once the TCP connection is up.
+final class UpgradeRequestSender: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    static let name = "upgrade-request"
+    let target: SimTarget
+
+    init(target: SimTarget) {
+        self.target = target
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: "\(target.host):\(target.port)")
+        headers.add(name: "Sec-WebSocket-Protocol", value: LampProtocolVersion.subprotocol)
+        headers.add(name: "Content-Length", value: "0")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Reaching here means the server answered without upgrading (e.g. 400 or 404).
+        if case .head = unwrapInboundIn(data) {
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// The WebSocket side of a simulated lamp's link.
+final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let slot: SimSlot
+    /// Set for a replay probe: the captured hello to send instead of a fresh one.
+    let replayHello: [UInt8]?
+    private var peerMinorVersion: UInt8 = 0
+    private var probeOutcomeRecorded = false
+
+    init(slot: SimSlot, replayHello: [UInt8]?) {
+        self.slot = slot
+        self.replayHello = replayHello
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if replayHello == nil { slot.attached(context) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if replayHello == nil {
+            slot.detached(now: WallClock.nowMilliseconds())
+        } else if !probeOutcomeRecorded {
+            slot.stats.add(.replayRefused)
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .binary:
+            let data = frame.unmaskedData
+            guard let message = try? LampMessage.decode(data, peerMinorVersion: peerMinorVersion) else {
+                slot.close(context, code: 4003)
+                return
+            }
+            if case .challenge(let challenge) = message { peerMinorVersion = challenge.minorVersion }
+            if let replayHello {
+                probe(message, replayHello, context)
+                return
+            }
+            slot.send(slot.received(message, context: context, now: WallClock.nowMilliseconds()), context)
+        case .ping:
+            guard !slot.stalled, replayHello == nil else { return }
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .connectionClose:
+            var data = frame.unmaskedData
+            let code = data.readInteger(as: UInt16.self) ?? 1005
+            if replayHello != nil {
+                probeOutcomeRecorded = true
+                if code == 4001 { slot.stats.add(.replayRefused) } else { slot.stats.add(.closedOther) }
+            } else {
+                slot.lastCloseCode = code
+                slot.stats.closed(code: code)
+            }
+            context.close(promise: nil)
+        default:
+            break
+        }
+    }
+
+    /// A replay probe answers the challenge with the captured hello; the controller must
+    /// refuse it (close 4001). A welcome means the replay worked: a security bug.
+    private func probe(_ message: LampMessage, _ captured: [UInt8], _ context: ChannelHandlerContext) {
+        switch message {
+        case .challenge:
+            let frame = WebSocketFrame(
+                fin: true, opcode: .binary, maskKey: .random(), data: context.channel.allocator.buffer(bytes: captured))
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        case .welcome:
+            probeOutcomeRecorded = true
+            slot.stats.add(.replayAccepted)
+            context.close(promise: nil)
+        default:
+            break
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

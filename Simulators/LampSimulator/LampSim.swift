@@ -17,7 +17,8 @@ struct LampSim: AsyncParsableCommand {
             Each lamp is a WebSocket client with its own id and key (derived from the fleet key, \
             as a manufacturer would), a physical model (level with fade, power, energy, burn \
             hours, failures) and reconnect backoff with jitter. All lamps share a few event-loop \
-            threads. Prints a summary line every second and a final report; --report writes it as \
+            threads. A lamp closed with 4000 (replaced: another process simulates the same id) \
+            stops rather than fight for its identity. Prints a summary line every second and a final report; --report writes it as \
             JSON. Stops after --duration seconds, or on SIGINT/SIGTERM.
             """)
 

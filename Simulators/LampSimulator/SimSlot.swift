@@ -105,14 +105,14 @@ final class SimSlot {
     }
 
     func scheduleReconnect(now: UInt64) {
-        let replaced = lastCloseCode == 4000
-        var delay = lamp.backoff.nextDelay(using: &rng)
-        if replaced {
-            // Another device holds this identity now: wait the longest backoff rather than
-            // fight it for the link.
-            delay = lamp.backoff.capMilliseconds
+        guard lastCloseCode != 4000 else {
+            // Replaced by a newer link with this identity: in this simulator that is another
+            // process simulating the same lamp, so this one gives way instead of fighting
+            // over the identity forever.
+            state = .idle(reconnectAt: .max)
+            return
         }
-        state = .idle(reconnectAt: now + delay)
+        state = .idle(reconnectAt: now + lamp.backoff.nextDelay(using: &rng))
     }
 
     // MARK: Link events (from SimLinkHandler)

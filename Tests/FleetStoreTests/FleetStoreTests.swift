@@ -75,9 +75,14 @@ struct FleetStoreTests {
         #expect(events.map(\.kind) == ["fault.raised", "online"])
     }
 
-    @Test("the database is in WAL mode and migrations are recorded")
+    @Test("the database is in WAL mode while open, and reopening it migrates nothing twice")
     func walMode() throws {
-        let (_, path) = try Self.temporaryStore()
-        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        let (store, path) = try Self.temporaryStore()
+        try store.addLamps([Self.record("a")], atMilliseconds: 1)
+        withExtendedLifetime(store) {
+            #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        }
+        let again = try FleetStore(path: path)
+        #expect(try again.loadAll().count == 1)
     }
 }

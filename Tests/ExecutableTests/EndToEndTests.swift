@@ -1,0 +1,133 @@
+import Foundation
+import OperatorAPI
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The daemon and the simulator as real processes on loopback, driven through the operator
+/// API as a user would.
+@Suite("End to end: lamplighterd and lampsim", .serialized)
+struct EndToEndTests {
+    @Test("500 lamps connect, a fleet command reaches all, every lamp reports it applied")
+    func fleetCommand() async throws {
+        let daemon = try Daemon(lamps: 500)
+        try daemon.start()
+        let sim = try Simulator(daemon, count: 500)
+        try await daemon.waitUntil("500 lamps are online") { try await daemon.onlineCount() == 500 }
+        let accepted = try await daemon.command(CommandRequest(target: "all", action: "level", level: 30, fadeSeconds: 1))
+        #expect(accepted.lamps == 500)
+        try await daemon.waitUntil("every lamp applied the command") { try await daemon.progress(accepted.id).applied == 500 }
+        let lamp = try #require(try await daemon.lamp("lamp-0123"))
+        #expect(lamp.desired.level == 30 && lamp.reported?.appliedVersion == lamp.desired.version && lamp.converged)
+        let report = try sim.finish()
+        #expect(report.handshakes >= 500 && report.authRefused == 0)
+        #expect(report.lampDetails.allSatisfy { $0.appliedVersion == 1 })
+    }
+
+    @Test("a lamp with a wrong key and a replayed handshake are refused; the others are not")
+    func wrongKeyAndReplay() async throws {
+        let daemon = try Daemon(lamps: 10)
+        try daemon.start()
+        let sim = try Simulator(daemon, count: 10, extra: ["--wrong-key", "2", "--replay", "2"])
+        try await daemon.waitUntil("8 lamps are online") { try await daemon.onlineCount() == 8 }
+        try await daemon.waitUntil("the refusals are recorded", seconds: 10) {
+            let wrongKey = try await daemon.events(lamp: "lamp-0001").contains { $0.kind == "auth.failed" }
+            let replayed = try await daemon.events(lamp: "lamp-0003").contains { $0.kind == "auth.failed" }
+            return wrongKey && replayed
+        }
+        try await Task.sleep(for: .seconds(1))
+        // The replaying lamps' own links are untouched by the refused replays.
+        #expect(try await daemon.lamp("lamp-0001")?.online == false)
+        #expect(try await daemon.lamp("lamp-0003")?.online == true)
+        #expect(try await daemon.onlineCount() == 8)
+        let report = try sim.finish()
+        #expect(report.authRefused >= 2)
+        #expect(report.replayRefused == 2 && report.replayAccepted == 0)
+    }
+
+    @Test("kill -9 of the daemon: lamps reconnect, desired state is intact, every lamp converges")
+    func killAndRestart() async throws {
+        let daemon = try Daemon(lamps: 200)
+        try daemon.start()
+        let sim = try Simulator(daemon, count: 200, duration: 90)
+        try await daemon.waitUntil("200 lamps are online") { try await daemon.onlineCount() == 200 }
+        let first = try await daemon.command(CommandRequest(target: "all", action: "level", level: 40))
+        try await daemon.waitUntil("the first command is applied") { try await daemon.progress(first.id).applied == 200 }
+        // Accepted means durable: kill the daemon the moment the second command is answered.
+        let second = try await daemon.command(CommandRequest(target: "all", action: "override", level: 80, durationSeconds: 3600))
+        daemon.kill9()
+        try daemon.start()
+        let lamp = try #require(try await daemon.lamp("lamp-0042"))
+        #expect(lamp.desired.mode == "override" && lamp.desired.level == 80 && lamp.desired.version == 2)
+        try await daemon.waitUntil("lamps reconnect", seconds: 40) { try await daemon.onlineCount() == 200 }
+        try await daemon.waitUntil("every lamp converges to the second command", seconds: 40) {
+            try await daemon.progress(second.id).applied == 200
+        }
+        let report = try sim.finish()
+        #expect(report.reconnects >= 200)
+        #expect(report.lampDetails.allSatisfy { $0.appliedVersion == 2 })
+    }
+
+    @Test("a lamp offline during three commands converges to the last and never applies the older ones")
+    func offlineConvergesToLatest() async throws {
+        let daemon = try Daemon(lamps: 10)
+        try daemon.start()
+        for level in [10.0, 20.0, 30.0] {
+            _ = try await daemon.command(CommandRequest(target: "all", action: "level", level: level))
+        }
+        let sim = try Simulator(daemon, count: 10)
+        try await daemon.waitUntil("every lamp converged") {
+            try await daemon.progress(3).applied == 10
+        }
+        let report = try sim.finish()
+        for lamp in report.lampDetails {
+            #expect(lamp.appliedHistory == [3], "\(lamp.id) applied \(lamp.appliedHistory)")
+        }
+    }
+
+    @Test("duplicate identity: the newer link gets the commands, the older one is closed")
+    func duplicateIdentity() async throws {
+        let daemon = try Daemon(lamps: 10)
+        try daemon.start()
+        let older = try Simulator(daemon, count: 10)
+        try await daemon.waitUntil("10 lamps are online") { try await daemon.onlineCount() == 10 }
+        let newer = try Simulator(daemon, count: 10)
+        try await Task.sleep(for: .seconds(3))
+        let accepted = try await daemon.command(CommandRequest(target: "all", action: "level", level: 55))
+        try await daemon.waitUntil("every lamp applied") { try await daemon.progress(accepted.id).applied == 10 }
+        #expect(try await daemon.onlineCount() == 10)
+        let olderReport = try older.finish()
+        let newerReport = try newer.finish()
+        #expect(olderReport.replaced == 10)
+        #expect(olderReport.lampDetails.allSatisfy { $0.appliedVersion == 0 })
+        #expect(newerReport.lampDetails.allSatisfy { $0.appliedVersion == 1 })
+    }
+
+    @Test("garbage, oversize and half-open links are closed one by one; the daemon serves the rest")
+    func misbehavingLinks() async throws {
+        let daemon = try Daemon(lamps: 40)
+        try daemon.start()
+        let sim = try Simulator(daemon, count: 40, extra: ["--garbage", "3", "--oversize", "3", "--stall", "2"])
+        try await daemon.waitUntil("40 lamps are online", seconds: 40) { try await daemon.onlineCount() == 40 }
+        let accepted = try await daemon.command(CommandRequest(target: "all", action: "on"))
+        try await daemon.waitUntil("every lamp applied", seconds: 40) { try await daemon.progress(accepted.id).applied == 40 }
+        let report = try sim.finish()
+        #expect(report.closedMalformed == 3)
+        #expect(report.closedTooBig == 3)
+        #expect(report.closedPingTimeout == 2)
+    }
+
+    @Test("the lamp port refuses requests that are not a lamplighter.v1 upgrade")
+    func refusesPlainHTTP() async throws {
+        let daemon = try Daemon(lamps: 0)
+        try daemon.start()
+        let (_, other) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(daemon.lampPort)/other")!)
+        #expect((other as? HTTPURLResponse)?.statusCode == 404)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(daemon.lampPort)/lamp/v1")!)
+        request.httpMethod = "GET"
+        let (_, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 400)
+    }
+}

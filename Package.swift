@@ -100,6 +100,10 @@ let package = Package(
             name: "FleetCoreTests", dependencies: ["FleetCore", "LampAuth", "LampProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FleetStoreTests", dependencies: ["FleetStore", "FleetCore", "LampProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ControllerTests",
+            dependencies: ["Controller", "FleetCore", "FleetStore", "LampProtocol", "OperatorAPI"],
+            swiftSettings: swiftSettings),
         // Starts the real executables as processes: what a user sees.
         .testTarget(
             name: "ExecutableTests",

@@ -172,10 +172,14 @@ public final class FleetService: Sendable {
             var applied = 0
             var failed: [String] = []
             var offline = 0
+            var latencies: [UInt64] = []
             for (lamp, version) in record.lamps {
                 guard let entry = table[lamp] else { continue }
                 if entry.appliedVersion >= version {
                     applied += 1
+                    if entry.appliedVersion == version && entry.appliedAtMilliseconds >= record.createdAtMilliseconds {
+                        latencies.append(entry.appliedAtMilliseconds - record.createdAtMilliseconds)
+                    }
                 } else if let refused = entry.refused, refused.version == version {
                     failed.append(lamp.value)
                 } else if !entry.online {
@@ -187,7 +191,7 @@ public final class FleetService: Sendable {
                 id: record.id, target: record.target, action: record.action,
                 createdAt: Date(timeIntervalSince1970: Double(record.createdAtMilliseconds) / 1000), total: total,
                 applied: applied, failed: failed.count, pending: total - applied - failed.count, offline: offline,
-                failedLamps: Array(failed.sorted().prefix(100)))
+                failedLamps: Array(failed.sorted().prefix(100)), appliedLatency: LatencySummary(milliseconds: latencies))
         }
     }
 

@@ -13,6 +13,9 @@ public struct LampEntry: Sendable {
     var reservedControlVersion: UInt32
     /// Control version the lamp applied.
     public var appliedVersion: UInt32 = 0
+    /// When the controller learnt that ``appliedVersion`` was applied, Unix ms (0: before
+    /// this run).
+    public var appliedAtMilliseconds: UInt64 = 0
     /// Config version the lamp applied.
     public var appliedConfigVersion: UInt32 = 0
     /// The last control version the lamp refused, and why.
@@ -193,10 +196,15 @@ public final class FleetState: Sendable {
     }
 
     /// The lamp applied a control or config version, or refused one.
-    func noteLinkActions(_ id: LampID, applied: UInt32?, appliedConfig: UInt32?, refused: (UInt32, NackReason)?) {
+    func noteLinkActions(
+        _ id: LampID, applied: UInt32?, appliedConfig: UInt32?, refused: (UInt32, NackReason)?, atMilliseconds now: UInt64
+    ) {
         lamps.withLock { table in
             guard var entry = table[id] else { return }
-            if let applied { entry.appliedVersion = max(entry.appliedVersion, applied) }
+            if let applied, applied > entry.appliedVersion {
+                entry.appliedVersion = applied
+                entry.appliedAtMilliseconds = now
+            }
             if let appliedConfig { entry.appliedConfigVersion = max(entry.appliedConfigVersion, appliedConfig) }
             if let refused { entry.refused = (refused.0, refused.1) }
             table[id] = entry
@@ -209,7 +217,10 @@ public final class FleetState: Sendable {
             guard var entry = table[id] else { return nil }
             let before = entry.status?.faults
             entry.status = report
-            entry.appliedVersion = max(entry.appliedVersion, report.appliedVersion)
+            if report.appliedVersion > entry.appliedVersion {
+                entry.appliedVersion = report.appliedVersion
+                entry.appliedAtMilliseconds = now
+            }
             entry.reportedAtMilliseconds = now
             entry.lastSeenMilliseconds = now
             table[id] = entry

@@ -249,13 +249,13 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .send(let message):
                 send(message)
             case .controlApplied(let version):
-                shared.fleet.noteLinkActions(lampID, applied: version, appliedConfig: nil, refused: nil)
+                shared.fleet.noteLinkActions(lampID, applied: version, appliedConfig: nil, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
                 shared.writer.markDirty(lampID)
             case .configApplied(let version):
-                shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: version, refused: nil)
+                shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: version, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
                 shared.writer.markDirty(lampID)
             case .refused(let type, let ref, let reason):
-                shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: nil, refused: (ref, reason))
+                shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: nil, refused: (ref, reason), atMilliseconds: WallClock.nowMilliseconds())
                 shared.writer.append(
                     EventRecord(lampID: lampID, kind: "command.refused", detail: "\(type) version \(ref): \(reason)", atMilliseconds: WallClock.nowMilliseconds()))
                 logger.info("lamp refused a request", metadata: ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])

@@ -62,11 +62,14 @@ public struct CommandProgress: Codable, Sendable, Equatable {
     public var offline: Int
     /// Up to 100 lamps that refused it.
     public var failedLamps: [String]
+    /// Time from acceptance to each lamp's acknowledgement, over the lamps that applied this
+    /// very command (not a later one) during this run of the daemon; nil when none has.
+    public var appliedLatency: LatencySummary?
 
     /// A progress report.
     public init(
         id: Int64, target: String, action: String, createdAt: Date, total: Int, applied: Int, failed: Int, pending: Int,
-        offline: Int, failedLamps: [String]
+        offline: Int, failedLamps: [String], appliedLatency: LatencySummary?
     ) {
         self.id = id
         self.target = target
@@ -78,5 +81,31 @@ public struct CommandProgress: Codable, Sendable, Equatable {
         self.pending = pending
         self.offline = offline
         self.failedLamps = failedLamps
+        self.appliedLatency = appliedLatency
+    }
+}
+
+/// Percentiles of a set of latencies, milliseconds.
+public struct LatencySummary: Codable, Sendable, Equatable {
+    /// How many latencies.
+    public var count: Int
+    /// Half were at most this.
+    public var p50: Double
+    /// 99 % were at most this.
+    public var p99: Double
+    /// The largest.
+    public var max: Double
+
+    /// A summary of `milliseconds`; nil when empty. Percentiles are nearest-rank.
+    public init?(milliseconds: [UInt64]) {
+        guard !milliseconds.isEmpty else { return nil }
+        let sorted = milliseconds.sorted()
+        func rank(_ fraction: Double) -> Double {
+            Double(sorted[Swift.max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1)])
+        }
+        count = sorted.count
+        p50 = rank(0.5)
+        p99 = rank(0.99)
+        max = Double(sorted[sorted.count - 1])
     }
 }

@@ -62,6 +62,7 @@ final class SimSlot {
         var bootstrap = ClientBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
             .connectTimeout(.seconds(10))
         if !target.sourceAddresses.isEmpty {
             bootstrap = bootstrap.bind(to: target.sourceAddresses[lamp.index % target.sourceAddresses.count])
@@ -190,10 +191,15 @@ final class SimSlot {
         return []
     }
 
+    /// Writes the messages and flushes once: an ack and its status report go out in one
+    /// segment, as a lamp's firmware would send them.
     func send(_ messages: [LampMessage], _ context: ChannelHandlerContext) {
+        guard !messages.isEmpty else { return }
         for message in messages {
-            write(message.buffer(context.channel.allocator), context)
+            let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: message.buffer(context.channel.allocator))
+            context.write(NIOAny(frame), promise: nil)
         }
+        context.flush()
     }
 
     private func send(raw bytes: [UInt8], _ context: ChannelHandlerContext) {

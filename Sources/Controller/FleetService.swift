@@ -13,7 +13,7 @@ public final class FleetService: Sendable {
     let fleet: FleetState
     let gateway: LampGateway
     let logger: Logger
-    private let recentCommands = Mutex<[Int64: CommandRecord]>([:])
+    private let recentCommands = Mutex<[Int64: (record: CommandRecord, lamps: [LampID])]>([:])
     /// Commands kept in memory for progress queries; older ones are read from the store.
     static let recentCommandLimit = 64
 
@@ -81,28 +81,33 @@ public final class FleetService: Sendable {
             throw APIFailure(status: 404, APIError(error: "no lamp is in group \(name)", field: "target"))
         }
         let now = WallClock.nowMilliseconds()
-        let reserved = fleet.reserve(lamps, intent: intent, fade: fade)
+        let control = DesiredControl(version: fleet.nextVersion(), intent: intent, fade: fade)
         let id: Int64
+        let clock = ContinuousClock()
+        let storeStart = clock.now
         do {
-            id = try await store.recordCommand(target: target.description, action: description, desired: reserved, atMilliseconds: now)
+            id = try await store.recordCommand(target: target, control: control, action: description, atMilliseconds: now)
         } catch {
             logger.error("storing a command failed", metadata: ["error": "\(error)"])
             throw APIFailure(status: 500, APIError(error: "the command could not be stored: \(error)"))
         }
-        fleet.commit(reserved)
-        gateway.deliver(reserved)
+        let storeDuration = clock.now - storeStart
+        gateway.deliver(fleet.commit(lamps, control: control))
         let record = CommandRecord(
-            id: id, target: target.description, action: description, createdAtMilliseconds: now,
-            lamps: reserved.map { ($0.0, $0.1.control.version) })
+            id: id, target: target, action: description, version: control.version, createdAtMilliseconds: now)
         recentCommands.withLock { recent in
-            recent[id] = record
+            recent[id] = (record, lamps)
             if recent.count > FleetService.recentCommandLimit, let oldest = recent.keys.min() {
                 recent[oldest] = nil
             }
         }
         logger.info(
             "command accepted",
-            metadata: ["command.id": "\(id)", "command.target": "\(target)", "command.action": "\(description)", "command.lamps": "\(lamps.count)"])
+            metadata: [
+                "command.id": "\(id)", "command.target": "\(target)", "command.action": "\(description)",
+                "command.lamps": "\(lamps.count)", "command.version": "\(control.version)",
+                "store.duration": "\(storeDuration)",
+            ])
         return CommandAccepted(id: id, target: target.description, lamps: lamps.count)
     }
 
@@ -159,21 +164,23 @@ public final class FleetService: Sendable {
 
     /// How far a command has got, or nil if there is no such command.
     public func progress(_ id: Int64) throws(APIFailure) -> CommandProgress? {
-        var record = recentCommands.withLock { $0[id] }
-        if record == nil {
+        var recent = recentCommands.withLock { $0[id] }
+        if recent == nil {
             do {
-                record = try store.command(id)
+                // An older command: its lamps are the target's lamps now.
+                recent = try store.command(id).map { ($0, fleet.resolve($0.target) ?? []) }
             } catch {
                 throw APIFailure(status: 500, APIError(error: "reading the command failed: \(error)"))
             }
         }
-        guard let record else { return nil }
+        guard let (record, lamps) = recent else { return nil }
+        let version = record.version
         return fleet.withEntries { table in
             var applied = 0
             var failed: [String] = []
             var offline = 0
             var latencies: [UInt64] = []
-            for (lamp, version) in record.lamps {
+            for lamp in lamps {
                 guard let entry = table[lamp] else { continue }
                 if entry.appliedVersion >= version {
                     applied += 1
@@ -186,9 +193,9 @@ public final class FleetService: Sendable {
                     offline += 1
                 }
             }
-            let total = record.lamps.count
+            let total = lamps.count
             return CommandProgress(
-                id: record.id, target: record.target, action: record.action,
+                id: record.id, target: record.target.description, action: record.action,
                 createdAt: Date(timeIntervalSince1970: Double(record.createdAtMilliseconds) / 1000), total: total,
                 applied: applied, failed: failed.count, pending: total - applied - failed.count, offline: offline,
                 failedLamps: Array(failed.sorted().prefix(100)), appliedLatency: LatencySummary(milliseconds: latencies))

@@ -9,8 +9,6 @@ public struct LampEntry: Sendable {
     public var record: LampRecord
     /// The committed desired state (durable in the store).
     public var desired: DesiredState
-    /// The highest control version handed out, committed or not: versions only increase.
-    var reservedControlVersion: UInt32
     /// Control version the lamp applied.
     public var appliedVersion: UInt32 = 0
     /// When the controller learnt that ``appliedVersion`` was applied, Unix ms (0: before
@@ -34,7 +32,6 @@ public struct LampEntry: Sendable {
     init(stored: StoredLamp) {
         record = stored.record
         desired = stored.desired
-        reservedControlVersion = stored.desired.control.version
         if let reported = stored.reported {
             appliedVersion = reported.appliedVersion
             appliedConfigVersion = reported.configVersion
@@ -53,55 +50,18 @@ public struct LampEntry: Sendable {
     }
 }
 
-/// Which lamps a command addresses.
-public enum CommandTarget: Sendable, Hashable, CustomStringConvertible {
-    /// One lamp.
-    case lamp(LampID)
-    /// Every lamp in a group.
-    case group(String)
-    /// The whole fleet.
-    case all
-
-    /// Parses `lamp:ID`, `group:NAME` or `all`; nil for anything else.
-    public init?(_ text: String) {
-        if text == "all" {
-            self = .all
-        } else if text.hasPrefix("lamp:"), let id = LampID(String(text.dropFirst(5))) {
-            self = .lamp(id)
-        } else if text.hasPrefix("group:"), GroupName.isValid(String(text.dropFirst(6))) {
-            self = .group(String(text.dropFirst(6)))
-        } else {
-            return nil
-        }
-    }
-
-    /// The target as text.
-    public var description: String {
-        switch self {
-        case .lamp(let id): "lamp:\(id)"
-        case .group(let name): "group:\(name)"
-        case .all: "all"
-        }
-    }
-}
-
-/// Group names: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, like lamp ids but longer.
-public enum GroupName {
-    /// Whether `name` is a valid group name.
-    public static func isValid(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count) && name.utf8.allSatisfy(LampID.isAllowed)
-    }
-}
-
 /// Every registered lamp's state, shared by the gateway's event loops and the API.
 ///
 /// One lock around one dictionary: every operation is a few dictionary accesses, so the lock
 /// is held for microseconds; fleet-wide operations take it once for the whole batch.
 public final class FleetState: Sendable {
     private let lamps: Mutex<[LampID: LampEntry]>
+    /// The highest control version handed out, committed or not.
+    private let lastVersion: Mutex<UInt32>
 
-    /// A fleet loaded from the store.
-    public init(stored: [StoredLamp]) {
+    /// A fleet loaded from the store; the version sequence continues after `highestVersion`.
+    public init(stored: [StoredLamp], highestVersion: UInt32 = 0) {
+        lastVersion = Mutex(max(highestVersion, stored.map(\.desired.control.version).max() ?? 0))
         var table: [LampID: LampEntry] = [:]
         table.reserveCapacity(stored.count)
         for lamp in stored {
@@ -147,29 +107,28 @@ public final class FleetState: Sendable {
         lamps.withLock { $0.values.contains { $0.record.groups.contains(name) } }
     }
 
-    /// Hands out the next control version for each lamp and the desired state it would
-    /// have, without committing it. Versions are never reused, even if the commit fails.
-    public func reserve(_ ids: [LampID], intent: ControlIntent, fade: FadeTime) -> [(LampID, DesiredState)] {
-        lamps.withLock { table in
-            ids.compactMap { id in
-                guard var entry = table[id] else { return nil }
-                entry.reservedControlVersion = max(entry.reservedControlVersion, entry.desired.control.version) + 1
-                table[id] = entry
-                var desired = entry.desired
-                desired.control = DesiredControl(version: entry.reservedControlVersion, intent: intent, fade: fade)
-                return (id, desired)
-            }
+    /// Hands out the next control version of the fleet-wide sequence. Every lamp's versions
+    /// therefore only increase, and are never reused, even if the command's write fails.
+    public func nextVersion() -> UInt32 {
+        lastVersion.withLock { last in
+            last += 1
+            return last
         }
     }
 
-    /// Makes committed desired states current; an older one than held is ignored.
-    public func commit(_ states: [(LampID, DesiredState)]) {
+    /// Makes a committed control state current for these lamps and returns their whole
+    /// desired states; a lamp that already holds a newer version keeps it (and is left out).
+    public func commit(_ ids: [LampID], control: DesiredControl) -> [(LampID, DesiredState)] {
         lamps.withLock { table in
-            for (id, state) in states {
-                guard var entry = table[id], state.control.version > entry.desired.control.version else { continue }
-                entry.desired.control = state.control
+            var changed: [(LampID, DesiredState)] = []
+            changed.reserveCapacity(ids.count)
+            for id in ids {
+                guard var entry = table[id], control.version > entry.desired.control.version else { continue }
+                entry.desired.control = control
                 table[id] = entry
+                changed.append((id, entry.desired))
             }
+            return changed
         }
     }
 

@@ -66,6 +66,8 @@ public final class LampGateway: Service, Sendable {
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Lamp messages are at most 1 KiB: small read buffers keep an idle link small.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let refuse = RefuseNonUpgradeHandler()

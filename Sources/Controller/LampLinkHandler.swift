@@ -29,7 +29,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var countedAsPending = false
     private var closing = false
     private var sweeper: LinkSweeper?
-    private var logger: Logger
+    /// Messages were written since the last flush: one flush (one syscall) per event handled
+    /// sends an ack and its status report, or a whole retry, in one segment.
+    private var unflushed = false
 
     init(shared: GatewayShared, now: UInt64) {
         self.shared = shared
@@ -39,8 +41,14 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             deadlineMilliseconds: shared.configuration.handshakeDeadlineMilliseconds)
         self.lastReceivedMilliseconds = now
         self.lastPingMilliseconds = now
-        self.logger = shared.logger
-        self.logger[metadataKey: "link.id"] = "\(linkID)"
+    }
+
+    /// Logs with this link's metadata. Built only when a line is logged, so an idle link
+    /// holds no metadata dictionary of its own.
+    private func log(_ level: Logger.Level, _ message: Logger.Message, _ extra: Logger.Metadata = [:]) {
+        var metadata: Logger.Metadata = ["link.id": "\(linkID)"]
+        if let lampID { metadata["lamp.id"] = "\(lampID)" }
+        shared.logger.log(level: level, message, metadata: metadata.merging(extra) { $1 })
     }
 
     // MARK: Channel events
@@ -57,6 +65,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         sweeper = LinkSweeper.current(on: context.eventLoop)
         sweeper?.add(self)
         send(.challenge(handshake.challenge))
+        flush()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -67,7 +76,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             shared.fleet.linkDown(lampID, atMilliseconds: now)
             shared.writer.markDirty(lampID)
             shared.writer.append(EventRecord(lampID: lampID, kind: "offline", detail: "", atMilliseconds: now))
-            logger.info("lamp offline")
+            log(.info, "lamp offline")
         }
         self.context = nil
         context.fireChannelInactive()
@@ -78,7 +87,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
             close(code: LampCloseCode.messageTooBig, reason: "message too big or too fragmented")
         } else {
-            logger.debug("link error", metadata: ["error": "\(error)"])
+            log(.debug, "link error", ["error": "\(error)"])
             context.close(promise: nil)
         }
     }
@@ -105,6 +114,11 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         default:
             break
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush()
+        context.fireChannelReadComplete()
     }
 
     // MARK: Messages
@@ -134,7 +148,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             if link != nil {
                 send(.nack(Nack(ackedType: type, ref: ref, reason: .malformed)))
             }
-            logger.info("malformed message", metadata: ["error": "\(error)"])
+            log(.info, "malformed message", ["error": "\(error)"])
             close(code: LampCloseCode.malformedMessage, reason: error.description)
         }
     }
@@ -150,11 +164,12 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             authenticated(hello, welcome: welcome, now: now)
         case .close(let code, let reason, let id):
             shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
+            var metadata: Logger.Metadata = ["reason": "\(reason)", "close.code": "\(code)"]
             if let id {
-                logger[metadataKey: "lamp.id"] = "\(id)"
+                metadata["lamp.id"] = "\(id)"
                 shared.writer.append(EventRecord(lampID: id, kind: "auth.failed", detail: reason, atMilliseconds: now))
             }
-            logger.info("handshake refused", metadata: ["reason": "\(reason)", "close.code": "\(code)"])
+            log(.info, "handshake refused", metadata)
             close(code: code, reason: reason)
         case .none:
             break
@@ -170,7 +185,6 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         shared.counters.handshakesAccepted.wrappingAdd(1, ordering: .relaxed)
         lampID = hello.lampID
         peerMinorVersion = hello.minorVersion
-        logger[metadataKey: "lamp.id"] = "\(hello.lampID)"
         send(.welcome(welcome))
         let handle = LinkHandle(linkID: linkID, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
         if let old = shared.registry.register(hello.lampID, handle) {
@@ -180,7 +194,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         shared.writer.markDirty(hello.lampID)
         shared.writer.append(
             EventRecord(lampID: hello.lampID, kind: "online", detail: "firmware \(hello.firmware)", atMilliseconds: now))
-        logger.info("lamp online", metadata: ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
+        log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
         var machine = LinkStateMachine(
             hello: hello, desired: desired, requestTimeoutMilliseconds: shared.configuration.requestTimeoutMilliseconds)
         let actions = machine.start(atMilliseconds: now)
@@ -258,9 +272,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: nil, refused: (ref, reason), atMilliseconds: WallClock.nowMilliseconds())
                 shared.writer.append(
                     EventRecord(lampID: lampID, kind: "command.refused", detail: "\(type) version \(ref): \(reason)", atMilliseconds: WallClock.nowMilliseconds()))
-                logger.info("lamp refused a request", metadata: ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])
+                log(.info, "lamp refused a request", ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])
             case .retrying(let type, let ref, let attempt):
-                logger.debug("request timed out, sending again", metadata: ["request.type": "\(type)", "request.ref": "\(ref)", "attempt": "\(attempt)"])
+                log(.debug, "request timed out, sending again", ["request.type": "\(type)", "request.ref": "\(ref)", "attempt": "\(attempt)"])
             }
         }
     }
@@ -273,11 +287,12 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let actions = machine.desiredChanged(desired, atMilliseconds: WallClock.nowMilliseconds())
         link = machine
         perform(actions)
+        flush()
     }
 
     /// A newer link of the same lamp authenticated.
     func replaced() {
-        logger.info("link replaced by a newer one")
+        log(.info, "link replaced by a newer one")
         close(code: LampCloseCode.replaced, reason: "replaced by a newer link")
     }
 
@@ -292,7 +307,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard var machine = link else {
             if case .close(let code, let reason, _) = handshake.tick(atMilliseconds: now) {
                 shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
-                logger.info("handshake refused", metadata: ["reason": "\(reason)", "close.code": "\(code)"])
+                log(.info, "handshake refused", ["reason": "\(reason)", "close.code": "\(code)"])
                 close(code: code, reason: reason)
             }
             return
@@ -309,6 +324,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let actions = machine.tick(atMilliseconds: now)
         link = machine
         perform(actions)
+        flush()
     }
 
     // MARK: Output
@@ -317,12 +333,20 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let context else { return }
         shared.counters.messagesOut.wrappingAdd(1, ordering: .relaxed)
         let frame = WebSocketFrame(fin: true, opcode: .binary, data: message.buffer(context.channel.allocator))
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.write(wrapOutboundOut(frame), promise: nil)
+        unflushed = true
+    }
+
+    private func flush() {
+        guard unflushed, let context else { return }
+        unflushed = false
+        context.flush()
     }
 
     private func close(code: UInt16, reason: String) {
         guard !closing, let context else { return }
         closing = true
+        flush()
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)

@@ -91,14 +91,9 @@ public final class FleetStore: Sendable {
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
                         target TEXT NOT NULL,
                         action TEXT NOT NULL,
+                        version INTEGER NOT NULL,
                         created_at INTEGER NOT NULL
                     );
-                    CREATE TABLE command_lamp (
-                        command_id INTEGER NOT NULL REFERENCES command(id) ON DELETE CASCADE,
-                        lamp_id TEXT NOT NULL,
-                        version INTEGER NOT NULL,
-                        PRIMARY KEY (command_id, lamp_id)
-                    ) WITHOUT ROWID;
                     """)
         }
         return migrator
@@ -240,55 +235,66 @@ public final class FleetStore: Sendable {
 
     // MARK: Commands
 
-    /// Stores a command and the control state it gives each lamp, in one transaction; when
-    /// this returns, the command is durable. Returns the command's id.
+    /// Stores a command and makes `control` the desired control state of every lamp in
+    /// `target`, in one transaction; when this returns, the command is durable. Returns the
+    /// command's id.
+    ///
+    /// Versions come from one fleet-wide sequence, so a fleet or group command is a single
+    /// `UPDATE` whatever the fleet's size. The `control_version < new` guard keeps the newer
+    /// state when two commands commit out of order.
     public func recordCommand(
-        target: String, action: String, desired: [(LampID, DesiredState)], atMilliseconds now: UInt64
+        target: CommandTarget, control: DesiredControl, action: String, atMilliseconds now: UInt64
     ) async throws -> Int64 {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO command (target, action, created_at) VALUES (?, ?, ?)",
-                arguments: [target, action, Int64(now)])
+                sql: "INSERT INTO command (target, action, version, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [target.description, action, Int64(control.version), Int64(now)])
             let commandID = db.lastInsertedRowID
-            let insert = try db.cachedStatement(sql: "INSERT INTO command_lamp (command_id, lamp_id, version) VALUES (?, ?, ?)")
-            // Versions are handed out before the write, so two commands may commit out of
-            // order: the guard keeps the newer version whichever commits last.
-            let update = try db.cachedStatement(
-                sql: """
-                    UPDATE desired_state SET control_version = ?, intent = ?, level = ?, override_until = ?, fade = ?,
-                        updated_at = ?
-                    WHERE lamp_id = ? AND control_version < ?
-                    """)
-            for (id, state) in desired {
-                let control = state.control
-                let (name, level, until) = FleetStore.columns(of: control.intent)
-                try update.execute(arguments: [
-                    Int64(control.version), name, level, until, Int(control.fade.deciseconds), Int64(now), id.value,
-                    Int64(control.version),
-                ])
-                try insert.execute(arguments: [commandID, id.value, Int64(control.version)])
+            let (name, level, until) = FleetStore.columns(of: control.intent)
+            var sql = """
+                UPDATE desired_state SET control_version = ?, intent = ?, level = ?, override_until = ?, fade = ?,
+                    updated_at = ?
+                WHERE control_version < ?
+                """
+            var arguments: StatementArguments = [
+                Int64(control.version), name, level, until, Int(control.fade.deciseconds), Int64(now), Int64(control.version),
+            ]
+            switch target {
+            case .all:
+                break
+            case .group(let group):
+                sql += " AND lamp_id IN (SELECT lamp_id FROM lamp_group WHERE name = ?)"
+                arguments += [group]
+            case .lamp(let id):
+                sql += " AND lamp_id = ?"
+                arguments += [id.value]
             }
+            try db.execute(sql: sql, arguments: arguments)
             return commandID
         }
     }
 
-    /// A stored command with the version it gave each lamp, or nil.
+    /// A stored command, or nil.
     public func command(_ id: Int64) throws -> CommandRecord? {
         try pool.read { db -> CommandRecord? in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM command WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM command WHERE id = ?", arguments: [id]),
+                let target = CommandTarget(row["target"] as String)
+            else {
                 return nil
             }
-            var lamps: [(LampID, UInt32)] = []
-            for lampRow in try Row.fetchAll(
-                db, sql: "SELECT lamp_id, version FROM command_lamp WHERE command_id = ?", arguments: [id])
-            {
-                if let lamp = LampID(lampRow["lamp_id"] as String) {
-                    lamps.append((lamp, UInt32(clamping: lampRow["version"] as Int64)))
-                }
-            }
             return CommandRecord(
-                id: id, target: row["target"], action: row["action"],
-                createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64), lamps: lamps)
+                id: id, target: target, action: row["action"], version: UInt32(clamping: row["version"] as Int64),
+                createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64))
+        }
+    }
+
+    /// The highest control version ever handed out, so the sequence continues after a
+    /// restart without reusing a number.
+    public func highestControlVersion() throws -> UInt32 {
+        try pool.read { db in
+            let desired = try Int64.fetchOne(db, sql: "SELECT MAX(control_version) FROM desired_state") ?? 0
+            let commands = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM command") ?? 0
+            return UInt32(clamping: max(desired, commands))
         }
     }
 

@@ -107,26 +107,21 @@ public struct EventRecord: Sendable, Hashable {
 public struct CommandRecord: Sendable, Hashable {
     /// Its id.
     public var id: Int64
-    /// `lamp:ID`, `group:NAME` or `all`.
-    public var target: String
+    /// The lamps it addressed.
+    public var target: CommandTarget
     /// What it does, e.g. `level 30.0% fade 2.0s`.
     public var action: String
+    /// The control version it gave every lamp it addressed.
+    public var version: UInt32
     /// When it was accepted, Unix ms.
     public var createdAtMilliseconds: UInt64
-    /// Each addressed lamp with the control version this command gave it.
-    public var lamps: [(LampID, UInt32)]
 
     /// A command.
-    public init(id: Int64, target: String, action: String, createdAtMilliseconds: UInt64, lamps: [(LampID, UInt32)]) {
+    public init(id: Int64, target: CommandTarget, action: String, version: UInt32, createdAtMilliseconds: UInt64) {
         self.id = id
         self.target = target
         self.action = action
+        self.version = version
         self.createdAtMilliseconds = createdAtMilliseconds
-        self.lamps = lamps
     }
-
-    /// Commands are equal when their ids are.
-    public static func == (lhs: CommandRecord, rhs: CommandRecord) -> Bool { lhs.id == rhs.id }
-    /// Hashes the id.
-    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }

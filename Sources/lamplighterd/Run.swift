@@ -78,7 +78,7 @@ struct Run: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot open the database \(storage.database): \(error)")
         }
-        let fleet = FleetState(stored: try store.loadAll())
+        let fleet = FleetState(stored: try store.loadAll(), highestVersion: try store.highestControlVersion())
 
         var gatewayConfiguration = GatewayConfiguration(host: lampHost, port: lampPort)
         gatewayConfiguration.reportIntervalSeconds = UInt16(reportInterval)

@@ -34,18 +34,19 @@ struct FleetStateTests {
         #expect(fleet.resolve(.lamp(LampID("zz")!)) == nil)
     }
 
-    @Test("versions only increase: reserved ones are never reused, a late commit of an older one is ignored")
+    @Test("versions come from one increasing sequence; a late commit of an older one is ignored")
     func versions() {
-        let fleet = Self.fleet(["a"])
-        let first = fleet.reserve([LampID("a")!], intent: .level(.full), fade: .immediate)
-        let second = fleet.reserve([LampID("a")!], intent: .switched(on: false), fade: .immediate)
-        #expect(first[0].1.control.version == 1 && second[0].1.control.version == 2)
-        fleet.commit(second)
-        fleet.commit(first)
-        #expect(fleet.entry(LampID("a")!)?.desired.control.intent == .switched(on: false))
-        // A reservation whose write failed leaves a gap, never a reuse.
-        _ = fleet.reserve([LampID("a")!], intent: .program, fade: .immediate)
-        #expect(fleet.reserve([LampID("a")!], intent: .program, fade: .immediate)[0].1.control.version == 4)
+        let fleet = FleetState(
+            stored: [StoredLamp(record: LampRecord(id: LampID("a")!), desired: .initial, reported: nil)], highestVersion: 41)
+        let older = DesiredControl(version: fleet.nextVersion(), intent: .level(.full), fade: .immediate)
+        let newer = DesiredControl(version: fleet.nextVersion(), intent: .switched(on: false), fade: .immediate)
+        #expect(older.version == 42 && newer.version == 43)
+        #expect(fleet.commit([LampID("a")!], control: newer).count == 1)
+        #expect(fleet.commit([LampID("a")!, LampID("ghost")!], control: older).isEmpty)
+        #expect(fleet.entry(LampID("a")!)?.desired.control == newer)
+        // A version whose write failed leaves a gap, never a reuse.
+        _ = fleet.nextVersion()
+        #expect(fleet.nextVersion() == 45)
     }
 
     @Test("latency summaries use nearest-rank percentiles")

@@ -30,21 +30,25 @@ struct FleetStoreTests {
         #expect(try store.loadAll().count == 2)
     }
 
-    @Test("a recorded command survives reopening the file: desired state and per-lamp versions")
+    @Test("a recorded command survives reopening the file; it reaches exactly its target; newer versions win")
     func commandDurable() async throws {
         let (store, path) = try Self.temporaryStore()
-        try store.addLamps([Self.record("a"), Self.record("b")], atMilliseconds: 1)
-        var desired = DesiredState.initial
-        desired.control = DesiredControl(
-            version: 1, intent: .override(Level(permille: 250)!, untilMilliseconds: 99_000), fade: FadeTime(deciseconds: 30))
-        let id = try await store.recordCommand(
-            target: "all", action: "override", desired: [(LampID("a")!, desired), (LampID("b")!, desired)], atMilliseconds: 5)
+        try store.addLamps([Self.record("a", groups: ["north"]), Self.record("b"), Self.record("c", groups: ["north"])], atMilliseconds: 1)
+        let override = DesiredControl(version: 7, intent: .override(Level(permille: 250)!, untilMilliseconds: 99_000), fade: FadeTime(deciseconds: 30))
+        let id = try await store.recordCommand(target: .group("north"), control: override, action: "override", atMilliseconds: 5)
+        let older = DesiredControl(version: 6, intent: .switched(on: true), fade: .immediate)
+        _ = try await store.recordCommand(target: .all, control: older, action: "on", atMilliseconds: 6)
+        let single = DesiredControl(version: 8, intent: .program, fade: .immediate)
+        _ = try await store.recordCommand(target: .lamp(LampID("c")!), control: single, action: "resume", atMilliseconds: 7)
 
         let reopened = try FleetStore(path: path)
-        #expect(try reopened.lamp(LampID("a")!)?.desired == desired)
+        #expect(try reopened.lamp(LampID("a")!)?.desired.control == override)
+        #expect(try reopened.lamp(LampID("b")!)?.desired.control == older)
+        #expect(try reopened.lamp(LampID("c")!)?.desired.control == single)
         let command = try #require(try reopened.command(id))
-        #expect(command.target == "all" && command.lamps.count == 2 && command.lamps.allSatisfy { $0.1 == 1 })
-        #expect(try reopened.command(id + 1) == nil)
+        #expect(command.target == .group("north") && command.version == 7 && command.action == "override")
+        #expect(try reopened.command(id + 10) == nil)
+        #expect(try reopened.highestControlVersion() == 8)
     }
 
     @Test("reported state and events are written in batches and read back")

@@ -17,7 +17,8 @@ struct LampSim: AsyncParsableCommand {
             Each lamp is a WebSocket client with its own id and key (derived from the fleet key, \
             as a manufacturer would), a physical model (level with fade, power, energy, burn \
             hours, failures) and reconnect backoff with jitter. All lamps share a few event-loop \
-            threads. A lamp closed with 4000 (replaced: another process simulates the same id) \
+            threads. On SIGUSR1 every connected lamp sends --burst status reports at once. \
+            A lamp closed with 4000 (replaced: another process simulates the same id) \
             stops rather than fight for its identity. Prints a summary line every second and a final report; --report writes it as \
             JSON. Stops after --duration seconds, or on SIGINT/SIGTERM.
             """)
@@ -81,6 +82,9 @@ struct LampSim: AsyncParsableCommand {
     @Option(help: "Fault injection: this many lamps go half-open (stop answering) once connected.")
     var stall: Int = 0
 
+    @Option(help: "Status reports each connected lamp sends at once on SIGUSR1 (ingest benchmarks).")
+    var burst: Int = 20
+
     @Option(help: "Write the final report as JSON to this file.")
     var report: String?
 
@@ -93,6 +97,7 @@ struct LampSim: AsyncParsableCommand {
         }
         guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be from 1 to 64") }
         guard maxConnecting >= 1 else { throw ValidationError("--max-connecting must be at least 1") }
+        guard (1...1000).contains(burst) else { throw ValidationError("--burst must be from 1 to 1000") }
         guard failureRate >= 0, dropRate >= 0 else { throw ValidationError("rates must not be negative") }
         guard wrongKey + replay + garbage + oversize + stall <= count else {
             throw ValidationError("more misbehaving lamps than lamps")
@@ -180,28 +185,42 @@ struct LampSim: AsyncParsableCommand {
         print("lampsim: \(count) lamps \(prefix)\(String(repeating: "0", count: max(0, width - String(start).count)))\(start)... -> \(url) on \(threads) threads")
 
         let began = Date()
-        let summary = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                if Task.isCancelled { break }
-                let snapshot = await Self.collect(fleets, includeLamps: false)
-                if !quiet {
+        let allFleets = fleets
+        let (quiet, burst, count, duration) = (self.quiet, self.burst, self.count, self.duration)
+        // Structured: the summary, the burst trigger, the stop signal and the duration are
+        // child tasks; the first of the last two to finish stops them all.
+        await withTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    if Task.isCancelled || quiet { continue }
+                    let snapshot = await Self.collect(allFleets, includeLamps: false)
                     print(Self.summaryLine(snapshot, stats: stats, count: count, elapsed: Date().timeIntervalSince(began)))
                     fflush(nil)
                 }
+                return false
             }
-        }
-        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                    for (loop, fleet) in allFleets {
+                        loop.execute { fleet.value.burst(burst) }
+                    }
+                }
+                return false
+            }
             tasks.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
+                return true
             }
             if let duration {
-                tasks.addTask { try? await Task.sleep(for: .milliseconds(Int(duration * 1000))) }
+                tasks.addTask {
+                    try? await Task.sleep(for: .milliseconds(Int(duration * 1000)))
+                    return true
+                }
             }
-            await tasks.next()
+            while let stop = await tasks.next(), !stop {}
             tasks.cancelAll()
         }
-        summary.cancel()
         let final = await Self.collect(fleets, includeLamps: report != nil)
         for (loop, fleet) in fleets {
             try? await loop.submit { fleet.value.closeAll() }.get()

@@ -44,6 +44,16 @@ final class SimFleet {
         }
     }
 
+    /// Every connected lamp sends `count` status reports at once (for ingest benchmarks).
+    func burst(_ count: Int) {
+        let now = WallClock.nowMilliseconds()
+        for slot in slots where slot.isConnected && !slot.stalled {
+            guard case .connected(let context) = slot.state else { continue }
+            let report = LampMessage.statusReport(slot.lamp.status(now: now))
+            slot.send(Array(repeating: report, count: count), context)
+        }
+    }
+
     /// Closes every link (code 1000) and stops reconnecting.
     func stop() {
         for slot in slots {

@@ -204,6 +204,19 @@ public final class FleetService: Sendable {
 
     // MARK: Views
 
+    /// The controller's live counters.
+    public func stats() -> StatsView {
+        let counters = gateway.counters
+        return StatsView(
+            lampsRegistered: fleet.count, lampsOnline: gateway.linkedLamps,
+            pendingHandshakes: counters.pendingHandshakes.load(ordering: .relaxed),
+            handshakesAccepted: counters.handshakesAccepted.load(ordering: .relaxed),
+            handshakesRefused: counters.handshakesRefused.load(ordering: .relaxed),
+            linksReplaced: counters.linksReplaced.load(ordering: .relaxed),
+            linksClosedMalformed: counters.linksClosedMalformed.load(ordering: .relaxed),
+            messagesIn: counters.messagesIn.load(ordering: .relaxed), messagesOut: counters.messagesOut.load(ordering: .relaxed))
+    }
+
     /// One lamp, or nil.
     public func lampView(_ id: LampID) -> LampView? {
         fleet.entry(id).map(FleetService.view)

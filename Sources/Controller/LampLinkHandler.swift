@@ -29,6 +29,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var countedAsPending = false
     private var closing = false
     private var sweeper: LinkSweeper?
+    /// The earliest time ``tick(atMilliseconds:)`` has anything to do: a deadline, a ping, a
+    /// request timeout. The sweeper skips the link until then.
+    private(set) var nextDueMilliseconds: UInt64 = 0
     /// Messages were written since the last flush: one flush (one syscall) per event handled
     /// sends an ack and its status report, or a whole retry, in one segment.
     private var unflushed = false
@@ -41,6 +44,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             deadlineMilliseconds: shared.configuration.handshakeDeadlineMilliseconds)
         self.lastReceivedMilliseconds = now
         self.lastPingMilliseconds = now
+        self.nextDueMilliseconds = handshake.deadlineMilliseconds + 1
     }
 
     /// Logs with this link's metadata. Built only when a line is logged, so an idle link
@@ -200,6 +204,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let actions = machine.start(atMilliseconds: now)
         link = machine
         perform(actions)
+        scheduleNextTick()
     }
 
     private func receivedOnLink(_ message: LampMessage, now: UInt64) {
@@ -288,6 +293,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         link = machine
         perform(actions)
         flush()
+        if machine.hasRequestInFlight { scheduleNextTick() }
     }
 
     /// A newer link of the same lamp authenticated.
@@ -325,6 +331,17 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         link = machine
         perform(actions)
         flush()
+        scheduleNextTick()
+    }
+
+    /// The next ping is due at the latest; a request in flight may time out sooner.
+    private func scheduleNextTick() {
+        let ping = UInt64(shared.configuration.pingIntervalSeconds) * 1000
+        var due = min(lastPingMilliseconds + ping, lastReceivedMilliseconds + 2 * ping + 1)
+        if let link, link.hasRequestInFlight {
+            due = min(due, WallClock.nowMilliseconds() + min(link.requestTimeoutMilliseconds, 1000))
+        }
+        nextDueMilliseconds = due
     }
 
     // MARK: Output

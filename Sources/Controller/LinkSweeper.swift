@@ -48,7 +48,7 @@ final class LinkSweeper {
 
     private func sweep() {
         let now = WallClock.nowMilliseconds()
-        for link in links.values {
+        for link in links.values where link.nextDueMilliseconds <= now {
             link.tick(atMilliseconds: now)
         }
     }

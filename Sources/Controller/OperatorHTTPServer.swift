@@ -16,6 +16,7 @@ import OperatorAPI
 /// | POST | /commands | a command to `lamp:ID`, `group:NAME` or `all` |
 /// | GET | /commands/{id} | its progress: applied, failed, pending |
 /// | GET | /events?lamp=&limit= | the event history, newest first |
+/// | GET | /stats | live counters: links, handshakes, messages |
 ///
 /// and `GET /healthz`. Errors are `{"error": "...", "field": "..."}` with 400 (invalid input),
 /// 404 (unknown lamp, group or command), 409 (already registered).
@@ -93,6 +94,9 @@ public enum OperatorHTTPServer {
                 }
                 return try json(try service.events(lamp: lamp, limit: limit))
             }
+        }
+        api.get("stats") { _, _ in
+            try json(service.stats())
         }
         return router
     }

@@ -219,3 +219,41 @@ public struct EventView: Codable, Sendable, Equatable {
         self.at = at
     }
 }
+
+/// Live counters of the controller (`GET /api/v1/stats`).
+public struct StatsView: Codable, Sendable, Equatable {
+    /// Lamps registered.
+    public var lampsRegistered: Int
+    /// Lamps with an authenticated link.
+    public var lampsOnline: Int
+    /// Links in their handshake now.
+    public var pendingHandshakes: Int
+    /// Handshakes that ended in a welcome, since start.
+    public var handshakesAccepted: Int
+    /// Handshakes refused, since start.
+    public var handshakesRefused: Int
+    /// Links replaced by a newer link of the same lamp, since start.
+    public var linksReplaced: Int
+    /// Links closed for a malformed or oversize message, since start.
+    public var linksClosedMalformed: Int
+    /// Protocol messages received from lamps, since start.
+    public var messagesIn: Int
+    /// Protocol messages sent to lamps, since start.
+    public var messagesOut: Int
+
+    /// A stats view.
+    public init(
+        lampsRegistered: Int, lampsOnline: Int, pendingHandshakes: Int, handshakesAccepted: Int, handshakesRefused: Int,
+        linksReplaced: Int, linksClosedMalformed: Int, messagesIn: Int, messagesOut: Int
+    ) {
+        self.lampsRegistered = lampsRegistered
+        self.lampsOnline = lampsOnline
+        self.pendingHandshakes = pendingHandshakes
+        self.handshakesAccepted = handshakesAccepted
+        self.handshakesRefused = handshakesRefused
+        self.linksReplaced = linksReplaced
+        self.linksClosedMalformed = linksClosedMalformed
+        self.messagesIn = messagesIn
+        self.messagesOut = messagesOut
+    }
+}

@@ -63,6 +63,7 @@ final class SimSlot {
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
+            .channelOption(.maxMessagesPerRead, value: 1)
             .connectTimeout(.seconds(10))
         if !target.sourceAddresses.isEmpty {
             bootstrap = bootstrap.bind(to: target.sourceAddresses[lamp.index % target.sourceAddresses.count])

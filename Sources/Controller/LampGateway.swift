@@ -68,6 +68,7 @@ public final class LampGateway: Service, Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // Lamp messages are at most 1 KiB: small read buffers keep an idle link small.
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let refuse = RefuseNonUpgradeHandler()

@@ -5,8 +5,13 @@ import ServiceLifecycle
 import Synchronization
 
 /// Collects high-rate state (status reports, applied versions, link events) in memory and
-/// writes it to the store in one transaction per interval, so 20,000 lamps reporting cost a
-/// few writes a second, not 20,000.
+/// writes it to the store in batches, so 20,000 lamps reporting cost a few transactions, not
+/// 20,000.
+///
+/// Events are written every ``eventInterval`` (1 s); lamps' reported state every
+/// ``reportedInterval`` (5 s), because it is telemetry: the API serves it from memory, a lamp
+/// states its applied versions again in every hello, and a lamp reported twice within the
+/// interval (a fleet command, then its status) is written once.
 ///
 /// Bounded: at most ``maximumPendingEvents`` events wait for the next write; beyond that the
 /// oldest are dropped and counted (the lamps' current state is never dropped: it is a set of
@@ -20,18 +25,24 @@ public final class ReportedStateWriter: Service, Sendable {
 
     /// The most events held between two writes.
     public let maximumPendingEvents: Int
-    /// Time between writes.
-    public let interval: Duration
+    /// Time between event writes.
+    public let eventInterval: Duration
+    /// Time between reported-state writes.
+    public let reportedInterval: Duration
     private let store: FleetStore
     private let fleet: FleetState
     private let logger: Logger
     private let pending = Mutex(Pending())
 
-    /// A writer for `store`, flushing every `interval`.
-    public init(store: FleetStore, fleet: FleetState, interval: Duration = .seconds(1), maximumPendingEvents: Int = 100_000, logger: Logger) {
+    /// A writer for `store`.
+    public init(
+        store: FleetStore, fleet: FleetState, eventInterval: Duration = .seconds(1), reportedInterval: Duration = .seconds(5),
+        maximumPendingEvents: Int = 100_000, logger: Logger
+    ) {
         self.store = store
         self.fleet = fleet
-        self.interval = interval
+        self.eventInterval = eventInterval
+        self.reportedInterval = reportedInterval
         self.maximumPendingEvents = maximumPendingEvents
         self.logger = logger
     }
@@ -52,11 +63,15 @@ public final class ReportedStateWriter: Service, Sendable {
         }
     }
 
-    /// Writes everything pending now.
-    public func flush() {
+    /// Writes the pending events, and the pending reported states too when `includingReported`.
+    public func flush(includingReported: Bool = true) {
         let taken = pending.withLock { pending in
-            let taken = pending
-            pending = Pending()
+            var taken = Pending()
+            swap(&taken.events, &pending.events)
+            swap(&taken.droppedEvents, &pending.droppedEvents)
+            if includingReported {
+                swap(&taken.dirty, &pending.dirty)
+            }
             return taken
         }
         if taken.droppedEvents > 0 {
@@ -70,11 +85,15 @@ public final class ReportedStateWriter: Service, Sendable {
         }
     }
 
-    /// Flushes every interval until shutdown, then once more.
+    /// Writes every interval until shutdown, then everything once more.
     public func run() async throws {
+        let clock = ContinuousClock()
+        var nextReported = clock.now + reportedInterval
         while !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
-            flush()
+            try? await Task.sleep(for: eventInterval)
+            let dueReported = clock.now >= nextReported
+            if dueReported { nextReported = clock.now + reportedInterval }
+            flush(includingReported: dueReported)
         }
         flush()
     }

@@ -42,7 +42,7 @@ final class SimLamp {
     private var fadeTo = 1000.0
     private var fadeStart: UInt64 = 0
     private var fadeMilliseconds: UInt64 = 0
-    /// A fade ended and the controller has not yet been told the final level.
+    /// The level changed and the controller has not yet been told the level reached.
     private var fadeEndUnreported = false
     private var overrideUntil: UInt64?
     private(set) var faults: FaultSet = []
@@ -92,7 +92,8 @@ final class SimLamp {
         fadeTo = shown
         fadeStart = now
         fadeMilliseconds = UInt64(fade.milliseconds)
-        fadeEndUnreported = fadeMilliseconds > 0
+        // SPEC.md §7.1: report once the new level is reached (next tick for an immediate change).
+        fadeEndUnreported = true
     }
 
     /// Accumulates energy and burn time up to `now`.
@@ -208,7 +209,7 @@ final class SimLamp {
             apply()
             appliedVersion = version
             appliedHistory.append(version)
-            return [.ack(Ack(ackedType: type, ref: version)), .statusReport(status(now: now))]
+            return [.ack(Ack(ackedType: type, ref: version))]
         }
         return [.ack(Ack(ackedType: type, ref: version))]
     }

@@ -13,7 +13,7 @@ public final class FleetService: Sendable {
     let fleet: FleetState
     let gateway: LampGateway
     let logger: Logger
-    private let recentCommands = Mutex<[Int64: (record: CommandRecord, lamps: [LampID])]>([:])
+    private let recentCommands = Mutex<[Int64: (record: CommandRecord, slots: [Int])]>([:])
     /// Commands kept in memory for progress queries; older ones are read from the store.
     static let recentCommandLimit = 64
 
@@ -74,10 +74,10 @@ public final class FleetService: Sendable {
     /// Validates a command, makes it durable, then sends it. Returns once it is durable.
     public func command(_ request: CommandRequest) async throws(APIFailure) -> CommandAccepted {
         let (target, intent, fade, description) = try parse(request)
-        guard let lamps = fleet.resolve(target) else {
+        guard let slots = fleet.resolve(target) else {
             throw APIFailure(status: 404, APIError(error: "no lamp \(request.target.dropFirst(5)) is registered", field: "target"))
         }
-        if case .group(let name) = target, lamps.isEmpty {
+        if case .group(let name) = target, slots.isEmpty {
             throw APIFailure(status: 404, APIError(error: "no lamp is in group \(name)", field: "target"))
         }
         let now = WallClock.nowMilliseconds()
@@ -92,11 +92,11 @@ public final class FleetService: Sendable {
             throw APIFailure(status: 500, APIError(error: "the command could not be stored: \(error)"))
         }
         let storeDuration = clock.now - storeStart
-        gateway.deliver(fleet.commit(lamps, control: control))
+        gateway.deliver(fleet.commit(slots, control: control))
         let record = CommandRecord(
             id: id, target: target, action: description, version: control.version, createdAtMilliseconds: now)
         recentCommands.withLock { recent in
-            recent[id] = (record, lamps)
+            recent[id] = (record, slots)
             if recent.count > FleetService.recentCommandLimit, let oldest = recent.keys.min() {
                 recent[oldest] = nil
             }
@@ -105,10 +105,10 @@ public final class FleetService: Sendable {
             "command accepted",
             metadata: [
                 "command.id": "\(id)", "command.target": "\(target)", "command.action": "\(description)",
-                "command.lamps": "\(lamps.count)", "command.version": "\(control.version)",
+                "command.lamps": "\(slots.count)", "command.version": "\(control.version)",
                 "store.duration": "\(storeDuration)",
             ])
-        return CommandAccepted(id: id, target: target.description, lamps: lamps.count)
+        return CommandAccepted(id: id, target: target.description, lamps: slots.count)
     }
 
     func parse(_ request: CommandRequest) throws(APIFailure) -> (CommandTarget, ControlIntent, FadeTime, String) {
@@ -173,27 +173,27 @@ public final class FleetService: Sendable {
                 throw APIFailure(status: 500, APIError(error: "reading the command failed: \(error)"))
             }
         }
-        guard let (record, lamps) = recent else { return nil }
+        guard let (record, slots) = recent else { return nil }
         let version = record.version
         return fleet.withEntries { table in
             var applied = 0
             var failed: [String] = []
             var offline = 0
             var latencies: [UInt64] = []
-            for lamp in lamps {
-                guard let entry = table[lamp] else { continue }
+            for slot in slots {
+                let entry = table[slot]
                 if entry.appliedVersion >= version {
                     applied += 1
                     if entry.appliedVersion == version && entry.appliedAtMilliseconds >= record.createdAtMilliseconds {
                         latencies.append(entry.appliedAtMilliseconds - record.createdAtMilliseconds)
                     }
                 } else if let refused = entry.refused, refused.version == version {
-                    failed.append(lamp.value)
+                    failed.append(entry.record.id.value)
                 } else if !entry.online {
                     offline += 1
                 }
             }
-            let total = lamps.count
+            let total = slots.count
             return CommandProgress(
                 id: record.id, target: record.target.description, action: record.action,
                 createdAt: Date(timeIntervalSince1970: Double(record.createdAtMilliseconds) / 1000), total: total,
@@ -225,7 +225,7 @@ public final class FleetService: Sendable {
     /// A page of lamps, filtered by group and online state, sorted by id.
     public func lampPage(group: String?, online: Bool?, offset: Int, limit: Int) -> LampPage {
         fleet.withEntries { table in
-            let matching = table.values.filter { entry in
+            let matching = table.filter { entry in
                 (group == nil || entry.record.groups.contains(group!)) && (online == nil || entry.online == online!)
             }.sorted { $0.record.id < $1.record.id }
             let page = matching.dropFirst(offset).prefix(limit).map(FleetService.view)

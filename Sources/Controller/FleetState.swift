@@ -52,59 +52,74 @@ public struct LampEntry: Sendable {
 
 /// Every registered lamp's state, shared by the gateway's event loops and the API.
 ///
-/// One lock around one dictionary: every operation is a few dictionary accesses, so the lock
-/// is held for microseconds; fleet-wide operations take it once for the whole batch.
+/// One lock around one table. Each lamp has a **slot**, its index in the table, fixed for the
+/// daemon's lifetime: a link looks its lamp up by id once, at authentication, and afterwards
+/// every message (ack, status report) is an array access under the lock, not a hash of the id.
+/// Fleet-wide operations take the lock once for the whole batch.
 public final class FleetState: Sendable {
-    private let lamps: Mutex<[LampID: LampEntry]>
+    struct Table {
+        var entries: [LampEntry] = []
+        var slots: [LampID: Int] = [:]
+
+        mutating func insert(_ lamp: StoredLamp) {
+            guard slots[lamp.record.id] == nil else { return }
+            slots[lamp.record.id] = entries.count
+            entries.append(LampEntry(stored: lamp))
+        }
+    }
+
+    private let table: Mutex<Table>
     /// The highest control version handed out, committed or not.
     private let lastVersion: Mutex<UInt32>
 
     /// A fleet loaded from the store; the version sequence continues after `highestVersion`.
     public init(stored: [StoredLamp], highestVersion: UInt32 = 0) {
         lastVersion = Mutex(max(highestVersion, stored.map(\.desired.control.version).max() ?? 0))
-        var table: [LampID: LampEntry] = [:]
-        table.reserveCapacity(stored.count)
+        var initial = Table()
+        initial.entries.reserveCapacity(stored.count)
+        initial.slots.reserveCapacity(stored.count)
         for lamp in stored {
-            table[lamp.record.id] = LampEntry(stored: lamp)
+            initial.insert(lamp)
         }
-        lamps = Mutex(table)
+        table = Mutex(initial)
     }
 
     /// How many lamps are registered.
-    public var count: Int { lamps.withLock { $0.count } }
+    public var count: Int { table.withLock { $0.entries.count } }
 
     /// How many lamps are online.
-    public var onlineCount: Int { lamps.withLock { $0.values.reduce(0) { $0 + ($1.online ? 1 : 0) } } }
+    public var onlineCount: Int { table.withLock { $0.entries.reduce(0) { $0 + ($1.online ? 1 : 0) } } }
 
     /// One lamp's entry.
     public func entry(_ id: LampID) -> LampEntry? {
-        lamps.withLock { $0[id] }
+        table.withLock { table in table.slots[id].map { table.entries[$0] } }
     }
 
     /// Adds lamps that were registered in the store meanwhile (or just now).
     public func add(_ stored: [StoredLamp]) {
-        lamps.withLock { table in
-            for lamp in stored where table[lamp.record.id] == nil {
-                table[lamp.record.id] = LampEntry(stored: lamp)
+        table.withLock { table in
+            for lamp in stored {
+                table.insert(lamp)
             }
         }
     }
 
-    /// The lamps a target addresses, sorted; nil when a single lamp is unknown. An empty
-    /// group gives an empty list.
-    public func resolve(_ target: CommandTarget) -> [LampID]? {
-        lamps.withLock { table in
+    /// The slots of the lamps a target addresses, in id order; nil when a single lamp is
+    /// unknown. An empty group gives an empty list.
+    public func resolve(_ target: CommandTarget) -> [Int]? {
+        table.withLock { table in
+            let chosen: [Int]
             switch target {
-            case .lamp(let id): return table[id] == nil ? nil : [id]
-            case .group(let name): return table.values.filter { $0.record.groups.contains(name) }.map(\.record.id).sorted()
-            case .all: return table.keys.sorted()
+            case .lamp(let id):
+                guard let slot = table.slots[id] else { return nil }
+                return [slot]
+            case .group(let name):
+                chosen = table.entries.indices.filter { table.entries[$0].record.groups.contains(name) }
+            case .all:
+                chosen = Array(table.entries.indices)
             }
+            return chosen.sorted { table.entries[$0].record.id < table.entries[$1].record.id }
         }
-    }
-
-    /// Whether any lamp is in the group.
-    public func groupExists(_ name: String) -> Bool {
-        lamps.withLock { $0.values.contains { $0.record.groups.contains(name) } }
     }
 
     /// Hands out the next control version of the fleet-wide sequence. Every lamp's versions
@@ -117,83 +132,79 @@ public final class FleetState: Sendable {
     }
 
     /// Makes a committed control state current for these lamps and returns their whole
-    /// desired states; a lamp that already holds a newer version keeps it (and is left out).
-    public func commit(_ ids: [LampID], control: DesiredControl) -> [(LampID, DesiredState)] {
-        lamps.withLock { table in
-            var changed: [(LampID, DesiredState)] = []
-            changed.reserveCapacity(ids.count)
-            for id in ids {
-                guard var entry = table[id], control.version > entry.desired.control.version else { continue }
-                entry.desired.control = control
-                table[id] = entry
-                changed.append((id, entry.desired))
+    /// desired states by slot; a lamp that already holds a newer version keeps it (and is
+    /// left out).
+    public func commit(_ slots: [Int], control: DesiredControl) -> [(Int, DesiredState)] {
+        table.withLock { table in
+            var changed: [(Int, DesiredState)] = []
+            changed.reserveCapacity(slots.count)
+            for slot in slots where control.version > table.entries[slot].desired.control.version {
+                table.entries[slot].desired.control = control
+                changed.append((slot, table.entries[slot].desired))
             }
             return changed
         }
     }
 
-    /// A link authenticated: the lamp is online; returns its desired state.
-    func linkUp(_ hello: Hello, atMilliseconds now: UInt64) -> DesiredState? {
-        lamps.withLock { table in
-            guard var entry = table[hello.lampID] else { return nil }
-            entry.online = true
-            entry.firmware = hello.firmware.value
-            entry.appliedVersion = hello.appliedVersion
-            entry.appliedConfigVersion = hello.configVersion
-            entry.lastSeenMilliseconds = now
-            table[hello.lampID] = entry
-            return entry.desired
+    /// A link authenticated: the lamp is online; returns its slot and desired state.
+    func linkUp(_ hello: Hello, atMilliseconds now: UInt64) -> (slot: Int, desired: DesiredState)? {
+        table.withLock { table in
+            guard let slot = table.slots[hello.lampID] else { return nil }
+            table.entries[slot].online = true
+            table.entries[slot].firmware = hello.firmware.value
+            table.entries[slot].appliedVersion = hello.appliedVersion
+            table.entries[slot].appliedConfigVersion = hello.configVersion
+            table.entries[slot].lastSeenMilliseconds = now
+            return (slot, table.entries[slot].desired)
         }
     }
 
     /// The lamp's current link closed.
-    func linkDown(_ id: LampID, atMilliseconds now: UInt64) {
-        lamps.withLock { table in
-            table[id]?.online = false
-            table[id]?.lastSeenMilliseconds = now
+    func linkDown(_ slot: Int, atMilliseconds now: UInt64) {
+        table.withLock { table in
+            table.entries[slot].online = false
+            table.entries[slot].lastSeenMilliseconds = now
         }
     }
 
     /// The lamp applied a control or config version, or refused one.
     func noteLinkActions(
-        _ id: LampID, applied: UInt32?, appliedConfig: UInt32?, refused: (UInt32, NackReason)?, atMilliseconds now: UInt64
+        _ slot: Int, applied: UInt32?, appliedConfig: UInt32?, refused: (UInt32, NackReason)?, atMilliseconds now: UInt64
     ) {
-        lamps.withLock { table in
-            guard var entry = table[id] else { return }
-            if let applied, applied > entry.appliedVersion {
-                entry.appliedVersion = applied
-                entry.appliedAtMilliseconds = now
+        table.withLock { table in
+            if let applied, applied > table.entries[slot].appliedVersion {
+                table.entries[slot].appliedVersion = applied
+                table.entries[slot].appliedAtMilliseconds = now
             }
-            if let appliedConfig { entry.appliedConfigVersion = max(entry.appliedConfigVersion, appliedConfig) }
-            if let refused { entry.refused = (refused.0, refused.1) }
-            table[id] = entry
+            if let appliedConfig {
+                table.entries[slot].appliedConfigVersion = max(table.entries[slot].appliedConfigVersion, appliedConfig)
+            }
+            if let refused { table.entries[slot].refused = (refused.0, refused.1) }
         }
     }
 
-    /// A status report arrived; returns the faults it had before, to detect changes.
-    func noteStatus(_ id: LampID, _ report: StatusReport, atMilliseconds now: UInt64) -> FaultSet? {
-        lamps.withLock { table in
-            guard var entry = table[id] else { return nil }
-            let before = entry.status?.faults
-            entry.status = report
-            if report.appliedVersion > entry.appliedVersion {
-                entry.appliedVersion = report.appliedVersion
-                entry.appliedAtMilliseconds = now
+    /// A status report arrived; returns the faults the lamp had before, to detect changes.
+    func noteStatus(_ slot: Int, _ report: StatusReport, atMilliseconds now: UInt64) -> FaultSet {
+        table.withLock { table in
+            let before = table.entries[slot].status?.faults ?? []
+            table.entries[slot].status = report
+            if report.appliedVersion > table.entries[slot].appliedVersion {
+                table.entries[slot].appliedVersion = report.appliedVersion
+                table.entries[slot].appliedAtMilliseconds = now
             }
-            entry.reportedAtMilliseconds = now
-            entry.lastSeenMilliseconds = now
-            table[id] = entry
-            return before ?? []
+            table.entries[slot].reportedAtMilliseconds = now
+            table.entries[slot].lastSeenMilliseconds = now
+            return before
         }
     }
 
-    /// Runs `body` over a consistent snapshot of the given lamps (all when nil).
-    public func withEntries<Result>(_ body: ([LampID: LampEntry]) -> Result) -> Result {
-        lamps.withLock { body($0) }
+    /// Runs `body` over a consistent snapshot of every entry, indexed by slot.
+    public func withEntries<Result>(_ body: ([LampEntry]) -> Result) -> Result {
+        table.withLock { body($0.entries) }
     }
 
-    /// The reported states of these lamps, for the writer.
-    func reportedRecords(_ ids: some Sequence<LampID>) -> [ReportedRecord] {
-        lamps.withLock { table in ids.compactMap { table[$0]?.reportedRecord } }
+    /// The reported states of the lamps in these slots, for the writer.
+    func reportedRecords(_ slots: some Sequence<Int>) -> [ReportedRecord] {
+        table.withLock { table in slots.map { table.entries[$0].reportedRecord } }
     }
 }

@@ -109,14 +109,12 @@ public final class LampGateway: Service, Sendable {
         return HTTPHeaders([("Sec-WebSocket-Protocol", LampProtocolVersion.subprotocol)])
     }
 
-    /// Sends each lamp's new desired state to its link, if it has one: one hop per event
-    /// loop, not one per lamp.
-    public func deliver(_ states: [(LampID, DesiredState)]) {
-        let desiredByLamp = Dictionary(states, uniquingKeysWith: { $1 })
+    /// Sends each lamp's new desired state (by slot) to its link, if it has one: one hop
+    /// per event loop, not one per lamp.
+    public func deliver(_ states: [(Int, DesiredState)]) {
         var byLoop: [ObjectIdentifier: (any EventLoop, [(NIOLoopBound<LampLinkHandler>, DesiredState)])] = [:]
-        for (id, handle) in shared.registry.handles(for: states.map(\.0)) {
-            guard let desired = desiredByLamp[id] else { continue }
-            byLoop[ObjectIdentifier(handle.eventLoop), default: (handle.eventLoop, [])].1.append((handle.handler, desired))
+        for (position, handle) in shared.registry.handles(for: states.map(\.0)) {
+            byLoop[ObjectIdentifier(handle.eventLoop), default: (handle.eventLoop, [])].1.append((handle.handler, states[position].1))
         }
         for (_, (loop, batch)) in byLoop {
             loop.execute {

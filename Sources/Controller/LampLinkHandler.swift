@@ -23,6 +23,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var handshake: HandshakeStateMachine
     private var link: LinkStateMachine?
     private var lampID: LampID?
+    /// The lamp's slot in ``FleetState``, known once authenticated.
+    private var slot = -1
     private var peerMinorVersion: UInt8 = 0
     private var lastReceivedMilliseconds: UInt64
     private var lastPingMilliseconds: UInt64
@@ -75,10 +77,10 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         finishPending()
         sweeper?.remove(self)
-        if let lampID, shared.registry.remove(lampID, linkID: linkID) {
+        if let lampID, shared.registry.remove(slot, linkID: linkID) {
             let now = WallClock.nowMilliseconds()
-            shared.fleet.linkDown(lampID, atMilliseconds: now)
-            shared.writer.markDirty(lampID)
+            shared.fleet.linkDown(slot, atMilliseconds: now)
+            shared.writer.markDirty(slot)
             shared.writer.append(EventRecord(lampID: lampID, kind: "offline", detail: "", atMilliseconds: now))
             log(.info, "lamp offline")
         }
@@ -181,21 +183,22 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func authenticated(_ hello: Hello, welcome: Welcome, now: UInt64) {
-        guard let context, let desired = shared.fleet.linkUp(hello, atMilliseconds: now) else {
+        guard let context, let (slot, desired) = shared.fleet.linkUp(hello, atMilliseconds: now) else {
             close(code: LampCloseCode.authenticationFailed, reason: "lamp removed during handshake")
             return
         }
         finishPending()
         shared.counters.handshakesAccepted.wrappingAdd(1, ordering: .relaxed)
         lampID = hello.lampID
+        self.slot = slot
         peerMinorVersion = hello.minorVersion
         send(.welcome(welcome))
         let handle = LinkHandle(linkID: linkID, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
-        if let old = shared.registry.register(hello.lampID, handle) {
+        if let old = shared.registry.register(slot, handle) {
             shared.counters.linksReplaced.wrappingAdd(1, ordering: .relaxed)
             old.eventLoop.execute { old.handler.value.replaced() }
         }
-        shared.writer.markDirty(hello.lampID)
+        shared.writer.markDirty(slot)
         shared.writer.append(
             EventRecord(lampID: hello.lampID, kind: "online", detail: "firmware \(hello.firmware)", atMilliseconds: now))
         log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
@@ -211,10 +214,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let lampID, var machine = link else { return }
         switch message {
         case .statusReport(let report):
-            if let before = shared.fleet.noteStatus(lampID, report, atMilliseconds: now) {
-                recordFaultChanges(from: before, to: report.faults, now: now)
-            }
-            shared.writer.markDirty(lampID)
+            let before = shared.fleet.noteStatus(slot, report, atMilliseconds: now)
+            recordFaultChanges(from: before, to: report.faults, now: now)
+            shared.writer.markDirty(slot)
         case .event(let event):
             shared.writer.append(
                 EventRecord(lampID: lampID, kind: LampLinkHandler.eventName(event.kind), detail: LampLinkHandler.eventDetail(event), atMilliseconds: now))
@@ -268,13 +270,13 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .send(let message):
                 send(message)
             case .controlApplied(let version):
-                shared.fleet.noteLinkActions(lampID, applied: version, appliedConfig: nil, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
-                shared.writer.markDirty(lampID)
+                shared.fleet.noteLinkActions(slot, applied: version, appliedConfig: nil, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
+                shared.writer.markDirty(slot)
             case .configApplied(let version):
-                shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: version, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
-                shared.writer.markDirty(lampID)
+                shared.fleet.noteLinkActions(slot, applied: nil, appliedConfig: version, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
+                shared.writer.markDirty(slot)
             case .refused(let type, let ref, let reason):
-                shared.fleet.noteLinkActions(lampID, applied: nil, appliedConfig: nil, refused: (ref, reason), atMilliseconds: WallClock.nowMilliseconds())
+                shared.fleet.noteLinkActions(slot, applied: nil, appliedConfig: nil, refused: (ref, reason), atMilliseconds: WallClock.nowMilliseconds())
                 shared.writer.append(
                     EventRecord(lampID: lampID, kind: "command.refused", detail: "\(type) version \(ref): \(reason)", atMilliseconds: WallClock.nowMilliseconds()))
                 log(.info, "lamp refused a request", ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])

@@ -16,36 +16,52 @@ final class LinkHandle: Sendable {
     }
 }
 
-/// The current link of every online lamp.
+/// The current link of every online lamp, by the lamp's slot in ``FleetState``.
 ///
 /// The rule that keeps duplicate identities safe (DOMAIN.md, OCPP lessons): a newly
 /// authenticated link replaces the old one, and a link's cleanup removes the entry only if
 /// the entry is still that link.
 final class LinkRegistry: Sendable {
-    private let links = Mutex<[LampID: LinkHandle]>([:])
+    private let links = Mutex<(handles: [LinkHandle?], count: Int)>(([], 0))
 
     /// Makes `handle` the lamp's current link; returns the link it replaced, if any.
-    func register(_ id: LampID, _ handle: LinkHandle) -> LinkHandle? {
-        links.withLock { $0.updateValue(handle, forKey: id) }
+    func register(_ slot: Int, _ handle: LinkHandle) -> LinkHandle? {
+        links.withLock { links in
+            if slot >= links.handles.count {
+                links.handles.append(contentsOf: repeatElement(nil, count: max(slot + 1, links.handles.count * 2) - links.handles.count))
+            }
+            let old = links.handles[slot]
+            links.handles[slot] = handle
+            if old == nil { links.count += 1 }
+            return old
+        }
     }
 
     /// Removes the lamp's entry if it is still link `linkID`; returns whether it was.
-    func remove(_ id: LampID, linkID: UInt64) -> Bool {
+    func remove(_ slot: Int, linkID: UInt64) -> Bool {
         links.withLock { links in
-            guard links[id]?.linkID == linkID else { return false }
-            links[id] = nil
+            guard slot < links.handles.count, links.handles[slot]?.linkID == linkID else { return false }
+            links.handles[slot] = nil
+            links.count -= 1
             return true
         }
     }
 
-    /// The current links of these lamps (offline ones are skipped).
-    func handles(for ids: [LampID]) -> [(LampID, LinkHandle)] {
-        links.withLock { links in ids.compactMap { id in links[id].map { (id, $0) } } }
+    /// The current links of the lamps in these slots (offline ones are skipped), each with
+    /// its position in `slots`.
+    func handles(for slots: [Int]) -> [(Int, LinkHandle)] {
+        links.withLock { links in
+            slots.indices.compactMap { position in
+                let slot = slots[position]
+                guard slot < links.handles.count, let handle = links.handles[slot] else { return nil }
+                return (position, handle)
+            }
+        }
     }
 
     /// Every current link.
     func all() -> [LinkHandle] {
-        links.withLock { Array($0.values) }
+        links.withLock { $0.handles.compactMap { $0 } }
     }
 
     /// How many lamps are linked.

@@ -18,7 +18,9 @@ import Synchronization
 /// lamp ids, at most one entry per lamp).
 public final class ReportedStateWriter: Service, Sendable {
     struct Pending {
-        var dirty: Set<LampID> = []
+        /// Slots of lamps whose reported state changed, each once (`isDirty` dedupes).
+        var dirty: [Int] = []
+        var isDirty: [Bool] = []
         var events: [EventRecord] = []
         var droppedEvents = 0
     }
@@ -47,9 +49,16 @@ public final class ReportedStateWriter: Service, Sendable {
         self.logger = logger
     }
 
-    /// The lamp's reported state changed.
-    func markDirty(_ id: LampID) {
-        pending.withLock { _ = $0.dirty.insert(id) }
+    /// The reported state of the lamp in `slot` changed.
+    func markDirty(_ slot: Int) {
+        pending.withLock { pending in
+            if slot >= pending.isDirty.count {
+                pending.isDirty.append(contentsOf: repeatElement(false, count: max(slot + 1, pending.isDirty.count * 2) - pending.isDirty.count))
+            }
+            guard !pending.isDirty[slot] else { return }
+            pending.isDirty[slot] = true
+            pending.dirty.append(slot)
+        }
     }
 
     /// Something happened to a lamp.
@@ -71,6 +80,9 @@ public final class ReportedStateWriter: Service, Sendable {
             swap(&taken.droppedEvents, &pending.droppedEvents)
             if includingReported {
                 swap(&taken.dirty, &pending.dirty)
+                for slot in taken.dirty {
+                    pending.isDirty[slot] = false
+                }
             }
             return taken
         }

@@ -42,7 +42,7 @@ final class SimLamp {
     private var fadeTo = 1000.0
     private var fadeStart: UInt64 = 0
     private var fadeMilliseconds: UInt64 = 0
-    /// The level changed and the controller has not yet been told the level reached.
+    /// A fade ended and the controller has not yet been told the final level.
     private var fadeEndUnreported = false
     private var overrideUntil: UInt64?
     private(set) var faults: FaultSet = []
@@ -92,8 +92,7 @@ final class SimLamp {
         fadeTo = shown
         fadeStart = now
         fadeMilliseconds = UInt64(fade.milliseconds)
-        // SPEC.md §7.1: report once the new level is reached (next tick for an immediate change).
-        fadeEndUnreported = true
+        fadeEndUnreported = fadeMilliseconds > 0
     }
 
     /// Accumulates energy and burn time up to `now`.
@@ -209,7 +208,7 @@ final class SimLamp {
             apply()
             appliedVersion = version
             appliedHistory.append(version)
-            return [.ack(Ack(ackedType: type, ref: version))]
+            return [.ack(Ack(ackedType: type, ref: version)), .statusReport(status(now: now))]
         }
         return [.ack(Ack(ackedType: type, ref: version))]
     }

@@ -172,7 +172,7 @@ struct LampSim: AsyncParsableCommand {
                         misbehaviour: index < roles.count ? roles[index] : .none,
                         backoff: Backoff(minimumMilliseconds: backoffMin, jitterMilliseconds: backoffJitter, capMilliseconds: backoffCap),
                         now: now)
-                    fleet.slots.append(SimSlot(lamp: lamp, stats: stats, target: target, loop: loop, startAt: now))
+                    fleet.add(SimSlot(lamp: lamp, stats: stats, target: target, loop: loop, startAt: now))
                 }
                 fleet.start()
                 return NIOLoopBound(fleet, eventLoop: loop)

@@ -7,7 +7,13 @@ import NIOPosix
 /// fault injection and (re)connects, so the simulator needs no timer per lamp.
 final class SimFleet {
     let loop: any EventLoop
-    var slots: [SimSlot] = []
+    private(set) var slots: [SimSlot] = []
+    /// When each slot next needs the timer (by position); idle lamps are skipped cheaply.
+    var due: [UInt64] = []
+    /// Slots connecting now.
+    var connecting = 0
+    /// With failure or drop injection every connected lamp draws its chance every tick.
+    var injectsFaults: Bool { failureChancePerTick > 0 || dropChancePerTick > 0 }
     /// At most this many lamps of this loop may be connecting at once.
     let maximumConnecting: Int
     let failureChancePerTick: Double
@@ -21,6 +27,14 @@ final class SimFleet {
         self.dropChancePerTick = dropChancePerTick
     }
 
+    func add(_ slot: SimSlot) {
+        slot.fleet = self
+        slot.position = slots.count
+        slots.append(slot)
+        due.append(0)
+        slot.updateDue()
+    }
+
     func start() {
         let bound = NIOLoopBound(self, eventLoop: loop)
         loop.scheduleRepeatedTask(initialDelay: .milliseconds(1), delay: .milliseconds(SimFleet.tickMilliseconds)) { _ in
@@ -30,11 +44,11 @@ final class SimFleet {
 
     private func tick() {
         let now = WallClock.nowMilliseconds()
-        var connecting = slots.reduce(0) { $0 + ($1.isConnecting ? 1 : 0) }
-        for slot in slots {
+        for position in due.indices where due[position] <= now {
+            let slot = slots[position]
             switch slot.state {
-            case .idle(let at) where at <= now && connecting < maximumConnecting:
-                connecting += 1
+            case .idle(let at) where at <= now:
+                guard connecting < maximumConnecting else { continue }
                 slot.connect()
             case .connected:
                 slot.tick(now: now, failureChance: failureChancePerTick, dropChance: dropChancePerTick)

@@ -220,6 +220,14 @@ final class SimLamp {
         move(to: config.failSafeLevel, fade: fade, now: now)
     }
 
+    /// The earliest time ``tick(now:)`` has anything to do while connected.
+    var nextDue: UInt64 {
+        var due = authenticated ? nextReportAt : .max
+        if let until = overrideUntil { due = min(due, until) }
+        if fadeEndUnreported { due = min(due, fadeStart + fadeMilliseconds) }
+        return due
+    }
+
     /// Time passed: override expiry, model, and whether a report is due.
     func tick(now: UInt64) -> [LampMessage] {
         var out: [LampMessage] = []

@@ -12,6 +12,8 @@ final class SimFleet {
     var due: [UInt64] = []
     /// Slots connecting now.
     var connecting = 0
+    /// Masking keys for every client frame of this loop's lamps.
+    var maskKeys = MaskKeys()
     /// With failure or drop injection every connected lamp draws its chance every tick.
     var injectsFaults: Bool { failureChancePerTick > 0 || dropChancePerTick > 0 }
     /// At most this many lamps of this loop may be connecting at once.

@@ -40,6 +40,11 @@ final class SimSlot {
         }
     }
 
+    /// A masking key for the next frame this lamp sends.
+    func maskKey() -> WebSocketMaskingKey {
+        fleet?.maskKeys.nextKey() ?? .random()
+    }
+
     /// Recomputes when the fleet's timer must next look at this slot.
     func updateDue() {
         guard let fleet else { return }
@@ -224,7 +229,7 @@ final class SimSlot {
     func send(_ messages: [LampMessage], _ context: ChannelHandlerContext) {
         guard !messages.isEmpty else { return }
         for message in messages {
-            let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: message.buffer(context.channel.allocator))
+            let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: maskKey(), data: message.buffer(context.channel.allocator))
             context.write(NIOAny(frame), promise: nil)
         }
         context.flush()
@@ -235,14 +240,14 @@ final class SimSlot {
     }
 
     private func write(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
-        let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: buffer)
+        let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: maskKey(), data: buffer)
         context.writeAndFlush(NIOAny(frame), promise: nil)
     }
 
     func close(_ context: ChannelHandlerContext, code: UInt16) {
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: payload)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: maskKey(), data: payload)
         context.writeAndFlush(NIOAny(frame)).whenComplete { _ in context.close(promise: nil) }
     }
 
@@ -344,7 +349,7 @@ final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             slot.updateDue()
         case .ping:
             guard !slot.stalled, replayHello == nil else { return }
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: slot.maskKey(), data: frame.unmaskedData)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
         case .connectionClose:
             var data = frame.unmaskedData
@@ -368,7 +373,7 @@ final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch message {
         case .challenge:
             let frame = WebSocketFrame(
-                fin: true, opcode: .binary, maskKey: .random(), data: context.channel.allocator.buffer(bytes: captured))
+                fin: true, opcode: .binary, maskKey: slot.maskKey(), data: context.channel.allocator.buffer(bytes: captured))
             context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         case .welcome:
             probeOutcomeRecorded = true

@@ -34,6 +34,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The earliest time ``tick(atMilliseconds:)`` has anything to do: a deadline, a ping, a
     /// request timeout. The sweeper skips the link until then.
     private(set) var nextDueMilliseconds: UInt64 = 0
+    /// The writer generation in which this link last marked its lamp dirty.
+    private var markedGeneration = UInt64.max
     /// Messages were written since the last flush: one flush (one syscall) per event handled
     /// sends an ack and its status report, or a whole retry, in one segment.
     private var unflushed = false
@@ -216,7 +218,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .statusReport(let report):
             let before = shared.fleet.noteStatus(slot, report, atMilliseconds: now)
             recordFaultChanges(from: before, to: report.faults, now: now)
-            shared.writer.markDirty(slot)
+            markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
         case .event(let event):
             shared.writer.append(
                 EventRecord(lampID: lampID, kind: LampLinkHandler.eventName(event.kind), detail: LampLinkHandler.eventDetail(event), atMilliseconds: now))
@@ -271,10 +273,10 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 send(message)
             case .controlApplied(let version):
                 shared.fleet.noteLinkActions(slot, applied: version, appliedConfig: nil, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
-                shared.writer.markDirty(slot)
+                markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
             case .configApplied(let version):
                 shared.fleet.noteLinkActions(slot, applied: nil, appliedConfig: version, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
-                shared.writer.markDirty(slot)
+                markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
             case .refused(let type, let ref, let reason):
                 shared.fleet.noteLinkActions(slot, applied: nil, appliedConfig: nil, refused: (ref, reason), atMilliseconds: WallClock.nowMilliseconds())
                 shared.writer.append(

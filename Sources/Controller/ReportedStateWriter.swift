@@ -35,6 +35,12 @@ public final class ReportedStateWriter: Service, Sendable {
     private let fleet: FleetState
     private let logger: Logger
     private let pending = Mutex(Pending())
+    /// Increases with every reported-state write; a link that already marked its lamp dirty
+    /// in the current generation skips the lock (status bursts mark once, not per frame).
+    private let generation = Atomic<UInt64>(0)
+
+    /// The current generation, to pass back to ``markDirty(_:ifNotMarkedIn:)``.
+    var currentGeneration: UInt64 { generation.load(ordering: .acquiring) }
 
     /// A writer for `store`.
     public init(
@@ -47,6 +53,16 @@ public final class ReportedStateWriter: Service, Sendable {
         self.reportedInterval = reportedInterval
         self.maximumPendingEvents = maximumPendingEvents
         self.logger = logger
+    }
+
+    /// Marks the lamp dirty unless the caller did already in this generation; returns the
+    /// generation to remember.
+    func markDirty(_ slot: Int, ifNotMarkedIn marked: UInt64) -> UInt64 {
+        let current = generation.load(ordering: .acquiring)
+        if marked != current {
+            markDirty(slot)
+        }
+        return current
     }
 
     /// The reported state of the lamp in `slot` changed.
@@ -83,6 +99,9 @@ public final class ReportedStateWriter: Service, Sendable {
                 for slot in taken.dirty {
                     pending.isDirty[slot] = false
                 }
+                // Under the lock, so a link that reads the old generation has its mark
+                // either taken now or kept for the next write.
+                generation.wrappingAdd(1, ordering: .releasing)
             }
             return taken
         }

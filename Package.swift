@@ -102,7 +102,11 @@ let package = Package(
             name: "FleetStoreTests", dependencies: ["FleetStore", "FleetCore", "LampProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ControllerTests",
-            dependencies: ["Controller", "FleetCore", "FleetStore", "LampProtocol", "OperatorAPI"],
+            dependencies: [
+                "Controller", "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ] + nio,
             swiftSettings: swiftSettings),
         // Starts the real executables as processes: what a user sees.
         .testTarget(

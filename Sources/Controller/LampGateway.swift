@@ -46,20 +46,19 @@ public final class LampGateway: Service, Sendable {
     public func run() async throws {
         let shared = self.shared
         let configuration = shared.configuration
+        // One handler after NIO's frame decoder and encoder: LampLinkHandler reassembles
+        // fragments and answers decoder errors itself, so every read crosses two handlers
+        // fewer and an idle link holds two handler contexts fewer.
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: configuration.maximumMessageSize,
-            automaticErrorHandling: true,
+            automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 channel.eventLoop.makeSucceededFuture(LampGateway.upgradeHeaders(for: head))
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([
-                        NIOWebSocketFrameAggregator(
-                            minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 16,
-                            maxAccumulatedFrameSize: configuration.maximumMessageSize),
-                        LampLinkHandler(shared: shared, now: WallClock.nowMilliseconds()),
-                    ])
+                    try channel.pipeline.syncOperations.addHandler(
+                        LampLinkHandler(shared: shared, now: WallClock.nowMilliseconds()))
                 }
             })
         let bootstrap = ServerBootstrap(group: group)

@@ -34,6 +34,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The earliest time ``tick(atMilliseconds:)`` has anything to do: a deadline, a ping, a
     /// request timeout. The sweeper skips the link until then.
     private(set) var nextDueMilliseconds: UInt64 = 0
+    /// A fragmented message being reassembled, and its fragment count.
+    private var fragments: (buffer: ByteBuffer, count: Int)?
     /// The writer generation in which this link last marked its lamp dirty.
     private var markedGeneration = UInt64.max
     /// Messages were written since the last flush: one flush (one syscall) per event handled
@@ -91,21 +93,68 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOWebSocketFrameAggregator.Error {
+        switch error as? NIOWebSocketError {
+        case .invalidFrameLength:
             shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
-            close(code: LampCloseCode.messageTooBig, reason: "message too big or too fragmented")
-        } else {
+            close(code: LampCloseCode.messageTooBig, reason: "frame over the message size limit")
+        case .fragmentedControlFrame, .multiByteControlFrameLength:
+            shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
+            close(code: LampCloseCode.protocolError, reason: "invalid control frame")
+        case nil:
             log(.debug, "link error", ["error": "\(error)"])
             context.close(promise: nil)
         }
+    }
+
+    /// The most fragments one message may arrive in (SPEC.md §10): more is a flood.
+    static let maximumFragments = 16
+
+    /// Adds a fragment of a binary message; returns the whole message once its last
+    /// fragment arrived, nil while more are expected or after closing the link for
+    /// exceeding a limit (RFC 6455 §5.4; the limits are SPEC.md §10's).
+    private func reassemble(_ frame: WebSocketFrame, context: ChannelHandlerContext) -> ByteBuffer? {
+        var data = frame.unmaskedData
+        if frame.opcode == .binary {
+            guard fragments == nil else {
+                close(code: LampCloseCode.protocolError, reason: "new message inside a fragmented one")
+                return nil
+            }
+            if frame.fin { return data }
+            fragments = (data, 1)
+            return nil
+        }
+        guard var (buffer, count) = fragments else {
+            close(code: LampCloseCode.protocolError, reason: "continuation without a message")
+            return nil
+        }
+        count += 1
+        guard count <= LampLinkHandler.maximumFragments,
+            buffer.readableBytes + data.readableBytes <= shared.configuration.maximumMessageSize
+        else {
+            fragments = nil
+            shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
+            close(code: LampCloseCode.messageTooBig, reason: "message over the size or fragment limit")
+            return nil
+        }
+        buffer.writeBuffer(&data)
+        if frame.fin {
+            fragments = nil
+            return buffer
+        }
+        fragments = (buffer, count)
+        return nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         lastReceivedMilliseconds = WallClock.nowMilliseconds()
         switch frame.opcode {
-        case .binary:
+        case .binary where frame.fin && fragments == nil:
             received(frame.unmaskedData, now: lastReceivedMilliseconds)
+        case .binary, .continuation:
+            if let message = reassemble(frame, context: context) {
+                received(message, now: lastReceivedMilliseconds)
+            }
         case .text:
             close(code: LampCloseCode.unsupportedData, reason: "text message")
         case .ping:

@@ -15,8 +15,10 @@ import Synchronization
 public final class LampGateway: Service, Sendable {
     let shared: GatewayShared
     private let group: any EventLoopGroup
-    private let boundAddress = Mutex<SocketAddress?>(nil)
-    private let started = Mutex<[CheckedContinuation<SocketAddress, any Error>]>([])
+    /// Where the gateway listens, or why it could not; nil before it has tried.
+    private let bound = Mutex<Result<SocketAddress, GatewayError>?>(nil)
+    /// Callers of ``listeningAddress()`` waiting for the bind.
+    private let waiting = Mutex<[CheckedContinuation<SocketAddress, any Error>]>([])
 
     /// Counters for metrics and tests.
     public var counters: GatewayCounters { shared.counters }
@@ -31,15 +33,27 @@ public final class LampGateway: Service, Sendable {
         self.group = group
     }
 
-    /// Where the gateway listens, once it does.
+    /// Where the gateway listens, once it does; throws if it could not bind.
     public func listeningAddress() async throws -> SocketAddress {
         try await withCheckedThrowingContinuation { continuation in
-            let ready: SocketAddress? = boundAddress.withLock { address in
-                if address == nil { started.withLock { $0.append(continuation) } }
-                return address
+            let outcome = bound.withLock { outcome in
+                if outcome == nil { waiting.withLock { $0.append(continuation) } }
+                return outcome
             }
-            if let ready { continuation.resume(returning: ready) }
+            if let outcome { continuation.resume(with: outcome) }
         }
+    }
+
+    /// Records the bind's outcome and wakes everyone waiting for it.
+    private func settle(_ outcome: Result<SocketAddress, GatewayError>) {
+        let continuations = bound.withLock { bound in
+            bound = outcome
+            return waiting.withLock { waiting in
+                defer { waiting = [] }
+                return waiting
+            }
+        }
+        continuations.forEach { $0.resume(with: outcome) }
     }
 
     /// Listens until graceful shutdown, then closes every link with 1001.
@@ -78,17 +92,17 @@ public final class LampGateway: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(refuse)
                 }
             }
-        let channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            let failure = GatewayError(description: "cannot listen for lamps on \(configuration.host):\(configuration.port): \(error)")
+            settle(.failure(failure))
+            throw failure
+        }
         // A bound server channel always has a local address.
         let address = channel.localAddress!
-        let waiting = boundAddress.withLock { bound in
-            bound = address
-            return started.withLock { waiting in
-                defer { waiting = [] }
-                return waiting
-            }
-        }
-        waiting.forEach { $0.resume(returning: address) }
+        settle(.success(address))
         shared.logger.info("lamp gateway listening", metadata: ["address": "\(address)"])
 
         try? await gracefulShutdown()
@@ -126,6 +140,12 @@ public final class LampGateway: Service, Sendable {
 
     /// How many lamps have an authenticated link.
     public var linkedLamps: Int { shared.registry.count }
+}
+
+/// The gateway could not start.
+public struct GatewayError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, in words.
+    public let description: String
 }
 
 /// Answers any HTTP request that is not a valid lamp upgrade: 404 for other paths, 400 for

@@ -120,8 +120,14 @@ public final class ReportedStateWriter: Service, Sendable {
     public func run() async throws {
         let clock = ContinuousClock()
         var nextReported = clock.now + reportedInterval
-        while !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: eventInterval)
+        // Ends on graceful shutdown and on cancellation (another service failed): a
+        // cancelled sleep throws at once, so looping on after it would spin.
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await Task.sleep(for: eventInterval)
+            } catch {
+                break
+            }
             let dueReported = clock.now >= nextReported
             if dueReported { nextReported = clock.now + reportedInterval }
             flush(includingReported: dueReported)

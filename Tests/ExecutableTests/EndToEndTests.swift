@@ -119,6 +119,30 @@ struct EndToEndTests {
         #expect(report.closedPingTimeout == 2)
     }
 
+    @Test("SIGTERM with lamps connected: lamps get 1001, the daemon exits 0; a port in use exits non-zero and says so")
+    func shutdownAndPortInUse() async throws {
+        let daemon = try Daemon(lamps: 5)
+        try daemon.start()
+        let sim = try Simulator(daemon, count: 5, extra: ["--backoff-min", "60000"])
+        try await daemon.waitUntil("5 lamps are online") { try await daemon.onlineCount() == 5 }
+
+        let second = try ProductRunner.runWithTimeout(
+            "lamplighterd", ["run", "--lamp-host", "127.0.0.1", "--lamp-port", "\(daemon.lampPort)", "--api-port", "0"] + daemon.storage,
+            seconds: 20)
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("cannot listen for lamps on 127.0.0.1:\(daemon.lampPort)"))
+
+        let process = try #require(daemon.process)
+        let began = Date()
+        process.terminate()
+        process.waitUntilExit()
+        daemon.process = nil
+        #expect(process.terminationStatus == 0)
+        #expect(Date().timeIntervalSince(began) < 5)
+        let report = try sim.finish()
+        #expect(report.lampDetails.allSatisfy { !$0.connected })
+    }
+
     @Test("the lamp port refuses requests that are not a lamplighter.v1 upgrade")
     func refusesPlainHTTP() async throws {
         let daemon = try Daemon(lamps: 0)

@@ -250,6 +250,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             old.eventLoop.execute { old.handler.value.replaced() }
         }
         shared.writer.markDirty(slot)
+        shared.writer.linkOpened()
         shared.writer.append(
             EventRecord(lampID: hello.lampID, kind: "online", detail: "firmware \(hello.firmware)", atMilliseconds: now))
         log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FleetStore
 import LampProtocol
 import Logging
@@ -54,6 +57,37 @@ public final class ReportedStateWriter: Service, Sendable {
         self.maximumPendingEvents = maximumPendingEvents
         self.logger = logger
     }
+
+    /// Links opened since memory was last handed back to the system.
+    private let linksOpenedSinceTrim = Atomic<Int>(0)
+    /// After this many new links, the writer hands freed memory back once (see ``trimIfChurned()``).
+    static let linksPerTrim = 1000
+
+    /// A link authenticated (counts towards the next ``trimIfChurned()``).
+    func linkOpened() {
+        linksOpenedSinceTrim.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Every handshake allocates and frees HTTP-upgrade state; glibc keeps freed memory in its
+    /// arenas, so after a connection storm (a controller restart: every lamp at once) the
+    /// daemon holds about 0.5 KiB per link it no longer uses (measured: 4.1 to 3.65 KiB per
+    /// link at 10,000 links). After many new links, hand it back once.
+    func trimIfChurned() {
+        guard linksOpenedSinceTrim.load(ordering: .relaxed) >= ReportedStateWriter.linksPerTrim else { return }
+        linksOpenedSinceTrim.store(0, ordering: .relaxed)
+        ReportedStateWriter.mallocTrim?(0)
+    }
+
+    /// glibc's `malloc_trim`, looked up at run time: Swift's Glibc module leaves out
+    /// `malloc.h`, and other C libraries do not have it (then this is nil and nothing is done).
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+        #if canImport(Glibc)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
 
     /// Marks the lamp dirty unless the caller did already in this generation; returns the
     /// generation to remember.
@@ -131,6 +165,7 @@ public final class ReportedStateWriter: Service, Sendable {
             let dueReported = clock.now >= nextReported
             if dueReported { nextReported = clock.now + reportedInterval }
             flush(includingReported: dueReported)
+            if dueReported { trimIfChurned() }
         }
         flush()
     }

@@ -70,10 +70,11 @@ public enum LampMessage: Hashable, Sendable {
         }
     }
 
-    /// The message's bytes.
+    /// The message's bytes, in one allocation: every v1 message fits in 128 bytes (the
+    /// longest, a hello, is 118).
     public var bytes: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(32)
+        out.reserveCapacity(128)
         encode(into: &out)
         return out
     }

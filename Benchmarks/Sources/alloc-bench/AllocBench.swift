@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LampProtocol
+
+/// Counts heap allocations per encode and per decode of every message, under
+/// Benchmarks/alloc/malloc-counter.so (LD_PRELOAD). Prints `name count` lines, one per
+/// operation, averaged over many runs; Benchmarks/allocations compares them with
+/// Benchmarks/thresholds/allocations.json.
+@main
+struct AllocBench {
+    typealias Counter = @convention(c) () -> UInt
+    static let iterations = 10_000
+
+    static func main() {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "lamplighter_malloc_count") else {
+            print("alloc-bench: run under LD_PRELOAD=Benchmarks/alloc/malloc-counter.so")
+            exit(2)
+        }
+        let count = unsafeBitCast(symbol, to: Counter.self)
+        let nonce = Block16(high: 0x0011_2233_4455_6677, low: 0x8899_aabb_ccdd_eeff)
+        let messages: [(String, LampMessage)] = [
+            ("challenge", .challenge(Challenge(serverNonce: nonce))),
+            (
+                "hello",
+                .hello(
+                    Hello(
+                        lampID: LampID("lamp-0001")!, firmware: FirmwareVersion("2.4.1")!, capabilities: [.dimmable],
+                        appliedVersion: 41, configVersion: 3, programRevision: 7, clock: 1, clientNonce: nonce, mac: nonce))
+            ),
+            ("welcome", .welcome(Welcome(timeMilliseconds: 1, reportIntervalSeconds: 60, pingIntervalSeconds: 20, proof: nonce)!)),
+            ("ack", .ack(Ack(ackedType: .setLevel, ref: 42))),
+            ("nack", .nack(Nack(ackedType: .setLevel, ref: 42, reason: .staleVersion))),
+            (
+                "statusReport",
+                .statusReport(
+                    StatusReport(
+                        appliedVersion: 42, level: Level(permille: 300)!, mode: .manual, isLit: true, isFading: false,
+                        powerDeciwatts: 312, energyWattHours: 1, burnSeconds: 2, faults: [], temperatureCelsius: 31,
+                        ambientLux: nil, programRevision: 7, clock: 1))
+            ),
+            ("event", .event(LampEvent(sequence: 1, kind: .faultRaised, detail: 0, time: 1))),
+            ("setLevel", .setLevel(SetLevel(version: 42, level: Level(permille: 300)!, fade: FadeTime(deciseconds: 20)))),
+            ("switch", .switch(Switch(version: 43, on: true, fade: .immediate))),
+            ("override", .override(Override(version: 44, level: .full, fade: .immediate, durationSeconds: 7200)!)),
+            ("resumeProgram", .resumeProgram(ResumeProgram(version: 45, fade: .immediate))),
+            (
+                "config",
+                .config(
+                    Config(
+                        configVersion: 4, reportIntervalSeconds: 60, failSafeLevel: .full, powerOnLevel: .full,
+                        minLevel: Level(permille: 10)!, maxLevel: .full)!)
+            ),
+            ("identify", .identify(Identify(ref: 9, durationSeconds: 30)!)),
+            ("reboot", .reboot(Reboot(ref: 10))),
+        ]
+        var sink: [UInt8] = []
+        sink.reserveCapacity(256)
+        for (name, message) in messages {
+            let encoded = message.bytes
+            // Encoding into a buffer that has room: the steady state of a connection.
+            var before = count()
+            for _ in 0..<iterations {
+                sink.removeAll(keepingCapacity: true)
+                message.encode(into: &sink)
+            }
+            report("encode.\(name)", count() - before)
+            // Encoding into a new array allocates exactly that array: proves the counter counts.
+            before = count()
+            for _ in 0..<iterations {
+                sink = message.bytes
+            }
+            report("bytes.\(name)", count() - before)
+            before = count()
+            var decodedAll = true
+            encoded.withUnsafeBytes { bytes in
+                for _ in 0..<iterations {
+                    if (try? LampMessage.decode(bytes)) == nil { decodedAll = false }
+                }
+            }
+            report("decode.\(name)", count() - before)
+            if !decodedAll {
+                print("alloc-bench: \(name) did not decode")
+                exit(1)
+            }
+        }
+    }
+
+    static func report(_ name: String, _ allocations: UInt) {
+        let perOperation = Double(allocations) / Double(iterations)
+        print(name, (perOperation * 100).rounded() / 100)
+    }
+}

@@ -226,7 +226,7 @@ public final class FleetService: Sendable {
     public func lampPage(group: String?, online: Bool?, offset: Int, limit: Int) -> LampPage {
         fleet.withEntries { table in
             let matching = table.filter { entry in
-                (group == nil || entry.record.groups.contains(group!)) && (online == nil || entry.online == online!)
+                (group.map { entry.record.groups.contains($0) } ?? true) && (online.map { entry.online == $0 } ?? true)
             }.sorted { $0.record.id < $1.record.id }
             let page = matching.dropFirst(offset).prefix(limit).map(FleetService.view)
             return LampPage(lamps: Array(page), total: matching.count, offset: offset, limit: limit)

@@ -23,7 +23,7 @@ struct LampLinkHandlerTests {
         let channel: EmbeddedChannel
         let shared: GatewayShared
 
-        init(deadlineMilliseconds: UInt64 = 5000) throws {
+        init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString).db").path
             let store = try FleetStore(path: path)
             try store.addLamps([LampRecord(id: LampLinkHandlerTests.lampID)], atMilliseconds: 1)
@@ -31,6 +31,7 @@ struct LampLinkHandlerTests {
             let logger = Logger(label: "test")
             var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0)
             configuration.handshakeDeadlineMilliseconds = deadlineMilliseconds
+            configuration.maximumPendingHandshakes = maximumPendingHandshakes
             shared = GatewayShared(
                 configuration: configuration, fleet: fleet, store: store,
                 writer: ReportedStateWriter(store: store, fleet: fleet, logger: logger), fleetKey: LampLinkHandlerTests.fleetKey,
@@ -145,6 +146,22 @@ struct LampLinkHandlerTests {
         _ = try rude.outbound()
         try rude.send(LampMessage.ack(Ack(ackedType: .setLevel, ref: 1)).bytes)
         #expect(try rude.closeCode() == LampCloseCode.policyViolation)
+    }
+
+    @Test("links beyond the pending-handshake limit are told to retry (1013); an authenticated one frees its place")
+    func pendingHandshakeLimit() throws {
+        let harness = try Harness(maximumPendingHandshakes: 1)
+        let second = EmbeddedChannel()
+        try second.pipeline.syncOperations.addHandler(LampLinkHandler(shared: harness.shared, now: WallClock.nowMilliseconds()))
+        var close = try #require(try second.readOutbound(as: WebSocketFrame.self)).unmaskedData
+        #expect(close.readInteger(as: UInt16.self) == LampCloseCode.tryAgainLater)
+        _ = try? second.finish()
+        // Authenticating the first releases its place, and a new link is challenged again.
+        #expect(try harness.authenticate().first?.type == .welcome)
+        let third = EmbeddedChannel()
+        try third.pipeline.syncOperations.addHandler(LampLinkHandler(shared: harness.shared, now: WallClock.nowMilliseconds()))
+        let frame = try #require(try third.readOutbound(as: WebSocketFrame.self))
+        #expect(frame.opcode == .binary)
     }
 
     @Test("after the handshake an unknown type is refused with a nack and the link stays; garbage closes it with 4003")

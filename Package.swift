@@ -59,6 +59,9 @@ let package = Package(
         // Codable request, response and event types of the operator API, shared by the
         // daemon, lampctl and the tests.
         .target(name: "OperatorAPI", dependencies: [], swiftSettings: swiftSettings),
+        // A typed client of the operator API, for lampctl and scripts (URLSession: no
+        // extra dependency to build).
+        .target(name: "OperatorClient", dependencies: ["OperatorAPI"], swiftSettings: swiftSettings),
         // The I/O layer: lamp gateway (NIO WebSocket), operator HTTP API (Hummingbird), fleet
         // service, batched writer; wired together as services.
         .target(
@@ -83,7 +86,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lampctl",
-            dependencies: ["OperatorAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["OperatorAPI", "OperatorClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lampsim",

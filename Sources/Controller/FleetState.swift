@@ -183,10 +183,9 @@ public final class FleetState: Sendable {
         }
     }
 
-    /// A status report arrived; returns the faults the lamp had before, to detect changes.
-    func noteStatus(_ slot: Int, _ report: StatusReport, atMilliseconds now: UInt64) -> FaultSet {
+    /// A status report arrived.
+    func noteStatus(_ slot: Int, _ report: StatusReport, atMilliseconds now: UInt64) {
         table.withLock { table in
-            let before = table.entries[slot].status?.faults ?? []
             table.entries[slot].status = report
             if report.appliedVersion > table.entries[slot].appliedVersion {
                 table.entries[slot].appliedVersion = report.appliedVersion
@@ -194,7 +193,6 @@ public final class FleetState: Sendable {
             }
             table.entries[slot].reportedAtMilliseconds = now
             table.entries[slot].lastSeenMilliseconds = now
-            return before
         }
     }
 

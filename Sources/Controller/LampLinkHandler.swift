@@ -266,8 +266,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let lampID, var machine = link else { return }
         switch message {
         case .statusReport(let report):
-            let before = shared.fleet.noteStatus(slot, report, atMilliseconds: now)
-            recordFaultChanges(from: before, to: report.faults, now: now)
+            // Fault history comes from the lamp's event messages (SPEC.md §7.2: its own
+            // clock, kept and resent across link losses); the report only updates the state.
+            shared.fleet.noteStatus(slot, report, atMilliseconds: now)
             markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
         case .event(let event):
             shared.writer.append(
@@ -283,18 +284,6 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let actions = machine.received(message, atMilliseconds: now)
         link = machine
         perform(actions)
-    }
-
-    private func recordFaultChanges(from before: FaultSet, to after: FaultSet, now: UInt64) {
-        guard before != after, let lampID else { return }
-        for bit in 0..<16 {
-            let mask = FaultSet(rawValue: 1 << bit)
-            if after.contains(mask) && !before.contains(mask) {
-                shared.writer.append(EventRecord(lampID: lampID, kind: "fault.raised", detail: FaultNames.name(bit), atMilliseconds: now))
-            } else if before.contains(mask) && !after.contains(mask) {
-                shared.writer.append(EventRecord(lampID: lampID, kind: "fault.cleared", detail: FaultNames.name(bit), atMilliseconds: now))
-            }
-        }
     }
 
     static func eventName(_ kind: EventKind) -> String {

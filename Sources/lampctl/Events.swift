@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import OperatorAPI
+import OperatorClient
+
+/// `lampctl events`.
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The event history, newest first.")
+
+    @OptionGroup var options: ClientOptions
+    @Option(help: "Only this lamp's events.") var lamp: String?
+    @Option(help: "How many, 1 to 10000.") var limit: Int = 50
+
+    func validate() throws {
+        guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000") }
+    }
+
+    func run() async throws {
+        let events: [EventView]
+        do {
+            events = try await options.client.events(lamp: lamp, limit: limit)
+        } catch {
+            throw Exit.fail(error)
+        }
+        if options.json {
+            print(String(decoding: try APICoding.encoder().encode(events), as: UTF8.self))
+            return
+        }
+        let time = ISO8601DateFormatter()
+        print(Table.render([["TIME", "LAMP", "EVENT", "DETAIL"]] + events.map { [time.string(from: $0.at), $0.lamp, $0.kind, $0.detail] }))
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import OperatorAPI
+import OperatorClient
+
+/// `lampctl lamp show ID`.
+struct Lamp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show one lamp.", subcommands: [Show.self], defaultSubcommand: Show.self)
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One lamp: desired versus reported, and its recent events.")
+
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The lamp id.") var id: String
+
+        func run() async throws {
+            let lamp: LampView
+            let events: [EventView]
+            do {
+                lamp = try await options.client.lamp(id)
+                events = try await options.client.events(lamp: id, limit: 10)
+            } catch {
+                throw Exit.fail(error)
+            }
+            if options.json {
+                print(String(decoding: try APICoding.encoder().encode(lamp), as: UTF8.self))
+                return
+            }
+            let time = ISO8601DateFormatter()
+            var rows = [
+                ["lamp", lamp.id + (lamp.name.map { " (\($0))" } ?? "")],
+                ["online", lamp.online ? "yes" : "no" + (lamp.lastSeen.map { ", last seen " + time.string(from: $0) } ?? "")],
+                ["desired", "\(Table.desired(lamp.desired)), fade \(lamp.desired.fadeSeconds) s, version \(lamp.desired.version)"],
+            ]
+            if let reported = lamp.reported {
+                rows.append(["reported", "\(Table.percent(reported.level)) \(reported.mode), version \(reported.appliedVersion)"
+                    + (lamp.converged ? "" : " (behind)")])
+                rows.append(["power", String(format: "%.1f W, %d Wh, %.1f h lit", reported.powerWatts, reported.energyWattHours, reported.burnHours)])
+                rows.append(["faults", reported.faults.isEmpty ? "none" : reported.faults.joined(separator: ", ")])
+                rows.append(["firmware", reported.firmware ?? "-"])
+            }
+            if !lamp.groups.isEmpty { rows.append(["groups", lamp.groups.joined(separator: ", ")]) }
+            print(Table.render(rows))
+            if !events.isEmpty {
+                print("\nrecent events")
+                print(Table.render(events.map { [time.string(from: $0.at), $0.kind, $0.detail] }))
+            }
+        }
+    }
+}

@@ -118,6 +118,7 @@ final class SimLamp {
         serverNonce = challenge.serverNonce
         clientNonce = Nonce.random()
         var hello = Hello(
+            // A fixed printable label of 11 bytes: always a valid firmware version.
             lampID: id, firmware: FirmwareVersion("lampsim-1.0")!,
             capabilities: [.dimmable, .programs, .energyMeter, .temperature, .realTimeClock], appliedVersion: appliedVersion,
             configVersion: configVersion, programRevision: 0, clock: UInt32(clamping: clock(now) / 1000),

@@ -20,6 +20,22 @@ public struct GatewayConfiguration: Sendable {
     /// How long to wait for an ack before sending a request again, milliseconds.
     public var requestTimeoutMilliseconds: UInt64 = 10_000
 
+    /// Checks every limit against SPEC.md's ranges; the gateway refuses to start otherwise.
+    public func validate() throws(GatewayError) {
+        guard LampProtocolLimits.pingIntervalSeconds.contains(pingIntervalSeconds) else {
+            throw GatewayError(description: "ping interval \(pingIntervalSeconds) s is outside 1...3600")
+        }
+        guard LampProtocolLimits.reportIntervalSeconds.contains(reportIntervalSeconds) else {
+            throw GatewayError(description: "report interval \(reportIntervalSeconds) s is outside 1...3600")
+        }
+        guard (1...LampProtocolLimits.maximumMessageSize).contains(maximumMessageSize) else {
+            throw GatewayError(description: "maximum message size \(maximumMessageSize) is outside 1...1024")
+        }
+        guard maximumPendingHandshakes >= 1, handshakeDeadlineMilliseconds >= 1, requestTimeoutMilliseconds >= 1 else {
+            throw GatewayError(description: "pending handshakes, handshake deadline and request timeout must be positive")
+        }
+    }
+
     /// Settings for lamps on `host:port`.
     public init(host: String, port: Int) {
         self.host = host

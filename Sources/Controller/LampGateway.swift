@@ -60,6 +60,12 @@ public final class LampGateway: Service, Sendable {
     public func run() async throws {
         let shared = self.shared
         let configuration = shared.configuration
+        do {
+            try configuration.validate()
+        } catch {
+            settle(.failure(error))
+            throw error
+        }
         // One handler after NIO's frame decoder and encoder: LampLinkHandler reassembles
         // fragments and answers decoder errors itself, so every read crosses two handlers
         // fewer and an idle link holds two handler contexts fewer.

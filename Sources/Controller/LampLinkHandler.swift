@@ -212,7 +212,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func receivedBeforeAuthentication(_ message: LampMessage, now: UInt64) {
         // The proof is filled in by the handshake machine; these are this link's parameters.
-        // Both intervals come from validated configuration, so the welcome is always valid.
+        // LampGateway.run() validated both intervals before accepting links, so the welcome is valid.
         let template = Welcome(
             timeMilliseconds: now, reportIntervalSeconds: shared.configuration.reportIntervalSeconds,
             pingIntervalSeconds: shared.configuration.pingIntervalSeconds, proof: .zero)!

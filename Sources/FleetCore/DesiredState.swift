@@ -101,6 +101,7 @@ public struct DesiredConfig: Hashable, Sendable {
     /// as fail-safe and at power-up (a dark street is the unsafe failure), full range.
     public static let initial = DesiredConfig(
         version: 1, reportIntervalSeconds: 60, failSafeLevel: .full, powerOnLevel: .full,
+        // 1 lies within 0...1000, so this level exists.
         minLevel: Level(permille: 1)!, maxLevel: .full)
 
     /// The config message, or nil if the values are inconsistent (minimum above maximum).

@@ -73,6 +73,7 @@ struct Lamps: ParsableCommand {
                     longitude: nil, wattage: wattage, groups: group, where: "")
             }
             try LampRows.store(storage).addLamps(records, atMilliseconds: LampRows.now())
+            // validate() made count at least 1, so there is a first and a last.
             print("registered \(records.count) lamps: \(records.first!.id) to \(records.last!.id)")
         }
     }

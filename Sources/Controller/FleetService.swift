@@ -3,6 +3,7 @@ import FleetStore
 import Foundation
 import LampProtocol
 import Logging
+import Metrics
 import OperatorAPI
 import Synchronization
 
@@ -92,7 +93,8 @@ public final class FleetService: Sendable {
             throw APIFailure(status: 500, APIError(error: "the command could not be stored: \(error)"))
         }
         let storeDuration = clock.now - storeStart
-        gateway.deliver(fleet.commit(slots, control: control))
+        gateway.metrics.storeCommandWrite.record(duration: storeDuration)
+        gateway.deliver(fleet.commit(slots, control: control, atMilliseconds: now))
         let record = CommandRecord(
             id: id, target: target, action: description, version: control.version, createdAtMilliseconds: now)
         recentCommands.withLock { recent in

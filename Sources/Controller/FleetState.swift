@@ -16,6 +16,8 @@ public struct LampEntry: Sendable {
     public var appliedAtMilliseconds: UInt64 = 0
     /// Config version the lamp applied.
     public var appliedConfigVersion: UInt32 = 0
+    /// When the current desired control state was committed, Unix ms (0: before this run).
+    public var desiredAtMilliseconds: UInt64 = 0
     /// The last control version the lamp refused, and why.
     public var refused: (version: UInt32, reason: NackReason)?
     /// Last status report.
@@ -134,12 +136,13 @@ public final class FleetState: Sendable {
     /// Makes a committed control state current for these lamps and returns their whole
     /// desired states by slot; a lamp that already holds a newer version keeps it (and is
     /// left out).
-    public func commit(_ slots: [Int], control: DesiredControl) -> [(Int, DesiredState)] {
+    public func commit(_ slots: [Int], control: DesiredControl, atMilliseconds now: UInt64 = 0) -> [(Int, DesiredState)] {
         table.withLock { table in
             var changed: [(Int, DesiredState)] = []
             changed.reserveCapacity(slots.count)
             for slot in slots where control.version > table.entries[slot].desired.control.version {
                 table.entries[slot].desired.control = control
+                table.entries[slot].desiredAtMilliseconds = now
                 changed.append((slot, table.entries[slot].desired))
             }
             return changed
@@ -167,19 +170,27 @@ public final class FleetState: Sendable {
         }
     }
 
-    /// The lamp applied a control or config version, or refused one.
+    /// The lamp applied a control or config version, or refused one. Returns the time from
+    /// the desired state's commit to this application, when it applied exactly that state.
+    @discardableResult
     func noteLinkActions(
         _ slot: Int, applied: UInt32?, appliedConfig: UInt32?, refused: (UInt32, NackReason)?, atMilliseconds now: UInt64
-    ) {
+    ) -> UInt64? {
         table.withLock { table in
+            var latency: UInt64?
             if let applied, applied > table.entries[slot].appliedVersion {
                 table.entries[slot].appliedVersion = applied
                 table.entries[slot].appliedAtMilliseconds = now
+                let entry = table.entries[slot]
+                if applied == entry.desired.control.version, entry.desiredAtMilliseconds > 0, now >= entry.desiredAtMilliseconds {
+                    latency = now - entry.desiredAtMilliseconds
+                }
             }
             if let appliedConfig {
                 table.entries[slot].appliedConfigVersion = max(table.entries[slot].appliedConfigVersion, appliedConfig)
             }
             if let refused { table.entries[slot].refused = (refused.0, refused.1) }
+            return latency
         }
     }
 

@@ -35,12 +35,14 @@ final class GatewayShared: Sendable {
     let fleetKey: FleetKey
     let logger: Logger
     let counters = GatewayCounters()
+    let metrics: ControllerMetrics
     private let nextLinkID = Atomic<UInt64>(1)
 
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: FleetStore, writer: ReportedStateWriter,
-        fleetKey: FleetKey, logger: Logger
+        fleetKey: FleetKey, metrics: ControllerMetrics, logger: Logger
     ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.fleet = fleet
         self.store = store

@@ -22,14 +22,18 @@ public final class LampGateway: Service, Sendable {
 
     /// Counters for metrics and tests.
     public var counters: GatewayCounters { shared.counters }
+    /// The instruments.
+    public var metrics: ControllerMetrics { shared.metrics }
 
     /// A gateway for `fleet`, not yet listening.
     public init(
         configuration: GatewayConfiguration, fleet: FleetState, store: FleetStore, writer: ReportedStateWriter,
-        fleetKey: FleetKey, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+        fleetKey: FleetKey, metrics: ControllerMetrics, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
     ) {
         self.shared = GatewayShared(
-            configuration: configuration, fleet: fleet, store: store, writer: writer, fleetKey: fleetKey, logger: logger)
+            configuration: configuration, fleet: fleet, store: store, writer: writer, fleetKey: fleetKey, metrics: metrics,
+            logger: logger)
         self.group = group
     }
 

@@ -4,6 +4,7 @@ import LampAuth
 import LampProtocol
 import LampProtocolNIO
 import Logging
+import Metrics
 import NIOCore
 import NIOWebSocket
 import Synchronization
@@ -69,6 +70,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         countedAsPending = true
         if pending > shared.configuration.maximumPendingHandshakes {
             shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
+            shared.metrics.handshakesRefused.increment()
             close(code: LampCloseCode.tryAgainLater, reason: "too many pending handshakes")
             return
         }
@@ -96,9 +98,11 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch error as? NIOWebSocketError {
         case .invalidFrameLength:
             shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
+            shared.metrics.linksClosedMalformed.increment()
             close(code: LampCloseCode.messageTooBig, reason: "frame over the message size limit")
         case .fragmentedControlFrame, .multiByteControlFrameLength:
             shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
+            shared.metrics.linksClosedMalformed.increment()
             close(code: LampCloseCode.protocolError, reason: "invalid control frame")
         case nil:
             log(.debug, "link error", ["error": "\(error)"])
@@ -133,6 +137,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         else {
             fragments = nil
             shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
+            shared.metrics.linksClosedMalformed.increment()
             close(code: LampCloseCode.messageTooBig, reason: "message over the size or fragment limit")
             return nil
         }
@@ -183,6 +188,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func received(_ buffer: ByteBuffer, now: UInt64) {
         guard !closing else { return }
         shared.counters.messagesIn.wrappingAdd(1, ordering: .relaxed)
+        shared.metrics.frameIn(buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) ?? 0)
         let result = Result { () throws(LampProtocolError) in try LampMessage.decode(buffer, peerMinorVersion: peerMinorVersion) }
         switch result {
         case .success(let message):
@@ -202,6 +208,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
+            shared.metrics.linksClosedMalformed.increment()
             if link != nil {
                 send(.nack(Nack(ackedType: type, ref: ref, reason: .malformed)))
             }
@@ -221,6 +228,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             authenticated(hello, welcome: welcome, now: now)
         case .close(let code, let reason, let id):
             shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
+            shared.metrics.handshakesRefused.increment()
             var metadata: Logger.Metadata = ["reason": "\(reason)", "close.code": "\(code)"]
             if let id {
                 metadata["lamp.id"] = "\(id)"
@@ -240,6 +248,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         finishPending()
         shared.counters.handshakesAccepted.wrappingAdd(1, ordering: .relaxed)
+        shared.metrics.handshakesAccepted.increment()
         lampID = hello.lampID
         self.slot = slot
         peerMinorVersion = hello.minorVersion
@@ -247,6 +256,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let handle = LinkHandle(linkID: linkID, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
         if let old = shared.registry.register(slot, handle) {
             shared.counters.linksReplaced.wrappingAdd(1, ordering: .relaxed)
+            shared.metrics.linksReplaced.increment()
             old.eventLoop.execute { old.handler.value.replaced() }
         }
         shared.writer.markDirty(slot)
@@ -311,7 +321,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .send(let message):
                 send(message)
             case .controlApplied(let version):
-                shared.fleet.noteLinkActions(slot, applied: version, appliedConfig: nil, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
+                let latency = shared.fleet.noteLinkActions(
+                    slot, applied: version, appliedConfig: nil, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
+                if let latency { shared.metrics.commandApplied.recordMilliseconds(latency) }
                 markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
             case .configApplied(let version):
                 shared.fleet.noteLinkActions(slot, applied: nil, appliedConfig: version, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
@@ -356,6 +368,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard var machine = link else {
             if case .close(let code, let reason, _) = handshake.tick(atMilliseconds: now) {
                 shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
+            shared.metrics.handshakesRefused.increment()
                 log(.info, "handshake refused", ["reason": "\(reason)", "close.code": "\(code)"])
                 close(code: code, reason: reason)
             }
@@ -392,6 +405,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func send(_ message: LampMessage) {
         guard let context else { return }
         shared.counters.messagesOut.wrappingAdd(1, ordering: .relaxed)
+        shared.metrics.frameOut(message.type)
         let frame = WebSocketFrame(fin: true, opcode: .binary, data: message.buffer(context.channel.allocator))
         context.write(wrapOutboundOut(frame), promise: nil)
         unflushed = true

@@ -18,7 +18,7 @@ import OperatorAPI
 /// | GET | /events?lamp=&limit= | the event history, newest first |
 /// | GET | /stats | live counters: links, handshakes, messages |
 ///
-/// and `GET /healthz`. Errors are `{"error": "...", "field": "..."}` with 400 (invalid input),
+/// and `GET /healthz`, and `GET /metrics` (Prometheus) when the daemon exports metrics. Errors are `{"error": "...", "field": "..."}` with 400 (invalid input),
 /// 404 (unknown lamp, group or command), 409 (already registered).
 public enum OperatorHTTPServer {
     /// The largest request body accepted: 8 MiB holds a registration of 20,000 lamps.
@@ -27,10 +27,20 @@ public enum OperatorHTTPServer {
     public static let maximumPageSize = 10_000
 
     /// The router with every route.
-    public static func router(service: FleetService) -> Router<BasicRequestContext> {
+    public static func router(service: FleetService, metrics: (@Sendable () -> String)? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/healthz") { _, _ in
             try json(["status": "ok"])
+        }
+        if let metrics {
+            // Prometheus text exposition format 0.0.4.
+            router.get("/metrics") { _, _ in
+                var buffer = ByteBuffer()
+                buffer.writeString(metrics())
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: ResponseBody(byteBuffer: buffer))
+            }
         }
         let api = router.group("api/v1")
         api.get("lamps") { request, _ in

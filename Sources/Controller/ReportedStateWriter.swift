@@ -4,6 +4,7 @@ import Glibc
 import FleetStore
 import LampProtocol
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -35,6 +36,7 @@ public final class ReportedStateWriter: Service, Sendable {
     /// Time between reported-state writes.
     public let reportedInterval: Duration
     private let store: FleetStore
+    private let metrics: ControllerMetrics
     private let fleet: FleetState
     private let logger: Logger
     private let pending = Mutex(Pending())
@@ -47,9 +49,10 @@ public final class ReportedStateWriter: Service, Sendable {
 
     /// A writer for `store`.
     public init(
-        store: FleetStore, fleet: FleetState, eventInterval: Duration = .seconds(1), reportedInterval: Duration = .seconds(5),
-        maximumPendingEvents: Int = 100_000, logger: Logger
+        store: FleetStore, fleet: FleetState, metrics: ControllerMetrics, eventInterval: Duration = .seconds(1),
+        reportedInterval: Duration = .seconds(5), maximumPendingEvents: Int = 100_000, logger: Logger
     ) {
+        self.metrics = metrics
         self.store = store
         self.fleet = fleet
         self.eventInterval = eventInterval
@@ -143,8 +146,13 @@ public final class ReportedStateWriter: Service, Sendable {
             logger.warning("event buffer full: dropped events", metadata: ["events.dropped": "\(taken.droppedEvents)"])
         }
         do {
+            let clock = ContinuousClock()
+            let started = clock.now
             try store.saveReported(fleet.reportedRecords(taken.dirty))
             try store.appendEvents(taken.events)
+            if !taken.dirty.isEmpty || !taken.events.isEmpty {
+                metrics.storeBatchWrite.record(duration: clock.now - started)
+            }
         } catch {
             logger.error("writing reported state failed", metadata: ["error": "\(error)"])
         }

@@ -4,6 +4,8 @@ import FleetStore
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import NIOCore
 import ServiceLifecycle
 import UnixSignals
@@ -86,9 +88,13 @@ struct Run: AsyncParsableCommand {
         gatewayConfiguration.requestTimeoutMilliseconds = UInt64(requestTimeout) * 1000
         gatewayConfiguration.maximumPendingHandshakes = maxPendingHandshakes
 
-        let writer = ReportedStateWriter(store: store, fleet: fleet, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let metrics = ControllerMetrics()
+        let writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
         let gateway = LampGateway(
-            configuration: gatewayConfiguration, fleet: fleet, store: store, writer: writer, fleetKey: key.key, logger: logger)
+            configuration: gatewayConfiguration, fleet: fleet, store: store, writer: writer, fleetKey: key.key, metrics: metrics,
+            logger: logger)
         let service = FleetService(store: store, fleet: fleet, gateway: gateway, logger: logger)
 
         print("lamplighterd: database \(URL(fileURLWithPath: storage.database).path) (\(fleet.count) lamps registered)")
@@ -99,7 +105,10 @@ struct Run: AsyncParsableCommand {
         }
         let apiHost = self.apiHost
         let application = Application(
-            router: OperatorHTTPServer.router(service: service),
+            router: OperatorHTTPServer.router(service: service) {
+                metrics.refresh(fleet: fleet, gateway: gateway)
+                return registry.emitToString()
+            },
             configuration: .init(address: .hostname(apiHost, port: apiPort), serverName: "lamplighterd"),
             onServerRunning: { channel in
                 guard let lampAddress = try? await gateway.listeningAddress() else { return }

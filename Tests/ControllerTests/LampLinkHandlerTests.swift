@@ -34,8 +34,8 @@ struct LampLinkHandlerTests {
             configuration.maximumPendingHandshakes = maximumPendingHandshakes
             shared = GatewayShared(
                 configuration: configuration, fleet: fleet, store: store,
-                writer: ReportedStateWriter(store: store, fleet: fleet, logger: logger), fleetKey: LampLinkHandlerTests.fleetKey,
-                logger: logger)
+                writer: ReportedStateWriter(store: store, fleet: fleet, metrics: ControllerMetrics(), logger: logger),
+                fleetKey: LampLinkHandlerTests.fleetKey, metrics: ControllerMetrics(), logger: logger)
             channel = EmbeddedChannel()
             try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared, now: WallClock.nowMilliseconds()))
         }

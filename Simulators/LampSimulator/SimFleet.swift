@@ -71,19 +71,12 @@ final class SimFleet {
     }
 
     /// Closes every link (code 1000) and stops reconnecting.
-    func stop() {
-        for slot in slots {
-            slot.state = .idle(reconnectAt: .max)
-        }
-    }
-
     func closeAll() {
         for slot in slots {
-            if case .connected(let context) = slot.state {
-                slot.state = .idle(reconnectAt: .max)
+            let state = slot.state
+            slot.state = .idle(reconnectAt: .max)
+            if case .connected(let context) = state {
                 slot.close(context, code: 1000)
-            } else {
-                slot.state = .idle(reconnectAt: .max)
             }
         }
     }

@@ -72,10 +72,6 @@ final class SimSlot {
         return false
     }
 
-    var isConnecting: Bool {
-        if case .connecting = state { return true }
-        return false
-    }
 
     // MARK: Connecting
 

@@ -89,9 +89,6 @@ public final class FleetState: Sendable {
     /// How many lamps are registered.
     public var count: Int { table.withLock { $0.entries.count } }
 
-    /// How many lamps are online.
-    public var onlineCount: Int { table.withLock { $0.entries.reduce(0) { $0 + ($1.online ? 1 : 0) } } }
-
     /// One lamp's entry.
     public func entry(_ id: LampID) -> LampEntry? {
         table.withLock { table in table.slots[id].map { table.entries[$0] } }

@@ -44,9 +44,6 @@ public final class ReportedStateWriter: Service, Sendable {
     /// in the current generation skips the lock (status bursts mark once, not per frame).
     private let generation = Atomic<UInt64>(0)
 
-    /// The current generation, to pass back to ``markDirty(_:ifNotMarkedIn:)``.
-    var currentGeneration: UInt64 { generation.load(ordering: .acquiring) }
-
     /// A writer for `store`.
     public init(
         store: FleetStore, fleet: FleetState, metrics: ControllerMetrics, eventInterval: Duration = .seconds(1),

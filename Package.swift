@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -63,7 +64,7 @@ let package = Package(
         .target(name: "OperatorAPI", dependencies: [], swiftSettings: swiftSettings),
         // A typed client of the operator API, for lampctl and scripts (URLSession: no
         // extra dependency to build).
-        .target(name: "OperatorClient", dependencies: ["OperatorAPI"], swiftSettings: swiftSettings),
+        .target(name: "OperatorClient", dependencies: ["OperatorAPI"] + nio, swiftSettings: swiftSettings),
         // The I/O layer: lamp gateway (NIO WebSocket), operator HTTP API (Hummingbird), fleet
         // service, batched writer; wired together as services.
         .target(
@@ -73,6 +74,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ] + nio,
@@ -80,8 +82,9 @@ let package = Package(
         .executableTarget(
             name: "lamplighterd",
             dependencies: [
-                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol",
+                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -115,6 +118,7 @@ let package = Package(
                 "Controller", "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ] + nio,
             swiftSettings: swiftSettings),
         // Starts the real executables as processes: what a user sees.

@@ -187,6 +187,12 @@ final class SimSlot {
             out += lamp.pendingEvents.map { .event($0) }
             out += misbehave(context)
             return out
+        case .reboot:
+            // SPEC.md §8.9: acknowledge, close normally, restart (here: reconnect after the
+            // backoff, keeping the light's state as the hardware would).
+            send(lamp.handle(message, now: now), context)
+            close(context, code: 1000)
+            return []
         default:
             let before = lamp.appliedVersion
             let out = lamp.handle(message, now: now)

@@ -28,6 +28,19 @@ public final class FleetService: Sendable {
 
     // MARK: Registration
 
+    /// Registers lamps (durably), all or none, and audits it.
+    public func register(_ registrations: [LampRegistration], by caller: Caller) throws(APIFailure) -> [LampView] {
+        do {
+            let views = try register(registrations)
+            let target = views.count == 1 ? "lamp:\(views[0].id)" : "\(views.count) lamps"
+            audit(caller, "lamps.register", target: target, detail: views.prefix(5).map(\.id).joined(separator: ", "), outcome: "ok")
+            return views
+        } catch {
+            audit(caller, "lamps.register", target: "\(registrations.count) lamps", detail: "", outcome: "refused: \(error.body.error)")
+            throw error
+        }
+    }
+
     /// Registers lamps (durably), all or none.
     public func register(_ registrations: [LampRegistration]) throws(APIFailure) -> [LampView] {
         let records = try registrations.enumerated().map { (index, registration) throws(APIFailure) in
@@ -72,9 +85,26 @@ public final class FleetService: Sendable {
 
     // MARK: Commands
 
-    /// Validates a command, makes it durable, then sends it. Returns once it is durable.
-    public func command(_ request: CommandRequest) async throws(APIFailure) -> CommandAccepted {
-        let (target, intent, fade, description) = try parse(request)
+    /// What a command does: change the desired state, or act once on the lamps online now.
+    enum CommandKind {
+        case desired(ControlIntent, FadeTime)
+        case identify(seconds: UInt16)
+        case reboot
+    }
+
+    /// Validates a command, makes it durable (with its audit entry), then sends it. Returns
+    /// once it is durable. A refused command is audited too.
+    public func command(_ request: CommandRequest, by caller: Caller) async throws(APIFailure) -> CommandAccepted {
+        do {
+            return try await acceptCommand(request, by: caller)
+        } catch {
+            audit(caller, "command", target: request.target, detail: request.action, outcome: "refused: \(error.body.error)")
+            throw error
+        }
+    }
+
+    private func acceptCommand(_ request: CommandRequest, by caller: Caller) async throws(APIFailure) -> CommandAccepted {
+        let (target, kind, description) = try parse(request)
         guard let slots = fleet.resolve(target) else {
             throw APIFailure(status: 404, APIError(error: "no lamp \(request.target.dropFirst(5)) is registered", field: "target"))
         }
@@ -82,21 +112,38 @@ public final class FleetService: Sendable {
             throw APIFailure(status: 404, APIError(error: "no lamp is in group \(name)", field: "target"))
         }
         let now = WallClock.nowMilliseconds()
-        let control = DesiredControl(version: fleet.nextVersion(), intent: intent, fade: fade)
+        var control: DesiredControl?
+        if case .desired(let intent, let fade) = kind {
+            control = DesiredControl(version: fleet.nextVersion(), intent: intent, fade: fade)
+        }
         let id: Int64
         let clock = ContinuousClock()
         let storeStart = clock.now
+        let entry = AuditRecord(
+            atMilliseconds: now, actor: caller.name, role: caller.role.rawValue, action: "command", target: target.description,
+            detail: description, outcome: "ok")
         do {
-            id = try await store.recordCommand(target: target, control: control, action: description, atMilliseconds: now)
+            id = try await store.recordCommand(target: target, control: control, action: description, audit: entry, atMilliseconds: now)
         } catch {
             logger.error("storing a command failed", metadata: ["error": "\(error)"])
             throw APIFailure(status: 500, APIError(error: "the command could not be stored: \(error)"))
         }
         let storeDuration = clock.now - storeStart
         gateway.metrics.storeCommandWrite.record(duration: storeDuration)
-        gateway.deliver(fleet.commit(slots, control: control, atMilliseconds: now))
+        let ref = UInt32(truncatingIfNeeded: id)
+        switch kind {
+        case .desired:
+            if let control { gateway.deliver(fleet.commit(slots, control: control, atMilliseconds: now)) }
+        case .identify(let seconds):
+            // Identify(ref:durationSeconds:) is nil only outside 1...600, which parse() refused.
+            if let message = Identify(ref: ref, durationSeconds: seconds) {
+                gateway.sendOnce(slots, .identify(message), ref: ref)
+            }
+        case .reboot:
+            gateway.sendOnce(slots, .reboot(Reboot(ref: ref)), ref: ref)
+        }
         let record = CommandRecord(
-            id: id, target: target, action: description, version: control.version, createdAtMilliseconds: now)
+            id: id, target: target, action: description, version: control?.version ?? 0, createdAtMilliseconds: now)
         recentCommands.withLock { recent in
             recent[id] = (record, slots)
             if recent.count > FleetService.recentCommandLimit, let oldest = recent.keys.min() {
@@ -107,13 +154,14 @@ public final class FleetService: Sendable {
             "command accepted",
             metadata: [
                 "command.id": "\(id)", "command.target": "\(target)", "command.action": "\(description)",
-                "command.lamps": "\(slots.count)", "command.version": "\(control.version)",
-                "store.duration": "\(storeDuration)",
+                "command.lamps": "\(slots.count)", "command.version": "\(control?.version ?? 0)",
+                "store.duration": "\(storeDuration)", "api.caller": "\(caller.name)",
             ])
+        followForStream(id, target: target)
         return CommandAccepted(id: id, target: target.description, lamps: slots.count)
     }
 
-    func parse(_ request: CommandRequest) throws(APIFailure) -> (CommandTarget, ControlIntent, FadeTime, String) {
+    func parse(_ request: CommandRequest) throws(APIFailure) -> (CommandTarget, CommandKind, String) {
         guard let target = CommandTarget(request.target) else {
             throw .badRequest("must be lamp:ID, group:NAME or all", field: "target")
         }
@@ -122,11 +170,11 @@ public final class FleetService: Sendable {
         switch request.action {
         case "level":
             let level = try FleetService.level(request.level, required: true)
-            return (target, .level(level), fade, "level \(level)" + fadeText)
+            return (target, .desired(.level(level), fade), "level \(level)" + fadeText)
         case "on":
-            return (target, .switched(on: true), fade, "on" + fadeText)
+            return (target, .desired(.switched(on: true), fade), "on" + fadeText)
         case "off":
-            return (target, .switched(on: false), fade, "off" + fadeText)
+            return (target, .desired(.switched(on: false), fade), "off" + fadeText)
         case "override":
             let level = try FleetService.level(request.level, required: true)
             guard let duration = request.durationSeconds else {
@@ -136,11 +184,22 @@ public final class FleetService: Sendable {
                 throw .badRequest("must be between 1 and 2592000 seconds (30 days)", field: "durationSeconds")
             }
             let until = WallClock.nowMilliseconds() + UInt64(duration) * 1000
-            return (target, .override(level, untilMilliseconds: until), fade, "override \(level) for \(duration)s" + fadeText)
+            return (
+                target, .desired(.override(level, untilMilliseconds: until), fade),
+                "override \(level) for \(duration)s" + fadeText
+            )
         case "resume":
-            return (target, .program, fade, "resume" + fadeText)
+            return (target, .desired(.program, fade), "resume" + fadeText)
+        case "identify":
+            let seconds = request.durationSeconds ?? 10
+            guard seconds >= 1 && seconds <= Int(LampProtocolLimits.maximumIdentifySeconds) else {
+                throw .badRequest("must be between 1 and 600 seconds for identify", field: "durationSeconds")
+            }
+            return (target, .identify(seconds: UInt16(seconds)), "identify for \(seconds)s")
+        case "reboot":
+            return (target, .reboot, "reboot")
         default:
-            throw .badRequest("must be one of level, on, off, override, resume", field: "action")
+            throw .badRequest("must be one of level, on, off, override, resume, identify, reboot", field: "action")
         }
     }
 
@@ -177,6 +236,9 @@ public final class FleetService: Sendable {
         }
         guard let (record, slots) = recent else { return nil }
         let version = record.version
+        if version == 0 {
+            return onceProgress(record, slots: slots)
+        }
         return fleet.withEntries { table in
             var applied = 0
             var failed: [String] = []
@@ -216,19 +278,29 @@ public final class FleetService: Sendable {
             handshakesRefused: counters.handshakesRefused.load(ordering: .relaxed),
             linksReplaced: counters.linksReplaced.load(ordering: .relaxed),
             linksClosedMalformed: counters.linksClosedMalformed.load(ordering: .relaxed),
-            messagesIn: counters.messagesIn.load(ordering: .relaxed), messagesOut: counters.messagesOut.load(ordering: .relaxed))
+            messagesIn: counters.messagesIn.load(ordering: .relaxed), messagesOut: counters.messagesOut.load(ordering: .relaxed),
+            streamSubscribers: gateway.hub.subscriberCount, streamSubscribersDropped: gateway.hub.droppedCount)
     }
 
-    /// One lamp, or nil.
-    public func lampView(_ id: LampID) -> LampView? {
-        fleet.entry(id).map(FleetService.view)
+    /// One lamp, or nil; with its newest events when `recentEvents` > 0.
+    public func lampView(_ id: LampID, recentEvents: Int = 0) -> LampView? {
+        guard var view = fleet.entry(id).map(FleetService.view) else { return nil }
+        if recentEvents > 0 {
+            view.recentEvents = try? events(lamp: id, limit: recentEvents)
+        }
+        return view
     }
 
-    /// A page of lamps, filtered by group and online state, sorted by id.
-    public func lampPage(group: String?, online: Bool?, offset: Int, limit: Int) -> LampPage {
+    /// A page of lamps, filtered by group, desired mode, online state and whether the lamp
+    /// reports a fault, sorted by id.
+    public func lampPage(
+        group: String? = nil, mode: String? = nil, online: Bool? = nil, fault: Bool? = nil, offset: Int, limit: Int
+    ) -> LampPage {
         fleet.withEntries { table in
             let matching = table.filter { entry in
                 (group.map { entry.record.groups.contains($0) } ?? true) && (online.map { entry.online == $0 } ?? true)
+                    && (mode.map { FleetService.modeName(entry.desired.control.intent) == $0 } ?? true)
+                    && (fault.map { (entry.status.map { $0.faults.rawValue != 0 } ?? false) == $0 } ?? true)
             }.sorted { $0.record.id < $1.record.id }
             let page = matching.dropFirst(offset).prefix(limit).map(FleetService.view)
             return LampPage(lamps: Array(page), total: matching.count, offset: offset, limit: limit)
@@ -236,9 +308,9 @@ public final class FleetService: Sendable {
     }
 
     /// Newest events first.
-    public func events(lamp: LampID?, limit: Int) throws(APIFailure) -> [EventView] {
+    public func events(lamp: LampID?, kind: String? = nil, before: Int64? = nil, limit: Int) throws(APIFailure) -> [EventView] {
         do {
-            return try store.events(lampID: lamp, limit: limit).map {
+            return try store.events(lampID: lamp, kind: kind, beforeID: before, limit: limit).map {
                 EventView(
                     id: $0.id ?? 0, lamp: $0.lampID.value, kind: $0.kind, detail: $0.detail,
                     at: Date(timeIntervalSince1970: Double($0.atMilliseconds) / 1000))
@@ -248,19 +320,25 @@ public final class FleetService: Sendable {
         }
     }
 
+    static func modeName(_ intent: ControlIntent) -> String {
+        switch intent {
+        case .program: "program"
+        case .level: "level"
+        case .switched(let on): on ? "on" : "off"
+        case .override: "override"
+        }
+    }
+
     static func view(_ entry: LampEntry) -> LampView {
         let desired = entry.desired.control
-        let mode: String
+        let mode = modeName(desired.intent)
         var level: Double?
         var until: Date?
         switch desired.intent {
-        case .program: mode = "program"
+        case .program, .switched: break
         case .level(let value):
-            mode = "level"
             level = percent(value)
-        case .switched(let on): mode = on ? "on" : "off"
         case .override(let value, let end):
-            mode = "override"
             level = percent(value)
             until = Date(timeIntervalSince1970: Double(end) / 1000)
         }

@@ -204,6 +204,37 @@ public final class FleetState: Sendable {
         }
     }
 
+    /// The groups of the lamp in `slot`.
+    func groups(of slot: Int) -> [String] {
+        table.withLock { $0.entries[slot].record.groups }
+    }
+
+    /// Adds and removes lamps to and from a group (after the store did).
+    public func changeMembers(of group: String, add: [LampID], remove: [LampID]) {
+        table.withLock { table in
+            for id in add {
+                if let slot = table.slots[id], !table.entries[slot].record.groups.contains(group) {
+                    table.entries[slot].record.groups.append(group)
+                    table.entries[slot].record.groups.sort()
+                }
+            }
+            for id in remove {
+                if let slot = table.slots[id] {
+                    table.entries[slot].record.groups.removeAll { $0 == group }
+                }
+            }
+        }
+    }
+
+    /// Removes a deleted group from every lamp.
+    public func removeGroup(_ group: String) {
+        table.withLock { table in
+            for slot in table.entries.indices {
+                table.entries[slot].record.groups.removeAll { $0 == group }
+            }
+        }
+    }
+
     /// Runs `body` over a consistent snapshot of every entry, indexed by slot.
     public func withEntries<Result>(_ body: ([LampEntry]) -> Result) -> Result {
         table.withLock { body($0.entries) }

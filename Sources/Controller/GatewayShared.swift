@@ -36,13 +36,16 @@ final class GatewayShared: Sendable {
     let logger: Logger
     let counters = GatewayCounters()
     let metrics: ControllerMetrics
+    let hub: EventHub
+    let once = OnceCommands()
     private let nextLinkID = Atomic<UInt64>(1)
 
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: FleetStore, writer: ReportedStateWriter,
-        fleetKey: FleetKey, metrics: ControllerMetrics, logger: Logger
+        fleetKey: FleetKey, metrics: ControllerMetrics, hub: EventHub, logger: Logger
     ) {
         self.metrics = metrics
+        self.hub = hub
         self.configuration = configuration
         self.fleet = fleet
         self.store = store

@@ -24,16 +24,18 @@ public final class LampGateway: Service, Sendable {
     public var counters: GatewayCounters { shared.counters }
     /// The instruments.
     public var metrics: ControllerMetrics { shared.metrics }
+    /// The live event stream's fan-out.
+    public var hub: EventHub { shared.hub }
 
     /// A gateway for `fleet`, not yet listening.
     public init(
         configuration: GatewayConfiguration, fleet: FleetState, store: FleetStore, writer: ReportedStateWriter,
-        fleetKey: FleetKey, metrics: ControllerMetrics, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger
+        fleetKey: FleetKey, metrics: ControllerMetrics, hub: EventHub = EventHub(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.shared = GatewayShared(
             configuration: configuration, fleet: fleet, store: store, writer: writer, fleetKey: fleetKey, metrics: metrics,
-            logger: logger)
+            hub: hub, logger: logger)
         self.group = group
     }
 
@@ -146,6 +148,26 @@ public final class LampGateway: Service, Sendable {
                 }
             }
         }
+    }
+
+    /// Sends a one-off request (identify, reboot) to those of `slots` linked now, and
+    /// tracks their answers under `ref`; returns how many it went to.
+    @discardableResult
+    public func sendOnce(_ slots: [Int], _ message: LampMessage, ref: UInt32) -> Int {
+        let handles = shared.registry.handles(for: slots)
+        shared.once.sent(ref, to: handles.map { slots[$0.0] })
+        var byLoop: [ObjectIdentifier: (any EventLoop, [NIOLoopBound<LampLinkHandler>])] = [:]
+        for (_, handle) in handles {
+            byLoop[ObjectIdentifier(handle.eventLoop), default: (handle.eventLoop, [])].1.append(handle.handler)
+        }
+        for (_, (loop, batch)) in byLoop {
+            loop.execute {
+                for handler in batch {
+                    handler.value.sendOnce(message)
+                }
+            }
+        }
+        return handles.count
     }
 
     /// How many lamps have an authenticated link.

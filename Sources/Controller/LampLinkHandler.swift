@@ -1,5 +1,6 @@
 import FleetCore
 import FleetStore
+import Foundation
 import LampAuth
 import LampProtocol
 import LampProtocolNIO
@@ -7,6 +8,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOWebSocket
+import OperatorAPI
 import Synchronization
 
 /// One lamp link: the handshake, then the link state machine, on the channel's event loop.
@@ -88,6 +90,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             shared.fleet.linkDown(slot, atMilliseconds: now)
             shared.writer.markDirty(slot)
             shared.writer.append(EventRecord(lampID: lampID, kind: "offline", detail: "", atMilliseconds: now))
+            publish(lampID, "lamp.offline", atMilliseconds: now)
             log(.info, "lamp offline")
         }
         self.context = nil
@@ -263,6 +266,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         shared.writer.linkOpened()
         shared.writer.append(
             EventRecord(lampID: hello.lampID, kind: "online", detail: "firmware \(hello.firmware)", atMilliseconds: now))
+        publish(hello.lampID, "lamp.online", atMilliseconds: now)
         log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
         var machine = LinkStateMachine(
             hello: hello, desired: desired, requestTimeoutMilliseconds: shared.configuration.requestTimeoutMilliseconds)
@@ -280,10 +284,31 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             // clock, kept and resent across link losses); the report only updates the state.
             shared.fleet.noteStatus(slot, report, atMilliseconds: now)
             markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
+            if shared.hub.isActive {
+                publish(lampID, "lamp.status", isStatus: true, atMilliseconds: now) { event in
+                    event.level = Double(report.level.permille) / 10
+                    event.mode = report.mode.description
+                    event.lit = report.isLit
+                    event.powerWatts = Double(report.powerDeciwatts) / 10
+                    event.faults = FaultNames.names(report.faults)
+                }
+            }
         case .event(let event):
             shared.writer.append(
                 EventRecord(lampID: lampID, kind: LampLinkHandler.eventName(event.kind), detail: LampLinkHandler.eventDetail(event), atMilliseconds: now))
             send(.ack(Ack(ackedType: .event, ref: event.sequence)))
+            if event.kind == .faultRaised || event.kind == .faultCleared {
+                publish(lampID, "lamp.fault", atMilliseconds: now) { stream in
+                    stream.fault = FaultNames.name(Int(event.detail))
+                    stream.raised = event.kind == .faultRaised
+                }
+            }
+            return
+        case .ack(let ack) where ack.ackedType == .identify || ack.ackedType == .reboot:
+            shared.once.answered(ack.ref, slot: slot, accepted: true)
+            return
+        case .nack(let nack) where nack.ackedType == .identify || nack.ackedType == .reboot:
+            shared.once.answered(nack.ref, slot: slot, accepted: false)
             return
         case .ack, .nack:
             break
@@ -349,6 +374,27 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         perform(actions)
         flush()
         if machine.hasRequestInFlight { scheduleNextTick() }
+    }
+
+    /// Sends a one-off request (identify, reboot); its answer is matched by ref.
+    func sendOnce(_ message: LampMessage) {
+        guard link != nil, !closing else { return }
+        send(message)
+        flush()
+    }
+
+    /// Offers a lamp event to the live stream's subscribers.
+    private func publish(
+        _ lampID: LampID, _ type: String, isStatus: Bool = false, atMilliseconds now: UInt64,
+        fill: (inout StreamEvent) -> Void = { _ in }
+    ) {
+        let fleet = shared.fleet
+        let slot = self.slot
+        shared.hub.publishLamp(lampID, isStatus: isStatus, atMilliseconds: now, groups: { fleet.groups(of: slot) }) {
+            var event = StreamEvent(type: type, at: Date(timeIntervalSince1970: Double(now) / 1000), lamp: lampID.value)
+            fill(&event)
+            return event
+        }
     }
 
     /// A newer link of the same lamp authenticated.

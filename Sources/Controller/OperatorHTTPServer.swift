@@ -1,36 +1,63 @@
 import FleetCore
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import LampProtocol
 import Logging
 import NIOCore
 import OperatorAPI
 
-/// The operator HTTP API (JSON) on Hummingbird 2. Routes, all under `/api/v1`:
+/// The operator HTTP API (JSON) on Hummingbird 2. Every route under `/api/v1` needs a bearer
+/// token; the role each needs is in ``routes`` (and in `/openapi.json`):
 ///
-/// | method | path | does |
-/// |---|---|---|
-/// | GET | /lamps?group=&online=&offset=&limit= | a page of lamps |
-/// | POST | /lamps | register one lamp or an array of lamps |
-/// | GET | /lamps/{id} | one lamp, desired versus reported |
-/// | POST | /commands | a command to `lamp:ID`, `group:NAME` or `all` |
-/// | GET | /commands/{id} | its progress: applied, failed, pending |
-/// | GET | /events?lamp=&limit= | the event history, newest first |
-/// | GET | /stats | live counters: links, handshakes, messages |
+/// | method | path | role | does |
+/// |---|---|---|---|
+/// | GET | /lamps?group=&mode=&online=&fault=&offset=&limit= | viewer | a page of lamps |
+/// | POST | /lamps | admin | register one lamp or an array of lamps |
+/// | GET | /lamps/{id} | viewer | one lamp: desired versus reported, recent events |
+/// | GET | /groups | viewer | every group and its size |
+/// | POST | /groups | operator | create an empty group |
+/// | GET | /groups/{name} | viewer | one group |
+/// | DELETE | /groups/{name} | operator | delete a group (its lamps stay) |
+/// | POST | /groups/{name}/members | operator | add and remove lamps |
+/// | POST | /commands | operator | a command to `lamp:ID`, `group:NAME` or `all` |
+/// | GET | /commands/{id} | viewer | its progress: applied, failed, pending |
+/// | GET | /events?lamp=&kind=&before=&limit= | viewer | the event history, newest first |
+/// | GET | /stats | viewer | live counters |
+/// | GET | /audit?actor=&action=&before=&limit= | operator | the audit log, newest first |
+/// | GET, POST | /tokens | admin | list, create tokens |
+/// | DELETE | /tokens/{name} | admin | revoke a token |
+/// | GET | /stream | viewer | the live event stream (WebSocket) |
 ///
-/// and `GET /healthz`, and `GET /metrics` (Prometheus) when the daemon exports metrics. Errors are `{"error": "...", "field": "..."}` with 400 (invalid input),
-/// 404 (unknown lamp, group or command), 409 (already registered).
+/// and, without a token, `GET /healthz`, `GET /openapi.json` and `GET /metrics`
+/// (Prometheus, when the daemon exports metrics). Errors are `{"error": "...", "field": "..."}`
+/// with 400 (invalid input), 401 (no or bad token), 403 (role too small), 404 (unknown lamp,
+/// group, command or token), 409 (already exists), 413 (body too large).
 public enum OperatorHTTPServer {
     /// The largest request body accepted: 8 MiB holds a registration of 20,000 lamps.
     public static let maximumBodySize = 8 << 20
     /// The largest page of lamps.
     public static let maximumPageSize = 10_000
+    /// The largest message a stream client may send.
+    public static let maximumStreamRequestSize = 16 << 10
+    /// The most channels one stream connection may hold.
+    public static let maximumStreamChannels = 1_000
+    /// The most stream connections at once; more get 503.
+    public static let maximumStreamSubscribers = 256
+
+    typealias Context = OperatorRequestContext
 
     /// The router with every route.
-    public static func router(service: FleetService, metrics: (@Sendable () -> String)? = nil) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(service: FleetService, metrics: (@Sendable () -> String)? = nil) -> Router<OperatorRequestContext> {
+        let router = Router(context: OperatorRequestContext.self)
         router.get("/healthz") { _, _ in
             try json(["status": "ok"])
+        }
+        router.get("/openapi.json") { _, _ in
+            var buffer = ByteBuffer()
+            buffer.writeString(OpenAPIDocument.json)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: buffer))
         }
         if let metrics {
             // Prometheus text exposition format 0.0.4.
@@ -42,73 +69,148 @@ public enum OperatorHTTPServer {
                     body: ResponseBody(byteBuffer: buffer))
             }
         }
-        let api = router.group("api/v1")
-        api.get("lamps") { request, _ in
-            try respond {
-                let query = request.uri.queryParameters
-                let offset = try integer(query.get("offset"), name: "offset", default: 0, range: 0...Int.max)
-                let limit = try integer(query.get("limit"), name: "limit", default: 100, range: 1...maximumPageSize)
-                var online: Bool?
-                if let text = query.get("online") {
-                    guard let value = Bool(text) else { throw APIFailure.badRequest("must be true or false", field: "online") }
-                    online = value
-                }
-                return try json(service.lampPage(group: query.get("group"), online: online, offset: offset, limit: limit))
-            }
-        }
-        api.post("lamps") { request, _ in
+        let api = router.group("api/v1").add(middleware: TokenAuthenticator(store: service.store, logger: service.logger))
+        lampRoutes(api, service)
+        groupRoutes(api, service)
+        commandRoutes(api, service)
+        accessRoutes(api, service)
+        streamRoute(api, service)
+        return router
+    }
+
+    /// Registers a route that needs `role`: 403 (audited) for a smaller one.
+    static func route(
+        _ group: RouterGroup<Context>, _ method: HTTPRequest.Method, _ path: RouterPath, _ role: Role, _ service: FleetService,
+        _ handler: @escaping @Sendable (Request, Context, Caller) async throws -> Response
+    ) {
+        group.on(path, method: method) { (request: Request, context: Context) async throws -> Response in
             try await respondAsync {
-                let body = try await request.body.collect(upTo: maximumBodySize)
-                let registrations: [LampRegistration]
-                if body.readableBytesView.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }) == UInt8(ascii: "[") {
-                    registrations = try decode([LampRegistration].self, body)
-                } else {
-                    registrations = [try decode(LampRegistration.self, body)]
+                let caller: Caller
+                do throws(APIFailure) {
+                    caller = try context.require(role)
+                } catch {
+                    if error.status == 403, let who = context.caller {
+                        service.denied(who, method: method.rawValue, path: request.uri.path)
+                    }
+                    throw error
                 }
-                return try json(try service.register(registrations), status: .created)
+                return try await handler(request, context, caller)
             }
         }
-        api.get("lamps/:id") { _, context in
-            try respond {
-                let text = context.parameters.get("id") ?? ""
-                guard let id = LampID(text), let view = service.lampView(id) else {
-                    throw APIFailure(status: 404, APIError(error: "no lamp \(text) is registered", field: "id"))
-                }
-                return try json(view)
+    }
+
+    static func lampRoutes(_ api: RouterGroup<Context>, _ service: FleetService) {
+        route(api, .get, "lamps", .viewer, service) { request, _, _ in
+            let query = request.uri.queryParameters
+            let offset = try integer(query.get("offset"), name: "offset", default: 0, range: 0...Int.max)
+            let limit = try integer(query.get("limit"), name: "limit", default: 100, range: 1...maximumPageSize)
+            let online = try boolean(query.get("online"), name: "online")
+            let fault = try boolean(query.get("fault"), name: "fault")
+            let mode = query.get("mode")
+            if let mode, !["program", "level", "on", "off", "override"].contains(mode) {
+                throw APIFailure.badRequest("must be program, level, on, off or override", field: "mode")
             }
+            return try json(
+                service.lampPage(group: query.get("group"), mode: mode, online: online, fault: fault, offset: offset, limit: limit))
         }
-        api.post("commands") { request, _ in
-            try await respondAsync {
-                let body = try await request.body.collect(upTo: maximumBodySize)
-                let command = try decode(CommandRequest.self, body)
-                return try json(try await service.command(command), status: .accepted)
+        route(api, .post, "lamps", .admin, service) { request, _, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            let registrations: [LampRegistration]
+            if body.readableBytesView.first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }) == UInt8(ascii: "[") {
+                registrations = try decode([LampRegistration].self, body)
+            } else {
+                registrations = [try decode(LampRegistration.self, body)]
             }
+            return try json(try service.register(registrations, by: caller), status: .created)
         }
-        api.get("commands/:id") { _, context in
-            try respond {
-                let text = context.parameters.get("id") ?? ""
-                guard let id = Int64(text), let progress = try service.progress(id) else {
-                    throw APIFailure(status: 404, APIError(error: "no command \(text)", field: "id"))
-                }
-                return try json(progress)
+        route(api, .get, "lamps/:id", .viewer, service) { _, context, _ in
+            let text = context.parameters.get("id") ?? ""
+            guard let id = LampID(text), let view = service.lampView(id, recentEvents: 20) else {
+                throw APIFailure(status: 404, APIError(error: "no lamp \(text) is registered", field: "id"))
             }
+            return try json(view)
         }
-        api.get("events") { request, _ in
-            try respond {
-                let query = request.uri.queryParameters
-                let limit = try integer(query.get("limit"), name: "limit", default: 100, range: 1...10_000)
-                var lamp: LampID?
-                if let text = query.get("lamp") {
-                    guard let id = LampID(text) else { throw APIFailure.badRequest("is not a lamp id", field: "lamp") }
-                    lamp = id
-                }
-                return try json(try service.events(lamp: lamp, limit: limit))
+        route(api, .get, "events", .viewer, service) { request, _, _ in
+            let query = request.uri.queryParameters
+            let limit = try integer(query.get("limit"), name: "limit", default: 100, range: 1...10_000)
+            let before = try query.get("before").map { text throws(APIFailure) in
+                Int64(try integer(text, name: "before", default: 0, range: 1...Int.max))
             }
+            var lamp: LampID?
+            if let text = query.get("lamp") {
+                guard let id = LampID(text) else { throw APIFailure.badRequest("is not a lamp id", field: "lamp") }
+                lamp = id
+            }
+            return try json(try service.events(lamp: lamp, kind: query.get("kind"), before: before, limit: limit))
         }
-        api.get("stats") { _, _ in
+        route(api, .get, "stats", .viewer, service) { _, _, _ in
             try json(service.stats())
         }
-        return router
+    }
+
+    static func groupRoutes(_ api: RouterGroup<Context>, _ service: FleetService) {
+        route(api, .get, "groups", .viewer, service) { _, _, _ in
+            try json(try service.groups())
+        }
+        route(api, .post, "groups", .operator, service) { request, _, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            return try json(try service.createGroup(try decode(GroupCreate.self, body), by: caller), status: .created)
+        }
+        route(api, .get, "groups/:name", .viewer, service) { _, context, _ in
+            try json(try service.group(context.parameters.get("name") ?? ""))
+        }
+        route(api, .delete, "groups/:name", .operator, service) { _, context, caller in
+            try service.deleteGroup(context.parameters.get("name") ?? "", by: caller)
+            return Response(status: .noContent)
+        }
+        route(api, .post, "groups/:name/members", .operator, service) { request, context, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            let change = try decode(GroupMembersChange.self, body)
+            return try json(try service.changeMembers(of: context.parameters.get("name") ?? "", change, by: caller))
+        }
+    }
+
+    static func commandRoutes(_ api: RouterGroup<Context>, _ service: FleetService) {
+        route(api, .post, "commands", .operator, service) { request, _, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            let command = try decode(CommandRequest.self, body)
+            return try json(try await service.command(command, by: caller), status: .accepted)
+        }
+        route(api, .get, "commands/:id", .viewer, service) { _, context, _ in
+            let text = context.parameters.get("id") ?? ""
+            guard let id = Int64(text), let progress = try service.progress(id) else {
+                throw APIFailure(status: 404, APIError(error: "no command \(text)", field: "id"))
+            }
+            return try json(progress)
+        }
+    }
+
+    static func accessRoutes(_ api: RouterGroup<Context>, _ service: FleetService) {
+        route(api, .get, "audit", .operator, service) { request, _, _ in
+            let query = request.uri.queryParameters
+            let limit = try integer(query.get("limit"), name: "limit", default: 100, range: 1...10_000)
+            let before = try query.get("before").map { text throws(APIFailure) in
+                Int64(try integer(text, name: "before", default: 0, range: 1...Int.max))
+            }
+            return try json(try service.auditLog(actor: query.get("actor"), action: query.get("action"), before: before, limit: limit))
+        }
+        route(api, .get, "tokens", .admin, service) { _, _, _ in
+            try json(try service.tokens())
+        }
+        route(api, .post, "tokens", .admin, service) { request, _, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            return try json(try service.createToken(try decode(TokenCreate.self, body), by: caller), status: .created)
+        }
+        route(api, .delete, "tokens/:name", .admin, service) { _, context, caller in
+            try service.revokeToken(context.parameters.get("name") ?? "", by: caller)
+            return Response(status: .noContent)
+        }
+    }
+
+    static func boolean(_ text: String?, name: String) throws(APIFailure) -> Bool? {
+        guard let text else { return nil }
+        guard let value = Bool(text) else { throw APIFailure.badRequest("must be true or false", field: name) }
+        return value
     }
 
     static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws(APIFailure) -> Int {
@@ -156,14 +258,6 @@ public enum OperatorHTTPServer {
     static func failure(_ failure: APIFailure) -> Response {
         // An APIError always encodes.
         (try? json(failure.body, status: HTTPResponse.Status(code: failure.status))) ?? Response(status: .internalServerError)
-    }
-
-    static func respond(_ body: () throws -> Response) throws -> Response {
-        do {
-            return try body()
-        } catch let failure as APIFailure {
-            return OperatorHTTPServer.failure(failure)
-        }
     }
 
     static func respondAsync(_ body: () async throws -> Response) async throws -> Response {

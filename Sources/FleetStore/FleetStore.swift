@@ -18,7 +18,7 @@ public struct FleetStoreError: Error, Sendable, CustomStringConvertible {
 /// Reported state and events arrive at a high rate; callers batch them (see the controller's
 /// `ReportedStateWriter`) and write each batch in one transaction.
 public final class FleetStore: Sendable {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     /// The database file.
     public let path: String
 
@@ -96,6 +96,36 @@ public final class FleetStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v2: groups as objects, API tokens, audit log") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE group_def (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        description TEXT,
+                        created_at INTEGER NOT NULL
+                    );
+                    INSERT INTO group_def (name, created_at)
+                        SELECT DISTINCT name, CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM lamp_group;
+                    CREATE TABLE api_token (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        role TEXT NOT NULL,
+                        hash BLOB NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        created_by TEXT NOT NULL
+                    );
+                    CREATE TABLE audit (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at INTEGER NOT NULL,
+                        actor TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        detail TEXT NOT NULL,
+                        outcome TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_by_actor ON audit(actor, id);
+                    """)
+        }
         return migrator
     }
 
@@ -109,6 +139,7 @@ public final class FleetStore: Sendable {
             let insertLamp = try db.cachedStatement(
                 sql: "INSERT INTO lamp (id, name, latitude, longitude, wattage, created_at) VALUES (?, ?, ?, ?, ?, ?)")
             let insertGroup = try db.cachedStatement(sql: "INSERT INTO lamp_group (name, lamp_id) VALUES (?, ?)")
+            let defineGroup = try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_def (name, created_at) VALUES (?, ?)")
             for record in records {
                 if try Bool.fetchOne(exists, arguments: [record.id.value]) == true {
                     throw FleetStoreError("lamp \(record.id) is already registered")
@@ -117,6 +148,8 @@ public final class FleetStore: Sendable {
                     record.id.value, record.name, record.latitude, record.longitude, record.wattage, Int64(now),
                 ])
                 for group in record.groups {
+                    // Naming a group at registration creates it.
+                    try defineGroup.execute(arguments: [group, Int64(now)])
                     try insertGroup.execute(arguments: [group, record.id.value])
                 }
                 try FleetStore.writeDesired(db, record.id, .initial, now: now)
@@ -237,19 +270,27 @@ public final class FleetStore: Sendable {
 
     /// Stores a command and makes `control` the desired control state of every lamp in
     /// `target`, in one transaction; when this returns, the command is durable. Returns the
-    /// command's id.
+    /// command's id. With `audit`, its audit entry is written in the same transaction (its
+    /// detail prefixed with the command's id); a nil `control` (identify, reboot) records the
+    /// command and changes no desired state.
     ///
     /// Versions come from one fleet-wide sequence, so a fleet or group command is a single
     /// `UPDATE` whatever the fleet's size. The `control_version < new` guard keeps the newer
     /// state when two commands commit out of order.
     public func recordCommand(
-        target: CommandTarget, control: DesiredControl, action: String, atMilliseconds now: UInt64
+        target: CommandTarget, control: DesiredControl?, action: String, audit: AuditRecord? = nil, atMilliseconds now: UInt64
     ) async throws -> Int64 {
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO command (target, action, version, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [target.description, action, Int64(control.version), Int64(now)])
+                arguments: [target.description, action, Int64(control?.version ?? 0), Int64(now)])
             let commandID = db.lastInsertedRowID
+            if var audit {
+                audit.detail = "command \(commandID): " + audit.detail
+                try FleetStore.insertAudit(db, audit)
+            }
+            // identify and reboot change no desired state.
+            guard let control else { return commandID }
             let (name, level, until) = FleetStore.columns(of: control.intent)
             var sql = """
                 UPDATE desired_state SET control_version = ?, intent = ?, level = ?, override_until = ?, fade = ?,
@@ -336,16 +377,13 @@ public final class FleetStore: Sendable {
         }
     }
 
-    /// The newest events, newest first; optionally of one lamp.
-    public func events(lampID: LampID? = nil, limit: Int = 100) throws -> [EventRecord] {
+    /// The newest events, newest first; optionally of one lamp, of one kind, older than an id.
+    public func events(lampID: LampID? = nil, kind: String? = nil, beforeID: Int64? = nil, limit: Int = 100) throws -> [EventRecord] {
         try pool.read { db in
-            let rows: [Row]
-            if let lampID {
-                rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM event WHERE lamp_id = ? ORDER BY id DESC LIMIT ?", arguments: [lampID.value, limit])
-            } else {
-                rows = try Row.fetchAll(db, sql: "SELECT * FROM event ORDER BY id DESC LIMIT ?", arguments: [limit])
-            }
+            let (whereClause, arguments) = FleetStore.filter([
+                ("lamp_id = ?", lampID?.value), ("kind = ?", kind), ("id < ?", beforeID),
+            ], limit: limit)
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM event \(whereClause) ORDER BY id DESC LIMIT ?", arguments: arguments)
             return rows.compactMap { row in
                 LampID(row["lamp_id"] as String).map {
                     EventRecord(
@@ -354,5 +392,18 @@ public final class FleetStore: Sendable {
                 }
             }
         }
+    }
+
+    /// A WHERE clause of the conditions whose value is set, and the arguments with the limit last.
+    static func filter(_ conditions: [(String, (any DatabaseValueConvertible)?)], limit: Int) -> (String, StatementArguments) {
+        var clauses: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        for (clause, value) in conditions {
+            guard let value else { continue }
+            clauses.append(clause)
+            arguments.append(value)
+        }
+        arguments.append(limit)
+        return (clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND "), StatementArguments(arguments))
     }
 }

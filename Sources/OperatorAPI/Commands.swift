@@ -4,13 +4,14 @@ import Foundation
 public struct CommandRequest: Codable, Sendable, Equatable {
     /// `lamp:ID`, `group:NAME` or `all`.
     public var target: String
-    /// `level`, `on`, `off`, `override` or `resume`.
+    /// `level`, `on`, `off`, `override`, `resume` (desired state: lamps offline now get it
+    /// when they return), `identify` or `reboot` (sent once, to the lamps online now).
     public var action: String
     /// Percent, 0 to 100 in steps of 0.1: for `level` and `override`.
     public var level: Double?
     /// Seconds, 0 to 25.5 in steps of 0.1. Default 0 (at once).
     public var fadeSeconds: Double?
-    /// Seconds, 1 to 2,592,000: for `override`.
+    /// Seconds: for `override` 1 to 2,592,000 (required); for `identify` 1 to 600 (default 10).
     public var durationSeconds: Int?
 
     /// A command request.

@@ -24,6 +24,8 @@ public struct LampView: Codable, Sendable, Equatable {
     public var reported: ReportedView?
     /// Whether the lamp has applied the latest desired control version.
     public var converged: Bool
+    /// Its newest events (only in `GET /lamps/{id}`).
+    public var recentEvents: [EventView]?
 
     /// A lamp view.
     public init(
@@ -178,12 +180,16 @@ public struct APIError: Codable, Sendable, Equatable, Error {
     }
 }
 
-/// The JSON coders the API uses: ISO 8601 dates, sorted keys for stable output.
+/// The JSON coders the API uses: ISO 8601 dates in UTC with milliseconds
+/// (`2026-11-29T21:04:05.120Z`; reading accepts them without), sorted keys for stable output.
 public enum APICoding {
     /// An encoder for API bodies.
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(millisecondsStyle))
+        }
         encoder.outputFormatting = [.sortedKeys]
         return encoder
     }
@@ -191,9 +197,18 @@ public enum APICoding {
     /// A decoder for API bodies.
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            if let date = (try? millisecondsStyle.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) {
+                return date
+            }
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(text) is not an ISO 8601 date")
+        }
         return decoder
     }
+
+    static let millisecondsStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 }
 
 /// One entry of the event history (`GET /api/v1/events`).
@@ -240,12 +255,19 @@ public struct StatsView: Codable, Sendable, Equatable {
     public var messagesIn: Int
     /// Protocol messages sent to lamps, since start.
     public var messagesOut: Int
+    /// Event-stream connections open now.
+    public var streamSubscribers: Int
+    /// Event-stream connections cut off for falling behind, since start.
+    public var streamSubscribersDropped: Int
 
     /// A stats view.
     public init(
         lampsRegistered: Int, lampsOnline: Int, pendingHandshakes: Int, handshakesAccepted: Int, handshakesRefused: Int,
-        linksReplaced: Int, linksClosedMalformed: Int, messagesIn: Int, messagesOut: Int
+        linksReplaced: Int, linksClosedMalformed: Int, messagesIn: Int, messagesOut: Int, streamSubscribers: Int,
+        streamSubscribersDropped: Int
     ) {
+        self.streamSubscribers = streamSubscribers
+        self.streamSubscribersDropped = streamSubscribersDropped
         self.lampsRegistered = lampsRegistered
         self.lampsOnline = lampsOnline
         self.pendingHandshakes = pendingHandshakes

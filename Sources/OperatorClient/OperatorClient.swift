@@ -29,27 +29,89 @@ public enum OperatorClientError: Error, Sendable, CustomStringConvertible {
 public struct OperatorClient: Sendable {
     /// The API's base, e.g. `http://127.0.0.1:7380`.
     public let server: URL
+    /// The bearer token sent with every request.
+    public let token: String?
     private let session: URLSession
 
-    /// A client of the daemon at `server`.
-    public init(server: URL, timeoutSeconds: Double = 10) {
+    /// A client of the daemon at `server`, calling with `token`.
+    public init(server: URL, token: String?, timeoutSeconds: Double = 10) {
         self.server = server
+        self.token = token
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeoutSeconds
         self.session = URLSession(configuration: configuration)
     }
 
     /// A page of lamps.
-    public func lamps(group: String? = nil, online: Bool? = nil, offset: Int = 0, limit: Int = 100) async throws -> LampPage {
-        var query = [URLQueryItem(name: "offset", value: "\(offset)"), URLQueryItem(name: "limit", value: "\(limit)")]
-        if let group { query.append(URLQueryItem(name: "group", value: group)) }
-        if let online { query.append(URLQueryItem(name: "online", value: "\(online)")) }
+    public func lamps(
+        group: String? = nil, mode: String? = nil, online: Bool? = nil, fault: Bool? = nil, offset: Int = 0, limit: Int = 100
+    ) async throws -> LampPage {
+        let query = OperatorClient.query([
+            ("offset", "\(offset)"), ("limit", "\(limit)"), ("group", group), ("mode", mode), ("online", online.map { "\($0)" }),
+            ("fault", fault.map { "\($0)" }),
+        ])
         return try await get("/api/v1/lamps", query: query)
     }
 
+    /// Every group.
+    public func groups() async throws -> [GroupView] {
+        try await get("/api/v1/groups")
+    }
+
+    /// One group.
+    public func group(_ name: String) async throws -> GroupView {
+        try await get("/api/v1/groups/\(OperatorClient.escaped(name))")
+    }
+
+    /// Creates an empty group.
+    public func createGroup(_ request: GroupCreate) async throws -> GroupView {
+        try await send("POST", "/api/v1/groups", body: try APICoding.encoder().encode(request))
+    }
+
+    /// Deletes a group (its lamps stay).
+    public func deleteGroup(_ name: String) async throws {
+        let _: Empty = try await send("DELETE", "/api/v1/groups/\(OperatorClient.escaped(name))", body: nil)
+    }
+
+    /// Adds and removes members.
+    public func changeMembers(of name: String, _ change: GroupMembersChange) async throws -> GroupView {
+        try await send("POST", "/api/v1/groups/\(OperatorClient.escaped(name))/members", body: try APICoding.encoder().encode(change))
+    }
+
+    /// The audit log, newest first.
+    public func audit(actor: String? = nil, action: String? = nil, limit: Int = 100) async throws -> [AuditView] {
+        try await get("/api/v1/audit", query: OperatorClient.query([("limit", "\(limit)"), ("actor", actor), ("action", action)]))
+    }
+
+    /// Every token (never the secrets).
+    public func tokens() async throws -> [TokenView] {
+        try await get("/api/v1/tokens")
+    }
+
+    /// Creates a token; the answer holds its secret.
+    public func createToken(_ request: TokenCreate) async throws -> TokenCreated {
+        try await send("POST", "/api/v1/tokens", body: try APICoding.encoder().encode(request))
+    }
+
+    /// Revokes a token.
+    public func revokeToken(_ name: String) async throws {
+        let _: Empty = try await send("DELETE", "/api/v1/tokens/\(OperatorClient.escaped(name))", body: nil)
+    }
+
+    static func query(_ items: [(String, String?)]) -> [URLQueryItem] {
+        items.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
+    }
+
+    static func escaped(_ segment: String) -> String {
+        segment.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? segment
+    }
+
+    /// The answer of a route that answers 204.
+    struct Empty: Decodable {}
+
     /// One lamp.
     public func lamp(_ id: String) async throws -> LampView {
-        try await get("/api/v1/lamps/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)")
+        try await get("/api/v1/lamps/\(OperatorClient.escaped(id))")
     }
 
     /// Sends a command; returns once the daemon has made it durable.
@@ -63,10 +125,8 @@ public struct OperatorClient: Sendable {
     }
 
     /// The event history, newest first.
-    public func events(lamp: String? = nil, limit: Int = 100) async throws -> [EventView] {
-        var query = [URLQueryItem(name: "limit", value: "\(limit)")]
-        if let lamp { query.append(URLQueryItem(name: "lamp", value: lamp)) }
-        return try await get("/api/v1/events", query: query)
+    public func events(lamp: String? = nil, kind: String? = nil, limit: Int = 100) async throws -> [EventView] {
+        try await get("/api/v1/events", query: OperatorClient.query([("limit", "\(limit)"), ("lamp", lamp), ("kind", kind)]))
     }
 
     /// The daemon's live counters.
@@ -87,6 +147,9 @@ public struct OperatorClient: Sendable {
         guard let url = components.url else { throw OperatorClientError.badResponse("cannot build a URL for \(path)") }
         var request = URLRequest(url: url)
         request.httpMethod = method
+        if let token {
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        }
         if let body {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -102,6 +165,9 @@ public struct OperatorClient: Sendable {
         guard (200..<300).contains(status) else {
             let apiError = (try? APICoding.decoder().decode(APIError.self, from: data)) ?? APIError(error: "HTTP \(status)")
             throw OperatorClientError.refused(status: status, apiError)
+        }
+        if status == 204, let empty = Empty() as? T {
+            return empty
         }
         do {
             return try APICoding.decoder().decode(T.self, from: data)

@@ -9,6 +9,7 @@ struct Events: AsyncParsableCommand {
 
     @OptionGroup var options: ClientOptions
     @Option(help: "Only this lamp's events.") var lamp: String?
+    @Option(help: "Only events of this kind, e.g. online, offline, fault.raised, command.refused.") var kind: String?
     @Option(help: "How many, 1 to 10000.") var limit: Int = 50
 
     func validate() throws {
@@ -18,7 +19,7 @@ struct Events: AsyncParsableCommand {
     func run() async throws {
         let events: [EventView]
         do {
-            events = try await options.client.events(lamp: lamp, limit: limit)
+            events = try await options.client.events(lamp: lamp, kind: kind, limit: limit)
         } catch {
             throw Exit.fail(error)
         }

@@ -11,7 +11,7 @@ struct Lamplighterd: AsyncParsableCommand {
             desired and reported state durable in SQLite, and serves the operator HTTP API. \
             With no subcommand it runs the controller.
             """,
-        subcommands: [Run.self, Lamps.self, Key.self],
+        subcommands: [Run.self, Lamps.self, Key.self, Token.self],
         defaultSubcommand: Run.self)
 }
 

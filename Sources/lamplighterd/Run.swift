@@ -3,6 +3,7 @@ import Controller
 import FleetStore
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import Metrics
 import Prometheus
@@ -16,10 +17,11 @@ struct Run: AsyncParsableCommand {
         abstract: "Run the controller (the default).",
         discussion: """
             Lamps connect to ws://LAMP-HOST:LAMP-PORT/lamp/v1; operators use \
-            http://API-HOST:API-PORT/api/v1. The operator API listens on 127.0.0.1 by default \
-            because it has no authentication yet: expose it only behind a proxy that adds some. \
-            SIGTERM or SIGINT stops it gracefully: lamps get close code 1001, pending state is \
-            written.
+            http://API-HOST:API-PORT/api/v1 with a bearer token (see 'lamplighterd token'); on \
+            first start, with no token yet, it writes an admin token to --admin-token-file. The \
+            API speaks plain HTTP and listens on 127.0.0.1 by default: put a TLS proxy in front \
+            before exposing it. SIGTERM or SIGINT stops it gracefully: lamps get close code \
+            1001, pending state is written.
             """)
 
     @OptionGroup var storage: StorageOptions
@@ -48,6 +50,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Lamps allowed in their handshake at once; more are told to retry (1013).")
     var maxPendingHandshakes: Int = 2048
 
+    @Option(help: "Where the first admin token is written when the database has none (env LAMPLIGHTER_ADMIN_TOKEN_FILE).")
+    var adminTokenFile: String = Environment.get("LAMPLIGHTER_ADMIN_TOKEN_FILE") ?? "lamplighter.admin-token"
+
+    @Option(help: "Events one event-stream client may have waiting before it is disconnected as too slow.")
+    var streamBuffer: Int = 4096
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
     var logLevel: String = Environment.get("LOG_LEVEL") ?? "info"
 
@@ -60,6 +68,7 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("\(name) must be from 1 to 3600 seconds")
         }
         guard (1...3600).contains(requestTimeout) else { throw ValidationError("--request-timeout must be from 1 to 3600 seconds") }
+        guard (16...1_000_000).contains(streamBuffer) else { throw ValidationError("--stream-buffer must be from 16 to 1000000 events") }
         guard maxPendingHandshakes >= 1 else { throw ValidationError("--max-pending-handshakes must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
@@ -80,6 +89,7 @@ struct Run: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot open the database \(storage.database): \(error)")
         }
+        let firstToken = try FirstToken.ensure(store: store, file: adminTokenFile)
         let fleet = FleetState(stored: try store.loadAll(), highestVersion: try store.highestControlVersion())
 
         var gatewayConfiguration = GatewayConfiguration(host: lampHost, port: lampPort)
@@ -94,7 +104,7 @@ struct Run: AsyncParsableCommand {
         let writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
         let gateway = LampGateway(
             configuration: gatewayConfiguration, fleet: fleet, store: store, writer: writer, fleetKey: key.key, metrics: metrics,
-            logger: logger)
+            hub: EventHub(bufferLimit: streamBuffer), logger: logger)
         let service = FleetService(store: store, fleet: fleet, gateway: gateway, logger: logger)
 
         print("lamplighterd: database \(URL(fileURLWithPath: storage.database).path) (\(fleet.count) lamps registered)")
@@ -103,12 +113,17 @@ struct Run: AsyncParsableCommand {
         } else {
             print("lamplighterd: fleet key from \(key.source)")
         }
+        if let firstToken {
+            print("lamplighterd: wrote the first admin token to \(firstToken) (for lampctl: export LAMPLIGHTER_TOKEN=$(cat \(firstToken)))")
+        }
         let apiHost = self.apiHost
+        let router = OperatorHTTPServer.router(service: service) {
+            metrics.refresh(fleet: fleet, gateway: gateway)
+            return registry.emitToString()
+        }
         let application = Application(
-            router: OperatorHTTPServer.router(service: service) {
-                metrics.refresh(fleet: fleet, gateway: gateway)
-                return registry.emitToString()
-            },
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
             configuration: .init(address: .hostname(apiHost, port: apiPort), serverName: "lamplighterd"),
             onServerRunning: { channel in
                 guard let lampAddress = try? await gateway.listeningAddress() else { return }

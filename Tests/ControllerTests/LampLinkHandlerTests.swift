@@ -35,7 +35,7 @@ struct LampLinkHandlerTests {
             shared = GatewayShared(
                 configuration: configuration, fleet: fleet, store: store,
                 writer: ReportedStateWriter(store: store, fleet: fleet, metrics: ControllerMetrics(), logger: logger),
-                fleetKey: LampLinkHandlerTests.fleetKey, metrics: ControllerMetrics(), logger: logger)
+                fleetKey: LampLinkHandlerTests.fleetKey, metrics: ControllerMetrics(), hub: EventHub(), logger: logger)
             channel = EmbeddedChannel()
             try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared, now: WallClock.nowMilliseconds()))
         }

@@ -9,10 +9,11 @@ import FoundationNetworking
 /// The operator API's status codes and error messages, against a real daemon.
 @Suite("Operator API contract", .serialized)
 struct APIContractTests {
-    static func post(_ daemon: Daemon, _ path: String, json: String) async throws -> (Int, APIError?) {
+    static func post(_ daemon: Daemon, _ path: String, json: String, token: String? = nil) async throws -> (Int, APIError?) {
         var request = URLRequest(url: URL(string: daemon.api + path)!)
         request.httpMethod = "POST"
         request.httpBody = Data(json.utf8)
+        request.setValue("Bearer \(token ?? daemon.adminToken)", forHTTPHeaderField: "Authorization")
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, try? JSONDecoder().decode(APIError.self, from: data))
     }

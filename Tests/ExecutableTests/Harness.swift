@@ -12,6 +12,10 @@ final class Daemon: @unchecked Sendable {
     var process: Process?
     var lampPort = 0
     var apiPort = 0
+    /// The admin token the daemon wrote on its first start.
+    var adminToken = ""
+    /// More arguments for `lamplighterd run`.
+    var runArguments: [String] = []
     private var output = Pipe()
     private var errors = Pipe()
 
@@ -30,6 +34,11 @@ final class Daemon: @unchecked Sendable {
     }
 
     var keyFile: String { directory.appendingPathComponent("lamplighter.key").path }
+    var adminTokenFile: String { directory.appendingPathComponent("lamplighter.admin-token").path }
+    /// The operator API's base, e.g. http://127.0.0.1:40123.
+    var server: String { "http://127.0.0.1:\(apiPort)" }
+    /// What lampctl needs to reach this daemon as admin.
+    var lampctlOptions: [String] { ["--server", server, "--token", adminToken] }
     var lampURL: String { "ws://127.0.0.1:\(lampPort)/lamp/v1" }
     var api: String { "http://127.0.0.1:\(apiPort)/api/v1" }
 
@@ -39,8 +48,8 @@ final class Daemon: @unchecked Sendable {
         process.executableURL = ProductRunner.productsDirectory.appendingPathComponent("lamplighterd")
         process.arguments = ["run"] + storage + [
             "--lamp-host", "127.0.0.1", "--lamp-port", "\(lampPort)", "--api-port", "\(apiPort)", "--ping-interval", "2",
-            "--request-timeout", "2", "--log-level", "warning",
-        ]
+            "--request-timeout", "2", "--log-level", "warning", "--admin-token-file", adminTokenFile,
+        ] + runArguments
         output = Pipe()
         errors = Pipe()
         process.standardOutput = output
@@ -59,6 +68,7 @@ final class Daemon: @unchecked Sendable {
         }
         lampPort = Int(Self.match(text, after: "ws://127.0.0.1:", before: "/")) ?? 0
         apiPort = Int(Self.match(text, after: "http://127.0.0.1:", before: "/")) ?? 0
+        adminToken = (try? String(contentsOfFile: adminTokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 
     static func match(_ text: String, after prefix: String, before suffix: String) -> String {
@@ -88,9 +98,16 @@ final class Daemon: @unchecked Sendable {
 
     // MARK: API
 
-    func request<T: Decodable>(_ method: String, _ path: String, body: (some Encodable)? = nil as String?) async throws -> (Int, T?) {
+    /// Calls the API as admin, or with `token` (empty: none).
+    func request<T: Decodable>(
+        _ method: String, _ path: String, body: (some Encodable)? = nil as String?, token: String? = nil
+    ) async throws -> (Int, T?) {
         var request = URLRequest(url: URL(string: api + path)!)
         request.httpMethod = method
+        let bearer = token ?? adminToken
+        if !bearer.isEmpty {
+            request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization")
+        }
         if let body {
             request.httpBody = try APICoding.encoder().encode(body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

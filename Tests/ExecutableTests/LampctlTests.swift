@@ -10,6 +10,11 @@ struct LampctlTests {
         arguments: [
             ("lamps", "List lamps"), ("lamp show", "One lamp: desired versus reported"), ("dim", "Set the light level"), ("on", "Switch on"),
             ("off", "Switch off"), ("resume", "Return to the lighting program"), ("events", "The event history"),
+            ("identify", "Blink lamps so a crew can find them"), ("reboot", "Restart lamps' controllers"),
+            ("group list", "Every group and its size"), ("group create", "Create an empty group"), ("group add", "Add lamps to a group"),
+            ("group remove", "Remove lamps from a group"), ("group delete", "Delete a group"), ("group show", "One group and its lamps"),
+            ("watch", "Follow live events"), ("audit", "The audit log"), ("token create", "Create a token"),
+            ("token list", "Every token"), ("token revoke", "Revoke a token"),
         ])
     func help(subcommand: String, abstract: String) throws {
         let output = try ProductRunner.run("lampctl", subcommand.split(separator: " ").map(String.init) + ["--help"])
@@ -24,7 +29,7 @@ struct LampctlTests {
         try daemon.start()
         let sim = try Simulator(daemon, count: 200)
         try await daemon.waitUntil("200 lamps are online") { try await daemon.onlineCount() == 200 }
-        let server = ["--server", daemon.api.replacingOccurrences(of: "/api/v1", with: "")]
+        let server = daemon.lampctlOptions
 
         let dim = try ProductRunner.run("lampctl", ["dim", "all", "30", "--fade", "1"] + server)
         #expect(dim.status == 0, "\(dim.stderr)")
@@ -54,5 +59,47 @@ struct LampctlTests {
         let pending = try ProductRunner.run("lampctl", ["off", "all", "--wait", "1"] + server)
         #expect(pending.status == 1)
         #expect(pending.stdout.contains("pending 200 (200 offline)"))
+    }
+
+    @Test("groups, tokens, identify and the audit log from the command line; server and token from a config file")
+    func operatorSession() async throws {
+        let daemon = try Daemon(lamps: 10)
+        try daemon.start()
+        let sim = try Simulator(daemon, count: 10)
+        try await daemon.waitUntil("10 lamps are online") { try await daemon.onlineCount() == 10 }
+        let config = daemon.directory.appendingPathComponent("lampctl.conf").path
+        try "# test\nserver = \(daemon.server)\ntoken = \(daemon.adminToken)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let options = ["--config", config]
+
+        #expect(try ProductRunner.run("lampctl", ["group", "create", "pier", "--description", "the pier"] + options).stdout == "created group pier\n")
+        let added = try ProductRunner.run("lampctl", ["group", "add", "pier", "lamp-0001", "lamp-0002"] + options)
+        #expect(added.status == 0 && added.stdout.contains("group pier has 2 lamps"))
+        let unknown = try ProductRunner.run("lampctl", ["group", "add", "pier", "lamp-0099"] + options)
+        #expect(unknown.status == 4 && unknown.stderr.contains("no lamp lamp-0099"))
+        let listed = try ProductRunner.run("lampctl", ["group"] + options)
+        #expect(listed.stdout.contains("pier   2      the pier"))
+
+        let identify = try ProductRunner.run("lampctl", ["identify", "group:pier", "--for", "20"] + options)
+        #expect(identify.status == 0 && identify.stdout.contains("applied 2 / 2"), "\(identify.stdout) \(identify.stderr)")
+
+        let token = try ProductRunner.run("lampctl", ["token", "create", "ops", "--role", "viewer"] + options)
+        let viewer = token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.status == 0 && viewer.hasPrefix("llt_"))
+        let denied = try ProductRunner.run("lampctl", ["on", "all", "--token", viewer] + options)
+        #expect(denied.status == 6 && denied.stderr.contains("needs operator"))
+        let fromEnvironment = try ProductRunner.run("lampctl", ["lamps", "--json"] + options, environment: ["LAMPLIGHTER_TOKEN": viewer])
+        #expect(fromEnvironment.status == 0)
+        let badInput = try ProductRunner.run("lampctl", ["group", "create", "no spaces"] + options)
+        #expect(badInput.status == 65 && badInput.stderr.contains("name must be"))
+
+        let audit = try ProductRunner.run("lampctl", ["audit", "--json"] + options)
+        let entries = try APICoding.decoder().decode([AuditView].self, from: Data(audit.stdout.utf8))
+        #expect(entries.map(\.action).prefix(4) == ["denied", "token.create", "command", "group.members"], "\(entries.map(\.action))")
+        #expect(entries.first { $0.action == "command" }?.target == "group:pier")
+
+        try "server = \(daemon.server)\ncolour = blue\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let badConfig = try ProductRunner.run("lampctl", ["lamps"] + options)
+        #expect(badConfig.status == 64 && badConfig.stderr.contains("lampctl.conf:2: unknown key 'colour'"))
+        _ = try sim.finish()
     }
 }

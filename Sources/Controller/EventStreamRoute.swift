@@ -1,0 +1,140 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import OperatorAPI
+
+extension OperatorHTTPServer {
+    /// `GET /api/v1/stream`: the live event stream, a WebSocket carrying JSON text.
+    ///
+    /// The client sends `{"op": "subscribe", "channels": ["fleet"]}` (or `unsubscribe`); each
+    /// request is answered with `subscribed` and the channels now held, in order with the
+    /// events. Each connection has its own bounded queue (``EventHub/bufferLimit``): a client
+    /// that falls that far behind is closed with 1008 and the reason, and the controller never
+    /// waits for it. If even the close frame cannot leave (the client stopped reading), the
+    /// connection is cut five seconds later.
+    ///
+    /// An upgrade request without a valid token is upgraded and closed at once with 4401 and
+    /// the reason; with the stream full, with 1013 (try again later). (A refused upgrade would
+    /// reach the client as a bare 400.)
+    static func streamRoute(_ api: RouterGroup<Context>, _ service: FleetService) {
+        let hub = service.gateway.hub
+        let logger = service.logger
+        api.ws(
+            "stream",
+            shouldUpgrade: { request, context in
+                guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                    throw APIFailureResponse(APIFailure(status: 426, APIError(error: "the event stream is a WebSocket: upgrade to it")))
+                }
+                return .upgrade([:])
+            },
+            onUpgrade: { inbound, outbound, context in
+                guard context.requestContext.caller != nil else {
+                    try await outbound.close(.unknown(4401), reason: "a valid token is required: Authorization: Bearer TOKEN or ?token=")
+                    return
+                }
+                guard hub.subscriberCount < maximumStreamSubscribers else {
+                    try await outbound.close(.unknown(1013), reason: "too many stream connections (\(maximumStreamSubscribers)); try later")
+                    return
+                }
+                let channel = context.requestContext.channel
+                let caller = context.requestContext.caller?.name ?? "?"
+                let subscriber = hub.subscribe {
+                    logger.notice("stream subscriber too slow, disconnecting", metadata: ["api.caller": "\(caller)"])
+                    channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+                }
+                defer { hub.unsubscribe(subscriber) }
+                logger.info("stream subscriber connected", metadata: ["api.caller": "\(caller)"])
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        defer { subscriber.finish() }
+                        for try await message in inbound.messages(maxSize: maximumStreamRequestSize) {
+                            subscriber.offer(EventHub.encode(answer(message, subscriber)))
+                        }
+                    }
+                    group.addTask {
+                        while true {
+                            switch await subscriber.next() {
+                            case .messages(let batch):
+                                for text in batch {
+                                    try await outbound.write(.text(text))
+                                }
+                            case .overflowed:
+                                try await outbound.close(.policyViolation, reason: subscriber.overflowReason)
+                                return
+                            case .finished:
+                                return
+                            }
+                        }
+                    }
+                    try await group.next()
+                    subscriber.finish()
+                    group.cancelAll()
+                }
+                logger.info("stream subscriber disconnected", metadata: ["api.caller": "\(caller)"])
+            })
+    }
+
+    /// The answer to one client message: `subscribed` with the channels now held, or `error`.
+    static func answer(_ message: WebSocketMessage, _ subscriber: StreamSubscriber) -> StreamEvent {
+        var reply = StreamEvent(type: "error", at: Date())
+        guard case .text(let text) = message else {
+            reply.error = "send JSON text, e.g. {\"op\": \"subscribe\", \"channels\": [\"fleet\"]}"
+            return reply
+        }
+        let request: StreamRequest
+        do {
+            request = try APICoding.decoder().decode(StreamRequest.self, from: Data(text.utf8))
+        } catch {
+            reply.error = "not a stream request: send {\"op\": \"subscribe\" or \"unsubscribe\", \"channels\": [...]}"
+            return reply
+        }
+        if let bad = request.channels.first(where: { !StreamChannel.isValid($0) }) {
+            reply.error = "channel \(bad) is not fleet, group:NAME or lamp:ID"
+            return reply
+        }
+        switch request.op {
+        case "subscribe":
+            var interval: UInt64?
+            if let seconds = request.statusIntervalSeconds {
+                guard seconds.isFinite, (0...3600).contains(seconds) else {
+                    reply.error = "statusIntervalSeconds must be from 0 to 3600"
+                    return reply
+                }
+                interval = UInt64(seconds * 1000)
+            }
+            guard let channels = subscriber.subscribe(request.channels, statusIntervalMilliseconds: interval, limit: maximumStreamChannels)
+            else {
+                reply.error = "at most \(maximumStreamChannels) channels per connection"
+                return reply
+            }
+            reply.channels = channels
+        case "unsubscribe":
+            reply.channels = subscriber.unsubscribe(request.channels)
+        default:
+            reply.error = "op must be subscribe or unsubscribe"
+            return reply
+        }
+        reply.type = "subscribed"
+        return reply
+    }
+}
+
+/// An ``APIFailure`` thrown where Hummingbird renders the error (the stream's 426):
+/// the same JSON body as every other refusal.
+struct APIFailureResponse: HTTPResponseError {
+    let failure: APIFailure
+
+    init(_ failure: APIFailure) {
+        self.failure = failure
+    }
+
+    var status: HTTPResponse.Status { HTTPResponse.Status(code: failure.status) }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        OperatorHTTPServer.failure(failure)
+    }
+}

@@ -1,0 +1,220 @@
+import FleetCore
+import Foundation
+import GRDB
+import LampProtocol
+
+/// An API token as stored: never the token itself, only its SHA-256.
+public struct TokenRecord: Sendable, Hashable {
+    /// Unique name, e.g. `night-shift` or `scada-bridge`.
+    public var name: String
+    /// `viewer`, `operator` or `admin`.
+    public var role: String
+    /// SHA-256 of the token.
+    public var hash: [UInt8]
+    /// When it was made.
+    public var createdAtMilliseconds: UInt64
+    /// Who made it: a token's name, or `command line`.
+    public var createdBy: String
+
+    /// A token record.
+    public init(name: String, role: String, hash: [UInt8], createdAtMilliseconds: UInt64, createdBy: String) {
+        self.name = name
+        self.role = role
+        self.hash = hash
+        self.createdAtMilliseconds = createdAtMilliseconds
+        self.createdBy = createdBy
+    }
+}
+
+/// One line of the audit log: who did what to which target, when, and how it ended.
+public struct AuditRecord: Sendable, Hashable {
+    /// Row id; nil before it is stored.
+    public var id: Int64?
+    /// When.
+    public var atMilliseconds: UInt64
+    /// The token's name, or `command line` for lamplighterd's own subcommands.
+    public var actor: String
+    /// The actor's role at the time.
+    public var role: String
+    /// What, e.g. `command`, `token.create`, `group.delete`, `denied`.
+    public var action: String
+    /// On what: `all`, `group:NAME`, `lamp:ID`, a token's name, a route.
+    public var target: String
+    /// The particulars, e.g. `level 30.0% fade 0.0s`.
+    public var detail: String
+    /// `ok`, or why it was refused.
+    public var outcome: String
+
+    /// An audit entry.
+    public init(
+        id: Int64? = nil, atMilliseconds: UInt64, actor: String, role: String, action: String, target: String, detail: String,
+        outcome: String
+    ) {
+        self.id = id
+        self.atMilliseconds = atMilliseconds
+        self.actor = actor
+        self.role = role
+        self.action = action
+        self.target = target
+        self.detail = detail
+        self.outcome = outcome
+    }
+}
+
+/// A group of lamps, with how many lamps are in it.
+public struct GroupRecord: Sendable, Hashable {
+    /// The group's name.
+    public var name: String
+    /// What it is, for people.
+    public var description: String?
+    /// When it was made.
+    public var createdAtMilliseconds: UInt64
+    /// Lamps in it.
+    public var lampCount: Int
+}
+
+extension FleetStore {
+    // MARK: Tokens
+
+    /// Stores a new token, with its audit entry, in one transaction; a taken name fails.
+    public func createToken(_ token: TokenRecord, audit: AuditRecord) throws {
+        try pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_token WHERE name = ?", arguments: [token.name]) == true {
+                throw FleetStoreError("a token named \(token.name) exists; revoke it first or pick another name")
+            }
+            try db.execute(
+                sql: "INSERT INTO api_token (name, role, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+                arguments: [token.name, token.role, Data(token.hash), Int64(token.createdAtMilliseconds), token.createdBy])
+            try FleetStore.insertAudit(db, audit)
+        }
+    }
+
+    /// The token with this SHA-256, or nil. A primary-key lookup: revocation takes effect on
+    /// the next request.
+    public func token(hash: [UInt8]) throws -> TokenRecord? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM api_token WHERE hash = ?", arguments: [Data(hash)]).map(FleetStore.token)
+        }
+    }
+
+    /// Every token, by name.
+    public func tokens() throws -> [TokenRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_token ORDER BY name").map(FleetStore.token)
+        }
+    }
+
+    /// Deletes a token, with its audit entry; false (and no entry) if there is none so named.
+    public func revokeToken(named name: String, audit: AuditRecord) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM api_token WHERE name = ?", arguments: [name])
+            guard db.changesCount > 0 else { return false }
+            try FleetStore.insertAudit(db, audit)
+            return true
+        }
+    }
+
+    private static func token(_ row: Row) -> TokenRecord {
+        TokenRecord(
+            name: row["name"], role: row["role"], hash: [UInt8](row["hash"] as Data),
+            createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64), createdBy: row["created_by"])
+    }
+
+    // MARK: Audit
+
+    /// Appends one audit entry in its own transaction.
+    public func appendAudit(_ audit: AuditRecord) throws {
+        try pool.write { db in try FleetStore.insertAudit(db, audit) }
+    }
+
+    static func insertAudit(_ db: Database, _ audit: AuditRecord) throws {
+        try db.execute(
+            sql: "INSERT INTO audit (at, actor, role, action, target, detail, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [
+                Int64(clamping: audit.atMilliseconds), audit.actor, audit.role, audit.action, audit.target, audit.detail,
+                audit.outcome,
+            ])
+    }
+
+    /// Audit entries newest first, optionally of one actor and only older than `beforeID`.
+    public func audit(actor: String? = nil, action: String? = nil, beforeID: Int64? = nil, limit: Int = 100) throws -> [AuditRecord] {
+        try pool.read { db in
+            let (whereClause, arguments) = FleetStore.filter(
+                [("actor = ?", actor), ("action = ?", action), ("id < ?", beforeID)], limit: limit)
+            return try Row.fetchAll(db, sql: "SELECT * FROM audit \(whereClause) ORDER BY id DESC LIMIT ?", arguments: arguments)
+                .map { row in
+                    AuditRecord(
+                        id: row["id"], atMilliseconds: UInt64(clamping: row["at"] as Int64), actor: row["actor"], role: row["role"],
+                        action: row["action"], target: row["target"], detail: row["detail"], outcome: row["outcome"])
+                }
+        }
+    }
+
+    // MARK: Groups
+
+    /// Every group with its size, by name.
+    public func groups() throws -> [GroupRecord] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT g.name, g.description, g.created_at, COUNT(m.lamp_id) AS lamps
+                    FROM group_def g LEFT JOIN lamp_group m ON m.name = g.name
+                    GROUP BY g.name ORDER BY g.name
+                    """
+            ).map { row in
+                GroupRecord(
+                    name: row["name"], description: row["description"],
+                    createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64), lampCount: row["lamps"])
+            }
+        }
+    }
+
+    /// Creates an empty group, with its audit entry; a taken name fails.
+    public func createGroup(_ name: String, description: String?, audit: AuditRecord) throws {
+        try pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM group_def WHERE name = ?", arguments: [name]) == true {
+                throw FleetStoreError("group \(name) exists")
+            }
+            try db.execute(
+                sql: "INSERT INTO group_def (name, description, created_at) VALUES (?, ?, ?)",
+                arguments: [name, description, Int64(clamping: audit.atMilliseconds)])
+            try FleetStore.insertAudit(db, audit)
+        }
+    }
+
+    /// Deletes a group and its memberships (not its lamps), with its audit entry; false if
+    /// there is no such group.
+    public func deleteGroup(_ name: String, audit: AuditRecord) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM group_def WHERE name = ?", arguments: [name])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "DELETE FROM lamp_group WHERE name = ?", arguments: [name])
+            try FleetStore.insertAudit(db, audit)
+            return true
+        }
+    }
+
+    /// Adds and removes members in one transaction, with its audit entry. Every lamp must be
+    /// registered and the group must exist, or nothing changes.
+    public func changeMembers(of name: String, add: [LampID], remove: [LampID], audit: AuditRecord) throws {
+        try pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM group_def WHERE name = ?", arguments: [name]) == true else {
+                throw FleetStoreError("no group \(name)")
+            }
+            let exists = try db.cachedStatement(sql: "SELECT 1 FROM lamp WHERE id = ?")
+            for id in add + remove where try Bool.fetchOne(exists, arguments: [id.value]) != true {
+                throw FleetStoreError("no lamp \(id) is registered")
+            }
+            let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO lamp_group (name, lamp_id) VALUES (?, ?)")
+            for id in add {
+                try insert.execute(arguments: [name, id.value])
+            }
+            let delete = try db.cachedStatement(sql: "DELETE FROM lamp_group WHERE name = ? AND lamp_id = ?")
+            for id in remove {
+                try delete.execute(arguments: [name, id.value])
+            }
+            try FleetStore.insertAudit(db, audit)
+        }
+    }
+}

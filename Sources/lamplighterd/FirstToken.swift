@@ -1,0 +1,30 @@
+import ArgumentParser
+import Controller
+import FleetStore
+import Foundation
+import OperatorAPI
+
+/// The first admin token: without one nobody could call the API to make more.
+enum FirstToken {
+    /// If the store has no token, makes an admin token named `admin` and writes it to `file`
+    /// (mode 0600, never overwriting a file); returns the file's path when it did.
+    static func ensure(store: FleetStore, file: String) throws -> String? {
+        guard try store.tokens().isEmpty else { return nil }
+        let url = URL(fileURLWithPath: file)
+        guard !FileManager.default.fileExists(atPath: url.path) else {
+            throw ValidationError(
+                "the database has no API token but \(url.path) exists: remove it (it belongs to another database) or create a token with 'lamplighterd token create'")
+        }
+        let created: TokenCreated
+        do {
+            created = try FleetService.issueToken(TokenCreate(name: "admin", role: "admin"), store: store, by: Token.commandLine)
+        } catch {
+            throw ValidationError("could not create the first admin token: \(error.body.error)")
+        }
+        guard FileManager.default.createFile(atPath: url.path, contents: Data((created.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw ValidationError("could not write the first admin token to \(url.path)")
+        }
+        return url.path
+    }
+}

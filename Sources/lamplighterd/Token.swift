@@ -1,0 +1,76 @@
+import ArgumentParser
+import Controller
+import FleetStore
+import Foundation
+import OperatorAPI
+
+/// `lamplighterd token ...`: operator API tokens, on the database directly (so the first
+/// admin token can be made before anyone can call the API).
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and revoke operator API tokens (roles: viewer, operator, admin).",
+        discussion: """
+            Tokens are stored as SHA-256 only: a new token is printed once and cannot be shown \
+            again. Revocation takes effect on the token's next request. These commands work \
+            while the daemon runs; they are audited as 'command line'.
+            """,
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    static let commandLine = Caller(name: "command line", role: .admin)
+
+    static func openStore(_ storage: StorageOptions) throws -> FleetStore {
+        do {
+            return try FleetStore(path: storage.database)
+        } catch {
+            throw ValidationError("cannot open the database \(storage.database): \(error)")
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token and print it (only this once).")
+        @OptionGroup var storage: StorageOptions
+        @Argument(help: "A unique name, e.g. night-shift.") var name: String
+        @Option(help: "viewer, operator or admin.") var role: String = "viewer"
+
+        func run() throws {
+            let store = try Token.openStore(storage)
+            do {
+                let created = try FleetService.issueToken(TokenCreate(name: name, role: role), store: store, by: Token.commandLine)
+                print(created.token)
+            } catch {
+                throw ValidationError(error.body.error)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens: names and roles, never the secrets.")
+        @OptionGroup var storage: StorageOptions
+
+        func run() throws {
+            let tokens = try Token.openStore(storage).tokens()
+            let width = max(4, tokens.map(\.name.count).max() ?? 0)
+            print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  ROLE      CREATED BY")
+            for token in tokens {
+                print(
+                    token.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                        + token.role.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + token.createdBy)
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by name.")
+        @OptionGroup var storage: StorageOptions
+        @Argument(help: "The token's name.") var name: String
+
+        func run() throws {
+            let store = try Token.openStore(storage)
+            let audit = FleetService.entry(Token.commandLine, "token.revoke", target: name, detail: "")
+            guard try store.revokeToken(named: name, audit: audit) else {
+                throw ValidationError("no token named \(name)")
+            }
+            print("revoked \(name)")
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import FleetCore
+import FleetStore
+import Hummingbird
+import Foundation
+import LampAuth
+import LampProtocol
+import Logging
+import OperatorAPI
+import Synchronization
+import Testing
+
+@testable import Controller
+
+/// The OpenAPI document against the router, and the event hub's rules.
+@Suite("Operator surface")
+struct OperatorSurfaceTests {
+    static func service() throws -> FleetService {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("surface-\(UUID().uuidString).db").path
+        let store = try FleetStore(path: path)
+        let fleet = FleetState(stored: [])
+        let logger = Logger(label: "test")
+        let metrics = ControllerMetrics()
+        let writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
+        let gateway = LampGateway(
+            configuration: GatewayConfiguration(host: "127.0.0.1", port: 0), fleet: fleet, store: store, writer: writer,
+            fleetKey: FleetKey(hex: String(repeating: "22", count: 32))!, metrics: metrics, logger: logger)
+        return FleetService(store: store, fleet: fleet, gateway: gateway, logger: logger)
+    }
+
+    @Test("/openapi.json lists exactly the router's routes, each with its role")
+    func openAPIMatchesRoutes() throws {
+        let router = OperatorHTTPServer.router(service: try Self.service(), metrics: { "" })
+        let routes = Set(
+            router.routes.map { route in
+                let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                return "\(route.method.rawValue.uppercased()) /" + path.joined(separator: "/")
+            })
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (path, operations) in paths {
+            for (method, operation) in operations {
+                documented.insert("\(method.uppercased()) \(path)")
+                let details = try #require(operation as? [String: Any])
+                if path.hasPrefix("/api/v1") {
+                    #expect(["viewer", "operator", "admin"].contains(details["x-role"] as? String), "\(method) \(path) has no role")
+                }
+            }
+        }
+        #expect(routes == documented, "only in the router: \(routes.subtracting(documented)); only documented: \(documented.subtracting(routes))")
+        #expect(routes.count >= 20)
+    }
+
+    @Test("a subscriber that falls behind is cut off once, with the reason, and never blocks the publisher")
+    func slowSubscriberIsCutOff() async throws {
+        let hub = EventHub(bufferLimit: 16)
+        let disconnects = Counter()
+        let slow = hub.subscribe { disconnects.add() }
+        let fast = hub.subscribe {}
+        _ = slow.subscribe([StreamChannel.fleet], statusIntervalMilliseconds: 0, limit: 10)
+        _ = fast.subscribe(["lamp:lamp-0001"], statusIntervalMilliseconds: 0, limit: 10)
+        let lamp = LampID("lamp-0001")!
+        var drained = 0
+        for index in 0..<100 {
+            hub.publishLamp(lamp, isStatus: true, atMilliseconds: UInt64(index), groups: { [] }) {
+                StreamEvent(type: "lamp.status", at: Date(), lamp: "lamp-0001")
+            }
+            // The fast subscriber keeps up.
+            if case .messages(let batch) = await fast.next() { drained += batch.count }
+        }
+        #expect(drained == 100)
+        #expect(disconnects.value == 1)
+        guard case .overflowed = await slow.next() else {
+            Issue.record("the slow subscriber was not cut off")
+            return
+        }
+        #expect(slow.overflowReason == "subscriber too slow: more than 16 events waiting")
+        hub.unsubscribe(slow)
+        hub.unsubscribe(fast)
+        #expect(!hub.isActive)
+    }
+
+    @Test("status events are rate-limited per subscriber and lamp; channels match lamps, groups and the fleet")
+    func matchingAndRateLimit() async throws {
+        let hub = EventHub(bufferLimit: 100)
+        let subscriber = hub.subscribe {}
+        _ = subscriber.subscribe(["group:north"], statusIntervalMilliseconds: 1000, limit: 10)
+        let north = LampID("n1")!
+        let south = LampID("s1")!
+        for (lamp, at) in [(north, 0), (north, 500), (south, 600), (north, 1000), (north, 1500)] {
+            hub.publishLamp(lamp, isStatus: true, atMilliseconds: UInt64(at), groups: { lamp == north ? ["north"] : ["south"] }) {
+                StreamEvent(type: "lamp.status", at: Date(timeIntervalSince1970: Double(at) / 1000), lamp: lamp.value)
+            }
+        }
+        hub.publishLamp(north, isStatus: false, atMilliseconds: 1600, groups: { ["north"] }) {
+            StreamEvent(type: "lamp.offline", at: Date(), lamp: "n1")
+        }
+        hub.publishCommand(.group("north"), event: StreamEvent(type: "command.applied", at: Date()))
+        hub.publishCommand(.group("south"), event: StreamEvent(type: "command.applied", at: Date()))
+        guard case .messages(let batch) = await subscriber.next() else {
+            Issue.record("no messages")
+            return
+        }
+        let events = try batch.map { try APICoding.decoder().decode(StreamEvent.self, from: Data($0.utf8)) }
+        #expect(events.map(\.type) == ["lamp.status", "lamp.status", "lamp.offline", "command.applied"])
+        #expect(events.prefix(2).map(\.at.timeIntervalSince1970) == [0, 1])
+        #expect(subscriber.subscribe(Array(repeating: "x", count: 1).map { "lamp:\($0)" } + ["fleet"], statusIntervalMilliseconds: nil, limit: 2) == nil)
+    }
+}
+
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}

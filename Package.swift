@@ -22,6 +22,7 @@ let package = Package(
     products: [
         .library(name: "LampProtocol", targets: ["LampProtocol"]),
         .library(name: "LampAuth", targets: ["LampAuth"]),
+        .library(name: "LightingPrograms", targets: ["LightingPrograms"]),
         .executable(name: "lamplighterd", targets: ["lamplighterd"]),
         .executable(name: "lampctl", targets: ["lampctl"]),
         .executable(name: "lampsim", targets: ["lampsim"]),
@@ -42,6 +43,10 @@ let package = Package(
         // The wire codec. No dependencies, no Foundation: it also compiles as Embedded Swift
         // so lamp firmware links the very same code (scripts/check-embedded.sh).
         .target(name: "LampProtocol", dependencies: [], swiftSettings: swiftSettings),
+        // Lighting programs: the solar calculator, POSIX time-zone rules, the evaluator and
+        // the program file format. No dependencies, no Foundation; Embedded Swift too, so
+        // lamp firmware runs the program with the controller's own code.
+        .target(name: "LightingPrograms", dependencies: [], swiftSettings: swiftSettings),
         // Key derivation, MACs and the handshake checks of SPEC.md §4, on swift-crypto.
         .target(
             name: "LampAuth",
@@ -107,6 +112,7 @@ let package = Package(
             path: "Simulators/LampSimulator",
             swiftSettings: swiftSettings),
         .testTarget(name: "LampProtocolTests", dependencies: ["LampProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "LightingProgramsTests", dependencies: ["LightingPrograms"], swiftSettings: swiftSettings),
         .testTarget(name: "LampAuthTests", dependencies: ["LampAuth", "LampProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FleetCoreTests", dependencies: ["FleetCore", "LampAuth", "LampProtocol"], swiftSettings: swiftSettings),

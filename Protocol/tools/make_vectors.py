@@ -20,6 +20,7 @@ TYPES = {
     "challenge": 0x01, "hello": 0x02, "welcome": 0x03, "ack": 0x04, "nack": 0x05,
     "statusReport": 0x10, "event": 0x11, "setLevel": 0x20, "switch": 0x21, "override": 0x22,
     "resumeProgram": 0x23, "config": 0x24, "identify": 0x25, "reboot": 0x26,
+    "programHeader": 0x30, "programPage": 0x31,
 }
 
 
@@ -66,6 +67,16 @@ def encode(kind, f):
         return t + struct.pack(">IH", f["ref"], f["durationSeconds"])
     if kind == "reboot":
         return t + struct.pack(">I", f["ref"])
+    if kind == "programHeader":
+        pages = (f["entryCount"] + 15) // 16
+        return (t + struct.pack(">IBBHii", f["revision"], f["entryCount"], pages, f["skipShorterMinutes"],
+                                f["latitude"], f["longitude"]) + short_string(f["timeZone"]))
+    if kind == "programPage":
+        out = t + struct.pack(">IBB", f["revision"], f["page"], len(f["entries"]))
+        for entry in f["entries"]:
+            out += struct.pack(">BhHBBBBBB", entry["trigger"], entry["offset"], entry["level"], entry["fade"], entry["days"],
+                               entry["fromMonth"], entry["fromDay"], entry["toMonth"], entry["toDay"])
+        return out
     raise ValueError(kind)
 
 
@@ -110,7 +121,26 @@ STATUS_BASE = dict(appliedVersion=42, level=300, mode=2, lit=True, fading=False,
                    energyWattHours=123456, burnSeconds=36000000, faults=0, temperatureCelsius=31,
                    ambientLux=2, programRevision=7, clock=1796083260)
 
+def entry(trigger, offset, level, fade=0, days=0x7F, season=(0, 0, 0, 0)):
+    return dict(trigger=trigger, offset=offset, level=level, fade=fade, days=days,
+                fromMonth=season[0], fromDay=season[1], toMonth=season[2], toDay=season[3])
+
+
+# Midnight dimming (SPEC.md section 8.11's example): sunset -10 min 100 %, 23:00 30 %, sunrise +10 min off.
+MIDNIGHT_DIMMING = [entry(1, -10, 1000, 100), entry(0, 1380, 300, 100), entry(2, 10, 0)]
+HEADER_BASE = dict(revision=9, entryCount=3, skipShorterMinutes=15, latitude=52367600, longitude=4904100,
+                   timeZone="CET-1CEST,M3.5.0,M10.5.0/3")
+
 VALID = [
+    ("program-header", "programHeader", HEADER_BASE, "midnight dimming in Amsterdam: 3 entries, one page"),
+    ("program-header-empty", "programHeader", dict(HEADER_BASE, revision=10, entryCount=0, skipShorterMinutes=0, timeZone="UTC0"),
+     "no entries: removes the program"),
+    ("program-header-southern-west", "programHeader", dict(HEADER_BASE, entryCount=64, latitude=-33868800, longitude=-58381600,
+                                                        timeZone="<-03>3"), "64 entries (4 pages), negative coordinates, quoted zone name"),
+    ("program-page", "programPage", dict(revision=9, page=0, entries=MIDNIGHT_DIMMING), "the three entries of midnight dimming"),
+    ("program-page-season", "programPage", dict(revision=9, page=3, entries=[
+        entry(4, -720, 125, 255, 0x1F, (11, 1, 2, 29)), entry(3, 720, 1000, 0, 0x60), entry(0, 0, 0), entry(0, 1439, 1)]),
+     "extremes: dawn -12 h on weekdays from 1 November to 29 February, dusk +12 h at weekends, 00:00 and 23:59"),
     ("challenge-zero-nonce", "challenge", dict(minorVersion=0, serverNonce="00" * 16), "all-zero nonce"),
     ("challenge", "challenge", dict(minorVersion=0, serverNonce=NONCE_A), "typical challenge"),
     ("hello", "hello", HELLO_BASE, "typical hello (MAC not checked by the codec)"),
@@ -196,20 +226,20 @@ def valid_vectors():
     out.append(dict(name="status-reserved-flags", type="statusReport", hex=flagged.hex(), fields=STATUS_BASE,
                     canonicalHex=status.hex(),
                     description="reserved state bits 5-7 set by a newer lamp: ignored"))
-    out.append(dict(name="set-level-newer-minor", type="setLevel", peerMinorVersion=1,
+    out.append(dict(name="set-level-newer-minor", type="setLevel", peerMinorVersion=2,
                     hex=(encode("setLevel", dict(version=42, level=300, fade=20)) + b"\xab\xcd").hex(),
                     fields=dict(version=42, level=300, fade=20),
                     canonicalHex=encode("setLevel", dict(version=42, level=300, fade=20)).hex(),
-                    description="a peer at minor 1 appended two bytes: ignored"))
+                    description="a peer at minor 2 appended two bytes: ignored"))
     hello_new = dict(HELLO_BASE, minorVersion=2)
     out.append(dict(name="hello-newer-minor", type="hello", hex=(encode("hello", hello_new) + b"\x01\x02\x03").hex(),
                     fields=hello_new, canonicalHex=encode("hello", hello_new).hex(),
                     description="a hello from a minor-2 lamp with a field v1 does not know: ignored"))
-    challenge_new = dict(minorVersion=1, serverNonce=NONCE_A)
+    challenge_new = dict(minorVersion=2, serverNonce=NONCE_A)
     out.append(dict(name="challenge-newer-minor", type="challenge",
                     hex=(encode("challenge", challenge_new) + b"\x00").hex(), fields=challenge_new,
                     canonicalHex=encode("challenge", challenge_new).hex(),
-                    description="a challenge from a minor-1 controller with an extra byte: ignored"))
+                    description="a challenge from a minor-2 controller with an extra byte: ignored"))
     return out
 
 
@@ -217,6 +247,8 @@ def valid_vectors():
 
 def invalid_vectors():
     set_level = encode("setLevel", dict(version=42, level=300, fade=20))
+    header = encode("programHeader", HEADER_BASE)
+    page = encode("programPage", dict(revision=9, page=0, entries=MIDNIGHT_DIMMING))
     status = encode("statusReport", STATUS_BASE)
     hello = encode("hello", HELLO_BASE)
     config = dict(configVersion=4, reportIntervalSeconds=60, failSafeLevel=1000, powerOnLevel=1000,
@@ -239,7 +271,24 @@ def invalid_vectors():
         ("empty", b"", e("empty", 0), "a message must have a type byte"),
         ("unknown-type", bytes([0x7F, 0, 0, 0, 9]), e("unknownType", 0, "type", 0x7F), "type 0x7f: answer with nack(unknownType, ref 9)"),
         ("unknown-type-zero", bytes([0x00]), e("unknownType", 0, "type", 0x00), "type 0 is never used"),
-        ("reserved-program-type", bytes([0x30, 0, 0, 0, 1, 0]), e("unknownType", 0, "type", 0x30), "program frames are reserved in v1.0"),
+        ("reserved-program-type", bytes([0x32, 0, 0, 0, 1, 0]), e("unknownType", 0, "type", 0x32), "0x32-0x3f are reserved for later program frames"),
+        ("program-header-page-count", patched(header, 6, b"\x02"), e("outOfRange", 6, "pageCount", 0x30), "3 entries take 1 page, not 2"),
+        ("program-header-too-many", patched(header, 5, bytes([65])), e("outOfRange", 5, "entryCount", 0x30), "at most 64 entries"),
+        ("program-header-skip", patched(header, 7, struct.pack(">H", 721)), e("outOfRange", 7, "skipShorterMinutes", 0x30), "at most 12 h"),
+        ("program-header-latitude", patched(header, 9, struct.pack(">i", 90000001)), e("outOfRange", 9, "latitude", 0x30), "beyond the pole"),
+        ("program-header-longitude", patched(header, 13, struct.pack(">i", -180000001)), e("outOfRange", 13, "longitude", 0x30), "beyond -180"),
+        ("program-header-zone-space", patched(header, 21, b" "), e("invalidCharacter", 21, "timeZone", 0x30), "a TZ rule has no spaces"),
+        ("program-header-zone-empty", header[:17] + b"\x00", e("badLength", 17, "timeZone", 0x30), "a TZ rule has 1 to 63 bytes"),
+        ("program-page-empty", bytes([0x31, 0, 0, 0, 9, 0, 0]), e("outOfRange", 6, "count", 0x31), "a page has 1 to 16 entries"),
+        ("program-page-seventeen", bytes([0x31, 0, 0, 0, 9, 0, 17]) + page[7:18] * 17, e("outOfRange", 6, "count", 0x31), "a page has 1 to 16 entries"),
+        ("program-page-number", patched(page, 5, b"\x04"), e("outOfRange", 5, "page", 0x31), "64 entries fill pages 0 to 3"),
+        ("program-page-time-offset", patched(page, 19, struct.pack(">h", 1440)), e("outOfRange", 19, "offset", 0x31), "a local time is 00:00 to 23:59 (the second entry)"),
+        ("program-page-solar-offset", patched(page, 8, struct.pack(">h", -721)), e("outOfRange", 8, "offset", 0x31), "a solar offset is at most 12 h"),
+        ("program-page-level", patched(page, 10, struct.pack(">H", 1001)), e("outOfRange", 10, "level", 0x31), "1001 is not a level"),
+        ("program-page-no-days", patched(page, 13, b"\x00"), e("outOfRange", 13, "days", 0x31), "an entry applies on at least one day"),
+        ("program-page-reserved-day-bit", patched(page, 13, b"\xff"), e("outOfRange", 13, "days", 0x31), "bit 7 is not a day"),
+        ("program-page-season", patched(page, 14, bytes([2, 30, 3, 1])), e("outOfRange", 14, "season", 0x31), "there is no 30 February"),
+        ("program-page-truncated", page[:-3], e("truncated", len(page) - 3, "fromDay", 0x31), "the last entry is cut short"),
         ("set-level-truncated", set_level[:5], e("truncated", 5, "level", 0x20), "level missing"),
         ("set-level-truncated-one-byte", set_level[:7], e("truncated", 7, "fade", 0x20), "fade missing"),
         ("set-level-level-above-1000", patched(set_level, 5, struct.pack(">H", 1001)), e("outOfRange", 5, "level", 0x20), "1001 is not a level"),

@@ -28,6 +28,10 @@ public enum LampMessage: Hashable, Sendable {
     case identify(Identify)
     /// Restart.
     case reboot(Reboot)
+    /// 0x30, C→L.
+    case programHeader(ProgramHeader)
+    /// 0x31, C→L.
+    case programPage(ProgramPage)
 
     /// The message's type byte.
     public var type: MessageType {
@@ -46,6 +50,8 @@ public enum LampMessage: Hashable, Sendable {
         case .config: Config.type
         case .identify: Identify.type
         case .reboot: Reboot.type
+        case .programHeader: ProgramHeader.type
+        case .programPage: ProgramPage.type
         }
     }
 
@@ -67,6 +73,8 @@ public enum LampMessage: Hashable, Sendable {
         case .config(let message): message.encodeFields(into: &sink)
         case .identify(let message): message.encodeFields(into: &sink)
         case .reboot(let message): message.encodeFields(into: &sink)
+        case .programHeader(let message): message.encodeFields(into: &sink)
+        case .programPage(let message): message.encodeFields(into: &sink)
         }
     }
 
@@ -88,7 +96,8 @@ public enum LampMessage: Hashable, Sendable {
     ///     otherwise they are an error. Challenge and hello carry their own minor version,
     ///     which is used for them instead.
     /// - Throws: ``LampProtocolError`` saying what was wrong and at which offset. Decoding
-    ///   never traps and allocates at most the strings of a hello (under 64 bytes).
+    ///   never traps and allocates at most the strings of a hello or a program header (under
+    ///   64 bytes each) and a program page's entry array.
     public static func decode(_ bytes: UnsafeRawBufferPointer, peerMinorVersion: UInt8 = LampProtocolVersion.minor)
         throws(LampProtocolError) -> LampMessage
     {
@@ -125,6 +134,8 @@ public enum LampMessage: Hashable, Sendable {
         case .config: message = .config(try Config.decodeFields(from: &reader))
         case .identify: message = .identify(try Identify.decodeFields(from: &reader))
         case .reboot: message = .reboot(try Reboot.decodeFields(from: &reader))
+        case .programHeader: message = .programHeader(try ProgramHeader.decodeFields(from: &reader))
+        case .programPage: message = .programPage(try ProgramPage.decodeFields(from: &reader))
         default:
             throw LampProtocolError(.unknownType, offset: 0, messageType: typeByte, field: "type")
         }

@@ -37,7 +37,12 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     /// Controller to lamp, restart.
     public static let reboot = MessageType(rawValue: 0x26)
 
-    /// The range reserved for lighting-program frames (a later minor version).
+    /// Controller to lamp, the first frame of a lighting program (minor version 1).
+    public static let programHeader = MessageType(rawValue: 0x30)
+    /// Controller to lamp, a page of a lighting program's entries (minor version 1).
+    public static let programPage = MessageType(rawValue: 0x31)
+
+    /// The range for lighting-program frames; 0x32...0x3F are reserved.
     public static let reservedForPrograms: ClosedRange<UInt8> = 0x30...0x3f
 
     /// The type's name, or `0xNN` for a type this version does not know.
@@ -57,6 +62,8 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case 0x24: "config"
         case 0x25: "identify"
         case 0x26: "reboot"
+        case 0x30: "programHeader"
+        case 0x31: "programPage"
         default: "0x" + hexByte(rawValue)
         }
     }

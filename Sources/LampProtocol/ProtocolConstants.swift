@@ -4,9 +4,9 @@ public enum LampProtocolVersion {
     public static let subprotocol = "lamplighter.v1"
     /// The HTTP path lamps connect to.
     public static let path = "/lamp/v1"
-    /// This implementation's minor version. A peer with a higher minor version may append
-    /// fields to any message; we ignore them (SPEC.md §9).
-    public static let minor: UInt8 = 0
+    /// This implementation's minor version: 1 added the lighting-program frames. A peer with
+    /// a higher minor version may append fields to any message; we ignore them (SPEC.md §9).
+    public static let minor: UInt8 = 1
 }
 
 /// The explicit limits of protocol v1 (SPEC.md §10).

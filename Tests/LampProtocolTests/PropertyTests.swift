@@ -33,7 +33,7 @@ struct MessageGenerator {
     static let printable = (0x20...0x7e).map { Character(Unicode.Scalar(UInt8($0))) }
 
     mutating func message() -> LampMessage {
-        switch Int.random(in: 0..<14, using: &rng) {
+        switch Int.random(in: 0..<16, using: &rng) {
         case 0: return .challenge(Challenge(serverNonce: block()))
         case 1:
             return .hello(
@@ -70,6 +70,21 @@ struct MessageGenerator {
                     failSafeLevel: level(), powerOnLevel: level(), minLevel: Level(permille: minLevel)!,
                     maxLevel: Level(permille: Int.random(in: minLevel...1000, using: &rng))!)!)
         case 12: return .identify(Identify(ref: u32(), durationSeconds: UInt16.random(in: 1...600, using: &rng))!)
+        case 13:
+            return .programHeader(
+                ProgramHeader(
+                    revision: u32(), entryCount: UInt8.random(in: 0...64, using: &rng), skipShorterMinutes: UInt16.random(in: 0...720, using: &rng),
+                    latitudeMicrodegrees: Int32.random(in: -90_000_000...90_000_000, using: &rng),
+                    longitudeMicrodegrees: Int32.random(in: -180_000_000...180_000_000, using: &rng),
+                    timeZone: ["UTC0", "CET-1CEST,M3.5.0,M10.5.0/3", "<+0545>-5:45"][Int.random(in: 0...2, using: &rng)])!)
+        case 14:
+            let entries = (0..<Int.random(in: 1...16, using: &rng)).map { _ in
+                let trigger = UInt8.random(in: 0...6, using: &rng)
+                return ProgramEntryWire(
+                    trigger: trigger, offsetMinutes: trigger == 0 ? Int16.random(in: 0...1439, using: &rng) : Int16.random(in: -720...720, using: &rng),
+                    level: level(), fade: fade(), days: UInt8.random(in: 1...127, using: &rng))!
+            }
+            return .programPage(ProgramPage(revision: u32(), page: UInt8.random(in: 0...3, using: &rng), entries: entries)!)
         default: return .reboot(Reboot(ref: u32()))
         }
     }

@@ -132,6 +132,20 @@ func message(type: String, fields f: [String: Any]) -> LampMessage {
         return .identify(Identify(ref: u32("ref"), durationSeconds: u16("durationSeconds"))!)
     case "reboot":
         return .reboot(Reboot(ref: u32("ref")))
+    case "programHeader":
+        return .programHeader(
+            ProgramHeader(
+                revision: u32("revision"), entryCount: u8("entryCount"), skipShorterMinutes: u16("skipShorterMinutes"),
+                latitudeMicrodegrees: Int32(int("latitude")), longitudeMicrodegrees: Int32(int("longitude")),
+                timeZone: f["timeZone"] as! String)!)
+    case "programPage":
+        let entries = (f["entries"] as! [[String: Int]]).map { e in
+            ProgramEntryWire(
+                trigger: UInt8(e["trigger"]!), offsetMinutes: Int16(e["offset"]!), level: Level(permille: e["level"]!)!,
+                fade: FadeTime(deciseconds: UInt8(e["fade"]!)), days: UInt8(e["days"]!), fromMonth: UInt8(e["fromMonth"]!),
+                fromDay: UInt8(e["fromDay"]!), toMonth: UInt8(e["toMonth"]!), toDay: UInt8(e["toDay"]!))!
+        }
+        return .programPage(ProgramPage(revision: u32("revision"), page: u8("page"), entries: entries)!)
     default:
         fatalError("unknown vector type \(type)")
     }

@@ -58,7 +58,7 @@ let package = Package(
             dependencies: ["LampProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings),
         // Pure state machines: handshake, a link's requests, desired state, backoff. No I/O.
-        .target(name: "FleetCore", dependencies: ["LampProtocol", "LampAuth"], swiftSettings: swiftSettings),
+        .target(name: "FleetCore", dependencies: ["LampProtocol", "LampAuth", "LightingPrograms"], swiftSettings: swiftSettings),
         // Durable state on SQLite (GRDB): lamps, desired and reported state, events, commands.
         .target(
             name: "FleetStore",
@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "Controller",
             dependencies: [
-                "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI",
+                "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI", "LightingPrograms",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "lamplighterd",
             dependencies: [
-                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI",
+                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI", "LightingPrograms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,12 +100,14 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lampctl",
-            dependencies: ["OperatorAPI", "OperatorClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "OperatorAPI", "OperatorClient", "LightingPrograms", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lampsim",
             dependencies: [
-                "LampProtocol", "LampProtocolNIO", "LampAuth", "FleetCore",
+                "LampProtocol", "LampProtocolNIO", "LampAuth", "FleetCore", "LightingPrograms",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
@@ -115,7 +117,8 @@ let package = Package(
         .testTarget(name: "LightingProgramsTests", dependencies: ["LightingPrograms"], swiftSettings: swiftSettings),
         .testTarget(name: "LampAuthTests", dependencies: ["LampAuth", "LampProtocol"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "FleetCoreTests", dependencies: ["FleetCore", "LampAuth", "LampProtocol"], swiftSettings: swiftSettings),
+            name: "FleetCoreTests", dependencies: ["FleetCore", "LampAuth", "LampProtocol", "LightingPrograms"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "FleetStoreTests", dependencies: ["FleetStore", "FleetCore", "LampProtocol"], swiftSettings: swiftSettings),
         .testTarget(

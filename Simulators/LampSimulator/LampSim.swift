@@ -85,6 +85,12 @@ struct LampSim: AsyncParsableCommand {
     @Option(help: "Status reports each connected lamp sends at once on SIGUSR1 (ingest benchmarks).")
     var burst: Int = 20
 
+    @Option(help: "Run the lamps' clocks this many times as fast (1 to 100000), e.g. 600: a night in under two minutes.")
+    var timeScale: Double = 1
+
+    @Option(help: "Start the lamps' clocks at this UTC instant, e.g. 2026-11-20T14:00:00Z (default: now).")
+    var startTime: String?
+
     @Option(help: "Write the final report as JSON to this file.")
     var report: String?
 
@@ -98,12 +104,23 @@ struct LampSim: AsyncParsableCommand {
         guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be from 1 to 64") }
         guard maxConnecting >= 1 else { throw ValidationError("--max-connecting must be at least 1") }
         guard (1...1000).contains(burst) else { throw ValidationError("--burst must be from 1 to 1000") }
+        guard timeScale >= 1 && timeScale <= 100_000 else { throw ValidationError("--time-scale must be from 1 to 100000") }
+        _ = try parseStartTime()
         guard failureRate >= 0, dropRate >= 0 else { throw ValidationError("rates must not be negative") }
         guard wrongKey + replay + garbage + oversize + stall <= count else {
             throw ValidationError("more misbehaving lamps than lamps")
         }
         _ = try parseURL()
         _ = try parseSources()
+    }
+
+    /// The lamps' clock: simulated when --time-scale or --start-time asks for it.
+    func parseStartTime() throws -> UInt64? {
+        guard let startTime else { return nil }
+        guard let date = try? Date(startTime, strategy: .iso8601) else {
+            throw ValidationError("--start-time must be an ISO 8601 UTC instant, e.g. 2026-11-20T14:00:00Z")
+        }
+        return UInt64(max(0, date.timeIntervalSince1970 * 1000))
     }
 
     func parseURL() throws -> (host: String, port: Int, path: String) {
@@ -158,8 +175,12 @@ struct LampSim: AsyncParsableCommand {
         }
         var fleets: [(any EventLoop, NIOLoopBound<SimFleet>)] = []
         let now = WallClock.nowMilliseconds()
+        let startAt = try parseStartTime()
+        let clock =
+            startAt != nil || timeScale != 1
+            ? SimClock(scale: timeScale, originMilliseconds: now, startMilliseconds: startAt ?? now, isSimulated: true) : SimClock.real()
         for (loopIndex, loop) in loops.enumerated() {
-            let fleet = try await loop.submit { [count, start, prefix, wattage, backoffMin, backoffJitter, backoffCap, maxConnecting, failureRate, dropRate, roles] in
+            let fleet = try await loop.submit { [count, start, prefix, wattage, backoffMin, backoffJitter, backoffCap, maxConnecting, failureRate, dropRate, roles, clock] in
                 let fleet = SimFleet(
                     loop: loop, maximumConnecting: max(1, maxConnecting / loops.count),
                     failureChancePerTick: failureRate / ticksPerHour, dropChancePerTick: dropRate / ticksPerHour)
@@ -171,7 +192,7 @@ struct LampSim: AsyncParsableCommand {
                         index: index, id: id, key: key.lampKey(for: id), wattage: wattage,
                         misbehaviour: index < roles.count ? roles[index] : .none,
                         backoff: Backoff(minimumMilliseconds: backoffMin, jitterMilliseconds: backoffJitter, capMilliseconds: backoffCap),
-                        now: now)
+                        clock: clock, now: now)
                     fleet.add(SimSlot(lamp: lamp, stats: stats, target: target, loop: loop, startAt: now))
                 }
                 fleet.start()

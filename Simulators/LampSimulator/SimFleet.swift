@@ -49,7 +49,13 @@ final class SimFleet {
         for position in due.indices where due[position] <= now {
             let slot = slots[position]
             switch slot.state {
-            case .idle(let at) where at <= now:
+            case .idle(let at):
+                // Disconnected lamps keep running their program and override expiries.
+                slot.lamp.runLocally(now: now)
+                guard at <= now else {
+                    slot.updateDue()
+                    continue
+                }
                 guard connecting < maximumConnecting else { continue }
                 slot.connect()
             case .connected:
@@ -99,7 +105,8 @@ final class SimFleet {
                     LampReport(
                         id: slot.lamp.id.value, connected: slot.isConnected, appliedVersion: slot.lamp.appliedVersion,
                         appliedHistory: slot.lamp.appliedHistory, level: slot.lamp.status(now: WallClock.nowMilliseconds()).level.permille,
-                        lastCloseCode: slot.lastCloseCode))
+                        lastCloseCode: slot.lastCloseCode, programRevision: slot.lamp.programRevision,
+                        programHistory: slot.lamp.programHistory.map { [$0.clock, Int64($0.level)] }))
             }
         }
         return snapshot
@@ -114,4 +121,8 @@ struct LampReport: Codable, Sendable {
     let appliedHistory: [UInt32]
     let level: UInt16
     let lastCloseCode: UInt16?
+    /// The program revision it holds.
+    let programRevision: UInt32
+    /// Each time it looked at its program: [lamp clock (Unix s), level per mille].
+    let programHistory: [[Int64]]
 }

@@ -1,6 +1,7 @@
 import FleetCore
 import LampAuth
 import LampProtocol
+import LightingPrograms
 
 /// What a simulated lamp does to misbehave, for fault-injection runs.
 enum Misbehaviour: Sendable, Equatable {
@@ -44,6 +45,7 @@ final class SimLamp {
     private var fadeMilliseconds: UInt64 = 0
     /// A fade ended and the controller has not yet been told the final level.
     private var fadeEndUnreported = false
+    /// When the override ends, on the lamp's clock (ms).
     private var overrideUntil: UInt64?
     private(set) var faults: FaultSet = []
     private var energyWattHours = 0.0
@@ -61,10 +63,27 @@ final class SimLamp {
     private var unackedEvents: [LampEvent] = []
     private var clockOffsetMilliseconds: Int64 = 0
     var backoff: Backoff
+    let simClock: SimClock
+
+    // Lighting program (SPEC.md §8.10), kept across reconnects as in non-volatile memory.
+    private(set) var programRevision: UInt32 = 0
+    private var program: ProgramEvaluator?
+    /// A transfer in progress: its header and the pages so far.
+    private var transfer: (header: ProgramHeader, pages: [ProgramPage])?
+    /// The program's current switch point, and when (lamp clock, s) the next one is due.
+    private var programLevel: UInt16?
+    private var nextProgramChange: Int64 = .max
+    /// The levels shown while following the program: (lamp clock s, level per mille), for
+    /// the report (a test checks them against the program, also while offline).
+    private(set) var programHistory: [(clock: Int64, level: UInt16)] = []
 
     static let maximumUnackedEvents = 32
 
-    init(index: Int, id: LampID, key: LampKey, wattage: Double, misbehaviour: Misbehaviour, backoff: Backoff, now: UInt64) {
+    init(
+        index: Int, id: LampID, key: LampKey, wattage: Double, misbehaviour: Misbehaviour, backoff: Backoff, clock: SimClock = .real(),
+        now: UInt64
+    ) {
+        self.simClock = clock
         self.index = index
         self.id = id
         self.key = key
@@ -121,7 +140,7 @@ final class SimLamp {
             // A fixed printable label of 11 bytes: always a valid firmware version.
             lampID: id, firmware: FirmwareVersion("lampsim-1.0")!,
             capabilities: [.dimmable, .programs, .energyMeter, .temperature, .realTimeClock], appliedVersion: appliedVersion,
-            configVersion: configVersion, programRevision: 0, clock: UInt32(clamping: clock(now) / 1000),
+            configVersion: configVersion, programRevision: programRevision, clock: UInt32(clamping: clock(now) / 1000),
             clientNonce: clientNonce, mac: .zero)
         let signingKey = misbehaviour == .wrongKey ? SimLamp.wrongKey : key
         hello.mac = signingKey.helloMAC(for: hello, serverNonce: challenge.serverNonce)
@@ -135,7 +154,9 @@ final class SimLamp {
         guard key.verify(welcome, clientNonce: clientNonce, serverNonce: serverNonce) else { return false }
         authenticated = true
         backoff.reset()
-        clockOffsetMilliseconds = Int64(bitPattern: welcome.timeMilliseconds) - Int64(bitPattern: now)
+        if !simClock.isSimulated {
+            clockOffsetMilliseconds = Int64(bitPattern: welcome.timeMilliseconds) - Int64(bitPattern: now)
+        }
         if configVersion == 0 {
             reportIntervalMilliseconds = UInt64(welcome.reportIntervalSeconds) * 1000
         }
@@ -146,8 +167,9 @@ final class SimLamp {
         authenticated = false
     }
 
+    /// The lamp's clock, Unix ms: set from the welcome, or the simulated clock.
     private func clock(_ now: UInt64) -> UInt64 {
-        UInt64(max(0, Int64(bitPattern: now) + clockOffsetMilliseconds))
+        UInt64(max(0, Int64(bitPattern: simClock.simulated(now)) + clockOffsetMilliseconds))
     }
 
     /// Handles a request from the controller; returns the messages to send back.
@@ -168,7 +190,7 @@ final class SimLamp {
         case .override(let m):
             return control(m.version, type: .override, now: now) {
                 mode = .override
-                overrideUntil = now + UInt64(m.durationSeconds) * 1000
+                overrideUntil = clock(now) + UInt64(m.durationSeconds) * 1000
                 move(to: m.level, fade: m.fade, now: now)
             }
         case .resumeProgram(let m):
@@ -188,6 +210,8 @@ final class SimLamp {
                 if mode == .failSafe { move(to: m.failSafeLevel, fade: .immediate, now: now) }
             }
             return [.ack(Ack(ackedType: .config, ref: m.configVersion))]
+        case .programHeader, .programPage:
+            return receiveProgram(message, now: now)
         case .identify(let m):
             return [.ack(Ack(ackedType: .identify, ref: m.ref))]
         case .reboot(let m):
@@ -214,26 +238,125 @@ final class SimLamp {
         return [.ack(Ack(ackedType: type, ref: version))]
     }
 
+    /// Follow the program (or, with none, show the fail-safe level).
     private func resumeProgram(fade: FadeTime, now: UInt64) {
-        // No lighting program yet (a later protocol version brings them): fail-safe level.
-        mode = .failSafe
         overrideUntil = nil
-        move(to: config.failSafeLevel, fade: fade, now: now)
+        guard program != nil else {
+            mode = .failSafe
+            move(to: config.failSafeLevel, fade: fade, now: now)
+            return
+        }
+        mode = .program
+        programLevel = nil
+        followProgram(now: now, fade: fade)
     }
 
-    /// The earliest time ``tick(now:)`` has anything to do while connected.
-    var nextDue: UInt64 {
+    /// Shows the program's level for the lamp's clock; notes when it next changes.
+    /// Returns whether the level changed.
+    @discardableResult
+    private func followProgram(now: UInt64, fade: FadeTime? = nil) -> Bool {
+        guard mode == .program, let program else { return false }
+        let seconds = Int64(clock(now) / 1000)
+        let (level, point) = program.level(at: seconds)
+        nextProgramChange = program.switchPoints(from: seconds + 1, to: seconds + 2 * 86_400).first?.instant ?? (seconds + 86_400)
+        programHistory.append((seconds, level))
+        if programHistory.count > 4096 { programHistory.removeFirst(1024) }
+        guard level != programLevel else { return false }
+        programLevel = level
+        move(to: Level(permille: Int(level)) ?? .off, fade: fade ?? FadeTime(deciseconds: point?.fadeDeciseconds ?? 0), now: now)
+        return true
+    }
+
+    /// A program frame (SPEC.md §8.10, §8.11): the answer.
+    private func receiveProgram(_ message: LampMessage, now: UInt64) -> [LampMessage] {
+        switch message {
+        case .programHeader(let header):
+            if header.revision < programRevision {
+                return [.nack(Nack(ackedType: .programHeader, ref: header.revision, reason: .staleVersion))]
+            }
+            guard header.revision > programRevision else {
+                return [.ack(Ack(ackedType: .programHeader, ref: header.revision))]
+            }
+            guard (try? PosixTimeZone(header.timeZone)) != nil else {
+                return [.nack(Nack(ackedType: .programHeader, ref: header.revision, reason: .unsupported))]
+            }
+            transfer = (header, [])
+            if header.entryCount == 0 {
+                return install(ProgramFrames(header: header, pages: []), now: now, ackedType: .programHeader)
+            }
+            return [.ack(Ack(ackedType: .programHeader, ref: header.revision))]
+        case .programPage(let page):
+            if page.revision <= programRevision {
+                return [.ack(Ack(ackedType: .programPage, ref: page.revision))]
+            }
+            guard var current = transfer, current.header.revision == page.revision, Int(page.page) == current.pages.count else {
+                return [.nack(Nack(ackedType: .programPage, ref: page.revision, reason: .unexpected))]
+            }
+            current.pages.append(page)
+            transfer = current
+            guard current.pages.count == Int(current.header.pageCount) else {
+                return [.ack(Ack(ackedType: .programPage, ref: page.revision))]
+            }
+            return install(ProgramFrames(header: current.header, pages: current.pages), now: now, ackedType: .programPage)
+        default:
+            return []
+        }
+    }
+
+    /// The last frame arrived: store and run the program, acknowledge, report.
+    private func install(_ frames: ProgramFrames, now: UInt64, ackedType: MessageType) -> [LampMessage] {
+        transfer = nil
+        let revision = frames.revision
+        if frames.header.entryCount == 0 {
+            program = nil
+        } else {
+            guard let (definition, place) = try? frames.program() else {
+                return [.nack(Nack(ackedType: ackedType, ref: revision, reason: .unsupported))]
+            }
+            program = ProgramEvaluator(program: definition, place: place)
+        }
+        programRevision = revision
+        // A lamp without a program sits in fail-safe; with one it follows it.
+        if mode == .program || mode == .failSafe {
+            resumeProgram(fade: FadeTime(deciseconds: 20), now: now)
+        }
+        return [.ack(Ack(ackedType: ackedType, ref: revision)), .statusReport(status(now: now))]
+    }
+
+    /// The earliest real time ``tick(now:)`` or ``runLocally(now:)`` has anything to do.
+    func nextDue(now: UInt64) -> UInt64 {
         var due = authenticated ? nextReportAt : .max
-        if let until = overrideUntil { due = min(due, until) }
+        let lampNow = clock(now)
+        if let until = overrideUntil {
+            due = min(due, now + simClock.realDuration(until > lampNow ? until - lampNow : 0))
+        }
+        if mode == .program && nextProgramChange != .max {
+            let changeAt = UInt64(max(0, nextProgramChange)) * 1000
+            due = min(due, now + simClock.realDuration(changeAt > lampNow ? changeAt - lampNow : 0))
+        }
         if fadeEndUnreported { due = min(due, fadeStart + fadeMilliseconds) }
         return due
     }
 
-    /// Time passed: override expiry, model, and whether a report is due.
+    /// The lamp's own business, connected or not: override expiry and the program. Returns
+    /// whether the light changed.
+    @discardableResult
+    func runLocally(now: UInt64) -> Bool {
+        var changed = false
+        if let until = overrideUntil, clock(now) >= until {
+            resumeProgram(fade: FadeTime(deciseconds: 20), now: now)
+            changed = true
+        }
+        if mode == .program, Int64(clock(now) / 1000) >= nextProgramChange {
+            changed = followProgram(now: now) || changed
+        }
+        return changed
+    }
+
+    /// Time passed: override expiry, the program, the model, and whether a report is due.
     func tick(now: UInt64) -> [LampMessage] {
         var out: [LampMessage] = []
-        if let until = overrideUntil, now >= until {
-            resumeProgram(fade: FadeTime(deciseconds: 20), now: now)
+        if runLocally(now: now) {
             out.append(.statusReport(status(now: now)))
         }
         if fadeEndUnreported && now >= fadeStart + fadeMilliseconds {
@@ -275,7 +398,7 @@ final class SimLamp {
             isFading: fadeMilliseconds > 0 && now < fadeStart + fadeMilliseconds,
             powerDeciwatts: UInt16(clamping: Int((powerWatts(at: now) * 10).rounded())),
             energyWattHours: UInt32(clamping: Int(energyWattHours)), burnSeconds: UInt32(clamping: Int(burnSeconds)),
-            faults: faults, temperatureCelsius: Int8(clamping: 15 + Int(shown / 50)), ambientLux: nil, programRevision: 0,
+            faults: faults, temperatureCelsius: Int8(clamping: 15 + Int(shown / 50)), ambientLux: nil, programRevision: programRevision,
             clock: UInt32(clamping: clock(now) / 1000))
     }
 }

@@ -49,9 +49,9 @@ final class SimSlot {
     func updateDue() {
         guard let fleet else { return }
         switch state {
-        case .idle(let at): fleet.due[position] = at
+        case .idle(let at): fleet.due[position] = min(at, lamp.nextDue(now: WallClock.nowMilliseconds()))
         case .connecting: fleet.due[position] = .max
-        case .connected: fleet.due[position] = fleet.injectsFaults ? 0 : (stalled ? .max : lamp.nextDue)
+        case .connected: fleet.due[position] = fleet.injectsFaults ? 0 : (stalled ? .max : lamp.nextDue(now: WallClock.nowMilliseconds()))
         }
     }
     var lastCloseCode: UInt16?

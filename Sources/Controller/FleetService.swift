@@ -284,7 +284,7 @@ public final class FleetService: Sendable {
 
     /// One lamp, or nil; with its newest events when `recentEvents` > 0.
     public func lampView(_ id: LampID, recentEvents: Int = 0) -> LampView? {
-        guard var view = fleet.entry(id).map(FleetService.view) else { return nil }
+        guard var view = fleet.entry(id).map(viewWithExpectation) else { return nil }
         if recentEvents > 0 {
             view.recentEvents = try? events(lamp: id, limit: recentEvents)
         }
@@ -296,10 +296,11 @@ public final class FleetService: Sendable {
     public func lampPage(
         group: String? = nil, mode: String? = nil, online: Bool? = nil, fault: Bool? = nil, offset: Int, limit: Int
     ) -> LampPage {
-        fleet.withEntries { table in
+        let now = WallClock.nowMilliseconds()
+        return fleet.withEntries { table in
             let matching = table.filter { entry in
                 (group.map { entry.record.groups.contains($0) } ?? true) && (online.map { entry.online == $0 } ?? true)
-                    && (mode.map { FleetService.modeName(entry.desired.control.intent) == $0 } ?? true)
+                    && (mode.map { FleetService.modeName(entry.desired.control.intent, atMilliseconds: now) == $0 } ?? true)
                     && (fault.map { (entry.status.map { $0.faults.rawValue != 0 } ?? false) == $0 } ?? true)
             }.sorted { $0.record.id < $1.record.id }
             let page = matching.dropFirst(offset).prefix(limit).map(FleetService.view)
@@ -320,18 +321,30 @@ public final class FleetService: Sendable {
         }
     }
 
-    static func modeName(_ intent: ControlIntent) -> String {
+    /// The desired mode's name; an override that has run out is the program again.
+    static func modeName(_ intent: ControlIntent, atMilliseconds now: UInt64) -> String {
         switch intent {
         case .program: "program"
         case .level: "level"
         case .switched(let on): on ? "on" : "off"
-        case .override: "override"
+        case .override(_, let until): until > now ? "override" : "program"
         }
+    }
+
+    /// One lamp's view with what its program expects now (computed per call: for single
+    /// lamps, not pages, so a page of 10,000 lamps does not run 10,000 evaluations).
+    func viewWithExpectation(_ entry: LampEntry) -> LampView {
+        var view = FleetService.view(entry)
+        let now = WallClock.nowMilliseconds()
+        if entry.desired.control.intent.level(atMilliseconds: now) == nil {
+            view.expectedLevel = fleet.expectedProgramLevel(entry, atSeconds: Int64(now / 1000)).map { Double($0) / 10 }
+        }
+        return view
     }
 
     static func view(_ entry: LampEntry) -> LampView {
         let desired = entry.desired.control
-        let mode = modeName(desired.intent)
+        let mode = modeName(desired.intent, atMilliseconds: WallClock.nowMilliseconds())
         var level: Double?
         var until: Date?
         switch desired.intent {
@@ -342,7 +355,7 @@ public final class FleetService: Sendable {
             level = percent(value)
             until = Date(timeIntervalSince1970: Double(end) / 1000)
         }
-        let reported = entry.status.map { status in
+        var reported = entry.status.map { status in
             ReportedView(
                 appliedVersion: entry.appliedVersion, level: percent(status.level), mode: status.mode.description,
                 lit: status.isLit, powerWatts: Double(status.powerDeciwatts) / 10, energyWattHours: status.energyWattHours,
@@ -350,6 +363,7 @@ public final class FleetService: Sendable {
                 temperatureCelsius: status.temperatureCelsius.map { Int($0) }, ambientLux: status.ambientLux.map { Int($0) },
                 firmware: entry.firmware, reportedAt: Date(timeIntervalSince1970: Double(entry.reportedAtMilliseconds) / 1000))
         }
+        reported?.lampClock = entry.status.map { Date(timeIntervalSince1970: Double($0.clock)) }
         return LampView(
             id: entry.record.id.value, name: entry.record.name, groups: entry.record.groups, latitude: entry.record.latitude,
             longitude: entry.record.longitude, wattage: entry.record.wattage, online: entry.online,
@@ -357,7 +371,8 @@ public final class FleetService: Sendable {
             desired: DesiredView(
                 version: desired.version, mode: mode, level: level, overrideUntil: until,
                 fadeSeconds: Double(desired.fade.deciseconds) / 10),
-            reported: reported, converged: entry.appliedVersion >= desired.version)
+            reported: reported, converged: entry.appliedVersion >= desired.version, program: entry.desired.program.name,
+            programRevision: entry.appliedProgramRevision)
     }
 
     static func percent(_ level: Level) -> Double {

@@ -1,6 +1,7 @@
 import FleetCore
 import FleetStore
 import LampProtocol
+import LightingPrograms
 import Synchronization
 
 /// One lamp as the controller holds it in memory.
@@ -16,6 +17,8 @@ public struct LampEntry: Sendable {
     public var appliedAtMilliseconds: UInt64 = 0
     /// Config version the lamp applied.
     public var appliedConfigVersion: UInt32 = 0
+    /// Program revision the lamp holds.
+    public var appliedProgramRevision: UInt32 = 0
     /// When the current desired control state was committed, Unix ms (0: before this run).
     public var desiredAtMilliseconds: UInt64 = 0
     /// The last control version the lamp refused, and why.
@@ -37,6 +40,7 @@ public struct LampEntry: Sendable {
         if let reported = stored.reported {
             appliedVersion = reported.appliedVersion
             appliedConfigVersion = reported.configVersion
+            appliedProgramRevision = reported.status?.programRevision ?? 0
             status = reported.status
             firmware = reported.firmware
             reportedAtMilliseconds = reported.reportedAtMilliseconds
@@ -71,6 +75,9 @@ public final class FleetState: Sendable {
     }
 
     private let table: Mutex<Table>
+    /// Known programs and the fleet's program defaults (FleetState+Programs).
+    let programState = Mutex<(programs: [String: KnownProgram], defaults: ProgramDefaults)>(
+        ([:], ProgramDefaults(timeZone: .utc, latitude: nil, longitude: nil)))
     /// The highest control version handed out, committed or not.
     private let lastVersion: Mutex<UInt32>
 
@@ -154,6 +161,7 @@ public final class FleetState: Sendable {
             table.entries[slot].firmware = hello.firmware.value
             table.entries[slot].appliedVersion = hello.appliedVersion
             table.entries[slot].appliedConfigVersion = hello.configVersion
+            table.entries[slot].appliedProgramRevision = hello.programRevision
             table.entries[slot].lastSeenMilliseconds = now
             return (slot, table.entries[slot].desired)
         }
@@ -191,10 +199,23 @@ public final class FleetState: Sendable {
         }
     }
 
+    /// The lamp holds this program revision.
+    func noteProgramApplied(_ slot: Int, _ revision: UInt32) {
+        table.withLock { table in
+            table.entries[slot].appliedProgramRevision = max(table.entries[slot].appliedProgramRevision, revision)
+        }
+    }
+
+    /// Runs `body` with the table locked (for FleetState+Programs).
+    func withTable<Result>(_ body: (inout Table) -> Result) -> Result {
+        table.withLock { body(&$0) }
+    }
+
     /// A status report arrived.
     func noteStatus(_ slot: Int, _ report: StatusReport, atMilliseconds now: UInt64) {
         table.withLock { table in
             table.entries[slot].status = report
+            table.entries[slot].appliedProgramRevision = max(table.entries[slot].appliedProgramRevision, report.programRevision)
             if report.appliedVersion > table.entries[slot].appliedVersion {
                 table.entries[slot].appliedVersion = report.appliedVersion
                 table.entries[slot].appliedAtMilliseconds = now

@@ -350,6 +350,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                     slot, applied: version, appliedConfig: nil, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
                 if let latency { shared.metrics.commandApplied.recordMilliseconds(latency) }
                 markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
+            case .programApplied(let revision):
+                shared.fleet.noteProgramApplied(slot, revision)
+                log(.info, "lamp holds its program", ["program.revision": "\(revision)"])
             case .configApplied(let version):
                 shared.fleet.noteLinkActions(slot, applied: nil, appliedConfig: version, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
                 markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)

@@ -295,6 +295,9 @@ enum OpenAPIDocument {
      "desired": {
       "$ref": "#/components/schemas/DesiredView"
      },
+     "expectedLevel": {
+      "type": "number"
+     },
      "groups": {
       "items": {
        "type": "string"
@@ -319,6 +322,12 @@ enum OpenAPIDocument {
      },
      "online": {
       "type": "boolean"
+     },
+     "program": {
+      "type": "string"
+     },
+     "programRevision": {
+      "type": "integer"
      },
      "recentEvents": {
       "items": {
@@ -352,6 +361,75 @@ enum OpenAPIDocument {
     },
     "type": "object"
    },
+   "ProgramAssign": {
+    "properties": {
+     "target": {
+      "type": "string"
+     }
+    },
+    "required": [
+     "target"
+    ],
+    "type": "object"
+   },
+   "ProgramAssigned": {
+    "properties": {
+     "lamps": {
+      "type": "integer"
+     },
+     "program": {
+      "type": "string"
+     },
+     "revision": {
+      "type": "integer"
+     },
+     "target": {
+      "type": "string"
+     }
+    },
+    "type": "object"
+   },
+   "ProgramSave": {
+    "properties": {
+     "source": {
+      "type": "string"
+     }
+    },
+    "required": [
+     "source"
+    ],
+    "type": "object"
+   },
+   "ProgramView": {
+    "properties": {
+     "entries": {
+      "type": "integer"
+     },
+     "lamps": {
+      "type": "integer"
+     },
+     "name": {
+      "type": "string"
+     },
+     "revision": {
+      "type": "integer"
+     },
+     "source": {
+      "type": "string"
+     },
+     "timeZone": {
+      "type": "string"
+     },
+     "updatedAt": {
+      "format": "date-time",
+      "type": "string"
+     },
+     "updatedBy": {
+      "type": "string"
+     }
+    },
+    "type": "object"
+   },
    "ReportedView": {
     "properties": {
      "ambientLux": {
@@ -373,6 +451,10 @@ enum OpenAPIDocument {
       "type": "array"
      },
      "firmware": {
+      "type": "string"
+     },
+     "lampClock": {
+      "format": "date-time",
       "type": "string"
      },
      "level": {
@@ -424,6 +506,12 @@ enum OpenAPIDocument {
       "type": "integer"
      },
      "pendingHandshakes": {
+      "type": "integer"
+     },
+     "streamSubscribers": {
+      "type": "integer"
+     },
+     "streamSubscribersDropped": {
       "type": "integer"
      }
     },
@@ -1125,6 +1213,206 @@ enum OpenAPIDocument {
     },
     "summary": "One lamp: desired versus reported, last seen, energy, recent events",
     "x-role": "viewer"
+   }
+  },
+  "/api/v1/programs": {
+   "get": {
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "items": {
+          "$ref": "#/components/schemas/ProgramView"
+         },
+         "type": "array"
+        }
+       }
+      },
+      "description": "OK"
+     },
+     "401": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "403": {
+      "$ref": "#/components/responses/Refused"
+     }
+    },
+    "summary": "Every lighting program",
+    "x-role": "viewer"
+   }
+  },
+  "/api/v1/programs/{name}": {
+   "delete": {
+    "parameters": [
+     {
+      "in": "path",
+      "name": "name",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "204": {
+      "description": "Deleted"
+     },
+     "401": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "403": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "404": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "409": {
+      "$ref": "#/components/responses/Refused"
+     }
+    },
+    "summary": "Delete a program no lamp runs",
+    "x-role": "operator"
+   },
+   "get": {
+    "parameters": [
+     {
+      "in": "path",
+      "name": "name",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ProgramView"
+        }
+       }
+      },
+      "description": "OK"
+     },
+     "401": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "403": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "404": {
+      "$ref": "#/components/responses/Refused"
+     }
+    },
+    "summary": "One program, with its file text",
+    "x-role": "viewer"
+   },
+   "put": {
+    "parameters": [
+     {
+      "in": "path",
+      "name": "name",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "requestBody": {
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/ProgramSave"
+       }
+      }
+     },
+     "required": true
+    },
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ProgramView"
+        }
+       }
+      },
+      "description": "OK"
+     },
+     "201": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ProgramView"
+        }
+       }
+      },
+      "description": "Created"
+     },
+     "400": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "401": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "403": {
+      "$ref": "#/components/responses/Refused"
+     }
+    },
+    "summary": "Create or change a program from its file text; lamps running it get the new revision. Errors name the line and field",
+    "x-role": "operator"
+   }
+  },
+  "/api/v1/programs/{name}/assign": {
+   "post": {
+    "parameters": [
+     {
+      "in": "path",
+      "name": "name",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "requestBody": {
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/ProgramAssign"
+       }
+      }
+     },
+     "required": true
+    },
+    "responses": {
+     "202": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ProgramAssigned"
+        }
+       }
+      },
+      "description": "Accepted"
+     },
+     "400": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "401": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "403": {
+      "$ref": "#/components/responses/Refused"
+     },
+     "404": {
+      "$ref": "#/components/responses/Refused"
+     }
+    },
+    "summary": "Run a program on lamp:ID, group:NAME or all: durable, then sent as desired state",
+    "x-role": "operator"
    }
   },
   "/api/v1/stats": {

@@ -28,6 +28,9 @@ import OperatorAPI
 /// | GET | /audit?actor=&action=&before=&limit= | operator | the audit log, newest first |
 /// | GET, POST | /tokens | admin | list, create tokens |
 /// | DELETE | /tokens/{name} | admin | revoke a token |
+/// | GET | /programs, /programs/{name} | viewer | lighting programs |
+/// | PUT, DELETE | /programs/{name} | operator | create or change (file text), delete an unused one |
+/// | POST | /programs/{name}/assign | operator | run it on `lamp:ID`, `group:NAME` or `all` |
 /// | GET | /stream | viewer | the live event stream (WebSocket) |
 ///
 /// and, without a token, `GET /healthz`, `GET /openapi.json` and `GET /metrics`
@@ -74,6 +77,7 @@ public enum OperatorHTTPServer {
         groupRoutes(api, service)
         commandRoutes(api, service)
         accessRoutes(api, service)
+        programRoutes(api, service)
         streamRoute(api, service)
         return router
     }
@@ -182,6 +186,29 @@ public enum OperatorHTTPServer {
                 throw APIFailure(status: 404, APIError(error: "no command \(text)", field: "id"))
             }
             return try json(progress)
+        }
+    }
+
+    static func programRoutes(_ api: RouterGroup<Context>, _ service: FleetService) {
+        route(api, .get, "programs", .viewer, service) { _, _, _ in
+            try json(try service.programs())
+        }
+        route(api, .get, "programs/:name", .viewer, service) { _, context, _ in
+            try json(try service.program(context.parameters.get("name") ?? ""))
+        }
+        route(api, .put, "programs/:name", .operator, service) { request, context, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            let (view, isNew) = try service.saveProgram(context.parameters.get("name") ?? "", try decode(ProgramSave.self, body), by: caller)
+            return try json(view, status: isNew ? .created : .ok)
+        }
+        route(api, .delete, "programs/:name", .operator, service) { _, context, caller in
+            try service.deleteProgram(context.parameters.get("name") ?? "", by: caller)
+            return Response(status: .noContent)
+        }
+        route(api, .post, "programs/:name/assign", .operator, service) { request, context, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            let assigned = try service.assignProgram(context.parameters.get("name") ?? "", try decode(ProgramAssign.self, body), by: caller)
+            return try json(assigned, status: .accepted)
         }
     }
 

@@ -113,17 +113,41 @@ public struct DesiredConfig: Hashable, Sendable {
     }
 }
 
+/// The program part of a lamp's desired state (SPEC.md §8.10), with its revision.
+public struct DesiredProgram: Hashable, Sendable {
+    /// Increases with every change of the lamp's program (assignment, new definition,
+    /// moved lamp); 0: never set, nothing to send.
+    public var revision: UInt32
+    /// The program's name, or nil for none (a removal).
+    public var name: String?
+    /// The frames that carry it, for this lamp's place; nil with revision 0.
+    public var frames: ProgramFrames?
+
+    /// A desired program.
+    public init(revision: UInt32, name: String?, frames: ProgramFrames?) {
+        self.revision = revision
+        self.name = name
+        self.frames = frames
+    }
+
+    /// No program was ever set.
+    public static let none = DesiredProgram(revision: 0, name: nil, frames: nil)
+}
+
 /// A lamp's whole desired state.
 public struct DesiredState: Hashable, Sendable {
     /// Mode and level.
     public var control: DesiredControl
     /// Configuration.
     public var config: DesiredConfig
+    /// Lighting program.
+    public var program: DesiredProgram
 
     /// A desired state.
-    public init(control: DesiredControl, config: DesiredConfig) {
+    public init(control: DesiredControl, config: DesiredConfig, program: DesiredProgram = .none) {
         self.control = control
         self.config = config
+        self.program = program
     }
 
     /// The desired state of a newly registered lamp.

@@ -14,6 +14,8 @@ public struct LinkStateMachine: Sendable {
         case controlApplied(UInt32)
         /// The lamp applied this config version.
         case configApplied(UInt32)
+        /// The lamp applied (holds) this program revision.
+        case programApplied(UInt32)
         /// The lamp refused this request; it will not be sent again for this version.
         case refused(type: MessageType, ref: UInt32, reason: NackReason)
         /// A request timed out and is being sent again.
@@ -35,9 +37,15 @@ public struct LinkStateMachine: Sendable {
     public private(set) var appliedControl: UInt32
     /// The config version the lamp has applied, as far as we know.
     public private(set) var appliedConfig: UInt32
+    /// The program revision the lamp holds, as far as we know.
+    public private(set) var appliedProgram: UInt32
     /// Versions the lamp refused: never sent again.
     private var refusedControl: UInt32 = 0
     private var refusedConfig: UInt32 = 0
+    private var refusedProgram: UInt32 = 0
+    /// A program being transferred: its revision, and the next page to send once the
+    /// header is acknowledged (nil until then).
+    private var transfer: (revision: UInt32, nextPage: Int?)?
     private var inFlight: InFlight?
 
     /// A link that just authenticated with `hello`, whose lamp should reach `desired`.
@@ -46,6 +54,7 @@ public struct LinkStateMachine: Sendable {
         self.desired = desired
         self.appliedControl = hello.appliedVersion
         self.appliedConfig = hello.configVersion
+        self.appliedProgram = hello.programRevision
     }
 
     /// Whether a request is awaiting its answer.
@@ -68,6 +77,9 @@ public struct LinkStateMachine: Sendable {
         if newDesired.config.version >= desired.config.version {
             desired.config = newDesired.config
         }
+        if newDesired.program.revision >= desired.program.revision {
+            desired.program = newDesired.program
+        }
         return sendNext(atMilliseconds: now)
     }
 
@@ -80,18 +92,26 @@ public struct LinkStateMachine: Sendable {
                 actions += noteConfigApplied(ack.ref)
             } else if Self.controlTypes.contains(ack.ackedType) {
                 actions += noteControlApplied(ack.ref)
+            } else if Self.programTypes.contains(ack.ackedType), inFlight?.type == ack.ackedType, inFlight?.ref == ack.ref {
+                actions += programFrameAcknowledged(ack.ackedType, revision: ack.ref)
             }
             clearInFlight(type: ack.ackedType, ref: ack.ref)
         case .nack(let nack):
+            let isProgram = Self.programTypes.contains(nack.ackedType)
+            if isProgram { transfer = nil }
             if nack.reason == .staleVersion {
                 // The lamp holds something newer than this: never send this version again.
                 if nack.ackedType == .config {
                     appliedConfig = max(appliedConfig, nack.ref)
+                } else if isProgram {
+                    appliedProgram = max(appliedProgram, nack.ref)
                 } else {
                     appliedControl = max(appliedControl, nack.ref)
                 }
             } else if nack.ackedType == .config {
                 refusedConfig = max(refusedConfig, nack.ref)
+            } else if isProgram {
+                refusedProgram = max(refusedProgram, nack.ref)
             } else if Self.controlTypes.contains(nack.ackedType) {
                 refusedControl = max(refusedControl, nack.ref)
             }
@@ -101,6 +121,10 @@ public struct LinkStateMachine: Sendable {
             clearInFlight(type: nack.ackedType, ref: nack.ref)
         case .statusReport(let report):
             actions += noteControlApplied(report.appliedVersion)
+            if report.programRevision > appliedProgram {
+                appliedProgram = report.programRevision
+                actions.append(.programApplied(report.programRevision))
+            }
         default:
             return []
         }
@@ -112,7 +136,10 @@ public struct LinkStateMachine: Sendable {
     public mutating func tick(atMilliseconds now: UInt64) -> [Action] {
         guard let pending = inFlight, now >= pending.sentAtMilliseconds &+ requestTimeoutMilliseconds else { return [] }
         inFlight = nil
+        // A program transfer that stalled starts again from its header (SPEC.md §8.10).
+        if Self.programTypes.contains(pending.type) { transfer = nil }
         guard let message = nextRequest(atMilliseconds: now) else { return [] }
+        if case .programHeader(let header) = message { transfer = (header.revision, nil) }
         let ref = LinkStateMachine.ref(of: message)
         let attempt = (message.type == pending.type && ref == pending.ref) ? pending.attempt + 1 : 1
         inFlight = InFlight(type: message.type, ref: ref, sentAtMilliseconds: now, attempt: attempt)
@@ -125,6 +152,24 @@ public struct LinkStateMachine: Sendable {
     }
 
     static let controlTypes: Set<MessageType> = [.setLevel, .switch, .override, .resumeProgram]
+    static let programTypes: Set<MessageType> = [.programHeader, .programPage]
+
+    /// The header or a page of the transfer was acknowledged: move on, and after the last
+    /// page the lamp holds the program.
+    private mutating func programFrameAcknowledged(_ type: MessageType, revision: UInt32) -> [Action] {
+        guard let current = transfer, current.revision == revision, let frames = desired.program.frames,
+            frames.revision == revision
+        else { return [] }
+        let next = type == .programHeader ? 0 : (current.nextPage ?? 0) + 1
+        guard next >= frames.pages.count else {
+            transfer = (revision, next)
+            return []
+        }
+        transfer = nil
+        guard revision > appliedProgram else { return [] }
+        appliedProgram = revision
+        return [.programApplied(revision)]
+    }
 
     private mutating func noteControlApplied(_ version: UInt32) -> [Action] {
         guard version > appliedControl else { return [] }
@@ -146,14 +191,25 @@ public struct LinkStateMachine: Sendable {
 
     private mutating func sendNext(atMilliseconds now: UInt64) -> [Action] {
         guard inFlight == nil, let message = nextRequest(atMilliseconds: now) else { return [] }
+        if case .programHeader(let header) = message { transfer = (header.revision, nil) }
         inFlight = InFlight(type: message.type, ref: LinkStateMachine.ref(of: message), sentAtMilliseconds: now, attempt: 1)
         return [.send(message)]
     }
 
-    /// Configuration first (it bounds the levels), then control.
+    /// Configuration first (it bounds the levels), then the program (which the control
+    /// state may refer to), then control.
     private func nextRequest(atMilliseconds now: UInt64) -> LampMessage? {
         if desired.config.version > appliedConfig && desired.config.version > refusedConfig, let config = desired.config.message {
             return config
+        }
+        let program = desired.program
+        if program.revision > appliedProgram && program.revision > refusedProgram, let frames = program.frames,
+            frames.revision == program.revision
+        {
+            if let current = transfer, current.revision == program.revision, let page = current.nextPage, page < frames.pages.count {
+                return .programPage(frames.pages[page])
+            }
+            return .programHeader(frames.header)
         }
         if desired.control.version > appliedControl && desired.control.version > refusedControl {
             return desired.control.message(atMilliseconds: now)
@@ -170,6 +226,8 @@ public struct LinkStateMachine: Sendable {
         case .config(let m): m.configVersion
         case .identify(let m): m.ref
         case .reboot(let m): m.ref
+        case .programHeader(let m): m.revision
+        case .programPage(let m): m.revision
         default: 0
         }
     }

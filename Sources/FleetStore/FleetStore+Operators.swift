@@ -218,3 +218,83 @@ extension FleetStore {
         }
     }
 }
+
+/// A stored lighting program: its file text and revision.
+public struct ProgramRecord: Sendable, Hashable {
+    public var name: String
+    /// The revision its lamps were last given.
+    public var revision: UInt32
+    /// The program file's text (LightingPrograms.ProgramText).
+    public var source: String
+    public var updatedAtMilliseconds: UInt64
+    public var updatedBy: String
+    /// Lamps it is assigned to.
+    public var lampCount: Int
+}
+
+extension FleetStore {
+    // MARK: Programs
+
+    /// Every program, by name.
+    public func programs() throws -> [ProgramRecord] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT p.*, (SELECT COUNT(*) FROM desired_state d WHERE d.program_name = p.name) AS lamps
+                    FROM program p ORDER BY p.name
+                    """
+            ).map { row in
+                ProgramRecord(
+                    name: row["name"], revision: UInt32(clamping: row["revision"] as Int64), source: row["source"],
+                    updatedAtMilliseconds: UInt64(clamping: row["updated_at"] as Int64), updatedBy: row["updated_by"],
+                    lampCount: row["lamps"])
+            }
+        }
+    }
+
+    /// Creates or replaces a program. Lamps it is assigned to get `revision`, in the same
+    /// transaction, with the audit entry.
+    public func saveProgram(_ name: String, source: String, revision: UInt32, audit: AuditRecord) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO program (name, revision, source, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, source = excluded.source,
+                        updated_at = excluded.updated_at, updated_by = excluded.updated_by
+                    """,
+                arguments: [name, Int64(revision), source, Int64(clamping: audit.atMilliseconds), audit.actor])
+            try db.execute(
+                sql: "UPDATE desired_state SET program_revision = ? WHERE program_name = ?", arguments: [Int64(revision), name])
+            try FleetStore.insertAudit(db, audit)
+        }
+    }
+
+    /// Deletes an unassigned program; false if there is none so named. Throws if lamps use it.
+    public func deleteProgram(_ name: String, audit: AuditRecord) throws -> Bool {
+        try pool.write { db in
+            let users = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM desired_state WHERE program_name = ?", arguments: [name]) ?? 0
+            guard users == 0 else { throw FleetStoreError("program \(name) is assigned to \(users) lamps; assign them another first") }
+            try db.execute(sql: "DELETE FROM program WHERE name = ?", arguments: [name])
+            guard db.changesCount > 0 else { return false }
+            try FleetStore.insertAudit(db, audit)
+            return true
+        }
+    }
+
+    /// Assigns a program (nil: none) to a target's lamps as `revision`, with the audit entry.
+    public func assignProgram(_ name: String?, target: CommandTarget, revision: UInt32, audit: AuditRecord) throws {
+        try pool.write { db in
+            var sql = "UPDATE desired_state SET program_name = ?, program_revision = ? WHERE program_revision < ?"
+            var arguments: StatementArguments = [name, Int64(revision), Int64(revision)]
+            let (clause, targetArguments) = FleetStore.condition(for: target)
+            sql += clause
+            arguments += targetArguments
+            try db.execute(sql: sql, arguments: arguments)
+            if let name {
+                try db.execute(sql: "UPDATE program SET revision = ? WHERE name = ?", arguments: [Int64(revision), name])
+            }
+            try FleetStore.insertAudit(db, audit)
+        }
+    }
+}

@@ -126,6 +126,21 @@ public final class FleetStore: Sendable {
                     CREATE INDEX audit_by_actor ON audit(actor, id);
                     """)
         }
+        migrator.registerMigration("v3: lighting programs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE program (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        revision INTEGER NOT NULL,
+                        source TEXT NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        updated_by TEXT NOT NULL
+                    );
+                    ALTER TABLE desired_state ADD COLUMN program_name TEXT REFERENCES program(name);
+                    ALTER TABLE desired_state ADD COLUMN program_revision INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX desired_by_program ON desired_state(program_name);
+                    """)
+        }
         return migrator
     }
 
@@ -178,6 +193,7 @@ public final class FleetStore: Sendable {
                 SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage,
                        d.control_version, d.intent, d.level, d.override_until, d.fade, d.config_version,
                        d.report_interval, d.fail_safe_level, d.power_on_level, d.min_level, d.max_level,
+                       d.program_name, d.program_revision,
                        r.applied_version, r.config_version AS r_config_version, r.firmware, r.status,
                        r.reported_at, r.last_seen
                 FROM lamp JOIN desired_state d ON d.lamp_id = lamp.id
@@ -233,7 +249,10 @@ public final class FleetStore: Sendable {
             reportIntervalSeconds: UInt16(clamping: row["report_interval"] as Int),
             failSafeLevel: try level(row, "fail_safe_level", id: id), powerOnLevel: try level(row, "power_on_level", id: id),
             minLevel: try level(row, "min_level", id: id), maxLevel: try level(row, "max_level", id: id))
-        return DesiredState(control: control, config: config)
+        // The frames are built by whoever knows the program and the lamp's place.
+        let program = DesiredProgram(
+            revision: UInt32(clamping: row["program_revision"] as Int64), name: row["program_name"], frames: nil)
+        return DesiredState(control: control, config: config, program: program)
     }
 
     private static func writeDesired(_ db: Database, _ id: LampID, _ desired: DesiredState, now: UInt64) throws {
@@ -300,16 +319,9 @@ public final class FleetStore: Sendable {
             var arguments: StatementArguments = [
                 Int64(control.version), name, level, until, Int(control.fade.deciseconds), Int64(now), Int64(control.version),
             ]
-            switch target {
-            case .all:
-                break
-            case .group(let group):
-                sql += " AND lamp_id IN (SELECT lamp_id FROM lamp_group WHERE name = ?)"
-                arguments += [group]
-            case .lamp(let id):
-                sql += " AND lamp_id = ?"
-                arguments += [id.value]
-            }
+            let (clause, targetArguments) = FleetStore.condition(for: target)
+            sql += clause
+            arguments += targetArguments
             try db.execute(sql: sql, arguments: arguments)
             return commandID
         }
@@ -329,13 +341,15 @@ public final class FleetStore: Sendable {
         }
     }
 
-    /// The highest control version ever handed out, so the sequence continues after a
-    /// restart without reusing a number.
+    /// The highest control version or program revision ever handed out, so the sequence
+    /// continues after a restart without reusing a number.
     public func highestControlVersion() throws -> UInt32 {
         try pool.read { db in
-            let desired = try Int64.fetchOne(db, sql: "SELECT MAX(control_version) FROM desired_state") ?? 0
+            // Program revisions come from the same sequence.
+            let desired = try Int64.fetchOne(db, sql: "SELECT MAX(MAX(control_version), MAX(program_revision)) FROM desired_state") ?? 0
             let commands = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM command") ?? 0
-            return UInt32(clamping: max(desired, commands))
+            let programs = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM program") ?? 0
+            return UInt32(clamping: max(desired, commands, programs))
         }
     }
 
@@ -405,5 +419,14 @@ public final class FleetStore: Sendable {
         }
         arguments.append(limit)
         return (clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND "), StatementArguments(arguments))
+    }
+
+    /// The `AND ...` that limits a desired_state UPDATE to a target's lamps.
+    static func condition(for target: CommandTarget) -> (String, StatementArguments) {
+        switch target {
+        case .all: ("", [])
+        case .group(let group): (" AND lamp_id IN (SELECT lamp_id FROM lamp_group WHERE name = ?)", [group])
+        case .lamp(let id): (" AND lamp_id = ?", [id.value])
+        }
     }
 }

@@ -62,6 +62,17 @@ public struct PosixTimeZone: Hashable, Sendable {
         self = try Self.parse(text)
     }
 
+    /// The rule at the end of a TZif file of version 2 or later (RFC 8536 §3.3): the IANA
+    /// database's own statement of the zone's current rule. The caller reads the file.
+    public init(tzif bytes: [UInt8]) throws(ParseError) {
+        guard bytes.count > 2, bytes.starts(with: [0x54, 0x5A, 0x69, 0x66]), bytes.last == 0x0A,
+            let start = bytes.dropLast().lastIndex(of: 0x0A)
+        else {
+            throw ParseError(message: "not a TZif file with a POSIX rule footer (version 2 or later)", offset: 0)
+        }
+        try self.init(String(decoding: bytes[(start + 1)..<(bytes.count - 1)], as: UTF8.self))
+    }
+
     private init(text: String, standardName: String, standardOffset: Int, daylightName: String?, daylightOffset: Int, rule: Rule?) {
         self.text = text
         self.standardName = standardName

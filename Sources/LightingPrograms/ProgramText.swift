@@ -228,7 +228,8 @@ public enum ProgramText {
 
     // MARK: Writing parts
 
-    static func trigger(_ trigger: Trigger) -> String {
+    /// A trigger as the file writes it, e.g. `sunset-10m` or `23:00`.
+    public static func trigger(_ trigger: Trigger) -> String {
         func solar(_ name: String, _ offset: Int) -> String {
             offset == 0 ? name : name + (offset < 0 ? "-" : "+") + duration(offset < 0 ? -offset : offset)
         }
@@ -241,7 +242,8 @@ public enum ProgramText {
         }
     }
 
-    static func level(_ level: UInt16) -> String {
+    /// A level as the file writes it, e.g. `30%`.
+    public static func level(_ level: UInt16) -> String {
         level == 1000 ? "100%" : decimal(Int(level)) + "%"
     }
 
@@ -263,11 +265,12 @@ public enum ProgramText {
     }
 
     /// Tenths as "12.5" or "30".
-    static func decimal(_ tenths: Int) -> String {
+    public static func decimal(_ tenths: Int) -> String {
         tenths % 10 == 0 ? "\(tenths / 10)" : "\(tenths / 10).\(tenths % 10)"
     }
 
-    static func twoDigits(_ value: Int) -> String {
+    /// 7 as "07".
+    public static func twoDigits(_ value: Int) -> String {
         value < 10 ? "0\(value)" : "\(value)"
     }
 

@@ -26,12 +26,21 @@ public struct LampView: Codable, Sendable, Equatable {
     public var converged: Bool
     /// Its newest events (only in `GET /lamps/{id}`).
     public var recentEvents: [EventView]?
+    /// The program assigned to it, and the revision it holds.
+    public var program: String?
+    public var programRevision: UInt32?
+    /// What its program asks for now, percent, when it follows its program (the controller
+    /// computes it with the lamp's place and the fleet's time-zone rule).
+    public var expectedLevel: Double?
 
     /// A lamp view.
     public init(
         id: String, name: String?, groups: [String], latitude: Double?, longitude: Double?, wattage: Double?,
-        online: Bool, lastSeen: Date?, desired: DesiredView, reported: ReportedView?, converged: Bool
+        online: Bool, lastSeen: Date?, desired: DesiredView, reported: ReportedView?, converged: Bool, program: String? = nil,
+        programRevision: UInt32? = nil
     ) {
+        self.program = program
+        self.programRevision = programRevision
         self.id = id
         self.name = name
         self.groups = groups
@@ -95,6 +104,8 @@ public struct ReportedView: Codable, Sendable, Equatable {
     public var firmware: String?
     /// When this report arrived.
     public var reportedAt: Date
+    /// The lamp's own clock when it made the report (what its program runs by).
+    public var lampClock: Date?
 
     /// A reported-state view.
     public init(

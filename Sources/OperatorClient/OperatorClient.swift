@@ -98,6 +98,32 @@ public struct OperatorClient: Sendable {
         let _: Empty = try await send("DELETE", "/api/v1/tokens/\(OperatorClient.escaped(name))", body: nil)
     }
 
+    /// Every lighting program.
+    public func programs() async throws -> [ProgramView] {
+        try await get("/api/v1/programs")
+    }
+
+    /// One program with its file text.
+    public func program(_ name: String) async throws -> ProgramView {
+        try await get("/api/v1/programs/\(OperatorClient.escaped(name))")
+    }
+
+    /// Creates or changes a program from its file text.
+    public func saveProgram(_ name: String, source: String) async throws -> ProgramView {
+        try await send("PUT", "/api/v1/programs/\(OperatorClient.escaped(name))", body: try APICoding.encoder().encode(ProgramSave(source: source)))
+    }
+
+    /// Deletes a program no lamp runs.
+    public func deleteProgram(_ name: String) async throws {
+        let _: Empty = try await send("DELETE", "/api/v1/programs/\(OperatorClient.escaped(name))", body: nil)
+    }
+
+    /// Runs a program on a target's lamps.
+    public func assignProgram(_ name: String, target: String) async throws -> ProgramAssigned {
+        try await send(
+            "POST", "/api/v1/programs/\(OperatorClient.escaped(name))/assign", body: try APICoding.encoder().encode(ProgramAssign(target: target)))
+    }
+
     static func query(_ items: [(String, String?)]) -> [URLQueryItem] {
         items.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
     }

@@ -21,7 +21,7 @@ struct Lampctl: AsyncParsableCommand {
             role; 64 invalid command line; 65 the daemon found the input invalid.
             """,
         subcommands: [
-            Lamps.self, Lamp.self, Dim.self, On.self, Off.self, Resume.self, Identify.self, Reboot.self, Group.self, Watch.self,
-            Events.self, Audit.self, Token.self,
+            Lamps.self, Lamp.self, Dim.self, On.self, Off.self, Resume.self, Identify.self, Reboot.self, Group.self, Program.self,
+            Watch.self, Events.self, Audit.self, Token.self,
         ])
 }

@@ -3,6 +3,7 @@ import Controller
 import FleetStore
 import Foundation
 import Hummingbird
+import LightingPrograms
 import HummingbirdWebSocket
 import Logging
 import Metrics
@@ -50,6 +51,18 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Lamps allowed in their handshake at once; more are told to retry (1013).")
     var maxPendingHandshakes: Int = 2048
 
+    @Option(help: "The fleet's time zone for lighting programs: an IANA name or a POSIX rule (env LAMPLIGHTER_TIMEZONE; default: the system's).")
+    var timezone: String? = Environment.get("LAMPLIGHTER_TIMEZONE")
+
+    @Option(help: "Latitude for lamps registered without one (lighting programs need a place).")
+    var latitude: Double?
+
+    @Option(help: "Longitude for lamps registered without one.")
+    var longitude: Double?
+
+    @Option(help: "Seconds between comparisons of each lamp's report with its program (mismatch events).")
+    var programCheckInterval: Int = 60
+
     @Option(help: "Where the first admin token is written when the database has none (env LAMPLIGHTER_ADMIN_TOKEN_FILE).")
     var adminTokenFile: String = Environment.get("LAMPLIGHTER_ADMIN_TOKEN_FILE") ?? "lamplighter.admin-token"
 
@@ -68,6 +81,17 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("\(name) must be from 1 to 3600 seconds")
         }
         guard (1...3600).contains(requestTimeout) else { throw ValidationError("--request-timeout must be from 1 to 3600 seconds") }
+        if let latitude, !(-90...90).contains(latitude) { throw ValidationError("--latitude must be from -90 to 90") }
+        if let longitude, !(-180...180).contains(longitude) { throw ValidationError("--longitude must be from -180 to 180") }
+        if (latitude == nil) != (longitude == nil) { throw ValidationError("give --latitude and --longitude together") }
+        if let timezone {
+            do {
+                _ = try TimeZoneRules.rule(timezone)
+            } catch {
+                throw ValidationError("--timezone: \(error)")
+            }
+        }
+        guard (1...3600).contains(programCheckInterval) else { throw ValidationError("--program-check-interval must be from 1 to 3600 seconds") }
         guard (16...1_000_000).contains(streamBuffer) else { throw ValidationError("--stream-buffer must be from 16 to 1000000 events") }
         guard maxPendingHandshakes >= 1 else { throw ValidationError("--max-pending-handshakes must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
@@ -91,6 +115,9 @@ struct Run: AsyncParsableCommand {
         }
         let firstToken = try FirstToken.ensure(store: store, file: adminTokenFile)
         let fleet = FleetState(stored: try store.loadAll(), highestVersion: try store.highestControlVersion())
+        // validate() checked the zone.
+        let zone = (try? timezone.map(TimeZoneRules.rule)) ?? TimeZoneRules.systemRule()
+        fleet.loadPrograms(try store.programs(), defaults: ProgramDefaults(timeZone: zone, latitude: latitude, longitude: longitude))
 
         var gatewayConfiguration = GatewayConfiguration(host: lampHost, port: lampPort)
         gatewayConfiguration.reportIntervalSeconds = UInt16(reportInterval)
@@ -113,6 +140,7 @@ struct Run: AsyncParsableCommand {
         } else {
             print("lamplighterd: fleet key from \(key.source)")
         }
+        print("lamplighterd: lighting programs run on local time \(zone.text)" + (timezone.map { " (\($0))" } ?? ""))
         if let firstToken {
             print("lamplighterd: wrote the first admin token to \(firstToken) (for lampctl: export LAMPLIGHTER_TOKEN=$(cat \(firstToken)))")
         }
@@ -138,6 +166,9 @@ struct Run: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: writer),
+                    .init(
+                        service: ProgramWatch(
+                            fleet: fleet, writer: writer, interval: .seconds(programCheckInterval), logger: logger)),
                     .init(service: gateway),
                     .init(service: application),
                 ],

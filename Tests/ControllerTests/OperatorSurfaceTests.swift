@@ -114,3 +114,18 @@ final class Counter: Sendable {
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
 }
+
+@Suite("Program mismatches")
+struct ProgramMismatchTests {
+    @Test("a report is judged against the program's level and the sun")
+    func classify() {
+        #expect(ProgramMismatch.classify(expected: 0, reported: 0, lit: false, sunUp: true) == nil)
+        #expect(ProgramMismatch.classify(expected: 0, reported: 1000, lit: true, sunUp: true) == .onByDay)
+        #expect(ProgramMismatch.classify(expected: 0, reported: 1000, lit: true, sunUp: false) == .onWhenOff)
+        #expect(ProgramMismatch.classify(expected: 300, reported: 0, lit: false, sunUp: false) == .offAtNight)
+        #expect(ProgramMismatch.classify(expected: 300, reported: 0, lit: false, sunUp: true) == .offWhenOn)
+        #expect(ProgramMismatch.classify(expected: 300, reported: 340, lit: true, sunUp: false) == nil)
+        #expect(ProgramMismatch.classify(expected: 300, reported: 1000, lit: true, sunUp: false) == .wrongLevel(expected: 300, reported: 1000))
+        #expect(ProgramMismatch.wrongLevel(expected: 300, reported: 1000).description == "wrong level: expected 30%, reported 100%")
+    }
+}

@@ -179,6 +179,9 @@ final class Simulator: @unchecked Sendable {
             let connected: Bool
             let appliedVersion: UInt32
             let appliedHistory: [UInt32]
+            let programRevision: UInt32
+            /// [lamp clock (Unix s), level per mille] each time it looked at its program.
+            let programHistory: [[Int64]]
         }
         let connected: Int
         let handshakes: Int

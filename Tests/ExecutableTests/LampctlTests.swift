@@ -14,7 +14,9 @@ struct LampctlTests {
             ("group list", "Every group and its size"), ("group create", "Create an empty group"), ("group add", "Add lamps to a group"),
             ("group remove", "Remove lamps from a group"), ("group delete", "Delete a group"), ("group show", "One group and its lamps"),
             ("watch", "Follow live events"), ("audit", "The audit log"), ("token create", "Create a token"),
-            ("token list", "Every token"), ("token revoke", "Revoke a token"),
+            ("token list", "Every token"), ("token revoke", "Revoke a token"), ("program set", "Create or change a program"),
+            ("program show", "One program's file"), ("program list", "Every program"), ("program assign", "Run a program"),
+            ("program preview", "A night of a program"), ("program delete", "Delete a program"),
         ])
     func help(subcommand: String, abstract: String) throws {
         let output = try ProductRunner.run("lampctl", subcommand.split(separator: " ").map(String.init) + ["--help"])
@@ -101,5 +103,38 @@ struct LampctlTests {
         let badConfig = try ProductRunner.run("lampctl", ["lamps"] + options)
         #expect(badConfig.status == 64 && badConfig.stderr.contains("lampctl.conf:2: unknown key 'colour'"))
         _ = try sim.finish()
+    }
+
+    @Test("programs from the command line: set (errors name the line and field), list, show, assign, preview")
+    func programs() async throws {
+        let daemon = try Daemon(lamps: 4)
+        daemon.runArguments = ["--timezone", "Europe/Amsterdam", "--latitude", "52.3676", "--longitude", "4.9041"]
+        try daemon.start()
+        let file = daemon.directory.appendingPathComponent("midnight.prog").path
+        try "sunset-10m 100%\n23:00 30%\nsunrise+10m off\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let bad = daemon.directory.appendingPathComponent("bad.prog").path
+        try "sunset 100%\n23:00 130%\n".write(toFile: bad, atomically: true, encoding: .utf8)
+
+        let refused = try ProductRunner.run("lampctl", ["program", "set", "midnight", bad] + daemon.lampctlOptions)
+        #expect(refused.status == 65 && refused.stderr.contains("bad.prog: line 2, level: '130%' is not 0% to 100%"), "\(refused.stderr)")
+        let set = try ProductRunner.run("lampctl", ["program", "set", "midnight", file] + daemon.lampctlOptions)
+        #expect(set.status == 0 && set.stdout.contains("program midnight revision"), "\(set.stderr)")
+        let assign = try ProductRunner.run("lampctl", ["program", "assign", "midnight", "all"] + daemon.lampctlOptions)
+        #expect(assign.status == 0 && assign.stdout.contains("assigned to all: 4 lamps"))
+        let list = try ProductRunner.run("lampctl", ["program"] + daemon.lampctlOptions)
+        #expect(list.stdout.contains("midnight") && list.stdout.contains("4"))
+        let show = try ProductRunner.run("lampctl", ["program", "show", "midnight"] + daemon.lampctlOptions)
+        #expect(show.stdout.contains("23:00 30%") && show.stdout.contains("CET-1CEST,M3.5.0,M10.5.0/3"))
+        let preview = try ProductRunner.run(
+            "lampctl", ["program", "preview", "midnight", "--at", "52.3676,4.9041", "--date", "2026-11-20"] + daemon.lampctlOptions)
+        // Sunset 16:41:17 and sunrise 08:11:52 local (PyEphem).
+        #expect(preview.status == 0, "\(preview.stderr)")
+        #expect(preview.stdout.contains("16:31     switch on at 100%") && preview.stdout.contains("16:41     sunset"), "\(preview.stdout)")
+        #expect(preview.stdout.contains("23:00     dim to 30%") && preview.stdout.contains("08:12 +1  sunrise"))
+        #expect(preview.stdout.contains("08:22 +1  switch off"))
+        let unknown = try ProductRunner.run("lampctl", ["program", "assign", "nightly", "all"] + daemon.lampctlOptions)
+        #expect(unknown.status == 4)
+        let used = try ProductRunner.run("lampctl", ["program", "delete", "midnight"] + daemon.lampctlOptions)
+        #expect(used.status == 5 && used.stderr.contains("assigned to 4 lamps"))
     }
 }

@@ -6,10 +6,10 @@ enum Fixtures {
     static let lampID = LampID("lamp-0001")!
     static let fleet = FleetKey(hex: String(repeating: "42", count: 32))!
 
-    static func hello(applied: UInt32 = 0, config: UInt32 = 0, id: LampID = lampID) -> Hello {
+    static func hello(applied: UInt32 = 0, config: UInt32 = 0, program: UInt32 = 0, id: LampID = lampID) -> Hello {
         Hello(
             lampID: id, firmware: FirmwareVersion("1.0")!, capabilities: [.dimmable, .programs], appliedVersion: applied,
-            configVersion: config, programRevision: 0, clock: 0, clientNonce: Block16(high: 1, low: 2), mac: .zero)
+            configVersion: config, programRevision: program, clock: 0, clientNonce: Block16(high: 1, low: 2), mac: .zero)
     }
 
     static func desired(control version: UInt32, _ intent: ControlIntent = .level(Level(permille: 300)!), config: UInt32 = 1) -> DesiredState {

@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import LightingPrograms
+import OperatorAPI
+import OperatorClient
+
+/// `lampctl program ...`: lighting programs.
+struct Program: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Lighting programs: set from a file, show, list, assign, preview a night.",
+        discussion: """
+            A program file has one switch point per line: TRIGGER LEVEL [fade S] [days D] \
+            [dates MM-DD..MM-DD], where TRIGGER is HH:MM or sunset, sunrise, dusk, dawn with an \
+            offset such as -10m or +1h, and LEVEL a percentage, on or off; \
+            'skip-shorter-than 15m' drops a switch-on that would be off again sooner. \
+            Lamps run their program themselves, also without a link.
+            """,
+        subcommands: [List.self, Show.self, Set.self, Assign.self, Preview.self, Delete.self],
+        defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every program, its revision and how many lamps run it.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let client = options.client
+            let programs = try await Exit.call { try await client.programs() }
+            if options.json { return try options.printJSON(programs) }
+            print(Table.render([["PROGRAM", "REVISION", "ENTRIES", "LAMPS"]] + programs.map { [$0.name, "\($0.revision)", "\($0.entries)", "\($0.lamps)"] }))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One program's file.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The program's name.") var name: String
+
+        func run() async throws {
+            let client = options.client
+            let program = try await Exit.call { try await client.program(name) }
+            if options.json { return try options.printJSON(program) }
+            print("# \(program.name), revision \(program.revision), \(program.lamps) lamps, time zone \(program.timeZone)")
+            print(program.source, terminator: program.source.hasSuffix("\n") ? "" : "\n")
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or change a program from a file; lamps running it get the change.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The program's name.") var name: String
+        @Argument(help: "The program file ('-' for standard input).") var file: String
+
+        func run() async throws {
+            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+            guard let data else { throw ValidationError("cannot read \(file)") }
+            let source = String(decoding: data, as: UTF8.self)
+            // Check here first, so the error names the file.
+            do {
+                _ = try ProgramText.parse(source)
+            } catch {
+                printError("lampctl: \(file): \(error)")
+                throw Exit.invalidInput
+            }
+            let client = options.client
+            let saved = try await Exit.call { try await client.saveProgram(name, source: source) }
+            if options.json { return try options.printJSON(saved) }
+            print("program \(saved.name) revision \(saved.revision): \(saved.entries) entries, running on \(saved.lamps) lamps")
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a program on a lamp, a group or the fleet.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The program's name.") var name: String
+        @Argument(help: "all, group:NAME, lamp:ID or a lamp ID.") var target: String
+
+        func run() async throws {
+            let client = options.client
+            let assigned = try await Exit.call { try await client.assignProgram(name, target: CommandRun.target(target)) }
+            if options.json { return try options.printJSON(assigned) }
+            print("program \(assigned.program) revision \(assigned.revision) assigned to \(assigned.target): \(assigned.lamps) lamps")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a program no lamp runs.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The program's name.") var name: String
+
+        func run() async throws {
+            let client = options.client
+            try await Exit.call { try await client.deleteProgram(name) }
+            print("deleted program \(name)")
+        }
+    }
+
+    struct Preview: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A night of a program at a place: sunset, switch-on, every dim step, sunrise.",
+            discussion: "NAME is a program on the daemon, or a program file with --file (no daemon needed).")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The program's name (or, with --file, a label).") var name: String
+        @Option(help: "Read the program from this file instead of the daemon.") var file: String?
+        @Option(help: "LAT,LON in degrees, e.g. 52.37,4.90.") var at: String
+        @Option(help: "The evening's date, YYYY-MM-DD (default: today).") var date: String?
+        @Option(help: "Time zone: IANA name or POSIX rule (default: the daemon's, or with --file the system's).") var tz: String?
+
+        func run() async throws {
+            let parts = at.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, (-90...90).contains(parts[0]), (-180...180).contains(parts[1]) else {
+                throw ValidationError("--at must be LAT,LON in degrees, e.g. 52.37,4.90")
+            }
+            let evening = try Self.date(date)
+            var source: String
+            var zoneText = tz
+            if let file {
+                guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+                source = String(decoding: data, as: UTF8.self)
+            } else {
+                let client = options.client
+                let program = try await Exit.call { try await client.program(name) }
+                source = program.source
+                zoneText = zoneText ?? program.timeZone
+            }
+            let program: LightingProgram
+            do {
+                program = try ProgramText.parse(source)
+            } catch {
+                printError("lampctl: \(file ?? name): \(error)")
+                throw Exit.invalidInput
+            }
+            let zone = try Self.zone(zoneText)
+            let place = Place(latitude: parts[0], longitude: parts[1], timeZone: zone)
+            let night = ProgramEvaluator(program: program, place: place).night(of: evening)
+            print(Self.render(night, program: program, name: name, place: place))
+        }
+
+        static func date(_ text: String?) throws -> CivilDate {
+            guard let text else {
+                return CivilDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
+            }
+            let parts = text.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 3, let date = CivilDate(year: parts[0], month: parts[1], day: parts[2]) else {
+                throw ValidationError("--date must be YYYY-MM-DD")
+            }
+            return date
+        }
+
+        static func zone(_ text: String?) throws -> PosixTimeZone {
+            guard let text else { return (try? zoneFromFile("/etc/localtime")) ?? .utc }
+            if let rule = try? PosixTimeZone(text) { return rule }
+            guard !text.contains(".."), FileManager.default.fileExists(atPath: "/usr/share/zoneinfo/" + text) else {
+                throw ValidationError("--tz '\(text)' is neither an IANA zone such as Europe/Amsterdam nor a POSIX rule")
+            }
+            return try zoneFromFile("/usr/share/zoneinfo/" + text)
+        }
+
+        /// The POSIX rule that ends a TZif file.
+        static func zoneFromFile(_ path: String) throws -> PosixTimeZone {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("no time zone at \(path)") }
+            do {
+                return try PosixTimeZone(tzif: [UInt8](data))
+            } catch {
+                throw ValidationError("\(path): \(error.message)")
+            }
+        }
+
+        /// The night as lines: time, what happens, and which entry did it.
+        static func render(_ night: NightTimeline, program: LightingProgram, name: String, place: Place) -> String {
+            var items: [(Int64, String)] = []
+            for (crossing, label) in [(night.sunset, "sunset"), (night.dusk, "civil dusk"), (night.dawn, "civil dawn"), (night.sunrise, "sunrise")] {
+                if let instant = crossing.instant { items.append((instant, label)) }
+            }
+            var level = night.levelAtNoon
+            for point in night.points {
+                let what: String
+                if point.level == level {
+                    what = "stay at " + ProgramText.level(point.level)
+                } else if level == 0 {
+                    what = "switch on at " + ProgramText.level(point.level)
+                } else if point.level == 0 {
+                    what = "switch off"
+                } else {
+                    what = (point.level < level ? "dim to " : "raise to ") + ProgramText.level(point.level)
+                }
+                level = point.level
+                let entry = ProgramText.trigger(program.entries[point.entry].trigger)
+                let fade = point.fadeDeciseconds > 0 ? ", fade " + ProgramText.decimal(Int(point.fadeDeciseconds)) + " s" : ""
+                items.append((point.instant, what.padding(toLength: 22, withPad: " ", startingAt: 0) + "(\(entry)\(fade))"))
+            }
+            items.sort { $0.0 < $1.0 }
+            let date = night.date
+            var lines = [
+                "program \(name) at \(place.latitude), \(place.longitude), time zone \(place.timeZone.text)",
+                "night of \(date.year)-\(ProgramText.twoDigits(date.month))-\(ProgramText.twoDigits(date.day)); lamps at "
+                    + ProgramText.level(night.levelAtNoon) + " at noon",
+            ]
+            switch (night.sunset, night.sunrise) {
+            case (.alwaysBelow, _): lines.append("polar night: the sun does not rise")
+            case (.alwaysAbove, _): lines.append("midnight sun: the sun does not set")
+            default: break
+            }
+            for (instant, text) in items {
+                let local = place.timeZone.local(instant + 30)  // to the nearest minute
+                let seconds = local.secondsOfDay
+                let clock = ProgramText.twoDigits(seconds / 3600) + ":" + ProgramText.twoDigits(seconds % 3600 / 60)
+                let day = local.date == night.date ? "   " : " +1"
+                lines.append("\(clock)\(day)  \(text)")
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+}

@@ -40,6 +40,11 @@ struct Lamp: AsyncParsableCommand {
                 rows.append(["faults", reported.faults.isEmpty ? "none" : reported.faults.joined(separator: ", ")])
                 rows.append(["firmware", reported.firmware ?? "-"])
             }
+            if let program = lamp.program {
+                var text = program + (lamp.programRevision.map { ", revision \($0) held" } ?? "")
+                if let expected = lamp.expectedLevel { text += "; asks for \(Table.percent(expected)) now" }
+                rows.append(["program", text])
+            }
             if !lamp.groups.isEmpty { rows.append(["groups", lamp.groups.joined(separator: ", ")]) }
             print(Table.render(rows))
             if !events.isEmpty {

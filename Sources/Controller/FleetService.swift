@@ -47,7 +47,9 @@ public final class FleetService: Sendable {
             try FleetService.record(from: registration, index: registrations.count > 1 ? index : nil)
         }
         do {
-            try store.addLamps(records, atMilliseconds: WallClock.nowMilliseconds())
+            var config = DesiredConfig.initial
+            config.reportIntervalSeconds = gateway.shared.configuration.reportIntervalSeconds
+            try store.addLamps(records, config: config, atMilliseconds: WallClock.nowMilliseconds())
             let stored = try records.compactMap { try store.lamp($0.id) }
             fleet.add(stored)
         } catch let error as FleetStoreError {

@@ -148,7 +148,7 @@ public final class FleetStore: Sendable {
 
     /// Registers lamps with the initial desired state, all or none. An id that is already
     /// registered fails the whole batch and names the id.
-    public func addLamps(_ records: [LampRecord], atMilliseconds now: UInt64) throws {
+    public func addLamps(_ records: [LampRecord], config: DesiredConfig = .initial, atMilliseconds now: UInt64) throws {
         try pool.write { db in
             let exists = try db.cachedStatement(sql: "SELECT 1 FROM lamp WHERE id = ?")
             let insertLamp = try db.cachedStatement(
@@ -167,8 +167,22 @@ public final class FleetStore: Sendable {
                     try defineGroup.execute(arguments: [group, Int64(now)])
                     try insertGroup.execute(arguments: [group, record.id.value])
                 }
-                try FleetStore.writeDesired(db, record.id, .initial, now: now)
+                try FleetStore.writeDesired(db, record.id, DesiredState(control: .initial, config: config), now: now)
             }
+        }
+    }
+
+    /// Makes `seconds` every lamp's desired report interval: lamps with another one get it
+    /// with their next config version. Returns how many changed.
+    @discardableResult
+    public func setReportInterval(_ seconds: UInt16, atMilliseconds now: UInt64) throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE desired_state SET config_version = config_version + 1, report_interval = ?, updated_at = ?
+                    WHERE report_interval != ?
+                    """, arguments: [Int(seconds), Int64(now), Int(seconds)])
+            return db.changesCount
         }
     }
 

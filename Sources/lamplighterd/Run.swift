@@ -1,5 +1,6 @@
 import ArgumentParser
 import Controller
+import FleetCore
 import FleetStore
 import Foundation
 import Hummingbird
@@ -114,6 +115,9 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("cannot open the database \(storage.database): \(error)")
         }
         let firstToken = try FirstToken.ensure(store: store, file: adminTokenFile)
+        // The report interval is part of each lamp's desired config: a changed flag reaches
+        // every lamp as a new config version (the welcome's value only covers a lamp with none).
+        let reconfigured = try store.setReportInterval(UInt16(reportInterval), atMilliseconds: WallClock.nowMilliseconds())
         let fleet = FleetState(stored: try store.loadAll(), highestVersion: try store.highestControlVersion())
         // validate() checked the zone.
         let zone = (try? timezone.map(TimeZoneRules.rule)) ?? TimeZoneRules.systemRule()
@@ -139,6 +143,9 @@ struct Run: AsyncParsableCommand {
             print("lamplighterd: generated a new fleet key in \(key.source) (keep it secret; lampsim and provisioning need it)")
         } else {
             print("lamplighterd: fleet key from \(key.source)")
+        }
+        if reconfigured > 0 {
+            print("lamplighterd: report interval \(reportInterval) s: \(reconfigured) lamps get a new config version")
         }
         print("lamplighterd: lighting programs run on local time \(zone.text)" + (timezone.map { " (\($0))" } ?? ""))
         if let firstToken {

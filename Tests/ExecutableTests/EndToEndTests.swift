@@ -154,4 +154,20 @@ struct EndToEndTests {
         let (_, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 400)
     }
+
+    @Test("--report-interval reaches every lamp as its config, also lamps registered before")
+    func reportInterval() async throws {
+        let daemon = try Daemon(lamps: 3)
+        daemon.runArguments = ["--report-interval", "1"]
+        try daemon.start()
+        let sim = try Simulator(daemon, count: 3)
+        try await daemon.waitUntil("3 lamps are online") { try await daemon.onlineCount() == 3 }
+        try await Task.sleep(for: .seconds(1))
+        let first = try #require(try await daemon.lamp("lamp-0002")?.reported?.reportedAt)
+        try await daemon.waitUntil("the lamp reports every second", seconds: 5) {
+            guard let later = try await daemon.lamp("lamp-0002")?.reported?.reportedAt else { return false }
+            return later.timeIntervalSince(first) >= 1.5
+        }
+        _ = try sim.finish()
+    }
 }

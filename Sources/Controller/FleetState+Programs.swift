@@ -36,20 +36,34 @@ extension FleetState {
         return Place(latitude: latitude, longitude: longitude, timeZone: defaults.timeZone)
     }
 
-    /// The desired program of a lamp: `name` at `revision`, its frames for the lamp's place.
-    static func desiredProgram(
-        _ name: String?, revision: UInt32, record: LampRecord, programs: [String: KnownProgram], defaults: ProgramDefaults
-    ) -> DesiredProgram {
-        guard revision > 0 else { return .none }
-        guard let name else {
-            // No program: a removal, sent as an empty header wherever the lamp is.
-            let place = place(of: record, defaults: defaults) ?? Place(latitude: 0, longitude: 0, timeZone: defaults.timeZone)
-            return DesiredProgram(revision: revision, name: nil, frames: try? ProgramFrames(revision: revision, program: nil, place: place))
+    /// Builds lamps' desired programs, each program's pages once for all its lamps.
+    struct ProgramBuilder {
+        let programs: [String: KnownProgram]
+        let defaults: ProgramDefaults
+        private var built: [String: ProgramFrames?] = [:]
+
+        init(programs: [String: KnownProgram], defaults: ProgramDefaults) {
+            self.programs = programs
+            self.defaults = defaults
         }
-        guard let known = programs[name], let place = place(of: record, defaults: defaults) else {
-            return DesiredProgram(revision: revision, name: name, frames: nil)
+
+        /// The desired program of a lamp: `name` at `revision`, framed for the lamp's place.
+        mutating func desired(_ name: String?, revision: UInt32, record: LampRecord) -> DesiredProgram {
+            guard revision > 0 else { return .none }
+            let place = FleetState.place(of: record, defaults: defaults)
+            guard let name else {
+                // No program: a removal, sent as an empty header wherever the lamp is.
+                let anywhere = place ?? Place(latitude: 0, longitude: 0, timeZone: defaults.timeZone)
+                return DesiredProgram(revision: revision, name: nil, frames: try? ProgramFrames(revision: revision, program: nil, place: anywhere))
+            }
+            guard let known = programs[name], let place else { return DesiredProgram(revision: revision, name: name, frames: nil) }
+            let key = "\(name) \(revision)"
+            if built[key] == nil {
+                built[key] = .some(try? ProgramFrames(revision: revision, program: known.program, place: place))
+            }
+            let frames = (built[key] ?? nil).flatMap { try? $0.placed(at: place) }
+            return DesiredProgram(revision: revision, name: name, frames: frames)
         }
-        return DesiredProgram(revision: revision, name: name, frames: try? ProgramFrames(revision: revision, program: known.program, place: place))
     }
 
     /// Sets the programs and defaults, and builds every lamp's program frames (at start-up).
@@ -61,12 +75,12 @@ extension FleetState {
             }
         }
         programState.withLock { $0 = (programs, defaults) }
+        var builder = ProgramBuilder(programs: programs, defaults: defaults)
         withTable { table in
             for slot in table.entries.indices {
                 let entry = table.entries[slot]
-                table.entries[slot].desired.program = FleetState.desiredProgram(
-                    entry.desired.program.name, revision: entry.desired.program.revision, record: entry.record, programs: programs,
-                    defaults: defaults)
+                table.entries[slot].desired.program = builder.desired(
+                    entry.desired.program.name, revision: entry.desired.program.revision, record: entry.record)
             }
         }
     }
@@ -86,11 +100,11 @@ extension FleetState {
             state.programs[name] = KnownProgram(revision: revision, program: program)
             return (state.programs, state.defaults)
         }
+        var builder = ProgramBuilder(programs: programs, defaults: defaults)
         return withTable { table in
             var changed: [(Int, DesiredState)] = []
             for slot in table.entries.indices where table.entries[slot].desired.program.name == name {
-                table.entries[slot].desired.program = FleetState.desiredProgram(
-                    name, revision: revision, record: table.entries[slot].record, programs: programs, defaults: defaults)
+                table.entries[slot].desired.program = builder.desired(name, revision: revision, record: table.entries[slot].record)
                 changed.append((slot, table.entries[slot].desired))
             }
             return changed
@@ -104,12 +118,11 @@ extension FleetState {
 
     /// Assigns a program (nil: none) to lamps (after the store); returns their new desired states.
     public func assignProgram(_ name: String?, to slots: [Int], revision: UInt32) -> [(Int, DesiredState)] {
-        let (programs, defaults) = programState.withLock { ($0.programs, $0.defaults) }
+        var builder = programState.withLock { ProgramBuilder(programs: $0.programs, defaults: $0.defaults) }
         return withTable { table in
             var changed: [(Int, DesiredState)] = []
             for slot in slots where revision > table.entries[slot].desired.program.revision {
-                table.entries[slot].desired.program = FleetState.desiredProgram(
-                    name, revision: revision, record: table.entries[slot].record, programs: programs, defaults: defaults)
+                table.entries[slot].desired.program = builder.desired(name, revision: revision, record: table.entries[slot].record)
                 changed.append((slot, table.entries[slot].desired))
             }
             return changed

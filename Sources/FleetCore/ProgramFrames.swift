@@ -50,6 +50,20 @@ public struct ProgramFrames: Hashable, Sendable {
     /// The revision.
     public var revision: UInt32 { header.revision }
 
+    /// The same program for a lamp elsewhere: a new header, the same pages (an array many
+    /// lamps share, not a copy each).
+    public func placed(at place: Place) throws(Invalid) -> ProgramFrames {
+        guard
+            let header = ProgramHeader(
+                revision: header.revision, entryCount: header.entryCount, skipShorterMinutes: header.skipShorterMinutes,
+                latitudeMicrodegrees: Int32((place.latitude * 1_000_000).rounded()),
+                longitudeMicrodegrees: Int32((place.longitude * 1_000_000).rounded()), timeZone: place.timeZone.text)
+        else {
+            throw Invalid(description: "the place or time-zone rule cannot be sent (rule 1 to 63 bytes, no spaces)")
+        }
+        return ProgramFrames(header: header, pages: pages)
+    }
+
     /// The same frames under another revision (a program re-sent after a change).
     public func withRevision(_ revision: UInt32) -> ProgramFrames {
         var copy = self

@@ -53,6 +53,24 @@ struct AllocBench {
             ),
             ("identify", .identify(Identify(ref: 9, durationSeconds: 30)!)),
             ("reboot", .reboot(Reboot(ref: 10))),
+            (
+                "programHeader",
+                .programHeader(
+                    ProgramHeader(
+                        revision: 9, entryCount: 3, skipShorterMinutes: 15, latitudeMicrodegrees: 52_367_600,
+                        longitudeMicrodegrees: 4_904_100, timeZone: "CET-1CEST,M3.5.0,M10.5.0/3")!)
+            ),
+            (
+                "programPage",
+                .programPage(
+                    ProgramPage(
+                        revision: 9, page: 0,
+                        entries: [
+                            ProgramEntryWire(trigger: 1, offsetMinutes: -10, level: .full, fade: FadeTime(deciseconds: 100), days: 0x7F)!,
+                            ProgramEntryWire(trigger: 0, offsetMinutes: 1380, level: Level(permille: 300)!, fade: .immediate, days: 0x7F)!,
+                            ProgramEntryWire(trigger: 2, offsetMinutes: 10, level: .off, fade: .immediate, days: 0x7F)!,
+                        ])!)
+            ),
         ]
         var sink: [UInt8] = []
         sink.reserveCapacity(256)

@@ -73,6 +73,38 @@ public struct PosixTimeZone: Hashable, Sendable {
         try self.init(String(decoding: bytes[(start + 1)..<(bytes.count - 1)], as: UTF8.self))
     }
 
+    /// Where the IANA database lives on Linux.
+    public static let databaseDirectory = "/usr/share/zoneinfo"
+
+    /// What an operator writes as a zone: a POSIX rule as it is, or an IANA name such as
+    /// `Europe/Amsterdam`, whose rule is the footer of its TZif file. `readFile` is the
+    /// caller's I/O (this module does none): a file's bytes, or nil if there is none.
+    public static func resolve(_ text: String, readFile: (String) -> [UInt8]?) throws(ParseError) -> PosixTimeZone {
+        let notARule: ParseError
+        do {
+            return try PosixTimeZone(text)
+        } catch {
+            notARule = error
+        }
+        let utf8 = Array(text.utf8)
+        let climbsOut = utf8.indices.dropLast().contains { utf8[$0] == 0x2E && utf8[$0 + 1] == 0x2E }
+        guard !climbsOut, let bytes = readFile(databaseDirectory + "/" + text) else {
+            throw ParseError(
+                message: "'" + text + "' is neither an IANA zone such as Europe/Amsterdam nor a POSIX rule (" + notARule.message + ")",
+                offset: notARule.offset)
+        }
+        do {
+            return try PosixTimeZone(tzif: bytes)
+        } catch {
+            throw ParseError(message: text + ": " + error.message, offset: error.offset)
+        }
+    }
+
+    /// The system's own zone (the footer of /etc/localtime), or UTC.
+    public static func system(readFile: (String) -> [UInt8]?) -> PosixTimeZone {
+        readFile("/etc/localtime").flatMap { try? PosixTimeZone(tzif: $0) } ?? .utc
+    }
+
     private init(text: String, standardName: String, standardOffset: Int, daylightName: String?, daylightOffset: Int, rule: Rule?) {
         self.text = text
         self.standardName = standardName

@@ -148,21 +148,12 @@ struct Program: AsyncParsableCommand {
         }
 
         static func zone(_ text: String?) throws -> PosixTimeZone {
-            guard let text else { return (try? zoneFromFile("/etc/localtime")) ?? .utc }
-            if let rule = try? PosixTimeZone(text) { return rule }
-            guard !text.contains(".."), FileManager.default.fileExists(atPath: "/usr/share/zoneinfo/" + text) else {
-                throw ValidationError("--tz '\(text)' is neither an IANA zone such as Europe/Amsterdam nor a POSIX rule")
-            }
-            return try zoneFromFile("/usr/share/zoneinfo/" + text)
-        }
-
-        /// The POSIX rule that ends a TZif file.
-        static func zoneFromFile(_ path: String) throws -> PosixTimeZone {
-            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("no time zone at \(path)") }
+            let readFile = { (path: String) in FileManager.default.contents(atPath: path).map { [UInt8]($0) } }
+            guard let text else { return PosixTimeZone.system(readFile: readFile) }
             do {
-                return try PosixTimeZone(tzif: [UInt8](data))
+                return try PosixTimeZone.resolve(text, readFile: readFile)
             } catch {
-                throw ValidationError("\(path): \(error.message)")
+                throw ValidationError("--tz: \(error.message)")
             }
         }
 

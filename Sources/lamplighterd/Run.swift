@@ -87,15 +87,20 @@ struct Run: AsyncParsableCommand {
         if (latitude == nil) != (longitude == nil) { throw ValidationError("give --latitude and --longitude together") }
         if let timezone {
             do {
-                _ = try TimeZoneRules.rule(timezone)
+                _ = try PosixTimeZone.resolve(timezone, readFile: Self.readFile)
             } catch {
-                throw ValidationError("--timezone: \(error)")
+                throw ValidationError("--timezone: \(error.message)")
             }
         }
         guard (1...3600).contains(programCheckInterval) else { throw ValidationError("--program-check-interval must be from 1 to 3600 seconds") }
         guard (16...1_000_000).contains(streamBuffer) else { throw ValidationError("--stream-buffer must be from 16 to 1000000 events") }
         guard maxPendingHandshakes >= 1 else { throw ValidationError("--max-pending-handshakes must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+    }
+
+    /// A file's bytes, for the time-zone lookups.
+    static func readFile(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
     }
 
     func run() async throws {
@@ -120,7 +125,9 @@ struct Run: AsyncParsableCommand {
         let reconfigured = try store.setReportInterval(UInt16(reportInterval), atMilliseconds: WallClock.nowMilliseconds())
         let fleet = FleetState(stored: try store.loadAll(), highestVersion: try store.highestControlVersion())
         // validate() checked the zone.
-        let zone = (try? timezone.map(TimeZoneRules.rule)) ?? TimeZoneRules.systemRule()
+        let zone =
+            (try? timezone.map { text throws(PosixTimeZone.ParseError) in try PosixTimeZone.resolve(text, readFile: Self.readFile) })
+            ?? PosixTimeZone.system(readFile: Self.readFile)
         fleet.loadPrograms(try store.programs(), defaults: ProgramDefaults(timeZone: zone, latitude: latitude, longitude: longitude))
 
         var gatewayConfiguration = GatewayConfiguration(host: lampHost, port: lampPort)

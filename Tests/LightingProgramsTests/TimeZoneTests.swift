@@ -57,4 +57,22 @@ struct TimeZoneTests {
             }
         }
     }
+
+    @Test("an IANA name resolves to its TZif footer; a rule stays a rule; nothing outside the database is read")
+    func resolve() throws {
+        var asked: [String] = []
+        let files = ["/usr/share/zoneinfo/Europe/Amsterdam": Array("TZif2...binary...\nCET-1CEST,M3.5.0,M10.5.0/3\n".utf8)]
+        let read = { (path: String) -> [UInt8]? in
+            asked.append(path)
+            return files[path]
+        }
+        #expect(try PosixTimeZone.resolve("Europe/Amsterdam", readFile: read).text == "CET-1CEST,M3.5.0,M10.5.0/3")
+        #expect(try PosixTimeZone.resolve("EST5EDT,M3.2.0,M11.1.0", readFile: read).text == "EST5EDT,M3.2.0,M11.1.0")
+        #expect(asked == ["/usr/share/zoneinfo/Europe/Amsterdam"])
+        for name in ["Mars/Olympus", "../../etc/passwd"] {
+            #expect(throws: PosixTimeZone.ParseError.self) { try PosixTimeZone.resolve(name, readFile: read) }
+        }
+        #expect(!asked.contains { $0.contains("..") })
+        #expect(PosixTimeZone.system(readFile: { _ in nil }) == .utc)
+    }
 }

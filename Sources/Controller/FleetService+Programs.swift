@@ -27,7 +27,7 @@ extension FleetService {
     func programView(_ record: ProgramRecord) -> ProgramView {
         ProgramView(
             name: record.name, revision: record.revision, source: record.source,
-            entries: (try? ProgramText.parse(record.source).entries.count) ?? 0, lamps: record.lampCount,
+            entries: fleet.program(named: record.name)?.entries.count ?? 0, lamps: record.lampCount,
             timeZone: fleet.programDefaults.timeZone.text,
             updatedAt: Date(timeIntervalSince1970: Double(record.updatedAtMilliseconds) / 1000), updatedBy: record.updatedBy)
     }

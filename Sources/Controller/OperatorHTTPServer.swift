@@ -2,6 +2,7 @@ import FleetCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import LampProtocol
 import Logging
@@ -136,10 +137,7 @@ public enum OperatorHTTPServer {
         }
         route(api, .get, "events", .viewer, service) { request, _, _ in
             let query = request.uri.queryParameters
-            let limit = try integer(query.get("limit"), name: "limit", default: 100, range: 1...10_000)
-            let before = try query.get("before").map { text throws(APIFailure) in
-                Int64(try integer(text, name: "before", default: 0, range: 1...Int.max))
-            }
+            let (limit, before) = try historyPage(query)
             var lamp: LampID?
             if let text = query.get("lamp") {
                 guard let id = LampID(text) else { throw APIFailure.badRequest("is not a lamp id", field: "lamp") }
@@ -215,10 +213,7 @@ public enum OperatorHTTPServer {
     static func accessRoutes(_ api: RouterGroup<Context>, _ service: FleetService) {
         route(api, .get, "audit", .operator, service) { request, _, _ in
             let query = request.uri.queryParameters
-            let limit = try integer(query.get("limit"), name: "limit", default: 100, range: 1...10_000)
-            let before = try query.get("before").map { text throws(APIFailure) in
-                Int64(try integer(text, name: "before", default: 0, range: 1...Int.max))
-            }
+            let (limit, before) = try historyPage(query)
             return try json(try service.auditLog(actor: query.get("actor"), action: query.get("action"), before: before, limit: limit))
         }
         route(api, .get, "tokens", .admin, service) { _, _, _ in
@@ -232,6 +227,15 @@ public enum OperatorHTTPServer {
             try service.revokeToken(context.parameters.get("name") ?? "", by: caller)
             return Response(status: .noContent)
         }
+    }
+
+    /// `limit` (1 to 10,000, default 100) and `before` (an id) of a newest-first history.
+    static func historyPage(_ query: FlatDictionary<Substring, Substring>) throws(APIFailure) -> (limit: Int, before: Int64?) {
+        let limit = try integer(query.get("limit"), name: "limit", default: 100, range: 1...10_000)
+        let before = try query.get("before").map { text throws(APIFailure) in
+            Int64(try integer(text, name: "before", default: 0, range: 1...Int.max))
+        }
+        return (limit, before)
     }
 
     static func boolean(_ text: String?, name: String) throws(APIFailure) -> Bool? {

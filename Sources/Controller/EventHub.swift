@@ -61,34 +61,29 @@ public final class EventHub: Sendable {
     func publishLamp(
         _ lamp: LampID, isStatus: Bool, atMilliseconds now: UInt64, groups: () -> [String], make: () -> StreamEvent
     ) {
-        guard isActive else { return }
-        let current = subscribers.withLock { Array($0.values) }
         var lampGroups: [String]?
-        var text: String?
-        for subscriber in current {
-            let wanted = subscriber.wantsLamp(lamp.value, isStatus: isStatus, atMilliseconds: now) {
+        fanOut(make) { subscriber in
+            subscriber.wantsLamp(lamp.value, isStatus: isStatus, atMilliseconds: now) {
                 if lampGroups == nil { lampGroups = groups() }
                 return lampGroups ?? []
             }
-            guard wanted else { continue }
-            if text == nil { text = EventHub.encode(make()) }
-            subscriber.offer(text ?? "")
         }
     }
 
-    /// Offers a command's event to the subscribers of `fleet` and of its target's channel.
+    /// Offers a command's event to the subscribers of `fleet` and of its target's channel
+    /// (`group:NAME`, `lamp:ID`: the target's own spelling).
     func publishCommand(_ target: CommandTarget, event: StreamEvent) {
+        let channel = target == .all ? nil : target.description
+        fanOut({ event }) { $0.wantsCommand(channel: channel) }
+    }
+
+    /// Offers an event to every subscriber that wants it, encoding it once, and only if one does.
+    private func fanOut(_ make: () -> StreamEvent, to wants: (StreamSubscriber) -> Bool) {
         guard isActive else { return }
         let current = subscribers.withLock { Array($0.values) }
-        let channel: String? =
-            switch target {
-            case .all: nil
-            case .group(let name): "group:\(name)"
-            case .lamp(let id): "lamp:\(id.value)"
-            }
         var text: String?
-        for subscriber in current where subscriber.wantsCommand(channel: channel) {
-            if text == nil { text = EventHub.encode(event) }
+        for subscriber in current where wants(subscriber) {
+            if text == nil { text = EventHub.encode(make()) }
             subscriber.offer(text ?? "")
         }
     }

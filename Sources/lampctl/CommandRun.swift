@@ -13,21 +13,12 @@ enum CommandRun {
 
     static func run(_ request: CommandRequest, options: ClientOptions, wait: Double) async throws {
         let client = options.client
-        let accepted: CommandAccepted
-        do {
-            accepted = try await client.command(request)
-        } catch {
-            throw Exit.fail(error)
-        }
+        let accepted = try await Exit.call { try await client.command(request) }
         let began = Date()
         let live = isatty(STDERR_FILENO) == 1 && !options.json
         var progress: CommandProgress
         while true {
-            do {
-                progress = try await client.progress(accepted.id)
-            } catch {
-                throw Exit.fail(error)
-            }
+            progress = try await Exit.call { try await client.progress(accepted.id) }
             let elapsed = Date().timeIntervalSince(began)
             if live {
                 FileHandle.standardError.write(Data(("\r" + line(progress, elapsed: elapsed) + "   ").utf8))
@@ -37,7 +28,7 @@ enum CommandRun {
         }
         if live { FileHandle.standardError.write(Data("\n".utf8)) }
         if options.json {
-            print(String(decoding: try APICoding.encoder().encode(progress), as: UTF8.self))
+            try options.printJSON(progress)
         } else {
             print(summary(progress, elapsed: Date().timeIntervalSince(began)))
         }

@@ -17,16 +17,9 @@ struct Events: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let events: [EventView]
-        do {
-            events = try await options.client.events(lamp: lamp, kind: kind, limit: limit)
-        } catch {
-            throw Exit.fail(error)
-        }
-        if options.json {
-            print(String(decoding: try APICoding.encoder().encode(events), as: UTF8.self))
-            return
-        }
+        let client = options.client
+        let events = try await Exit.call { try await client.events(lamp: lamp, kind: kind, limit: limit) }
+        if options.json { return try options.printJSON(events) }
         let time = ISO8601DateFormatter()
         print(Table.render([["TIME", "LAMP", "EVENT", "DETAIL"]] + events.map { [time.string(from: $0.at), $0.lamp, $0.kind, $0.detail] }))
     }

@@ -15,18 +15,9 @@ struct Lamp: AsyncParsableCommand {
         @Argument(help: "The lamp id.") var id: String
 
         func run() async throws {
-            let lamp: LampView
-            let events: [EventView]
-            do {
-                lamp = try await options.client.lamp(id)
-                events = try await options.client.events(lamp: id, limit: 10)
-            } catch {
-                throw Exit.fail(error)
-            }
-            if options.json {
-                print(String(decoding: try APICoding.encoder().encode(lamp), as: UTF8.self))
-                return
-            }
+            let client = options.client
+            let lamp = try await Exit.call { try await client.lamp(id) }
+            if options.json { return try options.printJSON(lamp) }
             let time = ISO8601DateFormatter()
             var rows = [
                 ["lamp", lamp.id + (lamp.name.map { " (\($0))" } ?? "")],
@@ -47,6 +38,8 @@ struct Lamp: AsyncParsableCommand {
             }
             if !lamp.groups.isEmpty { rows.append(["groups", lamp.groups.joined(separator: ", ")]) }
             print(Table.render(rows))
+            // The lamp's view carries its newest events.
+            let events = (lamp.recentEvents ?? []).prefix(10)
             if !events.isEmpty {
                 print("\nrecent events")
                 print(Table.render(events.map { [time.string(from: $0.at), $0.kind, $0.detail] }))

@@ -21,17 +21,11 @@ struct Lamps: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let page: LampPage
-        do {
-            page = try await options.client.lamps(
-                group: group, online: online ? true : (offline ? false : nil), offset: offset, limit: limit)
-        } catch {
-            throw Exit.fail(error)
+        let client = options.client
+        let page = try await Exit.call {
+            try await client.lamps(group: group, online: online ? true : (offline ? false : nil), offset: offset, limit: limit)
         }
-        if options.json {
-            print(String(decoding: try APICoding.encoder().encode(page), as: UTF8.self))
-            return
-        }
+        if options.json { return try options.printJSON(page) }
         var rows = [["LAMP", "ONLINE", "DESIRED", "REPORTED", "POWER", "FAULTS", "GROUPS"]]
         for lamp in page.lamps {
             rows.append([

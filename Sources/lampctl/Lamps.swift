@@ -9,6 +9,8 @@ struct Lamps: AsyncParsableCommand {
 
     @OptionGroup var options: ClientOptions
     @Option(help: "Only lamps in this group.") var group: String?
+    @Option(help: "Only lamps in this desired mode: program, level, on, off, override.") var mode: String?
+    @Flag(help: "Only lamps reporting a fault.") var fault = false
     @Flag(help: "Only online lamps.") var online = false
     @Flag(help: "Only offline lamps.") var offline = false
     @Option(help: "Lamps per page, 1 to 10000.") var limit: Int = 100
@@ -18,12 +20,17 @@ struct Lamps: AsyncParsableCommand {
         guard !(online && offline) else { throw ValidationError("--online and --offline exclude each other") }
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000") }
         guard offset >= 0 else { throw ValidationError("--offset must not be negative") }
+        if let mode, !["program", "level", "on", "off", "override"].contains(mode) {
+            throw ValidationError("--mode must be program, level, on, off or override")
+        }
     }
 
     func run() async throws {
         let client = options.client
         let page = try await Exit.call {
-            try await client.lamps(group: group, online: online ? true : (offline ? false : nil), offset: offset, limit: limit)
+            try await client.lamps(
+                group: group, mode: mode, online: online ? true : (offline ? false : nil), fault: fault ? true : nil, offset: offset,
+                limit: limit)
         }
         if options.json { return try options.printJSON(page) }
         var rows = [["LAMP", "ONLINE", "DESIRED", "REPORTED", "POWER", "FAULTS", "GROUPS"]]

@@ -46,6 +46,12 @@ struct LampctlTests {
         let listed = try ProductRunner.run("lampctl", ["lamps", "--json", "--limit", "5"] + server)
         let page = try APICoding.decoder().decode(LampPage.self, from: Data(listed.stdout.utf8))
         #expect(page.total == 200 && page.lamps.count == 5)
+        let overridden = try ProductRunner.run("lampctl", ["lamps", "--json", "--mode", "override"] + server)
+        let overriddenPage = try APICoding.decoder().decode(LampPage.self, from: Data(overridden.stdout.utf8))
+        #expect(overriddenPage.lamps.map(\.id) == ["lamp-0007"])
+        let faulty = try ProductRunner.run("lampctl", ["lamps", "--json", "--fault"] + server)
+        #expect(try APICoding.decoder().decode(LampPage.self, from: Data(faulty.stdout.utf8)).total == 0)
+        #expect(try ProductRunner.run("lampctl", ["lamps", "--mode", "disco"] + server).status == 64)
         let table = try ProductRunner.run("lampctl", ["lamp", "show", "lamp-0007"] + server)
         #expect(table.stdout.contains("80% until"))
 

@@ -2,6 +2,7 @@ import FleetCore
 import FleetStore
 import Foundation
 import LampProtocol
+import LightingPrograms
 import Logging
 import Metrics
 import OperatorAPI
@@ -121,11 +122,10 @@ public final class FleetService: Sendable {
         let id: Int64
         let clock = ContinuousClock()
         let storeStart = clock.now
-        let entry = AuditRecord(
-            atMilliseconds: now, actor: caller.name, role: caller.role.rawValue, action: "command", target: target.description,
-            detail: description, outcome: "ok")
+        var auditEntry = entry(caller, "command", target: target.description, detail: description)
+        auditEntry.atMilliseconds = now
         do {
-            id = try await store.recordCommand(target: target, control: control, action: description, audit: entry, atMilliseconds: now)
+            id = try await store.recordCommand(target: target, control: control, action: description, audit: auditEntry, atMilliseconds: now)
         } catch {
             logger.error("storing a command failed", metadata: ["error": "\(error)"])
             throw APIFailure(status: 500, APIError(error: "the command could not be stored: \(error)"))
@@ -339,7 +339,7 @@ public final class FleetService: Sendable {
         var view = FleetService.view(entry)
         let now = WallClock.nowMilliseconds()
         if entry.desired.control.intent.level(atMilliseconds: now) == nil {
-            view.expectedLevel = fleet.expectedProgramLevel(entry, atSeconds: Int64(now / 1000)).map { Double($0) / 10 }
+            view.expectedLevel = fleet.programEvaluator(for: entry).map { Double($0.level(at: Int64(now / 1000)).level) / 10 }
         }
         return view
     }

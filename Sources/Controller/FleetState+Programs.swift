@@ -137,12 +137,12 @@ extension FleetState {
         }
     }
 
-    /// What a lamp's program asks of it at `instant` (Unix seconds): nil when the lamp follows
+    /// What tells what a lamp's program asks of it, at its place: nil when the lamp follows
     /// no program, or has no place.
-    public func expectedProgramLevel(_ entry: LampEntry, atSeconds instant: Int64) -> UInt16? {
+    public func programEvaluator(for entry: LampEntry) -> ProgramEvaluator? {
         guard let name = entry.desired.program.name, let program = program(named: name),
             let place = FleetState.place(of: entry.record, defaults: programDefaults)
         else { return nil }
-        return ProgramEvaluator(program: program, place: place).level(at: instant).level
+        return ProgramEvaluator(program: program, place: place)
     }
 }

@@ -83,7 +83,6 @@ public final class ProgramWatch: Service, Sendable {
     @discardableResult
     public func check(atMilliseconds now: UInt64) -> [EventRecord] {
         let seconds = Int64(now / 1000)
-        let defaults = fleet.programDefaults
         // Lamps sharing a program and a place share one evaluation.
         var evaluations: [String: (level: UInt16, since: Int64?, sunUp: Bool)] = [:]
         var verdicts: [(slot: Int, id: LampID, mismatch: ProgramMismatch?)] = []
@@ -97,15 +96,14 @@ public final class ProgramWatch: Service, Sendable {
             }
         }
         for (slot, entry) in candidates {
-            guard let name = entry.desired.program.name, let program = fleet.program(named: name),
-                let place = FleetState.place(of: entry.record, defaults: defaults), let status = entry.status
-            else { continue }
-            let key = "\(name) \(place.latitude) \(place.longitude)"
+            guard let evaluator = fleet.programEvaluator(for: entry), let status = entry.status else { continue }
+            let place = evaluator.place
+            let key = "\(entry.desired.program.name ?? "") \(place.latitude) \(place.longitude)"
             let evaluation: (level: UInt16, since: Int64?, sunUp: Bool)
             if let known = evaluations[key] {
                 evaluation = known
             } else {
-                let (level, point) = ProgramEvaluator(program: program, place: place).level(at: seconds)
+                let (level, point) = evaluator.level(at: seconds)
                 evaluation = (level, point?.instant, Self.sunUp(at: seconds, place: place))
                 evaluations[key] = evaluation
             }

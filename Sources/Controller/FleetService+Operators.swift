@@ -41,7 +41,7 @@ extension FleetService {
         do {
             return try store.audit(actor: actor, action: action, beforeID: before, limit: limit).map {
                 AuditView(
-                    id: $0.id ?? 0, at: Date(timeIntervalSince1970: Double($0.atMilliseconds) / 1000), actor: $0.actor, role: $0.role,
+                    id: $0.id ?? 0, at: Date(unixMilliseconds: $0.atMilliseconds), actor: $0.actor, role: $0.role,
                     action: $0.action, target: $0.target, detail: $0.detail, outcome: $0.outcome)
             }
         } catch {
@@ -100,7 +100,7 @@ extension FleetService {
 
     static func view(_ record: TokenRecord) -> TokenView {
         TokenView(
-            name: record.name, role: record.role, createdAt: Date(timeIntervalSince1970: Double(record.createdAtMilliseconds) / 1000),
+            name: record.name, role: record.role, createdAt: Date(unixMilliseconds: record.createdAtMilliseconds),
             createdBy: record.createdBy)
     }
 
@@ -188,7 +188,7 @@ extension FleetService {
     static func view(_ record: GroupRecord) -> GroupView {
         GroupView(
             name: record.name, description: record.description, lamps: record.lampCount,
-            createdAt: Date(timeIntervalSince1970: Double(record.createdAtMilliseconds) / 1000))
+            createdAt: Date(unixMilliseconds: record.createdAtMilliseconds))
     }
 
     // MARK: Identify and reboot
@@ -197,7 +197,7 @@ extension FleetService {
     /// they will never get it.
     func onceProgress(_ record: CommandRecord, slots: [Int]) -> CommandProgress {
         let tracking = gateway.shared.once.tracking(UInt32(truncatingIfNeeded: record.id))
-        let createdAt = Date(timeIntervalSince1970: Double(record.createdAtMilliseconds) / 1000)
+        let createdAt = Date(unixMilliseconds: record.createdAtMilliseconds)
         guard let tracking else {
             // Sent before this run of the daemon: nothing is known.
             return CommandProgress(

@@ -29,7 +29,7 @@ extension FleetService {
             name: record.name, revision: record.revision, source: record.source,
             entries: fleet.program(named: record.name)?.entries.count ?? 0, lamps: record.lampCount,
             timeZone: fleet.programDefaults.timeZone.text,
-            updatedAt: Date(timeIntervalSince1970: Double(record.updatedAtMilliseconds) / 1000), updatedBy: record.updatedBy)
+            updatedAt: Date(unixMilliseconds: record.updatedAtMilliseconds), updatedBy: record.updatedBy)
     }
 
     /// Creates or replaces a program from its file text; lamps that run it get the new

@@ -262,7 +262,7 @@ public final class FleetService: Sendable {
             let total = slots.count
             return CommandProgress(
                 id: record.id, target: record.target.description, action: record.action,
-                createdAt: Date(timeIntervalSince1970: Double(record.createdAtMilliseconds) / 1000), total: total,
+                createdAt: Date(unixMilliseconds: record.createdAtMilliseconds), total: total,
                 applied: applied, failed: failed.count, pending: total - applied - failed.count, offline: offline,
                 failedLamps: Array(failed.sorted().prefix(100)), appliedLatency: LatencySummary(milliseconds: latencies))
         }
@@ -316,7 +316,7 @@ public final class FleetService: Sendable {
             return try store.events(lampID: lamp, kind: kind, beforeID: before, limit: limit).map {
                 EventView(
                     id: $0.id ?? 0, lamp: $0.lampID.value, kind: $0.kind, detail: $0.detail,
-                    at: Date(timeIntervalSince1970: Double($0.atMilliseconds) / 1000))
+                    at: Date(unixMilliseconds: $0.atMilliseconds))
             }
         } catch {
             throw APIFailure(status: 500, APIError(error: "reading events failed: \(error)"))
@@ -355,7 +355,7 @@ public final class FleetService: Sendable {
             level = percent(value)
         case .override(let value, let end):
             level = percent(value)
-            until = Date(timeIntervalSince1970: Double(end) / 1000)
+            until = Date(unixMilliseconds: end)
         }
         var reported = entry.status.map { status in
             ReportedView(
@@ -363,13 +363,13 @@ public final class FleetService: Sendable {
                 lit: status.isLit, powerWatts: Double(status.powerDeciwatts) / 10, energyWattHours: status.energyWattHours,
                 burnHours: (Double(status.burnSeconds) / 3600 * 10).rounded() / 10, faults: FaultNames.names(status.faults),
                 temperatureCelsius: status.temperatureCelsius.map { Int($0) }, ambientLux: status.ambientLux.map { Int($0) },
-                firmware: entry.firmware, reportedAt: Date(timeIntervalSince1970: Double(entry.reportedAtMilliseconds) / 1000))
+                firmware: entry.firmware, reportedAt: Date(unixMilliseconds: entry.reportedAtMilliseconds))
         }
         reported?.lampClock = entry.status.map { Date(timeIntervalSince1970: Double($0.clock)) }
         return LampView(
             id: entry.record.id.value, name: entry.record.name, groups: entry.record.groups, latitude: entry.record.latitude,
             longitude: entry.record.longitude, wattage: entry.record.wattage, online: entry.online,
-            lastSeen: entry.lastSeenMilliseconds == 0 ? nil : Date(timeIntervalSince1970: Double(entry.lastSeenMilliseconds) / 1000),
+            lastSeen: entry.lastSeenMilliseconds == 0 ? nil : Date(unixMilliseconds: entry.lastSeenMilliseconds),
             desired: DesiredView(
                 version: desired.version, mode: mode, level: level, overrideUntil: until,
                 fadeSeconds: Double(desired.fade.deciseconds) / 10),

@@ -394,7 +394,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let fleet = shared.fleet
         let slot = self.slot
         shared.hub.publishLamp(lampID, isStatus: isStatus, atMilliseconds: now, groups: { fleet.groups(of: slot) }) {
-            var event = StreamEvent(type: type, at: Date(timeIntervalSince1970: Double(now) / 1000), lamp: lampID.value)
+            var event = StreamEvent(type: type, at: Date(unixMilliseconds: now), lamp: lampID.value)
             fill(&event)
             return event
         }

@@ -327,12 +327,15 @@ final class SimLamp {
     func nextDue(now: UInt64) -> UInt64 {
         var due = authenticated ? nextReportAt : .max
         let lampNow = clock(now)
+        /// The real time at which the lamp's clock reads `lampTime` (ms).
+        func realTime(_ lampTime: UInt64) -> UInt64 {
+            now + simClock.realDuration(lampTime > lampNow ? lampTime - lampNow : 0)
+        }
         if let until = overrideUntil {
-            due = min(due, now + simClock.realDuration(until > lampNow ? until - lampNow : 0))
+            due = min(due, realTime(until))
         }
         if mode == .program && nextProgramChange != .max {
-            let changeAt = UInt64(max(0, nextProgramChange)) * 1000
-            due = min(due, now + simClock.realDuration(changeAt > lampNow ? changeAt - lampNow : 0))
+            due = min(due, realTime(UInt64(max(0, nextProgramChange)) * 1000))
         }
         if fadeEndUnreported { due = min(due, fadeStart + fadeMilliseconds) }
         return due

@@ -143,19 +143,13 @@ struct LampSim: AsyncParsableCommand {
     }
 
     func loadKey() throws -> FleetKey {
-        let text: String
-        if let fleetKey {
-            text = fleetKey
-        } else {
-            guard let contents = try? String(contentsOfFile: keyFile, encoding: .utf8) else {
-                throw ValidationError("cannot read the fleet key from \(keyFile) (give --key-file or --fleet-key)")
-            }
-            text = contents
+        do {
+            return try FleetKey.load(
+                hex: fleetKey, flagName: "--fleet-key / LAMPLIGHTER_FLEET_KEY", file: keyFile, createIfMissing: false
+            ).key
+        } catch {
+            throw ValidationError("\(error.description) (give --key-file or --fleet-key)")
         }
-        guard let key = FleetKey(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw ValidationError("the fleet key must be 32 to 128 hex digits")
-        }
-        return key
     }
 
     func run() async throws {

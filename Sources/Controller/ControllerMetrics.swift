@@ -1,4 +1,4 @@
-import FleetStore
+import FleetCore
 import LampProtocol
 import Metrics
 import Synchronization
@@ -7,10 +7,10 @@ import Synchronization
 /// swift-prometheus at `/metrics`). Counters on the per-message path are made once, here, so
 /// counting a message is one atomic increment.
 public final class ControllerMetrics: Sendable {
-    let handshakesAccepted = Counter(label: "lamplighter_handshakes_total", dimensions: [("outcome", "accepted")])
-    let handshakesRefused = Counter(label: "lamplighter_handshakes_total", dimensions: [("outcome", "refused")])
-    let linksReplaced = Counter(label: "lamplighter_links_replaced_total")
-    let linksClosedMalformed = Counter(label: "lamplighter_links_closed_malformed_total")
+    private let handshakesAccepted = Counter(label: "lamplighter_handshakes_total", dimensions: [("outcome", "accepted")])
+    private let handshakesRefused = Counter(label: "lamplighter_handshakes_total", dimensions: [("outcome", "refused")])
+    private let linksReplaced = Counter(label: "lamplighter_links_replaced_total")
+    private let linksClosedMalformed = Counter(label: "lamplighter_links_closed_malformed_total")
     private let framesIn: [Counter]
     private let framesOut: [Counter]
     /// Time from a command's acceptance to each lamp's acknowledgement.
@@ -22,11 +22,13 @@ public final class ControllerMetrics: Sendable {
     private let lampsRegistered = Gauge(label: "lamplighter_lamps")
     private let lampsInFault = Gauge(label: "lamplighter_lamps_in_fault")
     private let lampsByMode: [String: Gauge]
+    /// The gateway's counters as last exported: each export adds what was counted since.
+    private let exported = Mutex<GatewayCounters.Snapshot?>(nil)
 
     static let modes = ["program", "override", "manual", "failSafe", "unknown", "unreported"]
     static let frameTypes: [MessageType] = [
         .challenge, .hello, .welcome, .ack, .nack, .statusReport, .event, .setLevel, .switch, .override, .resumeProgram,
-        .config, .identify, .reboot,
+        .config, .identify, .reboot, .programHeader, .programPage,
     ]
 
     /// The instruments, registered with the bootstrapped metrics system.
@@ -45,13 +47,32 @@ public final class ControllerMetrics: Sendable {
         })
     }
 
-    func frameIn(_ type: UInt8) { framesIn[Int(type)].increment() }
-    func frameOut(_ type: MessageType) { framesOut[Int(type.rawValue)].increment() }
+    /// Adds to the exported counters what the gateway counted since the last export.
+    func export(_ counters: GatewayCounters.Snapshot) {
+        let previous = exported.withLock { exported in
+            defer { exported = counters }
+            return exported
+        }
+        func add(_ counter: Counter, _ now: Int, _ before: Int?) {
+            let delta = now - (before ?? 0)
+            if delta > 0 { counter.increment(by: delta) }
+        }
+        add(handshakesAccepted, counters.handshakesAccepted, previous?.handshakesAccepted)
+        add(handshakesRefused, counters.handshakesRefused, previous?.handshakesRefused)
+        add(linksReplaced, counters.linksReplaced, previous?.linksReplaced)
+        add(linksClosedMalformed, counters.linksClosedMalformed, previous?.linksClosedMalformed)
+        for type in 0...255 {
+            add(framesIn[type], counters.framesIn[type], previous?.framesIn[type])
+            add(framesOut[type], counters.framesOut[type], previous?.framesOut[type])
+        }
+    }
 
     /// Brings the gauges up to date; called right before each export.
     public func refresh(fleet: FleetState, gateway: LampGateway) {
+        let counters = gateway.counters.snapshot
+        export(counters)
         linksOpen.record(gateway.linkedLamps)
-        pendingHandshakes.record(gateway.counters.pendingHandshakes.load(ordering: .relaxed))
+        pendingHandshakes.record(counters.pendingHandshakes)
         let (registered, inFault, byMode) = fleet.withEntries { entries in
             var byMode: [String: Int] = Dictionary(uniqueKeysWithValues: ControllerMetrics.modes.map { ($0, 0) })
             var inFault = 0

@@ -21,7 +21,7 @@ extension OperatorHTTPServer {
     /// the reason; with the stream full, with 1013 (try again later). (A refused upgrade would
     /// reach the client as a bare 400.)
     static func streamRoute(_ api: RouterGroup<Context>, _ service: FleetService) {
-        let hub = service.gateway.hub
+        let hub = service.events.hub
         let logger = service.logger
         api.ws(
             "stream",

@@ -1,270 +1,245 @@
 import FleetCore
-import FleetStore
 import Foundation
 import LampProtocol
 import LightingPrograms
 import Logging
 import Metrics
 import OperatorAPI
-import Synchronization
 
 /// The operator's view of the fleet: registration, commands, progress, lamp views. The HTTP
-/// API is a thin layer over this.
+/// API is a thin layer over this; it throws ``FleetError`` (the domain's refusals), which the
+/// HTTP layer maps to status codes in one place.
+///
+/// Every change follows one order: validate, write the store (durable, with its audit entry),
+/// change the fleet model, deliver to the lamps' links.
 public final class FleetService: Sendable {
-    let store: FleetStore
+    let store: any FleetStoring
     let fleet: FleetState
     let gateway: LampGateway
+    let events: FleetEvents
+    let metrics: ControllerMetrics
+    let clock: any FleetClock
     let logger: Logger
-    private let recentCommands = Mutex<[Int64: (record: CommandRecord, slots: [Int])]>([:])
-    /// Commands kept in memory for progress queries; older ones are read from the store.
-    static let recentCommandLimit = 64
+    /// The report interval every newly registered lamp is configured with.
+    let reportIntervalSeconds: UInt16
 
-    /// A service over `fleet`, persisting to `store`, delivering through `gateway`.
-    public init(store: FleetStore, fleet: FleetState, gateway: LampGateway, logger: Logger) {
+    init(
+        store: any FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, metrics: ControllerMetrics,
+        clock: any FleetClock, reportIntervalSeconds: UInt16, logger: Logger
+    ) {
         self.store = store
         self.fleet = fleet
         self.gateway = gateway
+        self.events = events
+        self.metrics = metrics
+        self.clock = clock
+        self.reportIntervalSeconds = reportIntervalSeconds
         self.logger = logger
+    }
+
+    /// Runs a store operation: a ``FleetError`` it throws passes through; anything else is
+    /// logged with its cause and reported as a storage failure of `what`, without internals.
+    func storing<Result>(_ what: String, _ body: () async throws -> Result) async throws(FleetError) -> Result {
+        do {
+            return try await body()
+        } catch let error as FleetError {
+            throw error
+        } catch {
+            logger.error("\(what) failed", metadata: ["error": "\(error)"])
+            throw .storage(what)
+        }
     }
 
     // MARK: Registration
 
     /// Registers lamps (durably), all or none, and audits it.
-    public func register(_ registrations: [LampRegistration], by caller: Caller) throws(APIFailure) -> [LampView] {
+    public func register(_ registrations: [LampRegistration], by caller: Caller) async throws(FleetError) -> [LampView] {
         do {
-            let views = try register(registrations)
+            let views = try await register(registrations)
             let target = views.count == 1 ? "lamp:\(views[0].id)" : "\(views.count) lamps"
-            audit(caller, "lamps.register", target: target, detail: views.prefix(5).map(\.id).joined(separator: ", "), outcome: "ok")
+            await audit(caller, "lamps.register", target: target, detail: views.prefix(5).map(\.id).joined(separator: ", "), outcome: "ok")
             return views
         } catch {
-            audit(caller, "lamps.register", target: "\(registrations.count) lamps", detail: "", outcome: "refused: \(error.body.error)")
+            await audit(caller, "lamps.register", target: "\(registrations.count) lamps", detail: "", outcome: "refused: \(error.message)")
             throw error
         }
     }
 
     /// Registers lamps (durably), all or none.
-    public func register(_ registrations: [LampRegistration]) throws(APIFailure) -> [LampView] {
-        let records = try registrations.enumerated().map { (index, registration) throws(APIFailure) in
-            try FleetService.record(from: registration, index: registrations.count > 1 ? index : nil)
+    public func register(_ registrations: [LampRegistration]) async throws(FleetError) -> [LampView] {
+        var records: [LampRecord] = []
+        for (index, registration) in registrations.enumerated() {
+            records.append(
+                try LampRecord.validated(
+                    id: registration.id, name: registration.name, latitude: registration.latitude, longitude: registration.longitude,
+                    wattage: registration.wattage, groups: registration.groups ?? [],
+                    fieldPrefix: registrations.count > 1 ? "[\(index)]." : ""))
         }
-        do {
-            var config = DesiredConfig.initial
-            config.reportIntervalSeconds = gateway.shared.configuration.reportIntervalSeconds
-            try store.addLamps(records, config: config, atMilliseconds: WallClock.nowMilliseconds())
-            let stored = try records.compactMap { try store.lamp($0.id) }
-            fleet.add(stored)
-        } catch let error as FleetStoreError {
-            throw APIFailure(status: 409, APIError(error: error.description, field: "id"))
-        } catch {
-            throw APIFailure(status: 500, APIError(error: "storing the lamps failed: \(error)"))
+        var seen: Set<LampID> = []
+        for (index, record) in records.enumerated() where !seen.insert(record.id).inserted {
+            throw .invalid("lists lamp \(record.id) twice", field: "[\(index)].id")
         }
+        var config = DesiredConfig.initial
+        config.reportIntervalSeconds = reportIntervalSeconds
+        let now = clock.nowMilliseconds()
+        let stored = try await storing("storing the lamps") { () async throws -> [StoredLamp] in
+            try await store.addLamps(records, config: config, atMilliseconds: now)
+            return records.map { StoredLamp(record: $0, desired: DesiredState(control: .initial, config: config), reported: nil) }
+        }
+        fleet.withModel { $0.add(stored) }
         return records.compactMap { lampView($0.id) }
-    }
-
-    static func record(from registration: LampRegistration, index: Int?) throws(APIFailure) -> LampRecord {
-        let prefix = index.map { "[\($0)]." } ?? ""
-        guard let id = LampID(registration.id) else {
-            throw .badRequest("must be 1 to 32 characters of A-Z a-z 0-9 . _ -", field: prefix + "id")
-        }
-        for group in registration.groups ?? [] where !GroupName.isValid(group) {
-            throw .badRequest("group names are 1 to 64 characters of A-Z a-z 0-9 . _ -", field: prefix + "groups")
-        }
-        if let latitude = registration.latitude, !(-90...90).contains(latitude) {
-            throw .badRequest("must be between -90 and 90", field: prefix + "latitude")
-        }
-        if let longitude = registration.longitude, !(-180...180).contains(longitude) {
-            throw .badRequest("must be between -180 and 180", field: prefix + "longitude")
-        }
-        if let wattage = registration.wattage, !(0...6553).contains(wattage) {
-            throw .badRequest("must be between 0 and 6553 watts", field: prefix + "wattage")
-        }
-        if let name = registration.name, name.count > 200 {
-            throw .badRequest("must be at most 200 characters", field: prefix + "name")
-        }
-        return LampRecord(
-            id: id, name: registration.name, latitude: registration.latitude, longitude: registration.longitude,
-            wattage: registration.wattage, groups: registration.groups ?? [])
     }
 
     // MARK: Commands
 
-    /// What a command does: change the desired state, or act once on the lamps online now.
-    enum CommandKind {
-        case desired(ControlIntent, FadeTime)
-        case identify(seconds: UInt16)
-        case reboot
-    }
-
     /// Validates a command, makes it durable (with its audit entry), then sends it. Returns
     /// once it is durable. A refused command is audited too.
-    public func command(_ request: CommandRequest, by caller: Caller) async throws(APIFailure) -> CommandAccepted {
+    public func command(_ request: CommandRequest, by caller: Caller) async throws(FleetError) -> CommandAccepted {
         do {
             return try await acceptCommand(request, by: caller)
         } catch {
-            audit(caller, "command", target: request.target, detail: request.action, outcome: "refused: \(error.body.error)")
+            await audit(caller, "command", target: request.target, detail: request.action, outcome: "refused: \(error.message)")
             throw error
         }
     }
 
-    private func acceptCommand(_ request: CommandRequest, by caller: Caller) async throws(APIFailure) -> CommandAccepted {
-        let (target, kind, description) = try parse(request)
-        guard let slots = fleet.resolve(target) else {
-            throw APIFailure(status: 404, APIError(error: "no lamp \(request.target.dropFirst(5)) is registered", field: "target"))
+    private func acceptCommand(_ request: CommandRequest, by caller: Caller) async throws(FleetError) -> CommandAccepted {
+        let (target, action) = try FleetService.parse(request)
+        let now = clock.nowMilliseconds()
+        let (slots, control) = try fleet.withModel { model throws(FleetError) -> ([Int], DesiredControl?) in
+            guard let slots = model.resolve(target) else {
+                throw .notFound("no lamp \(request.target.dropFirst(5)) is registered", field: "target")
+            }
+            if case .group(let name) = target, slots.isEmpty {
+                throw .notFound("no lamp is in group \(name)", field: "target")
+            }
+            let control = action.intent(atMilliseconds: now).map {
+                DesiredControl(version: model.nextVersion(), intent: $0, fade: action.fade)
+            }
+            return (slots, control)
         }
-        if case .group(let name) = target, slots.isEmpty {
-            throw APIFailure(status: 404, APIError(error: "no lamp is in group \(name)", field: "target"))
-        }
-        let now = WallClock.nowMilliseconds()
-        var control: DesiredControl?
-        if case .desired(let intent, let fade) = kind {
-            control = DesiredControl(version: fleet.nextVersion(), intent: intent, fade: fade)
-        }
-        let id: Int64
-        let clock = ContinuousClock()
-        let storeStart = clock.now
-        var auditEntry = entry(caller, "command", target: target.description, detail: description)
+        var auditEntry = entry(caller, "command", target: target.description, detail: action.description)
         auditEntry.atMilliseconds = now
-        do {
-            id = try await store.recordCommand(target: target, control: control, action: description, audit: auditEntry, atMilliseconds: now)
-        } catch {
-            logger.error("storing a command failed", metadata: ["error": "\(error)"])
-            throw APIFailure(status: 500, APIError(error: "the command could not be stored: \(error)"))
+        let started = ContinuousClock.now
+        let id = try await storing("storing the command") {
+            try await store.recordCommand(target: target, control: control, action: action, audit: auditEntry, atMilliseconds: now)
         }
-        let storeDuration = clock.now - storeStart
-        gateway.metrics.storeCommandWrite.record(duration: storeDuration)
+        let storeDuration = ContinuousClock.now - started
+        metrics.storeCommandWrite.record(duration: storeDuration)
+        let (changed, events) = fleet.withModel { model in
+            let changed = control.map { model.commit(slots, control: $0, atMilliseconds: now) } ?? []
+            model.track(commandID: id, target: target, action: action, version: control?.version ?? 0, slots: slots, atMilliseconds: now)
+            return (changed, model.takeEvents())
+        }
+        self.events.emit(events, atMilliseconds: now)
         let ref = UInt32(truncatingIfNeeded: id)
-        switch kind {
-        case .desired:
-            if let control { gateway.deliver(fleet.commit(slots, control: control, atMilliseconds: now)) }
+        switch action {
         case .identify(let seconds):
             // Identify(ref:durationSeconds:) is nil only outside 1...600, which parse() refused.
-            if let message = Identify(ref: ref, durationSeconds: seconds) {
-                gateway.sendOnce(slots, .identify(message), ref: ref)
-            }
+            if let message = Identify(ref: ref, durationSeconds: seconds) { gateway.requestOnce(slots, .identify(message)) }
         case .reboot:
-            gateway.sendOnce(slots, .reboot(Reboot(ref: ref)), ref: ref)
-        }
-        let record = CommandRecord(
-            id: id, target: target, action: description, version: control?.version ?? 0, createdAtMilliseconds: now)
-        recentCommands.withLock { recent in
-            recent[id] = (record, slots)
-            if recent.count > FleetService.recentCommandLimit, let oldest = recent.keys.min() {
-                recent[oldest] = nil
-            }
+            gateway.requestOnce(slots, .reboot(Reboot(ref: ref)))
+        default:
+            gateway.deliver(changed)
         }
         logger.info(
             "command accepted",
             metadata: [
-                "command.id": "\(id)", "command.target": "\(target)", "command.action": "\(description)",
+                "command.id": "\(id)", "command.target": "\(target)", "command.action": "\(action)",
                 "command.lamps": "\(slots.count)", "command.version": "\(control?.version ?? 0)",
                 "store.duration": "\(storeDuration)", "api.caller": "\(caller.name)",
             ])
-        followForStream(id, target: target)
         return CommandAccepted(id: id, target: target.description, lamps: slots.count)
     }
 
-    func parse(_ request: CommandRequest) throws(APIFailure) -> (CommandTarget, CommandKind, String) {
+    /// The typed command a request asks for, or the refusal naming the field at fault.
+    static func parse(_ request: CommandRequest) throws(FleetError) -> (CommandTarget, CommandAction) {
         guard let target = CommandTarget(request.target) else {
-            throw .badRequest("must be lamp:ID, group:NAME or all", field: "target")
+            throw .invalid("must be lamp:ID, group:NAME or all", field: "target")
         }
         let fade = try FleetService.fade(request.fadeSeconds)
-        let fadeText = " fade \(fade)"
         switch request.action {
         case "level":
-            let level = try FleetService.level(request.level, required: true)
-            return (target, .desired(.level(level), fade), "level \(level)" + fadeText)
+            return (target, .level(try FleetService.level(request.level), fade: fade))
         case "on":
-            return (target, .desired(.switched(on: true), fade), "on" + fadeText)
+            return (target, .switched(on: true, fade: fade))
         case "off":
-            return (target, .desired(.switched(on: false), fade), "off" + fadeText)
+            return (target, .switched(on: false, fade: fade))
         case "override":
-            let level = try FleetService.level(request.level, required: true)
+            let level = try FleetService.level(request.level)
             guard let duration = request.durationSeconds else {
-                throw .badRequest("is required for override", field: "durationSeconds")
+                throw .invalid("is required for override", field: "durationSeconds")
             }
             guard duration >= 1 && duration <= Int(LampProtocolLimits.maximumOverrideSeconds) else {
-                throw .badRequest("must be between 1 and 2592000 seconds (30 days)", field: "durationSeconds")
+                throw .invalid("must be between 1 and 2592000 seconds (30 days)", field: "durationSeconds")
             }
-            let until = WallClock.nowMilliseconds() + UInt64(duration) * 1000
-            return (
-                target, .desired(.override(level, untilMilliseconds: until), fade),
-                "override \(level) for \(duration)s" + fadeText
-            )
+            return (target, .override(level, seconds: UInt32(duration), fade: fade))
         case "resume":
-            return (target, .desired(.program, fade), "resume" + fadeText)
+            return (target, .resume(fade: fade))
         case "identify":
             let seconds = request.durationSeconds ?? 10
             guard seconds >= 1 && seconds <= Int(LampProtocolLimits.maximumIdentifySeconds) else {
-                throw .badRequest("must be between 1 and 600 seconds for identify", field: "durationSeconds")
+                throw .invalid("must be between 1 and 600 seconds for identify", field: "durationSeconds")
             }
-            return (target, .identify(seconds: UInt16(seconds)), "identify for \(seconds)s")
+            return (target, .identify(seconds: UInt16(seconds)))
         case "reboot":
-            return (target, .reboot, "reboot")
+            return (target, .reboot)
         default:
-            throw .badRequest("must be one of level, on, off, override, resume, identify, reboot", field: "action")
+            throw .invalid("must be one of level, on, off, override, resume, identify, reboot", field: "action")
         }
     }
 
-    static func level(_ percent: Double?, required: Bool) throws(APIFailure) -> Level {
-        guard let percent else { throw .badRequest("is required for this action", field: "level") }
+    static func level(_ percent: Double?) throws(FleetError) -> Level {
+        guard let percent else { throw .invalid("is required for this action", field: "level") }
         let tenths = (percent * 10).rounded()
         guard percent.isFinite, percent >= 0, percent <= 100, abs(percent * 10 - tenths) < 1e-6,
             let level = Level(permille: Int(tenths))
         else {
-            throw .badRequest("must be a percentage from 0 to 100 in steps of 0.1", field: "level")
+            throw .invalid("must be a percentage from 0 to 100 in steps of 0.1", field: "level")
         }
         return level
     }
 
-    static func fade(_ seconds: Double?) throws(APIFailure) -> FadeTime {
+    static func fade(_ seconds: Double?) throws(FleetError) -> FadeTime {
         guard let seconds else { return .immediate }
         let tenths = (seconds * 10).rounded()
         guard seconds.isFinite, seconds >= 0, seconds <= 25.5, abs(seconds * 10 - tenths) < 1e-6 else {
-            throw .badRequest("must be from 0 to 25.5 seconds in steps of 0.1", field: "fadeSeconds")
+            throw .invalid("must be from 0 to 25.5 seconds in steps of 0.1", field: "fadeSeconds")
         }
         return FadeTime(deciseconds: UInt8(tenths))
     }
 
-    /// How far a command has got, or nil if there is no such command.
-    public func progress(_ id: Int64) throws(APIFailure) -> CommandProgress? {
-        var recent = recentCommands.withLock { $0[id] }
-        if recent == nil {
-            do {
-                // An older command: its lamps are the target's lamps now.
-                recent = try store.command(id).map { ($0, fleet.resolve($0.target) ?? []) }
-            } catch {
-                throw APIFailure(status: 500, APIError(error: "reading the command failed: \(error)"))
+    /// How far a command has got, or nil if there is no such command: counted from the
+    /// lamps' answers for recent commands, from the lamps' applied versions for older ones.
+    public func progress(_ id: Int64) async throws(FleetError) -> CommandProgress? {
+        if let snapshot = fleet.withModel({ $0.tracker.snapshot(id) }) {
+            return CommandProgress(snapshot)
+        }
+        guard let record = try await storing("reading the command", { try await store.command(id) }) else { return nil }
+        return fleet.withModel { model in
+            // An older command: its lamps are the target's lamps now.
+            let slots = model.resolve(record.target) ?? []
+            var snapshot = CommandProgressSnapshot(
+                id: record.id, target: record.target, action: record.action, createdAtMilliseconds: record.createdAtMilliseconds,
+                total: slots.count, applied: 0, failed: 0, offline: 0, failedLamps: [], latenciesMilliseconds: [])
+            guard record.version > 0 else {
+                // A once request from before this run: nothing is known of its answers.
+                snapshot.offline = slots.filter { !model.lamps[$0].online }.count
+                return CommandProgress(snapshot)
             }
-        }
-        guard let (record, slots) = recent else { return nil }
-        let version = record.version
-        if version == 0 {
-            return onceProgress(record, slots: slots)
-        }
-        return fleet.withEntries { table in
-            var applied = 0
-            var failed: [String] = []
-            var offline = 0
-            var latencies: [UInt64] = []
             for slot in slots {
-                let entry = table[slot]
-                if entry.appliedVersion >= version {
-                    applied += 1
-                    if entry.appliedVersion == version && entry.appliedAtMilliseconds >= record.createdAtMilliseconds {
-                        latencies.append(entry.appliedAtMilliseconds - record.createdAtMilliseconds)
-                    }
-                } else if let refused = entry.refused, refused.version == version {
-                    failed.append(entry.record.id.value)
+                let entry = model.lamps[slot]
+                if entry.appliedVersion >= record.version {
+                    snapshot.applied += 1
+                } else if let refused = entry.refused, refused.version == record.version {
+                    snapshot.failed += 1
+                    snapshot.failedLamps.append(entry.record.id.value)
                 } else if !entry.online {
-                    offline += 1
+                    snapshot.offline += 1
                 }
             }
-            let total = slots.count
-            return CommandProgress(
-                id: record.id, target: record.target.description, action: record.action,
-                createdAt: Date(unixMilliseconds: record.createdAtMilliseconds), total: total,
-                applied: applied, failed: failed.count, pending: total - applied - failed.count, offline: offline,
-                failedLamps: Array(failed.sorted().prefix(100)), appliedLatency: LatencySummary(milliseconds: latencies))
+            snapshot.failedLamps = Array(snapshot.failedLamps.sorted().prefix(100))
+            return CommandProgress(snapshot)
         }
     }
 
@@ -272,23 +247,25 @@ public final class FleetService: Sendable {
 
     /// The controller's live counters.
     public func stats() -> StatsView {
-        let counters = gateway.counters
+        let counters = gateway.counters.snapshot
         return StatsView(
             lampsRegistered: fleet.count, lampsOnline: gateway.linkedLamps,
-            pendingHandshakes: counters.pendingHandshakes.load(ordering: .relaxed),
-            handshakesAccepted: counters.handshakesAccepted.load(ordering: .relaxed),
-            handshakesRefused: counters.handshakesRefused.load(ordering: .relaxed),
-            linksReplaced: counters.linksReplaced.load(ordering: .relaxed),
-            linksClosedMalformed: counters.linksClosedMalformed.load(ordering: .relaxed),
-            messagesIn: counters.messagesIn.load(ordering: .relaxed), messagesOut: counters.messagesOut.load(ordering: .relaxed),
-            streamSubscribers: gateway.hub.subscriberCount, streamSubscribersDropped: gateway.hub.droppedCount)
+            pendingHandshakes: counters.pendingHandshakes, handshakesAccepted: counters.handshakesAccepted,
+            handshakesRefused: counters.handshakesRefused, linksReplaced: counters.linksReplaced,
+            linksClosedMalformed: counters.linksClosedMalformed, messagesIn: counters.messagesIn, messagesOut: counters.messagesOut,
+            streamSubscribers: events.hub.subscriberCount, streamSubscribersDropped: events.hub.droppedCount)
     }
 
-    /// One lamp, or nil; with its newest events when `recentEvents` > 0.
-    public func lampView(_ id: LampID, recentEvents: Int = 0) -> LampView? {
-        guard var view = fleet.entry(id).map(viewWithExpectation) else { return nil }
+    /// One lamp, or nil.
+    public func lampView(_ id: LampID) -> LampView? {
+        fleet.entry(id).map(viewWithExpectation)
+    }
+
+    /// One lamp with its newest events, or nil.
+    public func lampView(_ id: LampID, recentEvents: Int) async -> LampView? {
+        guard var view = lampView(id) else { return nil }
         if recentEvents > 0 {
-            view.recentEvents = try? events(lamp: id, limit: recentEvents)
+            view.recentEvents = try? await events(lamp: id, limit: recentEvents)
         }
         return view
     }
@@ -298,28 +275,26 @@ public final class FleetService: Sendable {
     public func lampPage(
         group: String? = nil, mode: String? = nil, online: Bool? = nil, fault: Bool? = nil, offset: Int, limit: Int
     ) -> LampPage {
-        let now = WallClock.nowMilliseconds()
+        let now = clock.nowMilliseconds()
         return fleet.withEntries { table in
             let matching = table.filter { entry in
                 (group.map { entry.record.groups.contains($0) } ?? true) && (online.map { entry.online == $0 } ?? true)
                     && (mode.map { FleetService.modeName(entry.desired.control.intent, atMilliseconds: now) == $0 } ?? true)
                     && (fault.map { (entry.status.map { $0.faults.rawValue != 0 } ?? false) == $0 } ?? true)
             }.sorted { $0.record.id < $1.record.id }
-            let page = matching.dropFirst(offset).prefix(limit).map(FleetService.view)
+            let page = matching.dropFirst(offset).prefix(limit).map { FleetService.view($0, atMilliseconds: now) }
             return LampPage(lamps: Array(page), total: matching.count, offset: offset, limit: limit)
         }
     }
 
     /// Newest events first.
-    public func events(lamp: LampID?, kind: String? = nil, before: Int64? = nil, limit: Int) throws(APIFailure) -> [EventView] {
-        do {
-            return try store.events(lampID: lamp, kind: kind, beforeID: before, limit: limit).map {
+    public func events(lamp: LampID?, kind: String? = nil, before: Int64? = nil, limit: Int) async throws(FleetError) -> [EventView] {
+        try await storing("reading events") {
+            try await store.events(lampID: lamp, kind: kind, beforeID: before, limit: limit).map {
                 EventView(
                     id: $0.id ?? 0, lamp: $0.lampID.value, kind: $0.kind, detail: $0.detail,
                     at: Date(unixMilliseconds: $0.atMilliseconds))
             }
-        } catch {
-            throw APIFailure(status: 500, APIError(error: "reading events failed: \(error)"))
         }
     }
 
@@ -336,17 +311,17 @@ public final class FleetService: Sendable {
     /// One lamp's view with what its program expects now (computed per call: for single
     /// lamps, not pages, so a page of 10,000 lamps does not run 10,000 evaluations).
     func viewWithExpectation(_ entry: LampEntry) -> LampView {
-        var view = FleetService.view(entry)
-        let now = WallClock.nowMilliseconds()
+        let now = clock.nowMilliseconds()
+        var view = FleetService.view(entry, atMilliseconds: now)
         if entry.desired.control.intent.level(atMilliseconds: now) == nil {
             view.expectedLevel = fleet.programEvaluator(for: entry).map { Double($0.level(at: Int64(now / 1000)).level) / 10 }
         }
         return view
     }
 
-    static func view(_ entry: LampEntry) -> LampView {
+    static func view(_ entry: LampEntry, atMilliseconds now: UInt64) -> LampView {
         let desired = entry.desired.control
-        let mode = modeName(desired.intent, atMilliseconds: WallClock.nowMilliseconds())
+        let mode = modeName(desired.intent, atMilliseconds: now)
         var level: Double?
         var until: Date?
         switch desired.intent {
@@ -373,30 +348,11 @@ public final class FleetService: Sendable {
             desired: DesiredView(
                 version: desired.version, mode: mode, level: level, overrideUntil: until,
                 fadeSeconds: Double(desired.fade.deciseconds) / 10),
-            reported: reported, converged: entry.appliedVersion >= desired.version, program: entry.desired.program.name,
+            reported: reported, converged: entry.isConverged, program: entry.desired.program.name,
             programRevision: entry.appliedProgramRevision)
     }
 
     static func percent(_ level: Level) -> Double {
         Double(level.permille) / 10
-    }
-}
-
-/// A refused API request: the HTTP status and the body that says why.
-public struct APIFailure: Error, Sendable {
-    /// HTTP status code.
-    public let status: Int
-    /// The body.
-    public let body: APIError
-
-    /// A failure.
-    public init(status: Int, _ body: APIError) {
-        self.status = status
-        self.body = body
-    }
-
-    /// 400 with a message about one field.
-    public static func badRequest(_ message: String, field: String) -> APIFailure {
-        APIFailure(status: 400, APIError(error: "\(field) \(message)", field: field))
     }
 }

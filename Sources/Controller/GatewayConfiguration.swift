@@ -1,3 +1,4 @@
+import FleetCore
 import LampProtocol
 
 /// The lamp gateway's settings and explicit limits.
@@ -34,6 +35,13 @@ public struct GatewayConfiguration: Sendable {
         guard maximumPendingHandshakes >= 1, handshakeDeadlineMilliseconds >= 1, requestTimeoutMilliseconds >= 1 else {
             throw GatewayError(description: "pending handshakes, handshake deadline and request timeout must be positive")
         }
+    }
+
+    /// The settings each link's connection state machine runs with.
+    public var connection: ConnectionStateMachine.Configuration {
+        ConnectionStateMachine.Configuration(
+            handshakeDeadlineMilliseconds: handshakeDeadlineMilliseconds, pingIntervalMilliseconds: UInt64(pingIntervalSeconds) * 1000,
+            requestTimeoutMilliseconds: requestTimeoutMilliseconds)
     }
 
     /// Settings for lamps on `host:port`.

@@ -1,5 +1,4 @@
 import FleetCore
-import FleetStore
 import LampAuth
 import LampProtocol
 import Logging
@@ -20,22 +19,18 @@ public final class LampGateway: Service, Sendable {
     /// Callers of ``listeningAddress()`` waiting for the bind.
     private let waiting = Mutex<[CheckedContinuation<SocketAddress, any Error>]>([])
 
-    /// Counters for metrics and tests.
+    /// Counters for `/api/v1/stats`, `/metrics` and the tests.
     public var counters: GatewayCounters { shared.counters }
-    /// The instruments.
-    public var metrics: ControllerMetrics { shared.metrics }
-    /// The live event stream's fan-out.
-    public var hub: EventHub { shared.hub }
 
     /// A gateway for `fleet`, not yet listening.
-    public init(
-        configuration: GatewayConfiguration, fleet: FleetState, store: FleetStore, writer: ReportedStateWriter,
-        fleetKey: FleetKey, metrics: ControllerMetrics, hub: EventHub = EventHub(),
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    init(
+        configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
+        events: FleetEvents, fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock,
+        group: any EventLoopGroup, logger: Logger
     ) {
         self.shared = GatewayShared(
-            configuration: configuration, fleet: fleet, store: store, writer: writer, fleetKey: fleetKey, metrics: metrics,
-            hub: hub, logger: logger)
+            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, fleetKey: fleetKey,
+            metrics: metrics, clock: clock, logger: logger)
         self.group = group
     }
 
@@ -84,7 +79,7 @@ public final class LampGateway: Service, Sendable {
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        LampLinkHandler(shared: shared, now: WallClock.nowMilliseconds()))
+                        LampLinkHandler(shared: shared))
                 }
             })
         let bootstrap = ServerBootstrap(group: group)
@@ -136,7 +131,7 @@ public final class LampGateway: Service, Sendable {
 
     /// Sends each lamp's new desired state (by slot) to its link, if it has one: one hop
     /// per event loop, not one per lamp.
-    public func deliver(_ states: [(Int, DesiredState)]) {
+    func deliver(_ states: [(Int, DesiredState)]) {
         var byLoop: [ObjectIdentifier: (any EventLoop, [(NIOLoopBound<LampLinkHandler>, DesiredState)])] = [:]
         for (position, handle) in shared.registry.handles(for: states.map(\.0)) {
             byLoop[ObjectIdentifier(handle.eventLoop), default: (handle.eventLoop, [])].1.append((handle.handler, states[position].1))
@@ -150,24 +145,20 @@ public final class LampGateway: Service, Sendable {
         }
     }
 
-    /// Sends a one-off request (identify, reboot) to those of `slots` linked now, and
-    /// tracks their answers under `ref`; returns how many it went to.
-    @discardableResult
-    public func sendOnce(_ slots: [Int], _ message: LampMessage, ref: UInt32) -> Int {
-        let handles = shared.registry.handles(for: slots)
-        shared.once.sent(ref, to: handles.map { slots[$0.0] })
+    /// Hands a once request (identify, reboot) to the links of those of `slots` linked now;
+    /// each link's machine sends it in turn and reports the answer to the command tracker.
+    func requestOnce(_ slots: [Int], _ message: LampMessage) {
         var byLoop: [ObjectIdentifier: (any EventLoop, [NIOLoopBound<LampLinkHandler>])] = [:]
-        for (_, handle) in handles {
+        for (_, handle) in shared.registry.handles(for: slots) {
             byLoop[ObjectIdentifier(handle.eventLoop), default: (handle.eventLoop, [])].1.append(handle.handler)
         }
         for (_, (loop, batch)) in byLoop {
             loop.execute {
                 for handler in batch {
-                    handler.value.sendOnce(message)
+                    handler.value.requestOnce(message)
                 }
             }
         }
-        return handles.count
     }
 
     /// How many lamps have an authenticated link.

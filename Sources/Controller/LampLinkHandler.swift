@@ -1,6 +1,4 @@
 import FleetCore
-import FleetStore
-import Foundation
 import LampAuth
 import LampProtocol
 import LampProtocolNIO
@@ -8,14 +6,15 @@ import Logging
 import Metrics
 import NIOCore
 import NIOWebSocket
-import OperatorAPI
-import Synchronization
 
-/// One lamp link: the handshake, then the link state machine, on the channel's event loop.
+/// One lamp link on its channel's event loop: a thin adapter that turns WebSocket frames into
+/// events of the link's ``ConnectionStateMachine`` and carries out the actions it returns.
+/// The rules (handshake, requests, pings, idle, close) are the machine's; this type only
+/// does the I/O, the registry and the bookkeeping the actions name.
 ///
 /// Holds no task, thread or timer of its own: the event loop's ``LinkSweeper`` calls
-/// ``tick(atMilliseconds:)`` for deadlines, pings and retries, so an idle link costs only
-/// its socket, its channel and this object.
+/// ``tickIfDue()`` a few times a second, so an idle link costs only its socket, its channel
+/// and this object.
 final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -23,44 +22,33 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let shared: GatewayShared
     let linkID: UInt64
     private var context: ChannelHandlerContext?
-    private var handshake: HandshakeStateMachine
-    private var link: LinkStateMachine?
-    private var lampID: LampID?
-    /// The lamp's slot in ``FleetState``, known once authenticated.
-    private var slot = -1
-    private var peerMinorVersion: UInt8 = 0
-    private var lastReceivedMilliseconds: UInt64
-    private var lastPingMilliseconds: UInt64
+    private var machine: ConnectionStateMachine
+    /// The lamp's slot in the fleet, once linked.
+    private var slot: Int?
     private var countedAsPending = false
-    private var closing = false
     private var sweeper: LinkSweeper?
-    /// The earliest time ``tick(atMilliseconds:)`` has anything to do: a deadline, a ping, a
-    /// request timeout. The sweeper skips the link until then.
-    private(set) var nextDueMilliseconds: UInt64 = 0
-    /// A fragmented message being reassembled, and its fragment count.
-    private var fragments: (buffer: ByteBuffer, count: Int)?
+    private var assembler: MessageAssembler
     /// The writer generation in which this link last marked its lamp dirty.
     private var markedGeneration = UInt64.max
     /// Messages were written since the last flush: one flush (one syscall) per event handled
     /// sends an ack and its status report, or a whole retry, in one segment.
     private var unflushed = false
+    /// The payload of the peer's last ping, for the machine's `.pong`.
+    private var pingPayload = ByteBuffer()
 
-    init(shared: GatewayShared, now: UInt64) {
+    init(shared: GatewayShared) {
         self.shared = shared
         self.linkID = shared.makeLinkID()
-        self.handshake = HandshakeStateMachine(
-            serverNonce: Nonce.random(), atMilliseconds: now,
-            deadlineMilliseconds: shared.configuration.handshakeDeadlineMilliseconds)
-        self.lastReceivedMilliseconds = now
-        self.lastPingMilliseconds = now
-        self.nextDueMilliseconds = handshake.deadlineMilliseconds + 1
+        self.machine = ConnectionStateMachine(
+            serverNonce: Nonce.random(), configuration: shared.configuration.connection,
+            atMilliseconds: shared.clock.nowMilliseconds())
+        self.assembler = MessageAssembler(maximumMessageSize: shared.configuration.maximumMessageSize)
     }
 
-    /// Logs with this link's metadata. Built only when a line is logged, so an idle link
-    /// holds no metadata dictionary of its own.
+    /// Logs with this link's metadata, built only when a line is logged.
     private func log(_ level: Logger.Level, _ message: Logger.Message, _ extra: Logger.Metadata = [:]) {
         var metadata: Logger.Metadata = ["link.id": "\(linkID)"]
-        if let lampID { metadata["lamp.id"] = "\(lampID)" }
+        if let lampID = machine.lampID { metadata["lamp.id"] = "\(lampID)" }
         shared.logger.log(level: level, message, metadata: metadata.merging(extra) { $1 })
     }
 
@@ -68,31 +56,22 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let pending = shared.counters.pendingHandshakes.wrappingAdd(1, ordering: .relaxed).newValue
+        shared.counters.pendingHandshakes.add()
         countedAsPending = true
-        if pending > shared.configuration.maximumPendingHandshakes {
-            shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
-            shared.metrics.handshakesRefused.increment()
-            close(code: LampCloseCode.tryAgainLater, reason: "too many pending handshakes")
+        if shared.counters.pendingHandshakes.current > shared.configuration.maximumPendingHandshakes {
+            run(machine.refuse(code: LampCloseCode.tryAgainLater, reason: "too many pending handshakes"))
             return
         }
         sweeper = LinkSweeper.current(on: context.eventLoop)
         sweeper?.add(self)
-        send(.challenge(handshake.challenge))
+        if let challenge = machine.challenge { send(.challenge(challenge)) }
         flush()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         finishPending()
         sweeper?.remove(self)
-        if let lampID, shared.registry.remove(slot, linkID: linkID) {
-            let now = WallClock.nowMilliseconds()
-            shared.fleet.linkDown(slot, atMilliseconds: now)
-            shared.writer.markDirty(slot)
-            shared.writer.append(EventRecord(lampID: lampID, kind: "offline", detail: "", atMilliseconds: now))
-            publish(lampID, "lamp.offline", atMilliseconds: now)
-            log(.info, "lamp offline")
-        }
+        run(machine.connectionClosed())
         self.context = nil
         context.fireChannelInactive()
     }
@@ -100,82 +79,40 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error as? NIOWebSocketError {
         case .invalidFrameLength:
-            shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
-            shared.metrics.linksClosedMalformed.increment()
-            close(code: LampCloseCode.messageTooBig, reason: "frame over the message size limit")
+            shared.counters.linksClosedMalformed.add()
+            run(machine.refuse(code: LampCloseCode.messageTooBig, reason: "frame over the message size limit"))
         case .fragmentedControlFrame, .multiByteControlFrameLength:
-            shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
-            shared.metrics.linksClosedMalformed.increment()
-            close(code: LampCloseCode.protocolError, reason: "invalid control frame")
+            shared.counters.linksClosedMalformed.add()
+            run(machine.refuse(code: LampCloseCode.protocolError, reason: "invalid control frame"))
         case nil:
             log(.debug, "link error", ["error": "\(error)"])
             context.close(promise: nil)
         }
     }
 
-    /// The most fragments one message may arrive in (SPEC.md §10): more is a flood.
-    static let maximumFragments = 16
-
-    /// Adds a fragment of a binary message; returns the whole message once its last
-    /// fragment arrived, nil while more are expected or after closing the link for
-    /// exceeding a limit (RFC 6455 §5.4; the limits are SPEC.md §10's).
-    private func reassemble(_ frame: WebSocketFrame, context: ChannelHandlerContext) -> ByteBuffer? {
-        var data = frame.unmaskedData
-        if frame.opcode == .binary {
-            guard fragments == nil else {
-                close(code: LampCloseCode.protocolError, reason: "new message inside a fragmented one")
-                return nil
-            }
-            if frame.fin { return data }
-            fragments = (data, 1)
-            return nil
-        }
-        guard var (buffer, count) = fragments else {
-            close(code: LampCloseCode.protocolError, reason: "continuation without a message")
-            return nil
-        }
-        count += 1
-        guard count <= LampLinkHandler.maximumFragments,
-            buffer.readableBytes + data.readableBytes <= shared.configuration.maximumMessageSize
-        else {
-            fragments = nil
-            shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
-            shared.metrics.linksClosedMalformed.increment()
-            close(code: LampCloseCode.messageTooBig, reason: "message over the size or fragment limit")
-            return nil
-        }
-        buffer.writeBuffer(&data)
-        if frame.fin {
-            fragments = nil
-            return buffer
-        }
-        fragments = (buffer, count)
-        return nil
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        lastReceivedMilliseconds = WallClock.nowMilliseconds()
+        let now = shared.clock.nowMilliseconds()
         switch frame.opcode {
-        case .binary where frame.fin && fragments == nil:
-            received(frame.unmaskedData, now: lastReceivedMilliseconds)
         case .binary, .continuation:
-            if let message = reassemble(frame, context: context) {
-                received(message, now: lastReceivedMilliseconds)
+            switch assembler.add(frame) {
+            case .message(let message):
+                received(message, now: now)
+            case .incomplete:
+                machine.frameReceived(atMilliseconds: now)
+            case .refused(let code, let reason, let malformed):
+                if malformed { shared.counters.linksClosedMalformed.add() }
+                run(machine.refuse(code: code, reason: reason))
             }
         case .text:
-            close(code: LampCloseCode.unsupportedData, reason: "text message")
+            run(machine.refuse(code: LampCloseCode.unsupportedData, reason: "text message"))
         case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            pingPayload = frame.unmaskedData
+            run(machine.pingReceived(atMilliseconds: now))
+        case .pong:
+            machine.frameReceived(atMilliseconds: now)
         case .connectionClose:
-            if !closing {
-                closing = true
-                var payload = context.channel.allocator.buffer(capacity: 2)
-                payload.write(webSocketErrorCode: .normalClosure)
-                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
-                    .whenComplete { _ in context.close(promise: nil) }
-            }
+            run(machine.closeReceived())
         default:
             break
         }
@@ -186,184 +123,20 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
-    // MARK: Messages
-
     private func received(_ buffer: ByteBuffer, now: UInt64) {
-        guard !closing else { return }
-        shared.counters.messagesIn.wrappingAdd(1, ordering: .relaxed)
-        shared.metrics.frameIn(buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) ?? 0)
-        let result = Result { () throws(LampProtocolError) in try LampMessage.decode(buffer, peerMinorVersion: peerMinorVersion) }
-        switch result {
-        case .success(let message):
-            if link == nil {
-                receivedBeforeAuthentication(message, now: now)
-            } else {
-                receivedOnLink(message, now: now)
-            }
-        case .failure(let error):
+        guard !machine.isClosing else { return }
+        let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) ?? 0
+        shared.counters.frameIn(type)
+        do {
+            let message = try LampMessage.decode(buffer, peerMinorVersion: machine.peerMinorVersion)
+            run(machine.received(message, atMilliseconds: now))
+        } catch {
             let ref = buffer.withUnsafeReadableBytes { LampMessage.referenceForNack($0) }
-            let type = MessageType(rawValue: buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) ?? 0)
-            if error.code == "unknownType" && link != nil {
-                // Forward compatibility (SPEC.md §8.2): refuse, keep the link.
-                if type != .ack && type != .nack {
-                    send(.nack(Nack(ackedType: type, ref: ref, reason: .unknownType)))
-                }
-                return
+            if error.code != "unknownType" || !machine.isLinked {
+                shared.counters.linksClosedMalformed.add()
+                log(.info, "malformed message", ["error": "\(error)"])
             }
-            shared.counters.linksClosedMalformed.wrappingAdd(1, ordering: .relaxed)
-            shared.metrics.linksClosedMalformed.increment()
-            if link != nil {
-                send(.nack(Nack(ackedType: type, ref: ref, reason: .malformed)))
-            }
-            log(.info, "malformed message", ["error": "\(error)"])
-            close(code: LampCloseCode.malformedMessage, reason: error.description)
-        }
-    }
-
-    private func receivedBeforeAuthentication(_ message: LampMessage, now: UInt64) {
-        // The proof is filled in by the handshake machine; these are this link's parameters.
-        // LampGateway.run() validated both intervals before accepting links, so the welcome is valid.
-        let template = Welcome(
-            timeMilliseconds: now, reportIntervalSeconds: shared.configuration.reportIntervalSeconds,
-            pingIntervalSeconds: shared.configuration.pingIntervalSeconds, proof: .zero)!
-        switch handshake.received(message, atMilliseconds: now, keyFor: shared.key(for:), welcome: template) {
-        case .authenticated(let hello, let welcome):
-            authenticated(hello, welcome: welcome, now: now)
-        case .close(let code, let reason, let id):
-            shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
-            shared.metrics.handshakesRefused.increment()
-            var metadata: Logger.Metadata = ["reason": "\(reason)", "close.code": "\(code)"]
-            if let id {
-                metadata["lamp.id"] = "\(id)"
-                shared.writer.append(EventRecord(lampID: id, kind: "auth.failed", detail: reason, atMilliseconds: now))
-            }
-            log(.info, "handshake refused", metadata)
-            close(code: code, reason: reason)
-        case .none:
-            break
-        }
-    }
-
-    private func authenticated(_ hello: Hello, welcome: Welcome, now: UInt64) {
-        guard let context, let (slot, desired) = shared.fleet.linkUp(hello, atMilliseconds: now) else {
-            close(code: LampCloseCode.authenticationFailed, reason: "lamp removed during handshake")
-            return
-        }
-        finishPending()
-        shared.counters.handshakesAccepted.wrappingAdd(1, ordering: .relaxed)
-        shared.metrics.handshakesAccepted.increment()
-        lampID = hello.lampID
-        self.slot = slot
-        peerMinorVersion = hello.minorVersion
-        send(.welcome(welcome))
-        let handle = LinkHandle(linkID: linkID, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
-        if let old = shared.registry.register(slot, handle) {
-            shared.counters.linksReplaced.wrappingAdd(1, ordering: .relaxed)
-            shared.metrics.linksReplaced.increment()
-            old.eventLoop.execute { old.handler.value.replaced() }
-        }
-        shared.writer.markDirty(slot)
-        shared.writer.linkOpened()
-        shared.writer.append(
-            EventRecord(lampID: hello.lampID, kind: "online", detail: "firmware \(hello.firmware)", atMilliseconds: now))
-        publish(hello.lampID, "lamp.online", atMilliseconds: now)
-        log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
-        var machine = LinkStateMachine(
-            hello: hello, desired: desired, requestTimeoutMilliseconds: shared.configuration.requestTimeoutMilliseconds)
-        let actions = machine.start(atMilliseconds: now)
-        link = machine
-        perform(actions)
-        scheduleNextTick()
-    }
-
-    private func receivedOnLink(_ message: LampMessage, now: UInt64) {
-        guard let lampID, var machine = link else { return }
-        switch message {
-        case .statusReport(let report):
-            // Fault history comes from the lamp's event messages (SPEC.md §7.2: its own
-            // clock, kept and resent across link losses); the report only updates the state.
-            shared.fleet.noteStatus(slot, report, atMilliseconds: now)
-            markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
-            if shared.hub.isActive {
-                publish(lampID, "lamp.status", isStatus: true, atMilliseconds: now) { event in
-                    event.level = Double(report.level.permille) / 10
-                    event.mode = report.mode.description
-                    event.lit = report.isLit
-                    event.powerWatts = Double(report.powerDeciwatts) / 10
-                    event.faults = FaultNames.names(report.faults)
-                }
-            }
-        case .event(let event):
-            shared.writer.append(
-                EventRecord(lampID: lampID, kind: LampLinkHandler.eventName(event.kind), detail: LampLinkHandler.eventDetail(event), atMilliseconds: now))
-            send(.ack(Ack(ackedType: .event, ref: event.sequence)))
-            if event.kind == .faultRaised || event.kind == .faultCleared {
-                publish(lampID, "lamp.fault", atMilliseconds: now) { stream in
-                    stream.fault = FaultNames.name(Int(event.detail))
-                    stream.raised = event.kind == .faultRaised
-                }
-            }
-            return
-        case .ack(let ack) where ack.ackedType == .identify || ack.ackedType == .reboot:
-            shared.once.answered(ack.ref, slot: slot, accepted: true)
-            return
-        case .nack(let nack) where nack.ackedType == .identify || nack.ackedType == .reboot:
-            shared.once.answered(nack.ref, slot: slot, accepted: false)
-            return
-        case .ack, .nack:
-            break
-        default:
-            close(code: LampCloseCode.policyViolation, reason: "\(message.type) is not a lamp's message after the handshake")
-            return
-        }
-        let actions = machine.received(message, atMilliseconds: now)
-        link = machine
-        perform(actions)
-    }
-
-    static func eventName(_ kind: EventKind) -> String {
-        switch kind {
-        case .faultRaised: "fault.raised"
-        case .faultCleared: "fault.cleared"
-        case .powerUp: "power.up"
-        case .clockLost: "clock.lost"
-        default: "lamp.\(kind)"
-        }
-    }
-
-    static func eventDetail(_ event: LampEvent) -> String {
-        switch event.kind {
-        case .faultRaised, .faultCleared: FaultNames.name(Int(event.detail))
-        case .powerUp: "power-up \(event.detail)"
-        default: "\(event.detail)"
-        }
-    }
-
-    private func perform(_ actions: [LinkStateMachine.Action]) {
-        guard let lampID else { return }
-        for action in actions {
-            switch action {
-            case .send(let message):
-                send(message)
-            case .controlApplied(let version):
-                let latency = shared.fleet.noteLinkActions(
-                    slot, applied: version, appliedConfig: nil, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
-                if let latency { shared.metrics.commandApplied.recordMilliseconds(latency) }
-                markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
-            case .programApplied(let revision):
-                shared.fleet.noteProgramApplied(slot, revision)
-                log(.info, "lamp holds its program", ["program.revision": "\(revision)"])
-            case .configApplied(let version):
-                shared.fleet.noteLinkActions(slot, applied: nil, appliedConfig: version, refused: nil, atMilliseconds: WallClock.nowMilliseconds())
-                markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
-            case .refused(let type, let ref, let reason):
-                shared.fleet.noteLinkActions(slot, applied: nil, appliedConfig: nil, refused: (ref, reason), atMilliseconds: WallClock.nowMilliseconds())
-                shared.writer.append(
-                    EventRecord(lampID: lampID, kind: "command.refused", detail: "\(type) version \(ref): \(reason)", atMilliseconds: WallClock.nowMilliseconds()))
-                log(.info, "lamp refused a request", ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])
-            case .retrying(let type, let ref, let attempt):
-                log(.debug, "request timed out, sending again", ["request.type": "\(type)", "request.ref": "\(ref)", "attempt": "\(attempt)"])
-            }
+            run(machine.undecodable(error, type: MessageType(rawValue: type), ref: ref, atMilliseconds: now))
         }
     }
 
@@ -371,91 +144,206 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The operator changed this lamp's desired state.
     func desiredChanged(_ desired: DesiredState) {
-        guard var machine = link else { return }
-        let actions = machine.desiredChanged(desired, atMilliseconds: WallClock.nowMilliseconds())
-        link = machine
-        perform(actions)
-        flush()
-        if machine.hasRequestInFlight { scheduleNextTick() }
-    }
-
-    /// Sends a one-off request (identify, reboot); its answer is matched by ref.
-    func sendOnce(_ message: LampMessage) {
-        guard link != nil, !closing else { return }
-        send(message)
+        run(machine.desiredChanged(desired, atMilliseconds: shared.clock.nowMilliseconds()))
         flush()
     }
 
-    /// Offers a lamp event to the live stream's subscribers.
-    private func publish(
-        _ lampID: LampID, _ type: String, isStatus: Bool = false, atMilliseconds now: UInt64,
-        fill: (inout StreamEvent) -> Void = { _ in }
-    ) {
-        let fleet = shared.fleet
-        let slot = self.slot
-        shared.hub.publishLamp(lampID, isStatus: isStatus, atMilliseconds: now, groups: { fleet.groups(of: slot) }) {
-            var event = StreamEvent(type: type, at: Date(unixMilliseconds: now), lamp: lampID.value)
-            fill(&event)
-            return event
-        }
+    /// The operator asked for identify or reboot.
+    func requestOnce(_ message: LampMessage) {
+        run(machine.requestOnce(message, atMilliseconds: shared.clock.nowMilliseconds()))
+        flush()
     }
 
     /// A newer link of the same lamp authenticated.
     func replaced() {
         log(.info, "link replaced by a newer one")
-        close(code: LampCloseCode.replaced, reason: "replaced by a newer link")
+        shared.counters.linksReplaced.add()
+        run(machine.replaced())
     }
 
     /// The controller shuts down.
     func goingAway() {
-        close(code: LampCloseCode.goingAway, reason: "controller shutting down")
+        run(machine.shutdown())
     }
 
-    /// Deadlines, pings, idle detection and retries; called by the sweeper.
-    func tick(atMilliseconds now: UInt64) {
-        guard !closing, let context else { return }
-        guard var machine = link else {
-            if case .close(let code, let reason, _) = handshake.tick(atMilliseconds: now) {
-                shared.counters.handshakesRefused.wrappingAdd(1, ordering: .relaxed)
-            shared.metrics.handshakesRefused.increment()
-                log(.info, "handshake refused", ["reason": "\(reason)", "close.code": "\(code)"])
-                close(code: code, reason: reason)
-            }
-            return
-        }
-        let ping = UInt64(shared.configuration.pingIntervalSeconds) * 1000
-        if now > lastReceivedMilliseconds + 2 * ping {
-            close(code: LampCloseCode.pingTimeout, reason: "no answer to pings")
-            return
-        }
-        if now >= lastPingMilliseconds + ping {
-            lastPingMilliseconds = now
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
-        }
-        let actions = machine.tick(atMilliseconds: now)
-        link = machine
-        perform(actions)
+    /// Deadlines, pings, idle detection and retries, if any is due; called by the sweeper
+    /// a few times a second (and by tests after moving their clock).
+    func tickIfDue() {
+        let now = shared.clock.nowMilliseconds()
+        guard machine.nextDueMilliseconds <= now else { return }
+        run(machine.tick(atMilliseconds: now))
         flush()
-        scheduleNextTick()
     }
 
-    /// The next ping is due at the latest; a request in flight may time out sooner.
-    private func scheduleNextTick() {
-        let ping = UInt64(shared.configuration.pingIntervalSeconds) * 1000
-        var due = min(lastPingMilliseconds + ping, lastReceivedMilliseconds + 2 * ping + 1)
-        if let link, link.hasRequestInFlight {
-            due = min(due, WallClock.nowMilliseconds() + min(link.requestTimeoutMilliseconds, 1000))
+    /// The key lookup that ran off the event loop answered.
+    private func keyLookedUp(_ key: LampKey?) {
+        let now = shared.clock.nowMilliseconds()
+        // LampGateway.run() validated both intervals before accepting links, so the welcome is valid.
+        let template = Welcome(
+            timeMilliseconds: now, reportIntervalSeconds: shared.configuration.reportIntervalSeconds,
+            pingIntervalSeconds: shared.configuration.pingIntervalSeconds, proof: .zero)!
+        run(machine.keyLookedUp(key, welcome: template, atMilliseconds: now))
+        flush()
+    }
+
+    // MARK: Actions
+
+    private func run(_ actions: [ConnectionStateMachine.Action]) {
+        for action in actions {
+            run(action)
         }
-        nextDueMilliseconds = due
+    }
+
+    private func run(_ action: ConnectionStateMachine.Action) {
+        switch action {
+        case .send(let message):
+            send(message)
+        case .ping:
+            write(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer()))
+        case .pong:
+            write(WebSocketFrame(fin: true, opcode: .pong, data: pingPayload))
+            pingPayload = ByteBuffer()
+        case .close(let code, let reason):
+            close(code: code, reason: reason)
+        case .lookUpKey(let id):
+            lookUpKey(id)
+        case .authenticated(let hello):
+            authenticated(hello)
+        case .handshakeRefused(let code, let reason, let id):
+            shared.counters.handshakesRefused.add()
+            log(.info, "handshake refused", ["reason": "\(reason)", "close.code": "\(code)"])
+            if let id { shared.events.emit(.authFailed(id, reason: reason), atMilliseconds: shared.clock.nowMilliseconds()) }
+        case .statusReported(let report):
+            guard let slot, let lampID = machine.lampID else { return }
+            let now = shared.clock.nowMilliseconds()
+            let events = shared.fleet.withModel { model in
+                model.noteStatus(slot, report, atMilliseconds: now)
+                return model.takeEvents()
+            }
+            markDirty(slot)
+            shared.events.emit(.status(lampID, report), slot: slot, atMilliseconds: now)
+            shared.events.emit(events, atMilliseconds: now)
+        case .link(let linkAction):
+            performLinkAction(linkAction)
+        case .emit(let event):
+            shared.events.emit(event, slot: slot, atMilliseconds: shared.clock.nowMilliseconds())
+        case .unlinked(let lampID):
+            unlinked(lampID)
+        }
+    }
+
+    private func performLinkAction(_ action: LinkStateMachine.Action) {
+        guard let slot else { return }
+        let now = shared.clock.nowMilliseconds()
+        switch action {
+        case .send(let message):
+            send(message)
+        case .controlApplied(let version):
+            let (latency, events) = shared.fleet.withModel { model in
+                (model.noteControlApplied(slot, version: version, atMilliseconds: now), model.takeEvents())
+            }
+            if let latency { shared.metrics.commandApplied.recordMilliseconds(latency) }
+            markDirty(slot)
+            shared.events.emit(events, atMilliseconds: now)
+        case .configApplied(let version):
+            shared.fleet.withModel { $0.noteConfigApplied(slot, version: version) }
+            markDirty(slot)
+        case .programApplied(let revision):
+            shared.fleet.withModel { $0.noteProgramApplied(slot, revision: revision) }
+            log(.info, "lamp holds its program", ["program.revision": "\(revision)"])
+        case .refused(let type, let ref, let reason):
+            let events = shared.fleet.withModel { model in
+                if LinkStateMachine.controlTypes.contains(type) {
+                    model.noteRefused(slot, version: ref, reason: reason, atMilliseconds: now)
+                }
+                return model.takeEvents()
+            }
+            shared.events.emit(events, atMilliseconds: now)
+            log(.info, "lamp refused a request", ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])
+        case .retrying(let type, let ref, let attempt):
+            log(.debug, "request timed out, sending again", ["request.type": "\(type)", "request.ref": "\(ref)", "attempt": "\(attempt)"])
+        case .onceAnswered(let type, let ref, let accepted):
+            let events = shared.fleet.withModel { model in
+                model.noteOnceAnswered(slot, ref: ref, accepted: accepted, atMilliseconds: now)
+                return model.takeEvents()
+            }
+            shared.events.emit(events, atMilliseconds: now)
+            log(.debug, "once request answered", ["request.type": "\(type)", "request.ref": "\(ref)", "accepted": "\(accepted)"])
+        }
+    }
+
+    /// Finds the lamp's key: from the fleet in memory, else (a lamp registered by another
+    /// process since start-up) from the store, off the event loop; the answer comes back to
+    /// this loop.
+    private func lookUpKey(_ id: LampID) {
+        if shared.fleet.entry(id) != nil {
+            keyLookedUp(shared.fleetKey.lampKey(for: id))
+            return
+        }
+        guard let context else { return }
+        let shared = self.shared
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask { () -> Bool in
+            guard let stored = try? await shared.store.lamp(id) else { return false }
+            shared.fleet.withModel { $0.add([stored]) }
+            return true
+        }.whenSuccess { known in
+            handler.value.keyLookedUp(known ? shared.fleetKey.lampKey(for: id) : nil)
+        }
+    }
+
+    private func authenticated(_ hello: Hello) {
+        let now = shared.clock.nowMilliseconds()
+        guard let context,
+            let (slot, desired, events) = shared.fleet.withModel({ model -> (Int, DesiredState, [FleetEvent])? in
+                guard let (slot, desired) = model.linkUp(hello, atMilliseconds: now) else { return nil }
+                return (slot, desired, model.takeEvents())
+            })
+        else {
+            run(machine.refuse(code: LampCloseCode.authenticationFailed, reason: "lamp removed during handshake"))
+            return
+        }
+        finishPending()
+        shared.counters.handshakesAccepted.add()
+        self.slot = slot
+        let handle = LinkHandle(linkID: linkID, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
+        if let old = shared.registry.register(slot, handle) {
+            old.eventLoop.execute { old.handler.value.replaced() }
+        }
+        markDirty(slot)
+        shared.writer.linkOpened()
+        log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
+        run(machine.established(desired: desired, atMilliseconds: now))
+        shared.events.emit(events, atMilliseconds: now)
+    }
+
+    private func unlinked(_ lampID: LampID) {
+        guard let slot, shared.registry.remove(slot, linkID: linkID) else { return }
+        let now = shared.clock.nowMilliseconds()
+        let events = shared.fleet.withModel { model in
+            model.linkDown(slot, atMilliseconds: now)
+            return model.takeEvents()
+        }
+        shared.writer.markDirty(slot)
+        shared.events.emit(.offline(lampID), slot: slot, atMilliseconds: now)
+        shared.events.emit(events, atMilliseconds: now)
+        log(.info, "lamp offline")
+    }
+
+    private func markDirty(_ slot: Int) {
+        markedGeneration = shared.writer.markDirty(slot, ifNotMarkedIn: markedGeneration)
     }
 
     // MARK: Output
 
     private func send(_ message: LampMessage) {
         guard let context else { return }
-        shared.counters.messagesOut.wrappingAdd(1, ordering: .relaxed)
-        shared.metrics.frameOut(message.type)
-        let frame = WebSocketFrame(fin: true, opcode: .binary, data: message.buffer(context.channel.allocator))
+        shared.counters.frameOut(message.type)
+        write(WebSocketFrame(fin: true, opcode: .binary, data: message.buffer(context.channel.allocator)))
+    }
+
+    private func write(_ frame: WebSocketFrame) {
+        guard let context else { return }
         context.write(wrapOutboundOut(frame), promise: nil)
         unflushed = true
     }
@@ -467,9 +355,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func close(code: UInt16, reason: String) {
-        guard !closing, let context else { return }
-        closing = true
+        guard let context else { return }
         flush()
+        log(.debug, "closing link", ["close.code": "\(code)", "reason": "\(reason)"])
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
@@ -479,25 +367,58 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func finishPending() {
         if countedAsPending {
             countedAsPending = false
-            shared.counters.pendingHandshakes.wrappingSubtract(1, ordering: .relaxed)
+            shared.counters.pendingHandshakes.subtract()
         }
     }
 }
 
-/// Names of the fault bits of SPEC.md §7.3.
-public enum FaultNames {
-    static let names = [
-        "lampFailure", "driverFailure", "overTemperature", "supplyFailure", "relayFailure", "busFailure", "clockLost",
-        "lightSensorFailure", "cycling",
-    ]
-
-    /// The fault bit's name, or `faultBit-N` for a reserved bit.
-    public static func name(_ bit: Int) -> String {
-        bit >= 0 && bit < names.count ? names[bit] : "faultBit-\(bit)"
+/// Reassembles fragmented binary messages (RFC 6455 §5.4) within SPEC.md §10's limits.
+struct MessageAssembler {
+    /// What a frame completed.
+    enum Outcome {
+        /// A whole message.
+        case message(ByteBuffer)
+        /// More fragments are expected.
+        case incomplete
+        /// Close the link: the fragments broke a rule (`malformed` when over a limit).
+        case refused(code: UInt16, reason: String, malformed: Bool)
     }
 
-    /// The names of every bit set.
-    public static func names(_ faults: FaultSet) -> [String] {
-        (0..<16).filter { faults.rawValue & (1 << $0) != 0 }.map(name)
+    /// The most fragments one message may arrive in (SPEC.md §10): more is a flood.
+    static let maximumFragments = 16
+
+    let maximumMessageSize: Int
+    private var fragments: (buffer: ByteBuffer, count: Int)?
+
+    init(maximumMessageSize: Int) {
+        self.maximumMessageSize = maximumMessageSize
+    }
+
+    /// Adds a binary or continuation frame.
+    mutating func add(_ frame: WebSocketFrame) -> Outcome {
+        var data = frame.unmaskedData
+        if frame.opcode == .binary {
+            guard fragments == nil else {
+                return .refused(code: LampCloseCode.protocolError, reason: "new message inside a fragmented one", malformed: false)
+            }
+            if frame.fin { return .message(data) }
+            fragments = (data, 1)
+            return .incomplete
+        }
+        guard var (buffer, count) = fragments else {
+            return .refused(code: LampCloseCode.protocolError, reason: "continuation without a message", malformed: false)
+        }
+        count += 1
+        guard count <= MessageAssembler.maximumFragments, buffer.readableBytes + data.readableBytes <= maximumMessageSize else {
+            fragments = nil
+            return .refused(code: LampCloseCode.messageTooBig, reason: "message over the size or fragment limit", malformed: true)
+        }
+        buffer.writeBuffer(&data)
+        if frame.fin {
+            fragments = nil
+            return .message(buffer)
+        }
+        fragments = (buffer, count)
+        return .incomplete
     }
 }

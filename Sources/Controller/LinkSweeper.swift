@@ -1,9 +1,8 @@
-import FleetCore
 import NIOCore
 import NIOPosix
 
-/// One per event loop: every sweep interval, calls ``LampLinkHandler/tick(atMilliseconds:)``
-/// on each link of that loop. One timer per loop instead of one (or three) per link keeps an
+/// One per event loop: every sweep interval, calls ``LampLinkHandler/tick()`` on each link
+/// of that loop whose next due time has passed. One timer per loop instead of one (or three) per link keeps an
 /// idle link's memory to its socket and handler.
 final class LinkSweeper {
     private let eventLoop: any EventLoop
@@ -24,7 +23,7 @@ final class LinkSweeper {
     /// The sweeper of the loop this code runs on (must be an event loop thread).
     static func current(on eventLoop: any EventLoop) -> LinkSweeper {
         eventLoop.preconditionInEventLoop()
-        if let sweeper = sweepers.currentValue {
+        if let sweeper = sweepers.currentValue, ObjectIdentifier(sweeper.eventLoop) == ObjectIdentifier(eventLoop) {
             return sweeper
         }
         let sweeper = LinkSweeper(eventLoop: eventLoop)
@@ -46,10 +45,10 @@ final class LinkSweeper {
         links[link.linkID] = nil
     }
 
+    /// Ticks every link that is due by its gateway's clock.
     private func sweep() {
-        let now = WallClock.nowMilliseconds()
-        for link in links.values where link.nextDueMilliseconds <= now {
-            link.tick(atMilliseconds: now)
+        for link in links.values {
+            link.tickIfDue()
         }
     }
 }

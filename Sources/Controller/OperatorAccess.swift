@@ -1,4 +1,4 @@
-import FleetStore
+import FleetCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -57,7 +57,7 @@ public struct OperatorRequestContext: RequestContext, WebSocketRequestContext {
 /// unknown one. Roles are checked per route.
 struct TokenAuthenticator: RouterMiddleware {
     typealias Context = OperatorRequestContext
-    let store: FleetStore
+    let store: any FleetStoring
     let logger: Logger
 
     func handle(
@@ -83,7 +83,7 @@ struct TokenAuthenticator: RouterMiddleware {
         }
         let record: TokenRecord?
         do {
-            record = APIToken.isWellFormed(token) ? try store.token(hash: APIToken.hash(token)) : nil
+            record = APIToken.isWellFormed(token) ? try await store.token(hash: APIToken.hash(token)) : nil
         } catch {
             logger.error("reading tokens failed", metadata: ["error": "\(error)"])
             return OperatorHTTPServer.failure(APIFailure(status: 500, APIError(error: "reading tokens failed")))

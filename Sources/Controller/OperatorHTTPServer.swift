@@ -95,7 +95,7 @@ public enum OperatorHTTPServer {
                     caller = try context.require(role)
                 } catch {
                     if error.status == 403, let who = context.caller {
-                        service.denied(who, method: method.rawValue, path: request.uri.path)
+                        await service.denied(who, method: method.rawValue, path: request.uri.path)
                     }
                     throw error
                 }
@@ -126,11 +126,11 @@ public enum OperatorHTTPServer {
             } else {
                 registrations = [try decode(LampRegistration.self, body)]
             }
-            return try json(try service.register(registrations, by: caller), status: .created)
+            return try json(try await service.register(registrations, by: caller), status: .created)
         }
         route(api, .get, "lamps/:id", .viewer, service) { _, context, _ in
             let text = context.parameters.get("id") ?? ""
-            guard let id = LampID(text), let view = service.lampView(id, recentEvents: 20) else {
+            guard let id = LampID(text), let view = await service.lampView(id, recentEvents: 20) else {
                 throw APIFailure(status: 404, APIError(error: "no lamp \(text) is registered", field: "id"))
             }
             return try json(view)
@@ -143,7 +143,7 @@ public enum OperatorHTTPServer {
                 guard let id = LampID(text) else { throw APIFailure.badRequest("is not a lamp id", field: "lamp") }
                 lamp = id
             }
-            return try json(try service.events(lamp: lamp, kind: query.get("kind"), before: before, limit: limit))
+            return try json(try await service.events(lamp: lamp, kind: query.get("kind"), before: before, limit: limit))
         }
         route(api, .get, "stats", .viewer, service) { _, _, _ in
             try json(service.stats())
@@ -152,23 +152,23 @@ public enum OperatorHTTPServer {
 
     static func groupRoutes(_ api: RouterGroup<Context>, _ service: FleetService) {
         route(api, .get, "groups", .viewer, service) { _, _, _ in
-            try json(try service.groups())
+            try json(try await service.groups())
         }
         route(api, .post, "groups", .operator, service) { request, _, caller in
             let body = try await request.body.collect(upTo: maximumBodySize)
-            return try json(try service.createGroup(try decode(GroupCreate.self, body), by: caller), status: .created)
+            return try json(try await service.createGroup(try decode(GroupCreate.self, body), by: caller), status: .created)
         }
         route(api, .get, "groups/:name", .viewer, service) { _, context, _ in
-            try json(try service.group(context.parameters.get("name") ?? ""))
+            try json(try await service.group(context.parameters.get("name") ?? ""))
         }
         route(api, .delete, "groups/:name", .operator, service) { _, context, caller in
-            try service.deleteGroup(context.parameters.get("name") ?? "", by: caller)
+            try await service.deleteGroup(context.parameters.get("name") ?? "", by: caller)
             return Response(status: .noContent)
         }
         route(api, .post, "groups/:name/members", .operator, service) { request, context, caller in
             let body = try await request.body.collect(upTo: maximumBodySize)
             let change = try decode(GroupMembersChange.self, body)
-            return try json(try service.changeMembers(of: context.parameters.get("name") ?? "", change, by: caller))
+            return try json(try await service.changeMembers(of: context.parameters.get("name") ?? "", change, by: caller))
         }
     }
 
@@ -180,7 +180,7 @@ public enum OperatorHTTPServer {
         }
         route(api, .get, "commands/:id", .viewer, service) { _, context, _ in
             let text = context.parameters.get("id") ?? ""
-            guard let id = Int64(text), let progress = try service.progress(id) else {
+            guard let id = Int64(text), let progress = try await service.progress(id) else {
                 throw APIFailure(status: 404, APIError(error: "no command \(text)", field: "id"))
             }
             return try json(progress)
@@ -189,23 +189,23 @@ public enum OperatorHTTPServer {
 
     static func programRoutes(_ api: RouterGroup<Context>, _ service: FleetService) {
         route(api, .get, "programs", .viewer, service) { _, _, _ in
-            try json(try service.programs())
+            try json(try await service.programs())
         }
         route(api, .get, "programs/:name", .viewer, service) { _, context, _ in
-            try json(try service.program(context.parameters.get("name") ?? ""))
+            try json(try await service.program(context.parameters.get("name") ?? ""))
         }
         route(api, .put, "programs/:name", .operator, service) { request, context, caller in
             let body = try await request.body.collect(upTo: maximumBodySize)
-            let (view, isNew) = try service.saveProgram(context.parameters.get("name") ?? "", try decode(ProgramSave.self, body), by: caller)
+            let (view, isNew) = try await service.saveProgram(context.parameters.get("name") ?? "", try decode(ProgramSave.self, body), by: caller)
             return try json(view, status: isNew ? .created : .ok)
         }
         route(api, .delete, "programs/:name", .operator, service) { _, context, caller in
-            try service.deleteProgram(context.parameters.get("name") ?? "", by: caller)
+            try await service.deleteProgram(context.parameters.get("name") ?? "", by: caller)
             return Response(status: .noContent)
         }
         route(api, .post, "programs/:name/assign", .operator, service) { request, context, caller in
             let body = try await request.body.collect(upTo: maximumBodySize)
-            let assigned = try service.assignProgram(context.parameters.get("name") ?? "", try decode(ProgramAssign.self, body), by: caller)
+            let assigned = try await service.assignProgram(context.parameters.get("name") ?? "", try decode(ProgramAssign.self, body), by: caller)
             return try json(assigned, status: .accepted)
         }
     }
@@ -214,17 +214,17 @@ public enum OperatorHTTPServer {
         route(api, .get, "audit", .operator, service) { request, _, _ in
             let query = request.uri.queryParameters
             let (limit, before) = try historyPage(query)
-            return try json(try service.auditLog(actor: query.get("actor"), action: query.get("action"), before: before, limit: limit))
+            return try json(try await service.auditLog(actor: query.get("actor"), action: query.get("action"), before: before, limit: limit))
         }
         route(api, .get, "tokens", .admin, service) { _, _, _ in
-            try json(try service.tokens())
+            try json(try await service.tokens())
         }
         route(api, .post, "tokens", .admin, service) { request, _, caller in
             let body = try await request.body.collect(upTo: maximumBodySize)
-            return try json(try service.createToken(try decode(TokenCreate.self, body), by: caller), status: .created)
+            return try json(try await service.createToken(try decode(TokenCreate.self, body), by: caller), status: .created)
         }
         route(api, .delete, "tokens/:name", .admin, service) { _, context, caller in
-            try service.revokeToken(context.parameters.get("name") ?? "", by: caller)
+            try await service.revokeToken(context.parameters.get("name") ?? "", by: caller)
             return Response(status: .noContent)
         }
     }
@@ -296,9 +296,42 @@ public enum OperatorHTTPServer {
             return try await body()
         } catch let failure as APIFailure {
             return OperatorHTTPServer.failure(failure)
+        } catch let error as FleetError {
+            return OperatorHTTPServer.failure(APIFailure(error))
         } catch let error as HTTPError where error.status == .contentTooLarge {
             return OperatorHTTPServer.failure(
                 APIFailure(status: 413, APIError(error: "the body is larger than \(maximumBodySize) bytes")))
         }
+    }
+}
+
+/// A refused API request: the HTTP status and the body that says why.
+public struct APIFailure: Error, Sendable {
+    /// HTTP status code.
+    public let status: Int
+    /// The body.
+    public let body: APIError
+
+    /// A failure.
+    public init(status: Int, _ body: APIError) {
+        self.status = status
+        self.body = body
+    }
+
+    /// 400 with a message about one field.
+    public static func badRequest(_ message: String, field: String) -> APIFailure {
+        APIFailure(status: 400, APIError(error: "\(field) \(message)", field: field))
+    }
+
+    /// The one place where the domain's refusals become HTTP status codes.
+    public init(_ error: FleetError) {
+        let status =
+            switch error.kind {
+            case .invalid: 400
+            case .notFound: 404
+            case .conflict: 409
+            case .storage: 500
+            }
+        self.init(status: status, APIError(error: error.message, field: error.field))
     }
 }

@@ -1,5 +1,4 @@
 import FleetCore
-import FleetStore
 import LampProtocol
 import LightingPrograms
 import Logging
@@ -52,16 +51,21 @@ public enum ProgramMismatch: Hashable, Sendable, CustomStringConvertible {
 /// than the switch point.
 public final class ProgramWatch: Service, Sendable {
     let fleet: FleetState
-    let writer: ReportedStateWriter
+    let events: FleetEvents
+    let clock: any FleetClock
     let logger: Logger
     let interval: Duration
     let graceSeconds: Int64
     /// The mismatch each lamp (by slot) is in, as last recorded.
     private let current = Mutex<[Int: ProgramMismatch]>([:])
 
-    public init(fleet: FleetState, writer: ReportedStateWriter, interval: Duration = .seconds(60), graceSeconds: Int64 = 180, logger: Logger) {
+    init(
+        fleet: FleetState, events: FleetEvents, clock: any FleetClock, interval: Duration = .seconds(60), graceSeconds: Int64 = 180,
+        logger: Logger
+    ) {
         self.fleet = fleet
-        self.writer = writer
+        self.events = events
+        self.clock = clock
         self.interval = interval
         self.graceSeconds = graceSeconds
         self.logger = logger
@@ -75,13 +79,13 @@ public final class ProgramWatch: Service, Sendable {
             } catch {
                 break
             }
-            check(atMilliseconds: WallClock.nowMilliseconds())
+            check(atMilliseconds: clock.nowMilliseconds())
         }
     }
 
-    /// One pass over the fleet; returns the events it recorded.
+    /// One pass over the fleet; returns the events it emitted.
     @discardableResult
-    public func check(atMilliseconds now: UInt64) -> [EventRecord] {
+    public func check(atMilliseconds now: UInt64) -> [FleetEvent] {
         let seconds = Int64(now / 1000)
         // Lamps sharing a program and a place share one evaluation.
         var evaluations: [String: (level: UInt16, since: Int64?, sunUp: Bool)] = [:]
@@ -114,22 +118,24 @@ public final class ProgramWatch: Service, Sendable {
                 expected: evaluation.level, reported: status.level.permille, lit: status.isLit, sunUp: evaluation.sunUp)
             verdicts.append((slot, entry.record.id, mismatch))
         }
-        var events: [EventRecord] = []
+        var emitted: [(slot: Int, event: FleetEvent)] = []
         current.withLock { current in
             for verdict in verdicts where current[verdict.slot] != verdict.mismatch {
                 if let mismatch = verdict.mismatch {
-                    events.append(EventRecord(lampID: verdict.id, kind: "program.mismatch", detail: mismatch.description, atMilliseconds: now))
+                    emitted.append((verdict.slot, .program(verdict.id, mismatch: mismatch.description)))
                 } else if current[verdict.slot] != nil {
-                    events.append(EventRecord(lampID: verdict.id, kind: "program.match", detail: "", atMilliseconds: now))
+                    emitted.append((verdict.slot, .program(verdict.id, mismatch: nil)))
                 }
                 current[verdict.slot] = verdict.mismatch
             }
         }
-        for event in events {
-            writer.append(event)
-            logger.notice("lamp and program disagree", metadata: ["lamp.id": "\(event.lampID)", "mismatch": "\(event.detail)"])
+        for (slot, event) in emitted {
+            events.emit(event, slot: slot, atMilliseconds: now)
+            if case .program(let id, let mismatch?) = event {
+                logger.notice("lamp and program disagree", metadata: ["lamp.id": "\(id)", "mismatch": "\(mismatch)"])
+            }
         }
-        return events
+        return emitted.map(\.event)
     }
 
     /// Whether the sun is above the horizon at an instant (between the local date's

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FleetStore
+import FleetCore
 import LampProtocol
 import Logging
 import Metrics
@@ -35,7 +35,7 @@ public final class ReportedStateWriter: Service, Sendable {
     public let eventInterval: Duration
     /// Time between reported-state writes.
     public let reportedInterval: Duration
-    private let store: FleetStore
+    private let store: any FleetStoring
     private let metrics: ControllerMetrics
     private let fleet: FleetState
     private let logger: Logger
@@ -46,7 +46,7 @@ public final class ReportedStateWriter: Service, Sendable {
 
     /// A writer for `store`.
     public init(
-        store: FleetStore, fleet: FleetState, metrics: ControllerMetrics, eventInterval: Duration = .seconds(1),
+        store: any FleetStoring, fleet: FleetState, metrics: ControllerMetrics, eventInterval: Duration = .seconds(1),
         reportedInterval: Duration = .seconds(5), maximumPendingEvents: Int = 100_000, logger: Logger
     ) {
         self.metrics = metrics
@@ -123,7 +123,7 @@ public final class ReportedStateWriter: Service, Sendable {
     }
 
     /// Writes the pending events, and the pending reported states too when `includingReported`.
-    public func flush(includingReported: Bool = true) {
+    public func flush(includingReported: Bool = true) async {
         let taken = pending.withLock { pending in
             var taken = Pending()
             swap(&taken.events, &pending.events)
@@ -145,8 +145,8 @@ public final class ReportedStateWriter: Service, Sendable {
         do {
             let clock = ContinuousClock()
             let started = clock.now
-            try store.saveReported(fleet.reportedRecords(taken.dirty))
-            try store.appendEvents(taken.events)
+            try await store.saveReported(fleet.reportedRecords(taken.dirty))
+            try await store.appendEvents(taken.events)
             if !taken.dirty.isEmpty || !taken.events.isEmpty {
                 metrics.storeBatchWrite.record(duration: clock.now - started)
             }
@@ -169,9 +169,9 @@ public final class ReportedStateWriter: Service, Sendable {
             }
             let dueReported = clock.now >= nextReported
             if dueReported { nextReported = clock.now + reportedInterval }
-            flush(includingReported: dueReported)
+            await flush(includingReported: dueReported)
             if dueReported { trimIfChurned() }
         }
-        flush()
+        await flush()
     }
 }

@@ -41,17 +41,19 @@ public struct HandshakeStateMachine: Sendable {
         return false
     }
 
-    /// A message arrived before authentication completed.
-    ///
-    /// - Parameters:
-    ///   - keyFor: the lamp's key if the id is registered, else nil.
-    ///   - welcome: the welcome to send (without proof); this machine adds the proof.
-    public mutating func received(
-        _ message: LampMessage, atMilliseconds now: UInt64, keyFor: (LampID) -> LampKey?, welcome: Welcome
-    ) -> Action {
-        guard case .awaitingHello = state else {
-            return .none
-        }
+    /// What ``helloReceived(_:atMilliseconds:)`` asks for.
+    public enum HelloOutcome: Sendable {
+        /// A hello in time: look up this lamp's key, then call ``verify(_:key:atMilliseconds:welcome:)``.
+        case lookUpKey(Hello)
+        /// Close the link with this code; `reason` is for the log.
+        case close(code: UInt16, reason: String, lampID: LampID?)
+        /// Nothing to do.
+        case none
+    }
+
+    /// The first message arrived: it must be a hello, in time.
+    public mutating func helloReceived(_ message: LampMessage, atMilliseconds now: UInt64) -> HelloOutcome {
+        guard case .awaitingHello = state else { return .none }
         guard now <= deadlineMilliseconds else {
             state = .closed
             return .close(code: LampCloseCode.handshakeTimeout, reason: "hello after the deadline", lampID: nil)
@@ -60,7 +62,14 @@ public struct HandshakeStateMachine: Sendable {
             state = .closed
             return .close(code: LampCloseCode.policyViolation, reason: "\(message.type) before hello", lampID: nil)
         }
-        guard let key = keyFor(hello.lampID) else {
+        return .lookUpKey(hello)
+    }
+
+    /// Checks a hello against the lamp's key (nil: the id is unknown). Unknown ids and wrong
+    /// MACs get the same answer, so the close code tells an attacker nothing.
+    public mutating func verify(_ hello: Hello, key: LampKey?, atMilliseconds now: UInt64, welcome: Welcome) -> Action {
+        guard case .awaitingHello = state else { return .none }
+        guard let key else {
             state = .closed
             return .close(code: LampCloseCode.authenticationFailed, reason: "unknown lamp", lampID: hello.lampID)
         }
@@ -72,6 +81,24 @@ public struct HandshakeStateMachine: Sendable {
         var proven = welcome
         proven.proof = key.welcomeProof(for: welcome, clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
         return .authenticated(hello, welcome: proven)
+    }
+
+    /// A message arrived before authentication completed, with the key at hand.
+    ///
+    /// - Parameters:
+    ///   - keyFor: the lamp's key if the id is registered, else nil.
+    ///   - welcome: the welcome to send (without proof); this machine adds the proof.
+    public mutating func received(
+        _ message: LampMessage, atMilliseconds now: UInt64, keyFor: (LampID) -> LampKey?, welcome: Welcome
+    ) -> Action {
+        switch helloReceived(message, atMilliseconds: now) {
+        case .lookUpKey(let hello):
+            return verify(hello, key: keyFor(hello.lampID), atMilliseconds: now, welcome: welcome)
+        case .close(let code, let reason, let id):
+            return .close(code: code, reason: reason, lampID: id)
+        case .none:
+            return .none
+        }
     }
 
     /// Time passed: close a link that has not authenticated by the deadline.

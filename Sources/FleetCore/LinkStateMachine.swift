@@ -20,7 +20,13 @@ public struct LinkStateMachine: Sendable {
         case refused(type: MessageType, ref: UInt32, reason: NackReason)
         /// A request timed out and is being sent again.
         case retrying(type: MessageType, ref: UInt32, attempt: Int)
+        /// A once request (identify, reboot) was answered: acknowledged, refused, or not
+        /// answered within the timeout (`accepted` false; it is not sent again).
+        case onceAnswered(type: MessageType, ref: UInt32, accepted: Bool)
     }
+
+    /// Once requests waiting for their turn, at most this many (more are refused at once).
+    public static let maximumQueuedOnce = 8
 
     struct InFlight: Hashable, Sendable {
         var type: MessageType
@@ -47,6 +53,9 @@ public struct LinkStateMachine: Sendable {
     /// header is acknowledged (nil until then).
     private var transfer: (revision: UInt32, nextPage: Int?)?
     private var inFlight: InFlight?
+    /// Once requests (identify, reboot) not yet sent: sent before any desired state, one at
+    /// a time like every request, and never sent again.
+    private var onceQueue: [LampMessage] = []
 
     /// A link that just authenticated with `hello`, whose lamp should reach `desired`.
     public init(hello: Hello, desired: DesiredState, requestTimeoutMilliseconds: UInt64 = 10_000) {
@@ -61,7 +70,7 @@ public struct LinkStateMachine: Sendable {
     public var hasRequestInFlight: Bool { inFlight != nil }
 
     /// Whether the lamp has applied everything desired (or refused it).
-    public var isConverged: Bool { nextRequest(atMilliseconds: 0) == nil && inFlight == nil }
+    public var isConverged: Bool { nextRequest(atMilliseconds: 0) == nil && inFlight == nil && onceQueue.isEmpty }
 
     /// The handshake finished: send what the lamp lacks.
     public mutating func start(atMilliseconds now: UInt64) -> [Action] {
@@ -83,10 +92,30 @@ public struct LinkStateMachine: Sendable {
         return sendNext(atMilliseconds: now)
     }
 
+    /// The operator asked for a once request (identify, reboot): it goes out when no other
+    /// request is in flight, ahead of desired state. A full queue refuses it at once.
+    public mutating func requestOnce(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
+        guard onceQueue.count < Self.maximumQueuedOnce else {
+            return [.onceAnswered(type: message.type, ref: Self.ref(of: message), accepted: false)]
+        }
+        onceQueue.append(message)
+        return sendNext(atMilliseconds: now)
+    }
+
     /// A message from the lamp after the handshake.
     public mutating func received(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
         var actions: [Action] = []
         switch message {
+        case .ack(let ack) where Self.onceTypes.contains(ack.ackedType):
+            if inFlight?.type == ack.ackedType && inFlight?.ref == ack.ref {
+                inFlight = nil
+                actions.append(.onceAnswered(type: ack.ackedType, ref: ack.ref, accepted: true))
+            }
+        case .nack(let nack) where Self.onceTypes.contains(nack.ackedType):
+            if inFlight?.type == nack.ackedType && inFlight?.ref == nack.ref {
+                inFlight = nil
+                actions.append(.onceAnswered(type: nack.ackedType, ref: nack.ref, accepted: false))
+            }
         case .ack(let ack):
             if ack.ackedType == .config {
                 actions += noteConfigApplied(ack.ref)
@@ -136,6 +165,10 @@ public struct LinkStateMachine: Sendable {
     public mutating func tick(atMilliseconds now: UInt64) -> [Action] {
         guard let pending = inFlight, now >= pending.sentAtMilliseconds &+ requestTimeoutMilliseconds else { return [] }
         inFlight = nil
+        if Self.onceTypes.contains(pending.type) {
+            // Never sent twice: a second reboot an hour late is a surprise.
+            return [.onceAnswered(type: pending.type, ref: pending.ref, accepted: false)] + sendNext(atMilliseconds: now)
+        }
         // A program transfer that stalled starts again from its header (SPEC.md §8.10).
         if Self.programTypes.contains(pending.type) { transfer = nil }
         guard let message = nextRequest(atMilliseconds: now) else { return [] }
@@ -151,8 +184,10 @@ public struct LinkStateMachine: Sendable {
         return actions
     }
 
-    static let controlTypes: Set<MessageType> = [.setLevel, .switch, .override, .resumeProgram]
+    /// The requests that carry a control version.
+    public static let controlTypes: Set<MessageType> = [.setLevel, .switch, .override, .resumeProgram]
     static let programTypes: Set<MessageType> = [.programHeader, .programPage]
+    static let onceTypes: Set<MessageType> = [.identify, .reboot]
 
     /// The header or a page of the transfer was acknowledged: move on, and after the last
     /// page the lamp holds the program.
@@ -190,7 +225,13 @@ public struct LinkStateMachine: Sendable {
     }
 
     private mutating func sendNext(atMilliseconds now: UInt64) -> [Action] {
-        guard inFlight == nil, let message = nextRequest(atMilliseconds: now) else { return [] }
+        guard inFlight == nil else { return [] }
+        if !onceQueue.isEmpty {
+            let message = onceQueue.removeFirst()
+            inFlight = InFlight(type: message.type, ref: LinkStateMachine.ref(of: message), sentAtMilliseconds: now, attempt: 1)
+            return [.send(message)]
+        }
+        guard let message = nextRequest(atMilliseconds: now) else { return [] }
         if case .programHeader(let header) = message { transfer = (header.revision, nil) }
         inFlight = InFlight(type: message.type, ref: LinkStateMachine.ref(of: message), sentAtMilliseconds: now, attempt: 1)
         return [.send(message)]

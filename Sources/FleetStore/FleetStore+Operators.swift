@@ -3,76 +3,6 @@ import Foundation
 import GRDB
 import LampProtocol
 
-/// An API token as stored: never the token itself, only its SHA-256.
-public struct TokenRecord: Sendable, Hashable {
-    /// Unique name, e.g. `night-shift` or `scada-bridge`.
-    public var name: String
-    /// `viewer`, `operator` or `admin`.
-    public var role: String
-    /// SHA-256 of the token.
-    public var hash: [UInt8]
-    /// When it was made.
-    public var createdAtMilliseconds: UInt64
-    /// Who made it: a token's name, or `command line`.
-    public var createdBy: String
-
-    /// A token record.
-    public init(name: String, role: String, hash: [UInt8], createdAtMilliseconds: UInt64, createdBy: String) {
-        self.name = name
-        self.role = role
-        self.hash = hash
-        self.createdAtMilliseconds = createdAtMilliseconds
-        self.createdBy = createdBy
-    }
-}
-
-/// One line of the audit log: who did what to which target, when, and how it ended.
-public struct AuditRecord: Sendable, Hashable {
-    /// Row id; nil before it is stored.
-    public var id: Int64?
-    /// When.
-    public var atMilliseconds: UInt64
-    /// The token's name, or `command line` for lamplighterd's own subcommands.
-    public var actor: String
-    /// The actor's role at the time.
-    public var role: String
-    /// What, e.g. `command`, `token.create`, `group.delete`, `denied`.
-    public var action: String
-    /// On what: `all`, `group:NAME`, `lamp:ID`, a token's name, a route.
-    public var target: String
-    /// The particulars, e.g. `level 30.0% fade 0.0s`.
-    public var detail: String
-    /// `ok`, or why it was refused.
-    public var outcome: String
-
-    /// An audit entry.
-    public init(
-        id: Int64? = nil, atMilliseconds: UInt64, actor: String, role: String, action: String, target: String, detail: String,
-        outcome: String
-    ) {
-        self.id = id
-        self.atMilliseconds = atMilliseconds
-        self.actor = actor
-        self.role = role
-        self.action = action
-        self.target = target
-        self.detail = detail
-        self.outcome = outcome
-    }
-}
-
-/// A group of lamps, with how many lamps are in it.
-public struct GroupRecord: Sendable, Hashable {
-    /// The group's name.
-    public var name: String
-    /// What it is, for people.
-    public var description: String?
-    /// When it was made.
-    public var createdAtMilliseconds: UInt64
-    /// Lamps in it.
-    public var lampCount: Int
-}
-
 extension FleetStore {
     // MARK: Tokens
 
@@ -80,7 +10,7 @@ extension FleetStore {
     public func createToken(_ token: TokenRecord, audit: AuditRecord) throws {
         try pool.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_token WHERE name = ?", arguments: [token.name]) == true {
-                throw FleetStoreError("a token named \(token.name) exists; revoke it first or pick another name")
+                throw FleetError.conflict("a token named \(token.name) exists; revoke it first or pick another name", field: "name")
             }
             try db.execute(
                 sql: "INSERT INTO api_token (name, role, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
@@ -174,7 +104,7 @@ extension FleetStore {
     public func createGroup(_ name: String, description: String?, audit: AuditRecord) throws {
         try pool.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM group_def WHERE name = ?", arguments: [name]) == true {
-                throw FleetStoreError("group \(name) exists")
+                throw FleetError.conflict("group \(name) exists", field: "name")
             }
             try db.execute(
                 sql: "INSERT INTO group_def (name, description, created_at) VALUES (?, ?, ?)",
@@ -200,11 +130,11 @@ extension FleetStore {
     public func changeMembers(of name: String, add: [LampID], remove: [LampID], audit: AuditRecord) throws {
         try pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM group_def WHERE name = ?", arguments: [name]) == true else {
-                throw FleetStoreError("no group \(name)")
+                throw FleetError.notFound("no group \(name)", field: "name")
             }
             let exists = try db.cachedStatement(sql: "SELECT 1 FROM lamp WHERE id = ?")
             for id in add + remove where try Bool.fetchOne(exists, arguments: [id.value]) != true {
-                throw FleetStoreError("no lamp \(id) is registered")
+                throw FleetError.notFound("no lamp \(id) is registered", field: "add")
             }
             let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO lamp_group (name, lamp_id) VALUES (?, ?)")
             for id in add {
@@ -217,19 +147,6 @@ extension FleetStore {
             try FleetStore.insertAudit(db, audit)
         }
     }
-}
-
-/// A stored lighting program: its file text and revision.
-public struct ProgramRecord: Sendable, Hashable {
-    public var name: String
-    /// The revision its lamps were last given.
-    public var revision: UInt32
-    /// The program file's text (LightingPrograms.ProgramText).
-    public var source: String
-    public var updatedAtMilliseconds: UInt64
-    public var updatedBy: String
-    /// Lamps it is assigned to.
-    public var lampCount: Int
 }
 
 extension FleetStore {
@@ -274,7 +191,7 @@ extension FleetStore {
     public func deleteProgram(_ name: String, audit: AuditRecord) throws -> Bool {
         try pool.write { db in
             let users = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM desired_state WHERE program_name = ?", arguments: [name]) ?? 0
-            guard users == 0 else { throw FleetStoreError("program \(name) is assigned to \(users) lamps; assign them another first") }
+            guard users == 0 else { throw FleetError.conflict("program \(name) is assigned to \(users) lamps; assign them another first", field: "name") }
             try db.execute(sql: "DELETE FROM program WHERE name = ?", arguments: [name])
             guard db.changesCount > 0 else { return false }
             try FleetStore.insertAudit(db, audit)

@@ -17,7 +17,7 @@ public struct FleetStoreError: Error, Sendable, CustomStringConvertible {
 /// answer, with `synchronous=FULL` so an accepted command survives `kill -9` and power loss.
 /// Reported state and events arrive at a high rate; callers batch them (see the controller's
 /// `ReportedStateWriter`) and write each batch in one transaction.
-public final class FleetStore: Sendable {
+public final class FleetStore: FleetStoring {
     let pool: DatabasePool
     /// The database file.
     public let path: String
@@ -157,7 +157,7 @@ public final class FleetStore: Sendable {
             let defineGroup = try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_def (name, created_at) VALUES (?, ?)")
             for record in records {
                 if try Bool.fetchOne(exists, arguments: [record.id.value]) == true {
-                    throw FleetStoreError("lamp \(record.id) is already registered")
+                    throw FleetError.conflict("lamp \(record.id) is already registered", field: "id")
                 }
                 try insertLamp.execute(arguments: [
                     record.id.value, record.name, record.latitude, record.longitude, record.wattage, Int64(now),
@@ -311,12 +311,12 @@ public final class FleetStore: Sendable {
     /// `UPDATE` whatever the fleet's size. The `control_version < new` guard keeps the newer
     /// state when two commands commit out of order.
     public func recordCommand(
-        target: CommandTarget, control: DesiredControl?, action: String, audit: AuditRecord? = nil, atMilliseconds now: UInt64
+        target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord? = nil, atMilliseconds now: UInt64
     ) async throws -> Int64 {
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO command (target, action, version, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [target.description, action, Int64(control?.version ?? 0), Int64(now)])
+                arguments: [target.description, action.description, Int64(control?.version ?? 0), Int64(now)])
             let commandID = db.lastInsertedRowID
             if var audit {
                 audit.detail = "command \(commandID): " + audit.detail
@@ -349,8 +349,10 @@ public final class FleetStore: Sendable {
             else {
                 return nil
             }
+            let text: String = row["action"]
+            guard let action = CommandAction(parsing: text) else { throw FleetStoreError("stored command \(id) has an unknown action '\(text)'") }
             return CommandRecord(
-                id: id, target: target, action: row["action"], version: UInt32(clamping: row["version"] as Int64),
+                id: id, target: target, action: action, version: UInt32(clamping: row["version"] as Int64),
                 createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64))
         }
     }

@@ -56,6 +56,7 @@ public struct StreamRequest: Codable, Sendable, Equatable {
 /// | `lamp.online`, `lamp.offline` | lamp |
 /// | `lamp.status` | lamp, level, mode, lit, powerWatts, faults |
 /// | `lamp.fault` | lamp, fault, raised |
+/// | `lamp.auth-failed`, `lamp.refused`, `lamp.power-up`, `lamp.clock-lost`, `lamp.event`, `lamp.program-mismatch`, `lamp.program-match` | lamp, kind (as stored in the event history), detail |
 /// | `command.progress`, `command.applied` | command |
 /// | `error` | error |
 public struct StreamEvent: Codable, Sendable, Equatable {
@@ -81,6 +82,11 @@ public struct StreamEvent: Codable, Sendable, Equatable {
     public var raised: Bool?
     /// A command's progress.
     public var command: CommandProgress?
+    /// For lamp events other than status, online, offline and faults: the kind the event
+    /// history stores it under (e.g. `command.refused`).
+    public var kind: String?
+    /// For those events: the details, for people.
+    public var detail: String?
     /// The channels now subscribed.
     public var channels: [String]?
     /// What went wrong with a request.

@@ -1,14 +1,16 @@
 import ArgumentParser
 import Controller
+import FleetCore
 import FleetStore
 import Foundation
+import Logging
 import OperatorAPI
 
 /// The first admin token: without one nobody could call the API to make more.
 enum FirstToken {
     /// If the store has no token, makes an admin token named `admin` and writes it to `file`
     /// (mode 0600, never overwriting a file); returns the file's path when it did.
-    static func ensure(store: FleetStore, file: String) throws -> String? {
+    static func ensure(store: FleetStore, file: String, logger: Logger) async throws -> String? {
         guard try store.tokens().isEmpty else { return nil }
         let url = URL(fileURLWithPath: file)
         guard !FileManager.default.fileExists(atPath: url.path) else {
@@ -17,9 +19,11 @@ enum FirstToken {
         }
         let created: TokenCreated
         do {
-            created = try FleetService.issueToken(TokenCreate(name: "admin", role: "admin"), store: store, by: Token.commandLine)
+            created = try await FleetService.issueToken(
+                TokenCreate(name: "admin", role: "admin"), store: store, by: Token.commandLine, atMilliseconds: WallClock.nowMilliseconds(),
+                logger: logger)
         } catch {
-            throw ValidationError("could not create the first admin token: \(error.body.error)")
+            throw ValidationError("could not create the first admin token: \(error.message)")
         }
         guard FileManager.default.createFile(atPath: url.path, contents: Data((created.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         else {

@@ -17,8 +17,8 @@ struct Lamps: ParsableCommand {
         @Argument(help: "The lamp id: 1 to 32 of A-Z a-z 0-9 . _ -") var id: String
         @Option(help: "A human name.") var name: String?
         @Option(help: "A group; repeat for several.") var group: [String] = []
-        @Option(help: "Latitude, decimal degrees.") var latitude: Double?
-        @Option(help: "Longitude, decimal degrees.") var longitude: Double?
+        @Option(parsing: .unconditional, help: "Latitude, decimal degrees (south is negative).") var latitude: Double?
+        @Option(parsing: .unconditional, help: "Longitude, decimal degrees (west is negative).") var longitude: Double?
         @Option(help: "Rated power at full light, watts.") var wattage: Double?
 
         func run() throws {
@@ -115,23 +115,16 @@ enum LampRows {
         return prefix + String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
+    /// A lamp record by the one registration rule (`LampRecord.validated`, the API's too),
+    /// with errors that say where (`place`: e.g. `lamps.csv:3: `).
     static func record(
         id: String, name: String?, latitude: Double?, longitude: Double?, wattage: Double?, groups: [String], where place: String
     ) throws -> LampRecord {
-        guard let lampID = LampID(id) else {
-            throw ValidationError("\(place)id '\(id)' must be 1 to 32 characters of A-Z a-z 0-9 . _ -")
+        do {
+            return try LampRecord.validated(id: id, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: groups)
+        } catch {
+            throw ValidationError(place + error.message)
         }
-        for group in groups {
-            guard (1...64).contains(group.utf8.count), group.utf8.allSatisfy(LampID.isAllowed) else {
-                throw ValidationError("\(place)group '\(group)' must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
-            }
-        }
-        if let latitude, !(-90...90).contains(latitude) { throw ValidationError("\(place)latitude must be from -90 to 90") }
-        if let longitude, !(-180...180).contains(longitude) {
-            throw ValidationError("\(place)longitude must be from -180 to 180")
-        }
-        if let wattage, !(0...6553).contains(wattage) { throw ValidationError("\(place)wattage must be from 0 to 6553") }
-        return LampRecord(id: lampID, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: groups)
     }
 
     /// Parses the import format; quoting is not supported, so a comma cannot appear in a field.

@@ -4,6 +4,7 @@ import FleetCore
 import FleetStore
 import Foundation
 import Hummingbird
+import LampAuth
 import LightingPrograms
 import HummingbirdWebSocket
 import Logging
@@ -55,10 +56,10 @@ struct Run: AsyncParsableCommand {
     @Option(help: "The fleet's time zone for lighting programs: an IANA name or a POSIX rule (env LAMPLIGHTER_TIMEZONE; default: the system's).")
     var timezone: String? = Environment.get("LAMPLIGHTER_TIMEZONE")
 
-    @Option(help: "Latitude for lamps registered without one (lighting programs need a place).")
+    @Option(parsing: .unconditional, help: "Latitude for lamps registered without one (lighting programs need a place); south is negative.")
     var latitude: Double?
 
-    @Option(help: "Longitude for lamps registered without one.")
+    @Option(parsing: .unconditional, help: "Longitude for lamps registered without one; west is negative.")
     var longitude: Double?
 
     @Option(help: "Seconds between comparisons of each lamp's report with its program (mismatch events).")
@@ -119,7 +120,7 @@ struct Run: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot open the database \(storage.database): \(error)")
         }
-        let firstToken = try FirstToken.ensure(store: store, file: adminTokenFile)
+        let firstToken = try await FirstToken.ensure(store: store, file: adminTokenFile, logger: logger)
         // The report interval is part of each lamp's desired config: a changed flag reaches
         // every lamp as a new config version (the welcome's value only covers a lamp with none).
         let reconfigured = try store.setReportInterval(UInt16(reportInterval), atMilliseconds: WallClock.nowMilliseconds())
@@ -128,7 +129,8 @@ struct Run: AsyncParsableCommand {
         let zone =
             (try? timezone.map { text throws(PosixTimeZone.ParseError) in try PosixTimeZone.resolve(text, readFile: Self.readFile) })
             ?? PosixTimeZone.system(readFile: Self.readFile)
-        fleet.loadPrograms(try store.programs(), defaults: ProgramDefaults(timeZone: zone, latitude: latitude, longitude: longitude))
+        let programs = try store.programs()
+        fleet.withModel { $0.loadPrograms(programs, defaults: ProgramDefaults(timeZone: zone, latitude: latitude, longitude: longitude)) }
 
         var gatewayConfiguration = GatewayConfiguration(host: lampHost, port: lampPort)
         gatewayConfiguration.reportIntervalSeconds = UInt16(reportInterval)
@@ -138,12 +140,11 @@ struct Run: AsyncParsableCommand {
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let metrics = ControllerMetrics()
-        let writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
-        let gateway = LampGateway(
-            configuration: gatewayConfiguration, fleet: fleet, store: store, writer: writer, fleetKey: key.key, metrics: metrics,
-            hub: EventHub(bufferLimit: streamBuffer), logger: logger)
-        let service = FleetService(store: store, fleet: fleet, gateway: gateway, logger: logger)
+        let controller = FleetController(
+            store: store, fleet: fleet, fleetKey: key.key, gateway: gatewayConfiguration,
+            programCheckInterval: .seconds(programCheckInterval), streamBuffer: streamBuffer, logger: logger)
+        let gateway = controller.gateway
+        let metrics = controller.metrics
 
         print("lamplighterd: database \(URL(fileURLWithPath: storage.database).path) (\(fleet.count) lamps registered)")
         if key.generated {
@@ -159,7 +160,7 @@ struct Run: AsyncParsableCommand {
             print("lamplighterd: wrote the first admin token to \(firstToken) (for lampctl: export LAMPLIGHTER_TOKEN=$(cat \(firstToken)))")
         }
         let apiHost = self.apiHost
-        let router = OperatorHTTPServer.router(service: service) {
+        let router = OperatorHTTPServer.router(service: controller.service) {
             metrics.refresh(fleet: fleet, gateway: gateway)
             return registry.emitToString()
         }
@@ -178,14 +179,8 @@ struct Run: AsyncParsableCommand {
             logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: writer),
-                    .init(
-                        service: ProgramWatch(
-                            fleet: fleet, writer: writer, interval: .seconds(programCheckInterval), logger: logger)),
-                    .init(service: gateway),
-                    .init(service: application),
-                ],
+                services: controller.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+                    + [.init(service: application)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Controller
+import FleetCore
 import FleetStore
 import Foundation
+import Logging
 import OperatorAPI
 
 /// `lamplighterd token ...`: operator API tokens, on the database directly (so the first
@@ -26,19 +28,21 @@ struct Token: ParsableCommand {
         }
     }
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print it (only this once).")
         @OptionGroup var storage: StorageOptions
         @Argument(help: "A unique name, e.g. night-shift.") var name: String
         @Option(help: "viewer, operator or admin.") var role: String = "viewer"
 
-        func run() throws {
+        func run() async throws {
             let store = try Token.openStore(storage)
             do {
-                let created = try FleetService.issueToken(TokenCreate(name: name, role: role), store: store, by: Token.commandLine)
+                let created = try await FleetService.issueToken(
+                    TokenCreate(name: name, role: role), store: store, by: Token.commandLine, atMilliseconds: WallClock.nowMilliseconds(),
+                    logger: Logger(label: "lamplighterd"))
                 print(created.token)
             } catch {
-                throw ValidationError(error.body.error)
+                throw ValidationError(error.message)
             }
         }
     }
@@ -66,7 +70,7 @@ struct Token: ParsableCommand {
 
         func run() throws {
             let store = try Token.openStore(storage)
-            let audit = FleetService.entry(Token.commandLine, "token.revoke", target: name, detail: "")
+            let audit = FleetService.entry(Token.commandLine, "token.revoke", target: name, detail: "", atMilliseconds: WallClock.nowMilliseconds())
             guard try store.revokeToken(named: name, audit: audit) else {
                 throw ValidationError("no token named \(name)")
             }

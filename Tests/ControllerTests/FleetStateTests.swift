@@ -27,7 +27,7 @@ struct FleetStateTests {
     @Test("resolve: one lamp, a group, all; an unknown lamp is nil, an empty group empty")
     func resolve() {
         let fleet = Self.fleet(["b", "a"], groups: ["north"])
-        fleet.add([StoredLamp(record: LampRecord(id: LampID("c")!), desired: .initial, reported: nil)])
+        fleet.withModel { $0.add([StoredLamp(record: LampRecord(id: LampID("c")!), desired: .initial, reported: nil)]) }
         let ids = { (slots: [Int]?) in fleet.withEntries { entries in slots?.map { entries[$0].record.id.value } } }
         #expect(ids(fleet.resolve(.all)) == ["a", "b", "c"])
         #expect(ids(fleet.resolve(.group("north"))) == ["a", "b"])
@@ -43,8 +43,8 @@ struct FleetStateTests {
         let older = DesiredControl(version: fleet.nextVersion(), intent: .level(.full), fade: .immediate)
         let newer = DesiredControl(version: fleet.nextVersion(), intent: .switched(on: false), fade: .immediate)
         #expect(older.version == 42 && newer.version == 43)
-        #expect(fleet.commit([0], control: newer).count == 1)
-        #expect(fleet.commit([0], control: older).isEmpty)
+        #expect(fleet.withModel { $0.commit([0], control: newer, atMilliseconds: 1) }.count == 1)
+        #expect(fleet.withModel { $0.commit([0], control: older, atMilliseconds: 2) }.isEmpty)
         #expect(fleet.entry(LampID("a")!)?.desired.control == newer)
         // A version whose write failed leaves a gap, never a reuse.
         _ = fleet.nextVersion()

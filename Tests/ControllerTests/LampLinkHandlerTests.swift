@@ -22,22 +22,22 @@ struct LampLinkHandlerTests {
     final class Harness {
         let channel: EmbeddedChannel
         let shared: GatewayShared
+        let clock = ManualClock()
 
         init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString).db").path
             let store = try FleetStore(path: path)
             try store.addLamps([LampRecord(id: LampLinkHandlerTests.lampID)], atMilliseconds: 1)
             let fleet = FleetState(stored: try store.loadAll())
-            let logger = Logger(label: "test")
             var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0)
             configuration.handshakeDeadlineMilliseconds = deadlineMilliseconds
             configuration.maximumPendingHandshakes = maximumPendingHandshakes
-            shared = GatewayShared(
-                configuration: configuration, fleet: fleet, store: store,
-                writer: ReportedStateWriter(store: store, fleet: fleet, metrics: ControllerMetrics(), logger: logger),
-                fleetKey: LampLinkHandlerTests.fleetKey, metrics: ControllerMetrics(), hub: EventHub(), logger: logger)
+            let controller = FleetController(
+                store: store, fleet: fleet, fleetKey: LampLinkHandlerTests.fleetKey, gateway: configuration, clock: clock,
+                logger: Logger(label: "test"))
+            shared = controller.gateway.shared
             channel = EmbeddedChannel()
-            try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared, now: WallClock.nowMilliseconds()))
+            try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared))
         }
 
         func outbound() throws -> [WebSocketFrame] {
@@ -135,11 +135,13 @@ struct LampLinkHandlerTests {
 
     @Test("no hello before the deadline closes with 4002; a command before hello with 1008")
     func handshakeLimits() throws {
-        let slow = try Harness(deadlineMilliseconds: 0)
+        let slow = try Harness(deadlineMilliseconds: 100)
         _ = try slow.outbound()
-        Thread.sleep(forTimeInterval: 0.01)
         let handler = try slow.channel.pipeline.syncOperations.handler(type: LampLinkHandler.self)
-        handler.tick(atMilliseconds: WallClock.nowMilliseconds())
+        handler.tickIfDue()
+        #expect(try slow.closeCode() == nil)
+        slow.clock.advance(milliseconds: 101)
+        handler.tickIfDue()
         #expect(try slow.closeCode() == LampCloseCode.handshakeTimeout)
 
         let rude = try Harness()
@@ -152,14 +154,14 @@ struct LampLinkHandlerTests {
     func pendingHandshakeLimit() throws {
         let harness = try Harness(maximumPendingHandshakes: 1)
         let second = EmbeddedChannel()
-        try second.pipeline.syncOperations.addHandler(LampLinkHandler(shared: harness.shared, now: WallClock.nowMilliseconds()))
+        try second.pipeline.syncOperations.addHandler(LampLinkHandler(shared: harness.shared))
         var close = try #require(try second.readOutbound(as: WebSocketFrame.self)).unmaskedData
         #expect(close.readInteger(as: UInt16.self) == LampCloseCode.tryAgainLater)
         _ = try? second.finish()
         // Authenticating the first releases its place, and a new link is challenged again.
         #expect(try harness.authenticate().first?.type == .welcome)
         let third = EmbeddedChannel()
-        try third.pipeline.syncOperations.addHandler(LampLinkHandler(shared: harness.shared, now: WallClock.nowMilliseconds()))
+        try third.pipeline.syncOperations.addHandler(LampLinkHandler(shared: harness.shared))
         let frame = try #require(try third.readOutbound(as: WebSocketFrame.self))
         #expect(frame.opcode == .binary)
     }

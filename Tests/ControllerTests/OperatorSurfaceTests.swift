@@ -16,15 +16,10 @@ import Testing
 struct OperatorSurfaceTests {
     static func service() throws -> FleetService {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("surface-\(UUID().uuidString).db").path
-        let store = try FleetStore(path: path)
-        let fleet = FleetState(stored: [])
-        let logger = Logger(label: "test")
-        let metrics = ControllerMetrics()
-        let writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
-        let gateway = LampGateway(
-            configuration: GatewayConfiguration(host: "127.0.0.1", port: 0), fleet: fleet, store: store, writer: writer,
-            fleetKey: FleetKey(hex: String(repeating: "22", count: 32))!, metrics: metrics, logger: logger)
-        return FleetService(store: store, fleet: fleet, gateway: gateway, logger: logger)
+        let controller = FleetController(
+            store: try FleetStore(path: path), fleet: FleetState(stored: []), fleetKey: FleetKey(hex: String(repeating: "22", count: 32))!,
+            gateway: GatewayConfiguration(host: "127.0.0.1", port: 0), logger: Logger(label: "test"))
+        return controller.service
     }
 
     @Test("/openapi.json lists exactly the router's routes, each with its role")

@@ -20,7 +20,7 @@ struct ProvisioningTests {
         try "id,name,latitude,longitude,wattage,groups\nmain-1,Main St 1,52.37,4.89,60,main;north\nmain-2,,,,,\n"
             .write(to: good, atomically: true, encoding: .utf8)
         let bad = directory.appendingPathComponent("bad.csv")
-        try "id,latitude\nok-1,10\nok-2,north\n".write(to: bad, atomically: true, encoding: .utf8)
+        try "id,latitude,longitude\nok-1,10,20\nok-2,north,4\n".write(to: bad, atomically: true, encoding: .utf8)
 
         let failed = try ProductRunner.run("lamplighterd", ["lamps", "import", bad.path] + storage)
         #expect(failed.status != 0)

@@ -25,4 +25,24 @@ enum Fixtures {
             return nil
         }
     }
+
+    /// A status report at 30 %, by program, with `applied` applied.
+    static func report(applied: UInt32 = 0) -> StatusReport {
+        StatusReport(
+            appliedVersion: applied, level: Level(permille: 300)!, mode: .program, isLit: true, isFading: false, powerDeciwatts: 120,
+            energyWattHours: 5, burnSeconds: 60, faults: FaultSet(rawValue: 0), temperatureCelsius: nil, ambientLux: nil,
+            programRevision: 0, clock: 0)
+    }
+
+    struct NoError: Error {}
+
+    /// The error decoding `bytes` throws.
+    static func decodeError(_ bytes: [UInt8]) throws -> LampProtocolError {
+        do {
+            _ = try LampMessage.decode(bytes)
+        } catch {
+            return error
+        }
+        throw NoError()
+    }
 }

@@ -24,7 +24,7 @@ struct FleetStoreTests {
         #expect(lamps[0].record.groups == ["all-night", "north"])
         #expect(lamps[0].desired == .initial)
         #expect(lamps[0].reported == nil)
-        #expect(throws: FleetStoreError.self) {
+        #expect(throws: FleetError.self) {
             try store.addLamps([Self.record("c"), Self.record("a")], atMilliseconds: 2)
         }
         #expect(try store.loadAll().count == 2)
@@ -35,18 +35,18 @@ struct FleetStoreTests {
         let (store, path) = try Self.temporaryStore()
         try store.addLamps([Self.record("a", groups: ["north"]), Self.record("b"), Self.record("c", groups: ["north"])], atMilliseconds: 1)
         let override = DesiredControl(version: 7, intent: .override(Level(permille: 250)!, untilMilliseconds: 99_000), fade: FadeTime(deciseconds: 30))
-        let id = try await store.recordCommand(target: .group("north"), control: override, action: "override", atMilliseconds: 5)
+        let id = try await store.recordCommand(target: .group("north"), control: override, action: .override(Level(permille: 250)!, seconds: 94, fade: FadeTime(deciseconds: 30)), atMilliseconds: 5)
         let older = DesiredControl(version: 6, intent: .switched(on: true), fade: .immediate)
-        _ = try await store.recordCommand(target: .all, control: older, action: "on", atMilliseconds: 6)
+        _ = try await store.recordCommand(target: .all, control: older, action: .switched(on: true, fade: .immediate), atMilliseconds: 6)
         let single = DesiredControl(version: 8, intent: .program, fade: .immediate)
-        _ = try await store.recordCommand(target: .lamp(LampID("c")!), control: single, action: "resume", atMilliseconds: 7)
+        _ = try await store.recordCommand(target: .lamp(LampID("c")!), control: single, action: .resume(fade: .immediate), atMilliseconds: 7)
 
         let reopened = try FleetStore(path: path)
         #expect(try reopened.lamp(LampID("a")!)?.desired.control == override)
         #expect(try reopened.lamp(LampID("b")!)?.desired.control == older)
         #expect(try reopened.lamp(LampID("c")!)?.desired.control == single)
         let command = try #require(try reopened.command(id))
-        #expect(command.target == .group("north") && command.version == 7 && command.action == "override")
+        #expect(command.target == .group("north") && command.version == 7 && command.action == .override(Level(permille: 250)!, seconds: 94, fade: FadeTime(deciseconds: 30)))
         #expect(try reopened.command(id + 10) == nil)
         #expect(try reopened.highestControlVersion() == 8)
     }

@@ -1,4 +1,3 @@
-import FleetCore
 import LampProtocol
 
 /// A lamp's registration: who it is and where.
@@ -109,19 +108,122 @@ public struct CommandRecord: Sendable, Hashable {
     public var id: Int64
     /// The lamps it addressed.
     public var target: CommandTarget
-    /// What it does, e.g. `level 30.0% fade 2.0s`.
-    public var action: String
+    /// What it does.
+    public var action: CommandAction
     /// The control version it gave every lamp it addressed.
     public var version: UInt32
     /// When it was accepted, Unix ms.
     public var createdAtMilliseconds: UInt64
 
     /// A command.
-    public init(id: Int64, target: CommandTarget, action: String, version: UInt32, createdAtMilliseconds: UInt64) {
+    public init(id: Int64, target: CommandTarget, action: CommandAction, version: UInt32, createdAtMilliseconds: UInt64) {
         self.id = id
         self.target = target
         self.action = action
         self.version = version
         self.createdAtMilliseconds = createdAtMilliseconds
+    }
+}
+
+/// An API token as stored: never the token itself, only its SHA-256.
+public struct TokenRecord: Sendable, Hashable {
+    /// Unique name, e.g. `night-shift` or `scada-bridge`.
+    public var name: String
+    /// `viewer`, `operator` or `admin`.
+    public var role: String
+    /// SHA-256 of the token.
+    public var hash: [UInt8]
+    /// When it was made.
+    public var createdAtMilliseconds: UInt64
+    /// Who made it: a token's name, or `command line`.
+    public var createdBy: String
+
+    /// A token record.
+    public init(name: String, role: String, hash: [UInt8], createdAtMilliseconds: UInt64, createdBy: String) {
+        self.name = name
+        self.role = role
+        self.hash = hash
+        self.createdAtMilliseconds = createdAtMilliseconds
+        self.createdBy = createdBy
+    }
+}
+
+/// One line of the audit log: who did what to which target, when, and how it ended.
+public struct AuditRecord: Sendable, Hashable {
+    /// Row id; nil before it is stored.
+    public var id: Int64?
+    /// When.
+    public var atMilliseconds: UInt64
+    /// The token's name, or `command line` for lamplighterd's own subcommands.
+    public var actor: String
+    /// The actor's role at the time.
+    public var role: String
+    /// What, e.g. `command`, `token.create`, `group.delete`, `denied`.
+    public var action: String
+    /// On what: `all`, `group:NAME`, `lamp:ID`, a token's name, a route.
+    public var target: String
+    /// The particulars, e.g. `level 30.0% fade 0.0s`.
+    public var detail: String
+    /// `ok`, or why it was refused.
+    public var outcome: String
+
+    /// An audit entry.
+    public init(
+        id: Int64? = nil, atMilliseconds: UInt64, actor: String, role: String, action: String, target: String, detail: String,
+        outcome: String
+    ) {
+        self.id = id
+        self.atMilliseconds = atMilliseconds
+        self.actor = actor
+        self.role = role
+        self.action = action
+        self.target = target
+        self.detail = detail
+        self.outcome = outcome
+    }
+}
+
+/// A group of lamps, with how many lamps are in it.
+public struct GroupRecord: Sendable, Hashable {
+    /// The group's name.
+    public var name: String
+    /// What it is, for people.
+    public var description: String?
+    /// When it was made.
+    public var createdAtMilliseconds: UInt64
+    /// Lamps in it.
+    public var lampCount: Int
+
+    /// A group.
+    public init(name: String, description: String?, createdAtMilliseconds: UInt64, lampCount: Int) {
+        self.name = name
+        self.description = description
+        self.createdAtMilliseconds = createdAtMilliseconds
+        self.lampCount = lampCount
+    }
+}
+
+/// A stored lighting program: its file text and revision.
+public struct ProgramRecord: Sendable, Hashable {
+    /// Its name.
+    public var name: String
+    /// The revision its lamps were last given.
+    public var revision: UInt32
+    /// The program file's text (LightingPrograms.ProgramText).
+    public var source: String
+    /// When it last changed, and who changed it.
+    public var updatedAtMilliseconds: UInt64
+    public var updatedBy: String
+    /// Lamps it is assigned to.
+    public var lampCount: Int
+
+    /// A program record.
+    public init(name: String, revision: UInt32, source: String, updatedAtMilliseconds: UInt64, updatedBy: String, lampCount: Int) {
+        self.name = name
+        self.revision = revision
+        self.source = source
+        self.updatedAtMilliseconds = updatedAtMilliseconds
+        self.updatedBy = updatedBy
+        self.lampCount = lampCount
     }
 }

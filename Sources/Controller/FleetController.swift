@@ -1,0 +1,99 @@
+import FleetCore
+import LampAuth
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The controller assembled: the fleet model behind its lock, the store, the writer, the
+/// event path, the lamp gateway, the operator service and the background services, wired
+/// once, here, for `lamplighterd` and for the in-process tests alike.
+public final class FleetController: Sendable {
+    /// The fleet model behind its lock.
+    public let fleet: FleetState
+    /// The durable store.
+    public let store: any FleetStoring
+    /// The batched writer of reported state and events.
+    public let writer: ReportedStateWriter
+    /// The live stream's fan-out.
+    public let hub: EventHub
+    /// The one way events are stored and published.
+    public let events: FleetEvents
+    /// The lamps' side.
+    public let gateway: LampGateway
+    /// The operators' side.
+    public let service: FleetService
+    /// Compares lamps' reports with their programs.
+    public let programWatch: ProgramWatch
+    /// Publishes command progress the rate limit held back.
+    let progress: CommandProgressPublisher
+    /// The instruments.
+    public let metrics: ControllerMetrics
+    /// The clock every part reads.
+    public let clock: any FleetClock
+
+    /// A controller over `store`, whose lamps and programs are loaded already into `fleet`.
+    public init(
+        store: any FleetStoring, fleet: FleetState, fleetKey: FleetKey, gateway configuration: GatewayConfiguration,
+        programCheckInterval: Duration = .seconds(60), streamBuffer: Int = 4096, metrics: ControllerMetrics = ControllerMetrics(),
+        clock: any FleetClock = SystemClock(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) {
+        self.store = store
+        self.fleet = fleet
+        self.metrics = metrics
+        self.clock = clock
+        writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
+        hub = EventHub(bufferLimit: streamBuffer)
+        events = FleetEvents(writer: writer, hub: hub, fleet: fleet)
+        gateway = LampGateway(
+            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, fleetKey: fleetKey,
+            metrics: metrics, clock: clock, group: group, logger: logger)
+        service = FleetService(
+            store: store, fleet: fleet, gateway: gateway, events: events, metrics: metrics, clock: clock,
+            reportIntervalSeconds: configuration.reportIntervalSeconds, logger: logger)
+        programWatch = ProgramWatch(fleet: fleet, events: events, clock: clock, interval: programCheckInterval, logger: logger)
+        progress = CommandProgressPublisher(fleet: fleet, events: events, clock: clock)
+    }
+
+    /// The services to run beside the operator API: the writer, the program watch, the
+    /// progress publisher and the lamp gateway.
+    public var services: [any Service] { [writer, programWatch, progress, gateway] }
+}
+
+/// A few times a second, publishes the `command.progress` events that the tracker's rate
+/// limit held back (the final `command.applied` goes out at once, from the answer itself).
+final class CommandProgressPublisher: Service, Sendable {
+    let fleet: FleetState
+    let events: FleetEvents
+    let clock: any FleetClock
+
+    init(fleet: FleetState, events: FleetEvents, clock: any FleetClock) {
+        self.fleet = fleet
+        self.events = events
+        self.clock = clock
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: .milliseconds(Int64(CommandTracker.publishIntervalMilliseconds)))
+                }
+            } catch {
+                break
+            }
+            publishDue()
+        }
+    }
+
+    /// Publishes what is due now.
+    func publishDue() {
+        let now = clock.nowMilliseconds()
+        let due = fleet.withModel { model -> [FleetEvent] in
+            guard model.tracker.isWaiting else { return [] }
+            model.publishDueProgress(atMilliseconds: now)
+            return model.takeEvents()
+        }
+        events.emit(due, atMilliseconds: now)
+    }
+}

@@ -1,0 +1,60 @@
+import LampProtocol
+import Synchronization
+
+/// One counter that any thread may add to.
+final class AtomicCount: Sendable {
+    private let value = Atomic<Int>(0)
+
+    func add(_ amount: Int = 1) { value.wrappingAdd(amount, ordering: .relaxed) }
+    func subtract(_ amount: Int = 1) { value.wrappingSubtract(amount, ordering: .relaxed) }
+    var current: Int { value.load(ordering: .relaxed) }
+}
+
+/// The gateway's counters: each figure is counted here once, as one relaxed atomic add.
+/// `/api/v1/stats` reads them; `/metrics` exports them (``ControllerMetrics/refresh``), so
+/// the two can never disagree.
+public final class GatewayCounters: Sendable {
+    let handshakesAccepted = AtomicCount()
+    let handshakesRefused = AtomicCount()
+    let linksReplaced = AtomicCount()
+    let linksClosedMalformed = AtomicCount()
+    let pendingHandshakes = AtomicCount()
+    /// Protocol messages by type byte, received and sent.
+    let framesIn = (0...255).map { _ in AtomicCount() }
+    let framesOut = (0...255).map { _ in AtomicCount() }
+
+    init() {}
+
+    func frameIn(_ type: UInt8) { framesIn[Int(type)].add() }
+    func frameOut(_ type: MessageType) { framesOut[Int(type.rawValue)].add() }
+
+    /// A point-in-time copy of every counter.
+    public var snapshot: Snapshot {
+        Snapshot(
+            handshakesAccepted: handshakesAccepted.current, handshakesRefused: handshakesRefused.current,
+            linksReplaced: linksReplaced.current, linksClosedMalformed: linksClosedMalformed.current,
+            pendingHandshakes: pendingHandshakes.current, framesIn: framesIn.map(\.current), framesOut: framesOut.map(\.current))
+    }
+
+    /// The counters' values at one moment.
+    public struct Snapshot: Sendable, Hashable {
+        /// Handshakes that ended in a welcome.
+        public var handshakesAccepted: Int
+        /// Handshakes refused (authentication, deadline, order, load).
+        public var handshakesRefused: Int
+        /// Links replaced by a newer link of the same lamp.
+        public var linksReplaced: Int
+        /// Links closed for a malformed or oversize message.
+        public var linksClosedMalformed: Int
+        /// Links currently in their handshake.
+        public var pendingHandshakes: Int
+        /// Messages received and sent, by type byte.
+        public var framesIn: [Int]
+        public var framesOut: [Int]
+
+        /// Protocol messages received.
+        public var messagesIn: Int { framesIn.reduce(0, +) }
+        /// Protocol messages sent.
+        public var messagesOut: Int { framesOut.reduce(0, +) }
+    }
+}

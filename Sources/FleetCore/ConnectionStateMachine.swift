@@ -1,0 +1,416 @@
+import LampAuth
+import LampProtocol
+
+/// One lamp link's whole life (SPEC.md §3 to §11) as one value: the challenge, the hello,
+/// the key lookup, the link's requests, pings, idle detection and the close handshake. It
+/// does no I/O and reads no clock: the gateway's channel handler feeds it what happened with
+/// the time, and carries out the actions it returns (`let actions = machine.x(...);
+/// run(actions)`), in the manner of postgres-nio's `ConnectionStateMachine`.
+///
+/// ```
+/// awaitingHello ──hello──▶ lookingUpKey ──key──▶ authenticated ──established──▶ linked
+///       │                        │                    │                           │
+///       └──── deadline, bad hello, unknown id, wrong MAC, refusal ─────▶ closing ◀─┘ idle, replaced,
+///                                                                          │          shutdown, error
+///                                                                  peer closed ▼
+///                                                                        closed
+/// ```
+///
+/// Protocol/model/ (issue 8) will model this machine; a change of a rule here is a change
+/// there.
+public struct ConnectionStateMachine: Sendable {
+    /// What the caller must do, in order.
+    public enum Action: Sendable, Hashable {
+        /// Send this protocol message.
+        case send(LampMessage)
+        /// Send a WebSocket ping.
+        case ping
+        /// Answer the peer's WebSocket ping with a pong carrying its payload.
+        case pong
+        /// Send a close frame with this code and close the connection once it is out.
+        case close(code: UInt16, reason: String)
+        /// Find the key of this lamp id (off the event loop if it needs the store) and call
+        /// ``keyLookedUp(_:welcome:atMilliseconds:)`` with it, nil if the id is unknown.
+        case lookUpKey(LampID)
+        /// The hello proved the lamp's identity: make it the lamp's current link and call
+        /// ``established(desired:atMilliseconds:)`` (or ``refuse(code:reason:)``).
+        case authenticated(Hello)
+        /// The handshake was refused (counted, logged; `lampID` if the hello named one).
+        case handshakeRefused(code: UInt16, reason: String, lampID: LampID?)
+        /// A link's request logic asks for this (apply versions, count refusals, log retries).
+        case link(LinkStateMachine.Action)
+        /// A status report arrived: note it in the fleet, then record and publish it.
+        case statusReported(StatusReport)
+        /// Record and publish this event.
+        case emit(FleetEvent)
+        /// The authenticated link is gone: take it out of the registry, mark the lamp offline.
+        case unlinked(LampID)
+    }
+
+    /// The link's settings.
+    public struct Configuration: Sendable, Hashable {
+        /// How long a lamp has from the challenge to a valid hello.
+        public var handshakeDeadlineMilliseconds: UInt64
+        /// Time between pings on a quiet link; a link silent for two intervals is dead.
+        public var pingIntervalMilliseconds: UInt64
+        /// How long to wait for an answer before a request is sent again.
+        public var requestTimeoutMilliseconds: UInt64
+
+        /// Settings.
+        public init(handshakeDeadlineMilliseconds: UInt64, pingIntervalMilliseconds: UInt64, requestTimeoutMilliseconds: UInt64) {
+            self.handshakeDeadlineMilliseconds = handshakeDeadlineMilliseconds
+            self.pingIntervalMilliseconds = pingIntervalMilliseconds
+            self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        }
+    }
+
+    /// An authenticated link.
+    public struct Linked: Sendable {
+        /// The lamp.
+        public let lampID: LampID
+        /// The minor protocol version it speaks.
+        public let minorVersion: UInt8
+        /// Its requests.
+        public var requests: LinkStateMachine
+    }
+
+    enum State: Sendable {
+        case awaitingHello(HandshakeStateMachine)
+        case lookingUpKey(HandshakeStateMachine, Hello)
+        case authenticated(Hello, welcome: Welcome)
+        case linked(Linked)
+        case closing(LampID?)
+        case closed
+    }
+
+    private var state: State
+    private let configuration: Configuration
+    private var lastReceivedMilliseconds: UInt64
+    private var lastPingMilliseconds: UInt64
+
+    /// A new connection at `now` whose challenge carries `serverNonce`; send ``challenge`` first.
+    public init(serverNonce: Block16, configuration: Configuration, atMilliseconds now: UInt64) {
+        self.configuration = configuration
+        self.state = .awaitingHello(
+            HandshakeStateMachine(
+                serverNonce: serverNonce, atMilliseconds: now, deadlineMilliseconds: configuration.handshakeDeadlineMilliseconds))
+        self.lastReceivedMilliseconds = now
+        self.lastPingMilliseconds = now
+    }
+
+    /// The challenge to send when the connection opens.
+    public var challenge: Challenge? {
+        if case .awaitingHello(let handshake) = state { return handshake.challenge }
+        return nil
+    }
+
+    /// The lamp, once its hello has arrived.
+    public var lampID: LampID? {
+        switch state {
+        case .awaitingHello, .closed: nil
+        case .lookingUpKey(_, let hello), .authenticated(let hello, _): hello.lampID
+        case .linked(let linked): linked.lampID
+        case .closing(let id): id
+        }
+    }
+
+    /// The minor version to decode the peer's messages with (0 until the hello).
+    public var peerMinorVersion: UInt8 {
+        if case .linked(let linked) = state { return linked.minorVersion }
+        return 0
+    }
+
+    /// Whether the link is authenticated and running.
+    public var isLinked: Bool {
+        if case .linked = state { return true }
+        return false
+    }
+
+    /// Whether a close was started or the connection is gone: nothing more is processed.
+    public var isClosing: Bool {
+        switch state {
+        case .closing, .closed: true
+        default: false
+        }
+    }
+
+    /// The link's request machine, while linked (for tests and views).
+    public var requests: LinkStateMachine? {
+        if case .linked(let linked) = state { return linked.requests }
+        return nil
+    }
+
+    /// The earliest time ``tick(atMilliseconds:)`` has anything to do.
+    public var nextDueMilliseconds: UInt64 {
+        switch state {
+        case .awaitingHello(let handshake), .lookingUpKey(let handshake, _):
+            return handshake.deadlineMilliseconds + 1
+        case .authenticated:
+            return lastReceivedMilliseconds + configuration.handshakeDeadlineMilliseconds
+        case .linked(let linked):
+            let ping = configuration.pingIntervalMilliseconds
+            var due = min(lastPingMilliseconds + ping, lastReceivedMilliseconds + 2 * ping + 1)
+            if linked.requests.hasRequestInFlight {
+                due = min(due, lastReceivedMilliseconds + min(configuration.requestTimeoutMilliseconds, 1000))
+            }
+            return due
+        case .closing, .closed:
+            return .max
+        }
+    }
+
+    // MARK: Events
+
+    /// A whole protocol message arrived.
+    public mutating func received(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
+        lastReceivedMilliseconds = now
+        switch state {
+        case .awaitingHello(var handshake):
+            switch handshake.helloReceived(message, atMilliseconds: now) {
+            case .lookUpKey(let hello):
+                state = .lookingUpKey(handshake, hello)
+                return [.lookUpKey(hello.lampID)]
+            case .close(let code, let reason, let id):
+                return refuse(code: code, reason: reason, lampID: id)
+            case .none:
+                state = .awaitingHello(handshake)
+                return []
+            }
+        case .lookingUpKey(_, let hello), .authenticated(let hello, _):
+            return refuse(code: LampCloseCode.policyViolation, reason: "\(message.type) before the welcome", lampID: hello.lampID)
+        case .linked(var linked):
+            let actions = Self.linked(&linked, received: message, atMilliseconds: now)
+            if case .linked = state { state = .linked(linked) }
+            return actions.isEmpty ? [] : apply(actions, linked: &linked)
+        case .closing, .closed:
+            return []
+        }
+    }
+
+    /// A message could not be decoded (SPEC.md §8.2, §10): `type` and `ref` as far as the
+    /// bytes tell.
+    public mutating func undecodable(_ error: LampProtocolError, type: MessageType, ref: UInt32, atMilliseconds now: UInt64) -> [Action] {
+        lastReceivedMilliseconds = now
+        switch state {
+        case .linked(let linked):
+            if error.code == "unknownType" {
+                // Forward compatibility: refuse, keep the link (never nack an ack or a nack).
+                return type == .ack || type == .nack ? [] : [.send(.nack(Nack(ackedType: type, ref: ref, reason: .unknownType)))]
+            }
+            state = .closing(linked.lampID)
+            return [
+                .send(.nack(Nack(ackedType: type, ref: ref, reason: .malformed))),
+                .close(code: LampCloseCode.malformedMessage, reason: error.description),
+            ]
+        case .awaitingHello, .lookingUpKey, .authenticated:
+            let id = lampID
+            state = .closing(id)
+            return [.close(code: LampCloseCode.malformedMessage, reason: error.description)]
+        case .closing, .closed:
+            return []
+        }
+    }
+
+    /// The key lookup answered: `key` is nil for an unknown id. `welcome` carries this
+    /// link's parameters; the machine adds the proof.
+    public mutating func keyLookedUp(_ key: LampKey?, welcome: Welcome, atMilliseconds now: UInt64) -> [Action] {
+        guard case .lookingUpKey(var handshake, let hello) = state else { return [] }
+        switch handshake.verify(hello, key: key, atMilliseconds: now, welcome: welcome) {
+        case .authenticated(let hello, let proven):
+            state = .authenticated(hello, welcome: proven)
+            return [.authenticated(hello)]
+        case .close(let code, let reason, let id):
+            return refuse(code: code, reason: reason, lampID: id)
+        case .none:
+            return []
+        }
+    }
+
+    /// The lamp is now the link's lamp (with this desired state): welcome it, then bring it
+    /// to the desired state.
+    public mutating func established(desired: DesiredState, atMilliseconds now: UInt64) -> [Action] {
+        guard case .authenticated(let hello, let welcome) = state else { return [] }
+        var linked = Linked(
+            lampID: hello.lampID, minorVersion: hello.minorVersion,
+            requests: LinkStateMachine(hello: hello, desired: desired, requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds))
+        lastPingMilliseconds = now
+        let firmware = hello.firmware.value
+        var actions: [Action] = [.send(.welcome(welcome)), .emit(.online(hello.lampID, firmware: firmware))]
+        let started = linked.requests.start(atMilliseconds: now)
+        state = .linked(linked)
+        wasEstablished = true
+        actions += apply(started, linked: &linked)
+        return actions
+    }
+
+    /// The operator changed the lamp's desired state.
+    public mutating func desiredChanged(_ desired: DesiredState, atMilliseconds now: UInt64) -> [Action] {
+        guard case .linked(var linked) = state else { return [] }
+        let actions = linked.requests.desiredChanged(desired, atMilliseconds: now)
+        state = .linked(linked)
+        return apply(actions, linked: &linked)
+    }
+
+    /// The operator asked for identify or reboot.
+    public mutating func requestOnce(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
+        guard case .linked(var linked) = state else {
+            return [.link(.onceAnswered(type: message.type, ref: LinkStateMachine.ref(of: message), accepted: false))]
+        }
+        let actions = linked.requests.requestOnce(message, atMilliseconds: now)
+        state = .linked(linked)
+        return apply(actions, linked: &linked)
+    }
+
+    /// Time passed: handshake deadline, idle detection, pings, request timeouts.
+    public mutating func tick(atMilliseconds now: UInt64) -> [Action] {
+        switch state {
+        case .awaitingHello(let handshake), .lookingUpKey(let handshake, _):
+            guard now > handshake.deadlineMilliseconds else { return [] }
+            return refuse(code: LampCloseCode.handshakeTimeout, reason: "no valid hello within the deadline", lampID: lampID)
+        case .authenticated:
+            return []
+        case .linked(var linked):
+            let ping = configuration.pingIntervalMilliseconds
+            if now > lastReceivedMilliseconds + 2 * ping {
+                state = .closing(linked.lampID)
+                return [.close(code: LampCloseCode.pingTimeout, reason: "no answer to pings")]
+            }
+            var actions: [Action] = []
+            if now >= lastPingMilliseconds + ping {
+                lastPingMilliseconds = now
+                actions.append(.ping)
+            }
+            let requests = linked.requests.tick(atMilliseconds: now)
+            state = .linked(linked)
+            return actions + apply(requests, linked: &linked)
+        case .closing, .closed:
+            return []
+        }
+    }
+
+    /// A WebSocket pong, or a frame that completes no message yet, arrived: the link is alive.
+    public mutating func frameReceived(atMilliseconds now: UInt64) {
+        lastReceivedMilliseconds = now
+    }
+
+    /// The peer pinged.
+    public mutating func pingReceived(atMilliseconds now: UInt64) -> [Action] {
+        lastReceivedMilliseconds = now
+        return isClosing ? [] : [.pong]
+    }
+
+    /// The peer sent a close frame: answer it (RFC 6455 §5.5.1), then the connection closes.
+    public mutating func closeReceived() -> [Action] {
+        guard !isClosing else { return [] }
+        state = .closing(lampID)
+        return [.close(code: 1000, reason: "closed by the lamp")]
+    }
+
+    /// Close the link for a framing or policy reason found outside the machine (oversize,
+    /// fragments, text frames, too many pending handshakes).
+    public mutating func refuse(code: UInt16, reason: String) -> [Action] {
+        guard !isClosing else { return [] }
+        if case .linked(let linked) = state {
+            state = .closing(linked.lampID)
+            return [.close(code: code, reason: reason)]
+        }
+        return refuse(code: code, reason: reason, lampID: lampID)
+    }
+
+    /// A newer link of the same lamp authenticated.
+    public mutating func replaced() -> [Action] {
+        guard !isClosing else { return [] }
+        state = .closing(lampID)
+        return [.close(code: LampCloseCode.replaced, reason: "replaced by a newer link")]
+    }
+
+    /// The controller shuts down.
+    public mutating func shutdown() -> [Action] {
+        guard !isClosing else { return [] }
+        state = .closing(lampID)
+        return [.close(code: LampCloseCode.goingAway, reason: "controller shutting down")]
+    }
+
+    /// The connection is gone. A link that was established reports `unlinked`; the caller
+    /// checks it is still the lamp's current link (a replaced link's close must not take the
+    /// lamp offline).
+    public mutating func connectionClosed() -> [Action] {
+        let id = lampID
+        state = .closed
+        guard wasEstablished, let id else { return [] }
+        return [.unlinked(id)]
+    }
+
+    // MARK: Internals
+
+    /// Whether the link reached `linked` before it started closing.
+    private var wasEstablished = false
+
+    private mutating func refuse(code: UInt16, reason: String, lampID: LampID?) -> [Action] {
+        state = .closing(lampID)
+        return [.handshakeRefused(code: code, reason: reason, lampID: lampID), .close(code: code, reason: reason)]
+    }
+
+    /// What the link's requests machine makes of a lamp's message after the handshake.
+    private static func linked(_ linked: inout Linked, received message: LampMessage, atMilliseconds now: UInt64) -> [LinkAction] {
+        switch message {
+        case .statusReport(let report):
+            return linked.requests.received(message, atMilliseconds: now).map(LinkAction.request) + [.status(report)]
+        case .event(let event):
+            return [.emit(.lamp(linked.lampID, event)), .send(.ack(Ack(ackedType: .event, ref: event.sequence)))]
+        case .ack, .nack:
+            return linked.requests.received(message, atMilliseconds: now).map(LinkAction.request)
+        default:
+            return [.close(code: LampCloseCode.policyViolation, reason: "\(message.type) is not a lamp's message after the handshake")]
+        }
+    }
+
+    private enum LinkAction {
+        case request(LinkStateMachine.Action)
+        case status(StatusReport)
+        case emit(FleetEvent)
+        case send(LampMessage)
+        case close(code: UInt16, reason: String)
+    }
+
+    private mutating func apply(_ actions: [LinkAction], linked: inout Linked) -> [Action] {
+        var out: [Action] = []
+        out.reserveCapacity(actions.count)
+        for action in actions {
+            switch action {
+            case .request(let request):
+                out += Self.translate(request, lampID: linked.lampID)
+            case .status(let report):
+                out.append(.statusReported(report))
+            case .emit(let event):
+                out.append(.emit(event))
+            case .send(let message):
+                out.append(.send(message))
+            case .close(let code, let reason):
+                state = .closing(linked.lampID)
+                out.append(.close(code: code, reason: reason))
+            }
+        }
+        return out
+    }
+
+    private func apply(_ actions: [LinkStateMachine.Action], linked: inout Linked) -> [Action] {
+        var out: [Action] = []
+        out.reserveCapacity(actions.count)
+        for action in actions {
+            out += Self.translate(action, lampID: linked.lampID)
+        }
+        return out
+    }
+
+    private static func translate(_ action: LinkStateMachine.Action, lampID: LampID) -> [Action] {
+        switch action {
+        case .send(let message):
+            return [.send(message)]
+        case .refused(let type, let ref, let reason):
+            return [.link(action), .emit(.refused(lampID, type: type, ref: ref, reason: reason))]
+        default:
+            return [.link(action)]
+        }
+    }
+}

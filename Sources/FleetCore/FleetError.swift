@@ -1,0 +1,55 @@
+/// Why the fleet refused or could not do something, in the domain's terms. The HTTP layer
+/// maps each kind to a status code in one place; the CLI maps them to exit codes.
+///
+/// `message` is for people and never carries internals (SQL, file paths of the store): a
+/// storage failure is logged with its cause where it happened and reported as
+/// ``Kind/storage``.
+public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of refusal.
+    public enum Kind: Sendable, Hashable {
+        /// The input is invalid (names `field`).
+        case invalid
+        /// What the request names does not exist.
+        case notFound
+        /// It conflicts with what exists (a taken name, a program still assigned).
+        case conflict
+        /// The store failed; nothing was changed, or the change was not confirmed.
+        case storage
+    }
+
+    /// What kind of refusal.
+    public let kind: Kind
+    /// What went wrong, for people.
+    public let message: String
+    /// The input field at fault, if one is.
+    public let field: String?
+
+    /// A refusal.
+    public init(_ kind: Kind, _ message: String, field: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.field = field
+    }
+
+    /// Invalid input: the message reads "FIELD MESSAGE", e.g. "level must be from 0 to 100".
+    public static func invalid(_ message: String, field: String) -> FleetError {
+        FleetError(.invalid, "\(field) \(message)", field: field)
+    }
+
+    /// Something named does not exist.
+    public static func notFound(_ message: String, field: String? = nil) -> FleetError {
+        FleetError(.notFound, message, field: field)
+    }
+
+    /// A conflict with what exists.
+    public static func conflict(_ message: String, field: String? = nil) -> FleetError {
+        FleetError(.conflict, message, field: field)
+    }
+
+    /// The store failed while doing `what` (e.g. "storing the command").
+    public static func storage(_ what: String) -> FleetError {
+        FleetError(.storage, "\(what) failed in the store; nothing was confirmed (see the daemon's log)")
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,128 @@
+import LampProtocol
+
+/// Something that happened in the fleet, with one way out: the controller's `emit` stores it
+/// in the event history and offers it to the live stream, as this type's ``storedKind`` and
+/// ``streamType`` say. That table is the one place where events are named:
+///
+/// | event | stored as (`GET /events`) | streamed as (`/stream`) |
+/// |---|---|---|
+/// | a link authenticated | `online` | `lamp.online` |
+/// | the lamp's link closed | `offline` | `lamp.offline` |
+/// | a hello failed authentication | `auth.failed` | `lamp.auth-failed` |
+/// | a status report | (not stored: the latest is the lamp's reported state) | `lamp.status` (rate-limited per subscriber) |
+/// | the lamp raised or cleared a fault | `fault.raised`, `fault.cleared` | `lamp.fault` |
+/// | the lamp powered up / lost its clock | `power.up`, `clock.lost` | `lamp.power-up`, `lamp.clock-lost` |
+/// | another lamp event | `lamp.KIND` | `lamp.event` |
+/// | the lamp refused a request | `command.refused` | `lamp.refused` |
+/// | its report disagrees / agrees again with its program | `program.mismatch`, `program.match` | `lamp.program-mismatch`, `lamp.program-match` |
+/// | a command's lamps answered (at most 4 a second) | (not stored: the command's progress is) | `command.progress` |
+/// | every linked lamp of a command answered | (not stored) | `command.applied` |
+public enum FleetEvent: Sendable, Hashable {
+    /// A link authenticated.
+    case online(LampID, firmware: String)
+    /// The lamp's current link closed.
+    case offline(LampID)
+    /// A hello for this id failed authentication.
+    case authFailed(LampID, reason: String)
+    /// A status report arrived.
+    case status(LampID, StatusReport)
+    /// The lamp sent an event (SPEC.md §7.2): a fault, a power-up, a lost clock.
+    case lamp(LampID, LampEvent)
+    /// The lamp refused a request.
+    case refused(LampID, type: MessageType, ref: UInt32, reason: NackReason)
+    /// The lamp's report disagrees with its program (the reason), or agrees again (nil).
+    case program(LampID, mismatch: String?)
+    /// A command's lamps answered; `final` once no linked lamp is still pending.
+    case command(CommandProgressSnapshot, final: Bool)
+
+    /// The lamp the event is about, if one.
+    public var lampID: LampID? {
+        switch self {
+        case .online(let id, _), .offline(let id), .authFailed(let id, _), .status(let id, _), .lamp(let id, _),
+            .refused(let id, _, _, _), .program(let id, _):
+            id
+        case .command: nil
+        }
+    }
+
+    /// The kind it is stored under in the event history, or nil if it is not stored.
+    public var storedKind: String? {
+        switch self {
+        case .online: "online"
+        case .offline: "offline"
+        case .authFailed: "auth.failed"
+        case .status, .command: nil
+        case .lamp(_, let event):
+            switch event.kind {
+            case .faultRaised: "fault.raised"
+            case .faultCleared: "fault.cleared"
+            case .powerUp: "power.up"
+            case .clockLost: "clock.lost"
+            default: "lamp.\(event.kind)"
+            }
+        case .refused: "command.refused"
+        case .program(_, let mismatch): mismatch == nil ? "program.match" : "program.mismatch"
+        }
+    }
+
+    /// Its `type` on the live stream.
+    public var streamType: String {
+        switch self {
+        case .online: "lamp.online"
+        case .offline: "lamp.offline"
+        case .authFailed: "lamp.auth-failed"
+        case .status: "lamp.status"
+        case .lamp(_, let event):
+            switch event.kind {
+            case .faultRaised, .faultCleared: "lamp.fault"
+            case .powerUp: "lamp.power-up"
+            case .clockLost: "lamp.clock-lost"
+            default: "lamp.event"
+            }
+        case .refused: "lamp.refused"
+        case .program(_, let mismatch): mismatch == nil ? "lamp.program-match" : "lamp.program-mismatch"
+        case .command(_, let final): final ? "command.applied" : "command.progress"
+        }
+    }
+
+    /// The stored event's detail, for people.
+    public var detail: String {
+        switch self {
+        case .online(_, let firmware): "firmware \(firmware)"
+        case .offline, .status, .command: ""
+        case .authFailed(_, let reason): reason
+        case .lamp(_, let event):
+            switch event.kind {
+            case .faultRaised, .faultCleared: FaultNames.name(Int(event.detail))
+            case .powerUp: "power-up \(event.detail)"
+            default: "\(event.detail)"
+            }
+        case .refused(_, let type, let ref, let reason): "\(type) version \(ref): \(reason)"
+        case .program(_, let mismatch): mismatch ?? ""
+        }
+    }
+
+    /// The record to store, or nil if this event is not stored.
+    public func record(atMilliseconds now: UInt64) -> EventRecord? {
+        guard let kind = storedKind, let lampID else { return nil }
+        return EventRecord(lampID: lampID, kind: kind, detail: detail, atMilliseconds: now)
+    }
+}
+
+/// Names of the fault bits of SPEC.md §7.3.
+public enum FaultNames {
+    static let names = [
+        "lampFailure", "driverFailure", "overTemperature", "supplyFailure", "relayFailure", "busFailure", "clockLost",
+        "lightSensorFailure", "cycling",
+    ]
+
+    /// The fault bit's name, or `faultBit-N` for a reserved bit.
+    public static func name(_ bit: Int) -> String {
+        bit >= 0 && bit < names.count ? names[bit] : "faultBit-\(bit)"
+    }
+
+    /// The names of every bit set.
+    public static func names(_ faults: FaultSet) -> [String] {
+        (0..<16).filter { faults.rawValue & (1 << $0) != 0 }.map(name)
+    }
+}

@@ -1,0 +1,284 @@
+import LampProtocol
+import LightingPrograms
+
+/// One lamp as the controller holds it in memory: its registration, what it should do and
+/// what it last proved it does.
+public struct LampEntry: Sendable {
+    /// Registration.
+    public var record: LampRecord
+    /// The committed desired state (durable in the store).
+    public var desired: DesiredState
+    /// Control version the lamp applied.
+    public var appliedVersion: UInt32 = 0
+    /// When the controller learnt that ``appliedVersion`` was applied, Unix ms (0: before
+    /// this run).
+    public var appliedAtMilliseconds: UInt64 = 0
+    /// Config version the lamp applied.
+    public var appliedConfigVersion: UInt32 = 0
+    /// Program revision the lamp holds.
+    public var appliedProgramRevision: UInt32 = 0
+    /// When the current desired control state was committed, Unix ms (0: before this run).
+    public var desiredAtMilliseconds: UInt64 = 0
+    /// The last control version the lamp refused, and why.
+    public var refused: (version: UInt32, reason: NackReason)?
+    /// Last status report.
+    public var status: StatusReport?
+    /// Firmware label from the last hello.
+    public var firmware: String?
+    /// When the last status arrived, Unix ms (0: never).
+    public var reportedAtMilliseconds: UInt64 = 0
+    /// When anything last arrived, Unix ms (0: never).
+    public var lastSeenMilliseconds: UInt64 = 0
+    /// Whether an authenticated link is open.
+    public var online = false
+
+    /// An entry as loaded from the store.
+    public init(stored: StoredLamp) {
+        record = stored.record
+        desired = stored.desired
+        if let reported = stored.reported {
+            appliedVersion = reported.appliedVersion
+            appliedConfigVersion = reported.configVersion
+            appliedProgramRevision = reported.status?.programRevision ?? 0
+            status = reported.status
+            firmware = reported.firmware
+            reportedAtMilliseconds = reported.reportedAtMilliseconds
+            lastSeenMilliseconds = reported.lastSeenMilliseconds
+        }
+    }
+
+    /// The reported state to persist.
+    public var reportedRecord: ReportedRecord {
+        ReportedRecord(
+            lampID: record.id, appliedVersion: appliedVersion, configVersion: appliedConfigVersion, firmware: firmware,
+            status: status, reportedAtMilliseconds: reportedAtMilliseconds, lastSeenMilliseconds: lastSeenMilliseconds)
+    }
+
+    /// Whether the lamp has applied the desired control version.
+    public var isConverged: Bool { appliedVersion >= desired.control.version }
+}
+
+/// The fleet's domain rules over every registered lamp: registration, the version sequence,
+/// committing desired state, what links report, groups and programs.
+///
+/// A value with no locks, no I/O and no clock: time is passed in. The controller keeps one
+/// behind a lock and persists what it changes through ``FleetStoring``; tests use it as it is.
+///
+/// Each lamp has a **slot**, its index in ``lamps``, fixed for the model's lifetime: a link
+/// looks its lamp up by id once, at authentication, and afterwards every message (ack, status
+/// report) is an array access, not a hash of the id.
+public struct FleetModel: Sendable {
+    /// Every lamp, by slot.
+    public internal(set) var lamps: [LampEntry] = []
+    private var slots: [LampID: Int] = [:]
+    /// The highest control version or program revision handed out, committed or not.
+    public private(set) var lastVersion: UInt32
+    /// Known programs, by name.
+    var programs: [String: KnownProgram] = [:]
+    /// Counts recent commands' answers (progress, `command.applied`).
+    public private(set) var tracker = CommandTracker()
+    /// Where lamps without a registered place are, and the fleet's local time.
+    public internal(set) var programDefaults = ProgramDefaults(timeZone: .utc, latitude: nil, longitude: nil)
+
+    /// A fleet loaded from the store; the version sequence continues after `highestVersion`.
+    public init(stored: [StoredLamp] = [], highestVersion: UInt32 = 0) {
+        lastVersion = max(highestVersion, stored.map(\.desired.control.version).max() ?? 0)
+        lamps.reserveCapacity(stored.count)
+        slots.reserveCapacity(stored.count)
+        add(stored)
+    }
+
+    // MARK: Registry
+
+    /// How many lamps are registered.
+    public var count: Int { lamps.count }
+
+    /// The slot of a registered lamp.
+    public func slot(of id: LampID) -> Int? { slots[id] }
+
+    /// One lamp's entry.
+    public func entry(_ id: LampID) -> LampEntry? { slots[id].map { lamps[$0] } }
+
+    /// Adds lamps (registered in the store just now, or loaded at start); ids already known
+    /// are left as they are.
+    public mutating func add(_ stored: [StoredLamp]) {
+        var builder = ProgramBuilder(programs: programs, defaults: programDefaults)
+        for lamp in stored where slots[lamp.record.id] == nil {
+            slots[lamp.record.id] = lamps.count
+            var entry = LampEntry(stored: lamp)
+            if !programs.isEmpty {
+                entry.desired.program = builder.desired(
+                    entry.desired.program.name, revision: entry.desired.program.revision, record: entry.record)
+            }
+            lamps.append(entry)
+        }
+    }
+
+    /// The slots of the lamps a target addresses, in id order; nil when a single lamp is
+    /// unknown. An empty group gives an empty list.
+    public func resolve(_ target: CommandTarget) -> [Int]? {
+        let chosen: [Int]
+        switch target {
+        case .lamp(let id):
+            guard let slot = slots[id] else { return nil }
+            return [slot]
+        case .group(let name):
+            chosen = lamps.indices.filter { lamps[$0].record.groups.contains(name) }
+        case .all:
+            chosen = Array(lamps.indices)
+        }
+        return chosen.sorted { lamps[$0].record.id < lamps[$1].record.id }
+    }
+
+    // MARK: Desired state
+
+    /// Hands out the next version of the fleet-wide sequence. Every lamp's versions therefore
+    /// only increase, and are never reused, even if the change's write fails.
+    public mutating func nextVersion() -> UInt32 {
+        lastVersion += 1
+        return lastVersion
+    }
+
+    /// Makes a committed control state current for these lamps and returns their whole
+    /// desired states by slot; a lamp that already holds a newer version keeps it (and is
+    /// left out).
+    public mutating func commit(_ slots: [Int], control: DesiredControl, atMilliseconds now: UInt64) -> [(Int, DesiredState)] {
+        var changed: [(Int, DesiredState)] = []
+        changed.reserveCapacity(slots.count)
+        for slot in slots where control.version > lamps[slot].desired.control.version {
+            lamps[slot].desired.control = control
+            lamps[slot].desiredAtMilliseconds = now
+            changed.append((slot, lamps[slot].desired))
+        }
+        return changed
+    }
+
+    // MARK: What links report
+
+    /// A link authenticated: the lamp is online; returns its slot and desired state.
+    public mutating func linkUp(_ hello: Hello, atMilliseconds now: UInt64) -> (slot: Int, desired: DesiredState)? {
+        guard let slot = slots[hello.lampID] else { return nil }
+        lamps[slot].online = true
+        lamps[slot].firmware = hello.firmware.value
+        lamps[slot].appliedVersion = hello.appliedVersion
+        lamps[slot].appliedConfigVersion = hello.configVersion
+        lamps[slot].appliedProgramRevision = hello.programRevision
+        lamps[slot].lastSeenMilliseconds = now
+        if tracker.isWaiting { tracker.linkUp(slot, appliedVersion: hello.appliedVersion, atMilliseconds: now) }
+        return (slot, lamps[slot].desired)
+    }
+
+    /// The lamp's current link closed.
+    public mutating func linkDown(_ slot: Int, atMilliseconds now: UInt64) {
+        lamps[slot].online = false
+        lamps[slot].lastSeenMilliseconds = now
+        if tracker.isWaiting { tracker.linkDown(slot, atMilliseconds: now) }
+    }
+
+    /// The lamp applied a control version. Returns the time from the desired state's commit
+    /// to this application, when it applied exactly the desired state.
+    public mutating func noteControlApplied(_ slot: Int, version: UInt32, atMilliseconds now: UInt64) -> UInt64? {
+        guard version > lamps[slot].appliedVersion else { return nil }
+        lamps[slot].appliedVersion = version
+        lamps[slot].appliedAtMilliseconds = now
+        if tracker.isWaiting { tracker.controlApplied(slot, version: version, atMilliseconds: now) }
+        let entry = lamps[slot]
+        guard version == entry.desired.control.version, entry.desiredAtMilliseconds > 0, now >= entry.desiredAtMilliseconds else {
+            return nil
+        }
+        return now - entry.desiredAtMilliseconds
+    }
+
+    /// The lamp applied a config version.
+    public mutating func noteConfigApplied(_ slot: Int, version: UInt32) {
+        lamps[slot].appliedConfigVersion = max(lamps[slot].appliedConfigVersion, version)
+    }
+
+    /// The lamp refused a control version.
+    public mutating func noteRefused(_ slot: Int, version: UInt32, reason: NackReason, atMilliseconds now: UInt64) {
+        lamps[slot].refused = (version, reason)
+        if tracker.isWaiting { tracker.controlRefused(slot, version: version, lampID: lamps[slot].record.id, atMilliseconds: now) }
+    }
+
+    /// The lamp answered a once request (identify, reboot) with this ref.
+    public mutating func noteOnceAnswered(_ slot: Int, ref: UInt32, accepted: Bool, atMilliseconds now: UInt64) {
+        if tracker.isWaiting {
+            tracker.onceAnswered(ref: ref, slot: slot, accepted: accepted, lampID: lamps[slot].record.id, atMilliseconds: now)
+        }
+    }
+
+    /// The lamp holds this program revision.
+    public mutating func noteProgramApplied(_ slot: Int, revision: UInt32) {
+        lamps[slot].appliedProgramRevision = max(lamps[slot].appliedProgramRevision, revision)
+    }
+
+    /// A status report arrived. Returns the control version it newly proves applied, if any.
+    @discardableResult
+    public mutating func noteStatus(_ slot: Int, _ report: StatusReport, atMilliseconds now: UInt64) -> UInt32? {
+        lamps[slot].status = report
+        lamps[slot].appliedProgramRevision = max(lamps[slot].appliedProgramRevision, report.programRevision)
+        lamps[slot].reportedAtMilliseconds = now
+        lamps[slot].lastSeenMilliseconds = now
+        guard report.appliedVersion > lamps[slot].appliedVersion else { return nil }
+        lamps[slot].appliedVersion = report.appliedVersion
+        lamps[slot].appliedAtMilliseconds = now
+        if tracker.isWaiting { tracker.controlApplied(slot, version: report.appliedVersion, atMilliseconds: now) }
+        return report.appliedVersion
+    }
+
+    // MARK: Commands
+
+    /// Starts counting the answers to a command accepted now: desired state at `version`, or
+    /// a once request (version 0) sent to the lamps linked now.
+    public mutating func track(
+        commandID id: Int64, target: CommandTarget, action: CommandAction, version: UInt32, slots: [Int], atMilliseconds now: UInt64
+    ) {
+        let lamps = self.lamps
+        tracker.track(
+            id: id, target: target, action: action, version: version, slots: slots, atMilliseconds: now,
+            linked: { lamps[$0].online }, alreadyApplied: { lamps[$0].appliedVersion >= version })
+    }
+
+    /// Publishes the command progress the rate limit held back.
+    public mutating func publishDueProgress(atMilliseconds now: UInt64) {
+        tracker.publishDue(atMilliseconds: now)
+    }
+
+    /// The events that changes made since the last call produced (command progress); the
+    /// caller emits them after releasing whatever guards the model.
+    public mutating func takeEvents() -> [FleetEvent] {
+        tracker.hasEvents ? tracker.takeEvents() : []
+    }
+
+    // MARK: Groups
+
+    /// The groups of the lamp in `slot`.
+    public func groups(of slot: Int) -> [String] { lamps[slot].record.groups }
+
+    /// Adds and removes lamps to and from a group; unknown ids are skipped.
+    public mutating func changeMembers(of group: String, add: [LampID], remove: [LampID]) {
+        for id in add {
+            if let slot = slots[id], !lamps[slot].record.groups.contains(group) {
+                lamps[slot].record.groups.append(group)
+                lamps[slot].record.groups.sort()
+            }
+        }
+        for id in remove {
+            if let slot = slots[id] {
+                lamps[slot].record.groups.removeAll { $0 == group }
+            }
+        }
+    }
+
+    /// Removes a deleted group from every lamp.
+    public mutating func removeGroup(_ group: String) {
+        for slot in lamps.indices {
+            lamps[slot].record.groups.removeAll { $0 == group }
+        }
+    }
+
+    /// How many lamps are in a group.
+    public func memberCount(of group: String) -> Int {
+        lamps.reduce(0) { $0 + ($1.record.groups.contains(group) ? 1 : 0) }
+    }
+}

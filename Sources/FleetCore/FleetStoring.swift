@@ -1,0 +1,82 @@
+import LampProtocol
+
+/// Where the fleet's durable state lives: registrations, desired state (written before an
+/// operator is answered), reported state and events (batched), commands, tokens, the audit
+/// log, groups and programs.
+///
+/// FleetStore (SQLite, the embedded default) implements it; the controller only sees this
+/// protocol, so a second backend is a second conformance. Every method may suspend: a
+/// network database answers asynchronously. A refusal that is the caller's doing (a taken
+/// id, a program still assigned) is thrown as ``FleetError`` with kind `conflict`; anything
+/// else thrown is a storage failure.
+public protocol FleetStoring: Sendable {
+    // MARK: Lamps
+
+    /// Registers lamps with the initial desired state (and `config`), all or none.
+    func addLamps(_ records: [LampRecord], config: DesiredConfig, atMilliseconds now: UInt64) async throws
+    /// One lamp, or nil if it is not registered.
+    func lamp(_ id: LampID) async throws -> StoredLamp?
+    /// Every lamp with its desired and reported state.
+    func loadAll() async throws -> [StoredLamp]
+    /// The highest control version or program revision ever handed out.
+    func highestControlVersion() async throws -> UInt32
+    /// Makes `seconds` every lamp's desired report interval; returns how many changed.
+    func setReportInterval(_ seconds: UInt16, atMilliseconds now: UInt64) async throws -> Int
+
+    // MARK: Commands
+
+    /// Stores a command and makes `control` the desired control state of every lamp in
+    /// `target` (those holding an older version), with its audit entry, atomically; returns
+    /// the command's id. A nil `control` (identify, reboot) changes no desired state.
+    func recordCommand(
+        target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord?, atMilliseconds now: UInt64
+    ) async throws -> Int64
+    /// A stored command, or nil.
+    func command(_ id: Int64) async throws -> CommandRecord?
+
+    // MARK: Reported state and events
+
+    /// Writes a batch of reported states (newest wins per lamp).
+    func saveReported(_ batch: [ReportedRecord]) async throws
+    /// Appends a batch of events.
+    func appendEvents(_ batch: [EventRecord]) async throws
+    /// The newest events, newest first; optionally of one lamp, of one kind, older than an id.
+    func events(lampID: LampID?, kind: String?, beforeID: Int64?, limit: Int) async throws -> [EventRecord]
+
+    // MARK: Tokens and audit
+
+    /// Stores a new token with its audit entry; a taken name is a conflict.
+    func createToken(_ token: TokenRecord, audit: AuditRecord) async throws
+    /// The token with this hash, or nil.
+    func token(hash: [UInt8]) async throws -> TokenRecord?
+    /// Every token.
+    func tokens() async throws -> [TokenRecord]
+    /// Revokes a token; false if there is none so named.
+    func revokeToken(named name: String, audit: AuditRecord) async throws -> Bool
+    /// Appends one audit entry.
+    func appendAudit(_ audit: AuditRecord) async throws
+    /// The audit log, newest first.
+    func audit(actor: String?, action: String?, beforeID: Int64?, limit: Int) async throws -> [AuditRecord]
+
+    // MARK: Groups
+
+    /// Every group with its size.
+    func groups() async throws -> [GroupRecord]
+    /// Creates an empty group; a taken name is a conflict.
+    func createGroup(_ name: String, description: String?, audit: AuditRecord) async throws
+    /// Deletes a group (its lamps stay); false if there is none so named.
+    func deleteGroup(_ name: String, audit: AuditRecord) async throws -> Bool
+    /// Adds and removes members, all or nothing.
+    func changeMembers(of name: String, add: [LampID], remove: [LampID], audit: AuditRecord) async throws
+
+    // MARK: Programs
+
+    /// Every program, by name.
+    func programs() async throws -> [ProgramRecord]
+    /// Creates or replaces a program; lamps running it get `revision`.
+    func saveProgram(_ name: String, source: String, revision: UInt32, audit: AuditRecord) async throws
+    /// Deletes an unassigned program; false if none is so named; a conflict if lamps run it.
+    func deleteProgram(_ name: String, audit: AuditRecord) async throws -> Bool
+    /// Assigns a program (nil: none) to a target's lamps as `revision`.
+    func assignProgram(_ name: String?, target: CommandTarget, revision: UInt32, audit: AuditRecord) async throws
+}

@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the fleet master key came from, for the start-up message.
+public struct LoadedFleetKey: Sendable {
+    /// The key.
+    public let key: FleetKey
+    /// `--fleet-key / LAMPLIGHTER_FLEET_KEY`, or the key file's path.
+    public let source: String
+    /// Whether it was generated (and written to the key file) just now.
+    public let generated: Bool
+}
+
+/// Why the fleet key could not be had.
+public struct FleetKeyError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, in words a user can act on.
+    public let description: String
+}
+
+extension FleetKey {
+    /// The one way every program finds the fleet master key: `hex` (a flag or environment
+    /// variable) if given, else the key file at `path`; with `createIfMissing`, a missing key
+    /// file is created with a new key, readable by its owner only from its first byte (the
+    /// file is opened with mode 0600 and `O_EXCL`, never widened later).
+    public static func load(hex: String?, flagName: String, file path: String, createIfMissing: Bool) throws(FleetKeyError) -> LoadedFleetKey {
+        if let hex {
+            guard let key = FleetKey(hex: trimmed(hex)) else {
+                throw FleetKeyError(description: "\(flagName) must be 32 to 128 hex digits (16 to 64 bytes)")
+            }
+            return LoadedFleetKey(key: key, source: flagName, generated: false)
+        }
+        if let text = try readFile(path) {
+            guard let key = FleetKey(hex: trimmed(text)) else {
+                throw FleetKeyError(description: "the key file \(path) must hold 32 to 128 hex digits (16 to 64 bytes)")
+            }
+            return LoadedFleetKey(key: key, source: path, generated: false)
+        }
+        guard createIfMissing else {
+            throw FleetKeyError(description: "no fleet key: \(path) does not exist (start lamplighterd once, or pass \(flagName))")
+        }
+        let key = FleetKey.generate()
+        try writeNewFile(path, key.hex + "\n")
+        return LoadedFleetKey(key: key, source: path, generated: true)
+    }
+
+    private static func trimmed(_ text: String) -> String {
+        String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+
+    /// The file's text, or nil if it does not exist.
+    private static func readFile(_ path: String) throws(FleetKeyError) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return nil }
+            throw FleetKeyError(description: "cannot read the key file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 512)
+        while bytes.count <= 4096 {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            guard count >= 0 else { throw FleetKeyError(description: "cannot read the key file \(path): \(String(cString: strerror(errno)))") }
+            if count == 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func writeNewFile(_ path: String, _ text: String) throws(FleetKeyError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw FleetKeyError(description: "cannot create the key file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(descriptor) == 0 else {
+            throw FleetKeyError(description: "cannot write the key file \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

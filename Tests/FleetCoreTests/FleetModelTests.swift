@@ -1,0 +1,149 @@
+import FleetCore
+import LampProtocol
+import Testing
+
+/// The fleet's domain rules and the command tracker, as plain values: no lock, no store,
+/// no socket, no clock.
+@Suite("Fleet model and command tracker")
+struct FleetModelTests {
+    static func model(_ count: Int, online: Int = 0) -> FleetModel {
+        var model = FleetModel(
+            stored: (1...count).map {
+                StoredLamp(record: LampRecord(id: LampID("lamp-\($0)")!, groups: $0 % 2 == 0 ? ["even"] : []), desired: .initial, reported: nil)
+            })
+        for index in 0..<online {
+            _ = model.linkUp(Fixtures.hello(id: model.lamps[index].record.id), atMilliseconds: 1)
+        }
+        return model
+    }
+
+    static func commandEvents(_ events: [FleetEvent]) -> [(CommandProgressSnapshot, Bool)] {
+        events.compactMap {
+            if case .command(let snapshot, let final) = $0 { return (snapshot, final) }
+            return nil
+        }
+    }
+
+    @Test("a command settles from acks: command.applied once every linked lamp answered, offline lamps pending delivery")
+    func trackerSettlesFromAcks() {
+        var model = Self.model(4, online: 3)
+        let slots = model.resolve(.all) ?? []
+        let control = DesiredControl(version: model.nextVersion(), intent: .level(.full), fade: .immediate)
+        _ = model.commit(slots, control: control, atMilliseconds: 1000)
+        model.track(commandID: 7, target: .all, action: .level(.full, fade: .immediate), version: control.version, slots: slots, atMilliseconds: 1000)
+        #expect(model.takeEvents().isEmpty)
+        _ = model.noteControlApplied(0, version: control.version, atMilliseconds: 1010)
+        // The first answer publishes progress at once; the next within 250 ms waits.
+        #expect(Self.commandEvents(model.takeEvents()).map(\.1) == [false])
+        _ = model.noteControlApplied(1, version: control.version, atMilliseconds: 1020)
+        #expect(model.takeEvents().isEmpty)
+        model.noteRefused(2, version: control.version, reason: .unsupported, atMilliseconds: 1030)
+        let settled = Self.commandEvents(model.takeEvents())
+        #expect(settled.count == 1)
+        let (snapshot, final) = settled[0]
+        #expect(final)
+        #expect(snapshot.applied == 2 && snapshot.failed == 1 && snapshot.offline == 1 && snapshot.pending == 1)
+        #expect(snapshot.failedLamps == ["lamp-3"] && snapshot.latenciesMilliseconds == [10, 20])
+        // The offline lamp links later and applies it: counted, no second command.applied.
+        _ = model.linkUp(Fixtures.hello(applied: control.version, id: LampID("lamp-4")!), atMilliseconds: 2000)
+        #expect(model.tracker.snapshot(7)?.applied == 3)
+        #expect(model.takeEvents().isEmpty)
+    }
+
+    @Test("a lamp that goes offline settles the command; a newer version applied counts for older commands")
+    func trackerOfflineAndNewer() {
+        var model = Self.model(2, online: 2)
+        let slots = model.resolve(.all) ?? []
+        let first = model.nextVersion()
+        let second = model.nextVersion()
+        model.track(commandID: 1, target: .all, action: .switched(on: true, fade: .immediate), version: first, slots: slots, atMilliseconds: 0)
+        model.track(commandID: 2, target: .all, action: .switched(on: false, fade: .immediate), version: second, slots: slots, atMilliseconds: 0)
+        _ = model.noteControlApplied(0, version: second, atMilliseconds: 5)
+        model.linkDown(1, atMilliseconds: 6)
+        let events = Self.commandEvents(model.takeEvents())
+        #expect(events.filter(\.1).map(\.0.id).sorted() == [1, 2])
+        #expect(model.tracker.snapshot(1)?.applied == 1 && model.tracker.snapshot(1)?.offline == 1)
+        // Both stay counted for the offline lamp's return.
+        #expect(model.tracker.isWaiting && model.tracker.snapshot(2)?.offline == 1)
+    }
+
+    @Test("progress held back by the rate limit is published later by publishDue")
+    func trackerPublishesDue() {
+        var model = Self.model(3, online: 3)
+        let slots = model.resolve(.all) ?? []
+        let version = model.nextVersion()
+        model.track(commandID: 3, target: .all, action: .resume(fade: .immediate), version: version, slots: slots, atMilliseconds: 0)
+        _ = model.noteControlApplied(0, version: version, atMilliseconds: 1)
+        _ = model.noteControlApplied(1, version: version, atMilliseconds: 2)
+        _ = model.takeEvents()
+        model.publishDueProgress(atMilliseconds: 100)
+        #expect(model.takeEvents().isEmpty)
+        model.publishDueProgress(atMilliseconds: 251)
+        let due = Self.commandEvents(model.takeEvents())
+        #expect(due.count == 1 && due[0].0.applied == 2 && !due[0].1)
+    }
+
+    @Test("identify: lamps offline when it is sent are offline, not refused; answers count")
+    func onceCommand() {
+        var model = Self.model(3, online: 2)
+        let slots = model.resolve(.all) ?? []
+        model.track(commandID: 0x1_0000_0005, target: .all, action: .identify(seconds: 10), version: 0, slots: slots, atMilliseconds: 0)
+        model.noteOnceAnswered(0, ref: 5, accepted: true, atMilliseconds: 3)
+        model.noteOnceAnswered(1, ref: 6, accepted: true, atMilliseconds: 3)
+        #expect(model.tracker.snapshot(0x1_0000_0005)?.applied == 1)
+        model.noteOnceAnswered(1, ref: 5, accepted: false, atMilliseconds: 4)
+        let settled = Self.commandEvents(model.takeEvents()).filter(\.1)
+        #expect(settled.count == 1)
+        #expect(settled.first?.0.failed == 1 && settled.first?.0.offline == 1 && settled.first?.0.applied == 1)
+    }
+
+    @Test("groups change in the model; a commit never lowers a version")
+    func groupsAndVersions() {
+        var model = Self.model(4)
+        #expect(model.memberCount(of: "even") == 2)
+        model.changeMembers(of: "even", add: [LampID("lamp-1")!], remove: [LampID("lamp-2")!, LampID("nobody")!])
+        #expect(model.resolve(.group("even"))?.map { model.lamps[$0].record.id.value } == ["lamp-1", "lamp-4"])
+        model.removeGroup("even")
+        #expect(model.resolve(.group("even")) == [])
+        let newer = DesiredControl(version: 9, intent: .program, fade: .immediate)
+        let older = DesiredControl(version: 8, intent: .switched(on: true), fade: .immediate)
+        #expect(model.commit([0], control: newer, atMilliseconds: 1).count == 1)
+        #expect(model.commit([0], control: older, atMilliseconds: 2).isEmpty)
+        #expect(model.lamps[0].desired.control == newer)
+    }
+
+    @Test("actions render for the audit log and read back", arguments: [
+        CommandAction.level(Level(permille: 305)!, fade: FadeTime(deciseconds: 20)), .switched(on: true, fade: .immediate),
+        .switched(on: false, fade: FadeTime(deciseconds: 255)), .override(.full, seconds: 600, fade: .immediate), .resume(fade: .immediate),
+        .identify(seconds: 10), .reboot,
+    ])
+    func actionsRoundTrip(action: CommandAction) {
+        #expect(CommandAction(parsing: action.description) == action)
+    }
+
+    @Test("unknown action texts are refused", arguments: ["", "level", "level 30% fade 0.0s", "on fade", "dance", "reboot now", "identify for 70000s"])
+    func actionsRefused(text: String) {
+        #expect(CommandAction(parsing: text) == nil)
+    }
+
+    @Test("one registration rule: fields named, latitude and longitude together")
+    func registrationRule() throws {
+        let valid = try LampRecord.validated(id: "q1", name: nil, latitude: -33.86, longitude: 151.2, wattage: 60, groups: ["pier"])
+        #expect(valid.latitude == -33.86 && valid.groups == ["pier"])
+        let cases: [(String, Double?, Double?, Double?, [String], String)] = [
+            ("bad id!", nil, nil, nil, [], "id"), ("q2", 52.1, nil, nil, [], "longitude"), ("q3", nil, 4.3, nil, [], "latitude"),
+            ("q4", 91, 0, nil, [], "latitude"), ("q5", 0, 181, nil, [], "longitude"), ("q6", nil, nil, 7000, [], "wattage"),
+            ("q7", nil, nil, nil, ["no spaces"], "groups"), ("q8", .nan, 0, nil, [], "latitude"),
+        ]
+        for (id, latitude, longitude, wattage, groups, field) in cases {
+            #expect(throws: FleetError.self, "\(id)") {
+                try LampRecord.validated(id: id, name: nil, latitude: latitude, longitude: longitude, wattage: wattage, groups: groups)
+            }
+            do {
+                _ = try LampRecord.validated(id: id, name: nil, latitude: latitude, longitude: longitude, wattage: wattage, groups: groups)
+            } catch {
+                #expect(error.field == field && error.kind == .invalid, "\(id): \(error)")
+            }
+        }
+    }
+}

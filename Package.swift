@@ -128,6 +128,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ] + nio,
             swiftSettings: swiftSettings),
         // Starts the real executables as processes: what a user sees.

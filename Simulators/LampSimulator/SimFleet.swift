@@ -20,10 +20,16 @@ final class SimFleet {
     let maximumConnecting: Int
     let failureChancePerTick: Double
     let dropChancePerTick: Double
+    /// Where the lamps of this loop read the time (the wall clock; a manual clock in tests).
+    let clock: any FleetClock
     static let tickMilliseconds: Int64 = 100
 
-    init(loop: any EventLoop, maximumConnecting: Int, failureChancePerTick: Double, dropChancePerTick: Double) {
+    init(
+        loop: any EventLoop, maximumConnecting: Int, failureChancePerTick: Double, dropChancePerTick: Double,
+        clock: any FleetClock = SystemClock()
+    ) {
         self.loop = loop
+        self.clock = clock
         self.maximumConnecting = maximumConnecting
         self.failureChancePerTick = failureChancePerTick
         self.dropChancePerTick = dropChancePerTick
@@ -45,7 +51,7 @@ final class SimFleet {
     }
 
     private func tick() {
-        let now = WallClock.nowMilliseconds()
+        let now = clock.nowMilliseconds()
         for position in due.indices where due[position] <= now {
             let slot = slots[position]
             switch slot.state {
@@ -68,7 +74,7 @@ final class SimFleet {
 
     /// Every connected lamp sends `count` status reports at once (for ingest benchmarks).
     func burst(_ count: Int) {
-        let now = WallClock.nowMilliseconds()
+        let now = clock.nowMilliseconds()
         for slot in slots where slot.isConnected && !slot.stalled {
             guard case .connected(let context) = slot.state else { continue }
             let report = LampMessage.statusReport(slot.lamp.status(now: now))
@@ -104,7 +110,7 @@ final class SimFleet {
                 snapshot.lamps.append(
                     LampReport(
                         id: slot.lamp.id.value, connected: slot.isConnected, appliedVersion: slot.lamp.appliedVersion,
-                        appliedHistory: slot.lamp.appliedHistory, level: slot.lamp.status(now: WallClock.nowMilliseconds()).level.permille,
+                        appliedHistory: slot.lamp.appliedHistory, level: slot.lamp.status(now: clock.nowMilliseconds()).level.permille,
                         lastCloseCode: slot.lastCloseCode, programRevision: slot.lamp.programRevision,
                         programHistory: slot.lamp.programHistory.map { [$0.clock, Int64($0.level)] }))
             }

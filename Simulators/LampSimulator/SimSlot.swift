@@ -45,13 +45,16 @@ final class SimSlot {
         fleet?.maskKeys.nextKey() ?? .random()
     }
 
+    /// Now, by the clock of this slot's fleet (the wall clock when the slot has no fleet yet).
+    var now: UInt64 { fleet?.clock.nowMilliseconds() ?? WallClock.nowMilliseconds() }
+
     /// Recomputes when the fleet's timer must next look at this slot.
     func updateDue() {
         guard let fleet else { return }
         switch state {
-        case .idle(let at): fleet.due[position] = min(at, lamp.nextDue(now: WallClock.nowMilliseconds()))
+        case .idle(let at): fleet.due[position] = min(at, lamp.nextDue(now: fleet.clock.nowMilliseconds()))
         case .connecting: fleet.due[position] = .max
-        case .connected: fleet.due[position] = fleet.injectsFaults ? 0 : (stalled ? .max : lamp.nextDue(now: WallClock.nowMilliseconds()))
+        case .connected: fleet.due[position] = fleet.injectsFaults ? 0 : (stalled ? .max : lamp.nextDue(now: fleet.clock.nowMilliseconds()))
         }
     }
     var lastCloseCode: UInt16?
@@ -119,7 +122,7 @@ final class SimSlot {
         future.whenFailure { _ in
             guard replayHello == nil else { return }
             bound.value.stats.add(.connectFailures)
-            bound.value.scheduleReconnect(now: WallClock.nowMilliseconds())
+            bound.value.scheduleReconnect(now: bound.value.now)
         }
         // A connection that upgrades but never gets its handler (refused upgrade) ends here.
         future.whenSuccess { channel in
@@ -128,7 +131,7 @@ final class SimSlot {
                 let slot = bound.value
                 if case .connecting = slot.state {
                     slot.stats.add(.connectFailures)
-                    slot.scheduleReconnect(now: WallClock.nowMilliseconds())
+                    slot.scheduleReconnect(now: slot.now)
                 }
             }
         }
@@ -326,7 +329,7 @@ final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if replayHello == nil {
-            slot.detached(now: WallClock.nowMilliseconds())
+            slot.detached(now: slot.now)
         } else if !probeOutcomeRecorded {
             slot.stats.add(.replayRefused)
         }
@@ -347,7 +350,7 @@ final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 probe(message, replayHello, context)
                 return
             }
-            slot.send(slot.received(message, context: context, now: WallClock.nowMilliseconds()), context)
+            slot.send(slot.received(message, context: context, now: slot.now), context)
             slot.updateDue()
         case .ping:
             guard !slot.stalled, replayHello == nil else { return }

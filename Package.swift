@@ -83,6 +83,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ] + nio,
+            resources: [.copy("Resources/openapi.json")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lamplighterd",

@@ -59,9 +59,8 @@ public enum OperatorHTTPServer {
             try json(["status": "ok"])
         }
         router.get("/openapi.json") { _, _ in
-            var buffer = ByteBuffer()
-            buffer.writeString(OpenAPIDocument.json)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: buffer))
+            // 500 with the reason if the document's resource bundle is missing.
+            OpenAPIDocument.response()
         }
         if let metrics {
             // Prometheus text exposition format 0.0.4.

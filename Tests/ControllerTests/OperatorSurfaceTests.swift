@@ -30,8 +30,12 @@ struct OperatorSurfaceTests {
                 let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
                 return "\(route.method.rawValue.uppercased()) /" + path.joined(separator: "/")
             })
-        let document = try #require(
-            try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        // From the resource bundle (Sources/Controller/Resources/openapi.json).
+        let text = try OpenAPIDocument.loaded.get()
+        #expect(OpenAPIDocument.json == text)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let info = try #require(document["info"] as? [String: Any])
+        #expect(info["x-generated-by"] as? String == "scripts/make-openapi.py (edit the script, not this file)")
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         var documented: Set<String> = []
         for (path, operations) in paths {
@@ -45,6 +49,33 @@ struct OperatorSurfaceTests {
         }
         #expect(routes == documented, "only in the router: \(routes.subtracting(documented)); only documented: \(documented.subtracting(routes))")
         #expect(routes.count >= 20)
+    }
+
+    /// The loader against an empty directory and a bundle whose file is not JSON.
+    @Test("without its resource bundle the document is a clear 500 JSON error naming where it looked, not a crash")
+    func missingDocumentIsA500() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-bundle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let loaded = OpenAPIDocument.load(searching: [empty])
+        guard case .failure(let failure) = loaded else {
+            Issue.record("found a document in an empty directory")
+            return
+        }
+        #expect(failure.description.contains("Lamplighter_Controller.resources/openapi.json was not found in \(empty.path)"))
+        let response = OpenAPIDocument.response(loaded)
+        #expect(response.status == .internalServerError && response.headers[.contentType] == "application/json")
+
+        // A bundle whose file is not a JSON object is refused too.
+        let bundle = empty.appendingPathComponent("Lamplighter_Controller.resources")
+        try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
+        try Data("not json".utf8).write(to: bundle.appendingPathComponent("openapi.json"))
+        guard case .failure(let notJSON) = OpenAPIDocument.load(searching: [empty]) else {
+            Issue.record("accepted a document that is not JSON")
+            return
+        }
+        #expect(notJSON.description.contains("could not be read"))
+        #expect(OpenAPIDocument.response().status == .ok)
     }
 
     @Test("a subscriber that falls behind is cut off once, with the reason, and never blocks the publisher")

@@ -16,6 +16,8 @@ final class Daemon: @unchecked Sendable {
     var adminToken = ""
     /// More arguments for `lamplighterd run`.
     var runArguments: [String] = []
+    /// The `lamplighterd` binary to run: the built one unless a test runs a copy.
+    var executable = ProductRunner.productsDirectory.appendingPathComponent("lamplighterd")
     private var output = Pipe()
     private var errors = Pipe()
 
@@ -45,7 +47,7 @@ final class Daemon: @unchecked Sendable {
     /// Starts the daemon (on the ports it had before, after a restart) and waits for "ready".
     func start() throws {
         let process = Process()
-        process.executableURL = ProductRunner.productsDirectory.appendingPathComponent("lamplighterd")
+        process.executableURL = executable
         process.arguments = ["run"] + storage + [
             "--lamp-host", "127.0.0.1", "--lamp-port", "\(lampPort)", "--api-port", "\(apiPort)", "--ping-interval", "2",
             "--request-timeout", "2", "--log-level", "warning", "--admin-token-file", adminTokenFile,

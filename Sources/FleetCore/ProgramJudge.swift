@@ -1,0 +1,108 @@
+import LampProtocol
+import LightingPrograms
+
+/// How a lamp's report disagrees with its program (or nil: it agrees).
+public enum ProgramMismatch: Hashable, Sendable, CustomStringConvertible {
+    /// Lit while the sun is up and the program says off.
+    case onByDay
+    /// Lit while the program says off, with the sun down.
+    case onWhenOff
+    /// Dark while the sun is down and the program says on.
+    case offAtNight
+    /// Dark while the program says on, with the sun up.
+    case offWhenOn
+    /// Lit, but more than 5 % from the program's level.
+    case wrongLevel(expected: UInt16, reported: UInt16)
+
+    /// Levels closer than this (per mille) agree: dimming drivers round.
+    public static let tolerance = 50
+
+    /// Compares a report with the program.
+    public static func classify(expected: UInt16, reported: UInt16, lit: Bool, sunUp: Bool) -> ProgramMismatch? {
+        switch (expected > 0, lit) {
+        case (false, false): return nil
+        case (false, true): return sunUp ? .onByDay : .onWhenOff
+        case (true, false): return sunUp ? .offWhenOn : .offAtNight
+        case (true, true):
+            return abs(Int(expected) - Int(reported)) > tolerance ? .wrongLevel(expected: expected, reported: reported) : nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .onByDay: "on by day"
+        case .onWhenOff: "on when the program says off"
+        case .offAtNight: "off at night"
+        case .offWhenOn: "off when the program says on"
+        case .wrongLevel(let expected, let reported):
+            "wrong level: expected \(ProgramText.level(expected)), reported \(ProgramText.level(reported))"
+        }
+    }
+}
+
+/// Judges lamps that follow their program against what the program asks for now, and
+/// remembers each lamp's verdict so that only changes become events (`program.mismatch`
+/// when a lamp starts to disagree, `program.match` when it agrees again). A lamp is not
+/// judged within `graceSeconds` of a switch point (fades, report delay) or on a report older
+/// than the switch point. A value with no I/O: the controller's program watch runs it on a
+/// timer.
+public struct ProgramJudge: Sendable {
+    /// Seconds after a switch point during which lamps are not judged.
+    public let graceSeconds: Int64
+    /// The mismatch each lamp (by slot) is in, as last recorded.
+    private var current: [Int: ProgramMismatch] = [:]
+
+    /// A judge with no verdicts yet.
+    public init(graceSeconds: Int64 = 180) {
+        self.graceSeconds = graceSeconds
+    }
+
+    /// One pass over the fleet at `now`; returns the events of lamps whose verdict changed.
+    public mutating func judge(_ model: FleetModel, atMilliseconds now: UInt64) -> [(slot: Int, event: FleetEvent)] {
+        let seconds = Int64(now / 1000)
+        // Lamps sharing a program and a place share one evaluation.
+        var evaluations: [String: (level: UInt16, since: Int64?, sunUp: Bool)] = [:]
+        var events: [(slot: Int, event: FleetEvent)] = []
+        for slot in model.lamps.indices {
+            let entry = model.lamps[slot]
+            guard entry.online, let status = entry.status, let name = entry.desired.program.name,
+                entry.desired.control.intent.level(atMilliseconds: now) == nil, let evaluator = model.programEvaluator(for: entry)
+            else { continue }
+            let place = evaluator.place
+            let key = "\(name) \(place.latitude) \(place.longitude)"
+            let evaluation: (level: UInt16, since: Int64?, sunUp: Bool)
+            if let known = evaluations[key] {
+                evaluation = known
+            } else {
+                let (level, point) = evaluator.level(at: seconds)
+                evaluation = (level, point?.instant, Self.sunUp(at: seconds, place: place))
+                evaluations[key] = evaluation
+            }
+            if let since = evaluation.since {
+                guard seconds - since >= graceSeconds, Int64(entry.reportedAtMilliseconds / 1000) >= since else { continue }
+            }
+            let mismatch = ProgramMismatch.classify(
+                expected: evaluation.level, reported: status.level.permille, lit: status.isLit, sunUp: evaluation.sunUp)
+            guard current[slot] != mismatch else { continue }
+            if let mismatch {
+                events.append((slot, .program(entry.record.id, mismatch: mismatch.description)))
+            } else {
+                events.append((slot, .program(entry.record.id, mismatch: nil)))
+            }
+            current[slot] = mismatch
+        }
+        return events
+    }
+
+    /// Whether the sun is above the horizon at an instant (between the local date's
+    /// sunrise and sunset, or in polar day).
+    public static func sunUp(at seconds: Int64, place: Place) -> Bool {
+        let date = place.timeZone.local(seconds).date
+        let day = SolarCalculator.day(date, latitude: place.latitude, longitude: place.longitude)
+        switch (day.sunrise, day.sunset) {
+        case (.alwaysAbove, _), (_, .alwaysAbove): return true
+        case (.alwaysBelow, _), (_, .alwaysBelow): return false
+        case (.at(let rise), .at(let set)): return seconds >= rise && seconds < set
+        }
+    }
+}

@@ -18,9 +18,13 @@ struct LampSim: AsyncParsableCommand {
             as a manufacturer would), a physical model (level with fade, power, energy, burn \
             hours, failures) and reconnect backoff with jitter. All lamps share a few event-loop \
             threads. On SIGUSR1 every connected lamp sends --burst status reports at once. \
+            On SIGUSR2, with --time-scale or --start-time, the lamps' clocks skip idle time: \
+            they jump to half a real second before the next program switch point or override \
+            end of any lamp, so none is missed, and every connected lamp reports at once. \
             A lamp closed with 4000 (replaced: another process simulates the same id) \
             stops rather than fight for its identity. Prints a summary line every second and a final report; --report writes it as \
-            JSON. Stops after --duration seconds, or on SIGINT/SIGTERM.
+            JSON (with a simulated clock the summary line ends with the lamps' clock). Stops after \
+            --duration seconds, or on SIGINT/SIGTERM.
             """)
 
     @Option(help: "The controller's lamp URL (env LAMPLIGHTER_LAMP_URL).")
@@ -224,6 +228,12 @@ struct LampSim: AsyncParsableCommand {
                 return false
             }
             tasks.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sigusr2) {
+                    await Self.skipIdleTime(allFleets, clock: clock)
+                }
+                return false
+            }
+            tasks.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) { break }
                 return true
             }
@@ -237,10 +247,19 @@ struct LampSim: AsyncParsableCommand {
             tasks.cancelAll()
         }
         let final = await Self.collect(fleets, includeLamps: report != nil)
+        var closing: [EventLoopFuture<Void>] = []
         for (loop, fleet) in fleets {
-            try? await loop.submit { fleet.value.closeAll() }.get()
+            closing += (try? await loop.submit { fleet.value.closeAll() }.get()) ?? []
         }
-        try? await Task.sleep(for: .milliseconds(300))
+        // Every close frame is out and every link closed before the report, or a second has
+        // passed (a second completion of the promise is a no-op).
+        if let loop = fleets.first?.0 {
+            let closed = loop.makePromise(of: Void.self)
+            EventLoopFuture.andAllComplete(closing, on: loop).cascade(to: closed)
+            let bound = loop.scheduleTask(in: .seconds(1)) { closed.succeed() }
+            try? await closed.futureResult.get()
+            bound.cancel()
+        }
         print("lampsim: final " + Self.summaryLine(final, stats: stats, count: count, elapsed: Date().timeIntervalSince(began)))
         if let report {
             try Self.writeReport(final, stats: stats, count: count, to: report)
@@ -256,9 +275,46 @@ struct LampSim: AsyncParsableCommand {
             total.everConnected += part.everConnected
             total.appliedByVersion.merge(part.appliedByVersion, uniquingKeysWith: +)
             total.lamps += part.lamps
+            if let clock = part.lampClock { total.lampClock = max(total.lampClock ?? 0, clock) }
         }
         total.lamps.sort { $0.id < $1.id }
         return total
+    }
+
+    /// SIGUSR2: the lamps' clocks jump ahead to half a real second before the next thing any
+    /// lamp does on its own (a program switch point, an override's end), skipping the idle
+    /// time in between; with no simulated clock, or nothing far enough ahead, nothing happens.
+    static func skipIdleTime(_ fleets: [(any EventLoop, NIOLoopBound<SimFleet>)], clock: SimClock) async {
+        guard clock.isSimulated else {
+            print("lampsim: SIGUSR2 ignored: the lamps keep real time (give --time-scale or --start-time)")
+            fflush(nil)
+            return
+        }
+        var soonest = UInt64.max
+        for (loop, fleet) in fleets {
+            if let next = try? await loop.submit({ fleet.value.millisecondsToNextEvent() }).get() {
+                soonest = min(soonest, next)
+            }
+        }
+        let lead = UInt64(clock.scale * 500)
+        guard soonest != .max, soonest > lead else {
+            print("lampsim: no idle time to skip")
+            fflush(nil)
+            return
+        }
+        var reached: UInt64?
+        for (loop, fleet) in fleets {
+            if let clock = try? await loop.submit({ fleet.value.skipClock(by: soonest - lead) }).get() {
+                reached = clock
+            }
+        }
+        print("lampsim: skipped \((soonest - lead) / 1000) s of the lamps' clocks, to \(reached.map(Self.instant) ?? "?")")
+        fflush(nil)
+    }
+
+    /// A lamp clock (Unix ms) as an ISO 8601 UTC instant, e.g. 2026-11-20T22:52:30Z.
+    static func instant(_ milliseconds: UInt64) -> String {
+        Date(timeIntervalSince1970: Double(milliseconds / 1000)).ISO8601Format()
     }
 
     static func summaryLine(_ snapshot: SimFleet.Snapshot, stats: SimStats, count: Int, elapsed: Double) -> String {
@@ -269,6 +325,7 @@ struct LampSim: AsyncParsableCommand {
         line += " reconnects \(stats.get(.reconnects))"
         let refused = stats.get(.authRefused)
         if refused > 0 { line += " auth-refused \(refused)" }
+        if let clock = snapshot.lampClock { line += " clock \(instant(clock))" }
         return line
     }
 

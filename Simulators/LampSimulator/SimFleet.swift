@@ -82,15 +82,40 @@ final class SimFleet {
         }
     }
 
-    /// Closes every link (code 1000) and stops reconnecting.
-    func closeAll() {
+    /// Lamp-clock ms until the first of this loop's lamps next does something on its own
+    /// (``SimLamp/millisecondsToNextEvent(now:)``); nil when none has anything scheduled.
+    func millisecondsToNextEvent() -> UInt64? {
+        let now = clock.nowMilliseconds()
+        return slots.compactMap { $0.lamp.millisecondsToNextEvent(now: now) }.min()
+    }
+
+    /// Every lamp's clock skips `milliseconds` ahead; connected lamps report at once, so the
+    /// controller sees the new clock. Returns the lamps' clock afterwards (nil: no lamps).
+    func skipClock(by milliseconds: UInt64) -> UInt64? {
+        let now = clock.nowMilliseconds()
+        for slot in slots {
+            slot.lamp.skipClock(by: milliseconds)
+            if slot.isConnected && !slot.stalled, case .connected(let context) = slot.state {
+                slot.send([.statusReport(slot.lamp.status(now: now))], context)
+            }
+            slot.updateDue()
+        }
+        return slots.first?.lamp.clock(now)
+    }
+
+    /// Closes every link (code 1000) and stops reconnecting. Returns a future per link that
+    /// completes once its close frame is written and the link closed.
+    func closeAll() -> [EventLoopFuture<Void>] {
+        var closed: [EventLoopFuture<Void>] = []
         for slot in slots {
             let state = slot.state
             slot.state = .idle(reconnectAt: .max)
             if case .connected(let context) = state {
                 slot.close(context, code: 1000)
+                closed.append(context.channel.closeFuture)
             }
         }
+        return closed
     }
 
     struct Snapshot: Sendable {
@@ -98,10 +123,13 @@ final class SimFleet {
         var everConnected = 0
         var appliedByVersion: [UInt32: Int] = [:]
         var lamps: [LampReport] = []
+        /// The lamps' simulated clock, Unix ms (they share it; nil: no lamps, or real time).
+        var lampClock: UInt64?
     }
 
     func snapshot(includeLamps: Bool) -> Snapshot {
         var snapshot = Snapshot()
+        snapshot.lampClock = slots.first.flatMap { $0.lamp.simClock.isSimulated ? $0.lamp.clock(clock.nowMilliseconds()) : nil }
         for slot in slots {
             if slot.isConnected { snapshot.connected += 1 }
             if slot.everConnected { snapshot.everConnected += 1 }

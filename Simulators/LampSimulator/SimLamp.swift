@@ -167,9 +167,28 @@ final class SimLamp {
         authenticated = false
     }
 
-    /// The lamp's clock, Unix ms: set from the welcome, or the simulated clock.
-    private func clock(_ now: UInt64) -> UInt64 {
+    /// The lamp's clock, Unix ms: set from the welcome, or the simulated clock (moved on by
+    /// any idle time skipped).
+    func clock(_ now: UInt64) -> UInt64 {
         UInt64(max(0, Int64(bitPattern: simClock.simulated(now)) + clockOffsetMilliseconds))
+    }
+
+    /// Lamp-clock ms from `now` to what the lamp next does on its own: its program's next
+    /// switch point or its override's end; nil when it has neither.
+    func millisecondsToNextEvent(now: UInt64) -> UInt64? {
+        var next = overrideUntil
+        if mode == .program && nextProgramChange != .max {
+            next = min(next ?? .max, UInt64(max(0, nextProgramChange)) * 1000)
+        }
+        let lampNow = clock(now)
+        return next.map { $0 > lampNow ? $0 - lampNow : 0 }
+    }
+
+    /// Moves the lamp's clock `milliseconds` ahead, as if it had slept through them (SIGUSR2
+    /// with a simulated clock). The caller makes sure no switch point or override end lies in
+    /// between, so the lamp misses nothing.
+    func skipClock(by milliseconds: UInt64) {
+        clockOffsetMilliseconds += Int64(milliseconds)
     }
 
     /// Handles a request from the controller; returns the messages to send back.

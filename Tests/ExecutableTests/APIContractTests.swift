@@ -10,7 +10,8 @@ import FoundationNetworking
 @Suite("Operator API contract", .serialized)
 struct APIContractTests {
     static func post(_ daemon: Daemon, _ path: String, json: String, token: String? = nil) async throws -> (Int, APIError?) {
-        var request = URLRequest(url: URL(string: daemon.api + path)!)
+        guard let url = URL(string: daemon.api + path) else { throw HarnessError("not a URL: \(daemon.api + path)") }
+        var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.httpBody = Data(json.utf8)
         request.setValue("Bearer \(token ?? daemon.adminToken)", forHTTPHeaderField: "Authorization")
@@ -21,7 +22,7 @@ struct APIContractTests {
     @Test("invalid commands get 400 naming the field; unknown targets 404")
     func commandValidation() async throws {
         let daemon = try Daemon(lamps: 3)
-        try daemon.start()
+        try await daemon.start()
         let cases: [(String, Int, String?)] = [
             (#"{"target":"all","action":"level","level":100.01}"#, 400, "level"),
             (#"{"target":"all","action":"level","level":-1}"#, 400, "level"),
@@ -52,7 +53,7 @@ struct APIContractTests {
     @Test("registration: created, duplicate 409, invalid 400 naming the field; listing pages and filters")
     func registrationAndListing() async throws {
         let daemon = try Daemon(lamps: 0)
-        try daemon.start()
+        try await daemon.start()
         let (created, _) = try await Self.post(
             daemon, "/lamps", json: #"[{"id":"main-1","groups":["main"],"latitude":52.1,"longitude":4.3,"wattage":60},{"id":"main-2","groups":["main"]},{"id":"side-1"}]"#)
         #expect(created == 201)
@@ -85,7 +86,7 @@ struct OpenAPIContractTests {
     func responsesMatchTheDocument() async throws {
         let daemon = try Daemon(lamps: 3)
         daemon.runArguments = ["--timezone", "UTC0", "--latitude", "52.37", "--longitude", "4.90", "--report-interval", "1"]
-        try daemon.start()
+        try await daemon.start()
         let sim = try Simulator(daemon, count: 3)
 
         // The running binary serves the document it was built with: the generated file.
@@ -122,14 +123,14 @@ struct OpenAPIContractTests {
 
         // Commands: a level to a group, an override to all; wait until the connected lamps
         // applied it, so progress carries latencies and lamps their reported state.
-        try await daemon.waitUntil("the 3 simulated lamps are online") { try await daemon.onlineCount() == 3 }
+        try await waitUntil("the 3 simulated lamps are online") { try await daemon.onlineCount() == 3 }
         try await api.call("POST", "/api/v1/commands", #"{"target":"group:evening","action":"level","level":40,"fadeSeconds":0.5}"#, expect: 202)
         let override = try await api.call(
             "POST", "/api/v1/commands", #"{"target":"all","action":"override","level":80,"durationSeconds":3600,"fadeSeconds":null}"#, expect: 202)
         let overrideID = try #require(override["id"]?.number.map { Int64($0) })
         try await api.call("POST", "/api/v1/commands", #"{"target":"all","action":"dance"}"#, expect: 400)
         try await api.call("POST", "/api/v1/commands", #"{"target":"lamp:nobody","action":"on"}"#, expect: 404)
-        try await daemon.waitUntil("the online lamps applied the override, reported, and have events") {
+        try await waitUntil("the online lamps applied the override, reported, and have events") {
             let applied = try await daemon.progress(overrideID).applied == 3
             let lamp = try await daemon.lamp("lamp-0001")
             return applied && lamp?.reported?.appliedVersion == 2 && lamp?.recentEvents?.isEmpty == false
@@ -275,7 +276,7 @@ struct OpenAPIContractTests {
         try FileManager.default.copyItem(at: daemon.executable, to: copy)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy.path)
         daemon.executable = copy
-        try daemon.start()
+        try await daemon.start()
 
         let api = ContractClient(daemon, contract: try OpenAPIContract(document: try OpenAPIContract.sourceDocument()))
         let refusal = try await api.call("GET", "/openapi.json", expect: 500)

@@ -12,7 +12,7 @@ struct AccessTests {
     @Test("no token or a bad one is 401, too small a role 403 (audited); a revoked token stops working at once")
     func tokensAndRoles() async throws {
         let daemon = try Daemon(lamps: 3)
-        try daemon.start()
+        try await daemon.start()
         #expect(daemon.adminToken.hasPrefix("llt_") && daemon.adminToken.count == 68)
         let attributes = try FileManager.default.attributesOfItem(atPath: daemon.adminTokenFile)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
@@ -23,7 +23,7 @@ struct AccessTests {
         #expect(bad == 401)
         let (garbage, _): (Int, APIError?) = try await daemon.request("GET", "/lamps", token: "x")
         #expect(garbage == 401)
-        let (document, documentResponse) = try await URLSession.shared.data(from: URL(string: daemon.server + "/openapi.json")!)
+        let (document, documentResponse) = try await URLSession.shared.data(from: try #require(URL(string: daemon.server + "/openapi.json")))
         #expect((documentResponse as? HTTPURLResponse)?.statusCode == 200 && document.count > 1000)
 
         let (created, viewer): (Int, TokenCreated?) = try await daemon.request(
@@ -73,9 +73,9 @@ struct AccessTests {
     @Test("groups: create, members all-or-none, commands to them, delete; errors say what is wrong")
     func groups() async throws {
         let daemon = try Daemon(lamps: 6)
-        try daemon.start()
+        try await daemon.start()
         let sim = try Simulator(daemon, count: 6)
-        try await daemon.waitUntil("6 lamps are online") { try await daemon.onlineCount() == 6 }
+        try await waitUntil("6 lamps are online") { try await daemon.onlineCount() == 6 }
 
         let (created, group): (Int, GroupView?) = try await daemon.request(
             "POST", "/groups", body: GroupCreate(name: "harbour", description: "quay lights"))
@@ -101,7 +101,7 @@ struct AccessTests {
 
         let command = try await daemon.command(CommandRequest(target: "group:harbour", action: "level", level: 25))
         #expect(command.lamps == 2)
-        try await daemon.waitUntil("the group applied it") { try await daemon.progress(command.id).applied == 2 }
+        try await waitUntil("the group applied it") { try await daemon.progress(command.id).applied == 2 }
         let (_, page): (Int, LampPage?) = try await daemon.request("GET", "/lamps?group=harbour&mode=level")
         #expect(page?.lamps.map(\.id) == ["lamp-0001", "lamp-0002"])
         let (badMode, _): (Int, APIError?) = try await daemon.request("GET", "/lamps?mode=disco")
@@ -112,7 +112,7 @@ struct AccessTests {
         let (gone, _): (Int, APIError?) = try await daemon.request("GET", "/groups/harbour")
         #expect(gone == 404)
         #expect(try await daemon.lamp("lamp-0001")?.groups.isEmpty == true)
-        try await daemon.waitUntil("the lamp's events are written and shown with it") {
+        try await waitUntil("the lamp's events are written and shown with it") {
             try await daemon.lamp("lamp-0001")?.recentEvents?.contains { $0.kind == "online" } == true
         }
         _ = try sim.finish()
@@ -121,12 +121,12 @@ struct AccessTests {
     @Test("identify and reboot go once to the lamps online now: acknowledged; offline ones counted offline, not refused; a rebooted lamp returns")
     func identifyAndReboot() async throws {
         let daemon = try Daemon(lamps: 4)
-        try daemon.start()
+        try await daemon.start()
         let sim = try Simulator(daemon, count: 3)
-        try await daemon.waitUntil("3 lamps are online") { try await daemon.onlineCount() == 3 }
+        try await waitUntil("3 lamps are online") { try await daemon.onlineCount() == 3 }
 
         let identify = try await daemon.command(CommandRequest(target: "all", action: "identify", durationSeconds: 30))
-        try await daemon.waitUntil("the online lamps acknowledged identify") {
+        try await waitUntil("the online lamps acknowledged identify") {
             let progress = try await daemon.progress(identify.id)
             return progress.applied == 3 && progress.pending == progress.offline
         }
@@ -138,8 +138,8 @@ struct AccessTests {
 
         let before = try #require(try await daemon.lamp("lamp-0002")?.lastSeen)
         let reboot = try await daemon.command(CommandRequest(target: "lamp:lamp-0002", action: "reboot"))
-        try await daemon.waitUntil("the lamp acknowledged the reboot") { try await daemon.progress(reboot.id).applied == 1 }
-        try await daemon.waitUntil("the lamp came back") {
+        try await waitUntil("the lamp acknowledged the reboot") { try await daemon.progress(reboot.id).applied == 1 }
+        try await waitUntil("the lamp came back") {
             let events = try await daemon.events(lamp: "lamp-0002")
             return events.filter { $0.kind == "online" }.count >= 2 && events.first?.kind == "online"
         }

@@ -9,45 +9,67 @@ import Glibc
 /// The live event stream, as `lampctl watch` and a raw WebSocket client see it.
 @Suite("Event stream", .serialized)
 struct EventStreamTests {
-    /// `lampctl watch` in the background; its output lines once it ends.
+    /// `lampctl watch` in the background; its output lines as they come, and once it ends.
     final class Watcher: @unchecked Sendable {
         let process = Process()
-        private let output = Pipe()
-        private let errors = Pipe()
+        private let output = OutputCollector()
+        private let errors = OutputCollector()
 
         init(_ arguments: [String]) throws {
             process.executableURL = ProductRunner.productsDirectory.appendingPathComponent("lampctl")
             process.arguments = ["watch"] + arguments
-            process.standardOutput = output
-            process.standardError = errors
+            process.standardOutput = output.pipe
+            process.standardError = errors.pipe
             try process.run()
+            output.start()
+            errors.start()
         }
 
+        /// The events printed so far (`--json`); a line that is not one is left out here.
+        var events: [StreamEvent] {
+            output.lines.compactMap { try? APICoding.decoder().decode(StreamEvent.self, from: Data($0.utf8)) }
+        }
+
+        /// Waits until the watcher has ended: its status, every line it printed, its errors.
         func finish() -> (status: Int32, lines: [String], stderr: String) {
-            let stdout = output.fileHandleForReading.readDataToEndOfFile()
-            let stderr = errors.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            return (
-                process.terminationStatus, String(decoding: stdout, as: UTF8.self).split(separator: "\n").map(String.init),
-                String(decoding: stderr, as: UTF8.self)
-            )
+            let stdout = output.waitForEnd()
+            return (process.terminationStatus, stdout.split(separator: "\n").map(String.init), errors.waitForEnd())
         }
     }
 
     @Test("a lamp channel carries that lamp's events in order, and its commands' progress; the stream checks the token")
     func orderingAndAuthentication() async throws {
         let daemon = try Daemon(lamps: 5)
-        try daemon.start()
-        let watcher = try Watcher(["lamp:lamp-0003", "--json", "--status-interval", "0", "--seconds", "8"] + daemon.lampctlOptions)
-        try await Task.sleep(for: .milliseconds(500))
+        try await daemon.start()
+        // It runs until the daemon ends the stream; --seconds only bounds a failing test.
+        let watcher = try Watcher(["lamp:lamp-0003", "--json", "--status-interval", "0", "--seconds", "60"] + daemon.lampctlOptions)
+        try await waitUntil("the watcher is subscribed") { watcher.events.contains { $0.type == "subscribed" } }
         let sim = try Simulator(daemon, count: 5)
-        try await daemon.waitUntil("5 lamps are online") { try await daemon.onlineCount() == 5 }
+        try await waitUntil("5 lamps are online") { try await daemon.onlineCount() == 5 }
         let command = try await daemon.command(CommandRequest(target: "lamp:lamp-0003", action: "level", level: 40))
-        _ = try await daemon.command(CommandRequest(target: "lamp:lamp-0001", action: "level", level: 70))
-        try await daemon.waitUntil("the command is applied") { try await daemon.progress(command.id).applied == 1 }
-        try await Task.sleep(for: .milliseconds(600))
+        let other = try await daemon.command(CommandRequest(target: "lamp:lamp-0001", action: "level", level: 70))
+        try await waitUntil("both commands are applied") {
+            let mine = try await daemon.progress(command.id).applied
+            let others = try await daemon.progress(other.id).applied
+            return mine == 1 && others == 1
+        }
+        try await waitUntil("the watcher saw lamp-0003 dimmed and its command applied") {
+            let events = watcher.events
+            return events.contains { $0.type == "lamp.status" && $0.level == 40 } && events.contains { $0.type == "command.applied" }
+        }
         _ = try sim.finish()
+        // Its offline event comes after everything about lamp-0001, so whatever of that the
+        // channel let through would have been printed before it.
+        try await waitUntil("the watcher saw lamp-0003 go offline") { watcher.events.contains { $0.type == "lamp.offline" } }
 
+        let anonymous = try ProductRunner.runWithTimeout("lampctl", ["watch", "--server", daemon.server, "--token", "nope"], seconds: 10)
+        #expect(anonymous.status == 6 && anonymous.stderr.contains("HTTP 401"), "\(anonymous.status) \(anonymous.stderr)")
+        let badChannel = try ProductRunner.run("lampctl", ["watch", "street:1"] + daemon.lampctlOptions)
+        #expect(badChannel.status == 64 && badChannel.stderr.contains("is not a channel"))
+
+        // The daemon going away ends the stream normally: the watcher exits 0.
+        daemon.stop()
         let (status, lines, stderr) = watcher.finish()
         #expect(status == 0, "\(stderr)")
         let events = try lines.map { try APICoding.decoder().decode(StreamEvent.self, from: Data($0.utf8)) }
@@ -59,43 +81,46 @@ struct EventStreamTests {
         let dimmed = try #require(events.firstIndex { $0.type == "lamp.status" && $0.level == 40 }, "\(types)")
         let offline = try #require(types.lastIndex(of: "lamp.offline"), "\(types)")
         #expect(online < dimmed && dimmed < offline)
-        let applied = try #require(events.first { $0.type == "command.applied" }?.command)
+        let appliedIndex = try #require(types.firstIndex(of: "command.applied"), "\(types)")
+        let applied = try #require(events[appliedIndex].command)
         #expect(applied.id == command.id && applied.applied == 1)
         if let progress = types.firstIndex(of: "command.progress") {
-            #expect(progress < types.firstIndex(of: "command.applied")!)
+            #expect(progress < appliedIndex)
         }
         #expect(zip(events, events.dropFirst()).allSatisfy { $0.at <= $1.at || $0.lamp != $1.lamp })
-
-        let anonymous = try ProductRunner.runWithTimeout("lampctl", ["watch", "--server", daemon.server, "--token", "nope"], seconds: 10)
-        #expect(anonymous.status == 6 && anonymous.stderr.contains("HTTP 401"))
-        let badChannel = try ProductRunner.run("lampctl", ["watch", "street:1"] + daemon.lampctlOptions)
-        #expect(badChannel.status == 64 && badChannel.stderr.contains("is not a channel"))
     }
 
     @Test("a subscriber that stops reading is disconnected with the reason; commands keep their pace")
     func slowSubscriber() async throws {
         let daemon = try Daemon(lamps: 200)
         daemon.runArguments = ["--stream-buffer", "16"]
-        try daemon.start()
-        let sim = try Simulator(daemon, count: 200, extra: ["--burst", "100"])
-        try await daemon.waitUntil("200 lamps are online") { try await daemon.onlineCount() == 200 }
+        try await daemon.start()
+        let sim = try Simulator(daemon, count: 200, extra: ["--burst", "25"])
+        try await waitUntil("200 lamps are online") { try await daemon.onlineCount() == 200 }
 
         let socket = try RawWebSocket(port: daemon.apiPort, token: daemon.adminToken)
         try socket.sendText(#"{"op":"subscribe","channels":["fleet"],"statusIntervalSeconds":0}"#)
-        // 200 lamps x 100 reports x about 200 bytes is far more than the socket buffers hold.
-        for _ in 0..<3 {
-            kill(sim.process.processIdentifier, SIGUSR1)
-            try await Task.sleep(for: .milliseconds(300))
-        }
-        try await daemon.waitUntil("the daemon cut the subscriber off") {
-            let (_, stats): (Int, StatsView?) = try await daemon.request("GET", "/stats")
-            return stats?.streamSubscribersDropped == 1 && stats?.streamSubscribers == 0
+        // A burst, 200 lamps x 25 reports, is 5,000 status events for a subscriber that does not
+        // read. Another burst (at most twelve: 300 reports a lamp) follows only once the daemon
+        // has taken in the last one and still not cut the subscriber off (e.g. the burst came
+        // before the subscription).
+        var bursts = 0
+        var takenIn = 0
+        try await waitUntil("the daemon cut the subscriber off") {
+            let stats = try await daemon.stats()
+            if stats.streamSubscribersDropped == 1 && stats.streamSubscribers == 0 { return true }
+            if bursts < 12 && stats.messagesIn >= takenIn {
+                sim.burst()
+                bursts += 1
+                takenIn = stats.messagesIn + 200 * 25
+            }
+            return false
         }
         let command = try await daemon.command(CommandRequest(target: "all", action: "level", level: 55))
-        // Each lamp's ack queues behind the 300 reports it just burst out; a debug build on a
-        // busy machine needs a while for 60,000 of them, so the bound is generous. What it
+        // Each lamp's ack queues behind the reports it just burst out; a debug build on a busy
+        // machine needs a while for 5,000 of them a burst, so the bound is generous. What it
         // rules out is a controller stalled by its subscriber.
-        try await daemon.waitUntil("every lamp applied a command meanwhile", seconds: 30) {
+        try await waitUntil("every lamp applied a command meanwhile", timeout: .seconds(30)) {
             try await daemon.progress(command.id).applied == 200
         }
         // Reading now, the client finds the close frame after what was already sent.

@@ -6,6 +6,71 @@ import Testing
 import FoundationNetworking
 #endif
 
+/// How often ``waitUntil(_:timeout:sourceLocation:_:)`` looks at its condition again.
+let pollInterval = Duration.milliseconds(50)
+
+/// Waits until `condition` holds, looking again every ``pollInterval``; once `timeout` has
+/// passed without it, throws an error naming `what` and the caller's line, which fails the test.
+///
+/// The one way these tests wait: for something they can observe (an API answer, a line of
+/// output, a process's end), never for a fixed time. `timeout` only bounds a failing wait; a
+/// passing one returns as soon as the condition holds.
+func waitUntil(
+    _ what: String, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while try await !condition() {
+        guard clock.now < deadline else {
+            throw HarnessError("\(sourceLocation.fileName):\(sourceLocation.line): timed out after \(timeout) waiting until \(what)")
+        }
+        try await Task.sleep(for: pollInterval)
+    }
+}
+
+/// What a child process writes to a pipe, read as it arrives on a thread of its own: a test
+/// can wait for a line while the process runs, and the pipe never fills up and blocks it.
+final class OutputCollector: @unchecked Sendable {
+    /// Give this to the process as its standard output or error.
+    let pipe = Pipe()
+    private let lock = NSLock()
+    private var data = Data()
+    private var ended = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Starts reading; call it once the process runs (it holds the pipe's writing end then).
+    func start() {
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                // Blocks until there is output; empty once the process closed its end.
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                lock.withLock { data.append(chunk) }
+            }
+            lock.withLock { ended = true }
+            finished.signal()
+        }
+    }
+
+    /// Everything so far.
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+
+    /// The complete lines so far.
+    var lines: [String] {
+        let text = self.text
+        let complete = text.hasSuffix("\n") ? Substring(text) : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+        return complete.split(separator: "\n").map(String.init)
+    }
+
+    /// Waits until the process closed its end (it ended), at most `seconds`; the text then.
+    func waitForEnd(seconds: Double = 10) -> String {
+        if !lock.withLock({ ended }) { _ = finished.wait(timeout: .now() + seconds) }
+        return text
+    }
+}
+
 /// A real `lamplighterd` process on loopback, in its own temporary directory.
 final class Daemon: @unchecked Sendable {
     let directory: URL
@@ -18,8 +83,10 @@ final class Daemon: @unchecked Sendable {
     var runArguments: [String] = []
     /// The `lamplighterd` binary to run: the built one unless a test runs a copy.
     var executable = ProductRunner.productsDirectory.appendingPathComponent("lamplighterd")
-    private var output = Pipe()
-    private var errors = Pipe()
+    /// Seconds between the daemon's pings to each lamp; a lamp silent for two is dropped.
+    var pingInterval = 2
+    private var output = OutputCollector()
+    private var errors = OutputCollector()
 
     init(lamps: Int, prefix: String = "lamp-") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamplighter-e2e-\(UUID().uuidString)")
@@ -44,30 +111,33 @@ final class Daemon: @unchecked Sendable {
     var lampURL: String { "ws://127.0.0.1:\(lampPort)/lamp/v1" }
     var api: String { "http://127.0.0.1:\(apiPort)/api/v1" }
 
-    /// Starts the daemon (on the ports it had before, after a restart) and waits for "ready".
-    func start() throws {
+    /// Starts the daemon (on the ports it had before, after a restart) and waits until it
+    /// says "ready".
+    func start() async throws {
         let process = Process()
         process.executableURL = executable
         process.arguments = ["run"] + storage + [
-            "--lamp-host", "127.0.0.1", "--lamp-port", "\(lampPort)", "--api-port", "\(apiPort)", "--ping-interval", "2",
+            "--lamp-host", "127.0.0.1", "--lamp-port", "\(lampPort)", "--api-port", "\(apiPort)", "--ping-interval", "\(pingInterval)",
             "--request-timeout", "2", "--log-level", "warning", "--admin-token-file", adminTokenFile,
         ] + runArguments
-        output = Pipe()
-        errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
+        let output = OutputCollector()
+        let errors = OutputCollector()
+        self.output = output
+        self.errors = errors
+        process.standardOutput = output.pipe
+        process.standardError = errors.pipe
         try process.run()
+        output.start()
+        errors.start()
         self.process = process
-        var text = ""
-        let deadline = Date().addingTimeInterval(30)
-        while !text.contains("lamplighterd: ready") {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty {
-                guard process.isRunning, Date() < deadline else { throw HarnessError("daemon did not start: \(text)") }
-                continue
+        try await waitUntil("lamplighterd says it is ready") {
+            if output.text.contains("lamplighterd: ready") { return true }
+            guard process.isRunning else {
+                throw HarnessError("lamplighterd ended (\(process.terminationStatus)) before it was ready: \(output.text) \(errors.text)")
             }
-            text += String(decoding: data, as: UTF8.self)
+            return false
         }
+        let text = output.text
         lampPort = Int(Self.match(text, after: "ws://127.0.0.1:", before: "/")) ?? 0
         apiPort = Int(Self.match(text, after: "http://127.0.0.1:", before: "/")) ?? 0
         adminToken = (try? String(contentsOfFile: adminTokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
@@ -86,6 +156,7 @@ final class Daemon: @unchecked Sendable {
         self.process = nil
     }
 
+    /// Stops the daemon as an operator would (SIGTERM) and waits until it has exited.
     func stop() {
         guard let process else { return }
         process.terminate()
@@ -93,8 +164,10 @@ final class Daemon: @unchecked Sendable {
         self.process = nil
     }
 
+    /// Teardown: nothing is checked after a test, so the daemon is killed rather than stopped
+    /// gracefully, which takes it over a second (the tests of its graceful stop call ``stop()``).
     deinit {
-        stop()
+        kill9()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -104,7 +177,8 @@ final class Daemon: @unchecked Sendable {
     func request<T: Decodable>(
         _ method: String, _ path: String, body: (some Encodable)? = nil as String?, token: String? = nil
     ) async throws -> (Int, T?) {
-        var request = URLRequest(url: URL(string: api + path)!)
+        guard let url = URL(string: api + path) else { throw HarnessError("not a URL: \(api + path)") }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         let bearer = token ?? adminToken
         if !bearer.isEmpty {
@@ -141,19 +215,22 @@ final class Daemon: @unchecked Sendable {
         return view
     }
 
+    /// The lamps matching `query` (e.g. `limit=200&online=true`), or none if the call fails.
+    func lamps(_ query: String) async throws -> [LampView] {
+        let (_, page): (Int, LampPage?) = try await request("GET", "/lamps?\(query)")
+        return page?.lamps ?? []
+    }
+
     func events(lamp: String) async throws -> [EventView] {
         let (_, events): (Int, [EventView]?) = try await request("GET", "/events?lamp=\(lamp)&limit=100")
         return events ?? []
     }
 
-    /// Waits until `condition` holds, polling every 100 ms, for at most `seconds`.
-    func waitUntil(_ what: String, seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw HarnessError("timed out after \(seconds)s waiting until \(what)")
+    /// `GET /stats`: the gateway's counters.
+    func stats() async throws -> StatsView {
+        let (_, stats): (Int, StatsView?) = try await request("GET", "/stats")
+        guard let stats else { throw HarnessError("no stats") }
+        return stats
     }
 }
 
@@ -161,18 +238,41 @@ final class Daemon: @unchecked Sendable {
 final class Simulator: @unchecked Sendable {
     let process = Process()
     let reportPath: String
-    private let output = Pipe()
+    private let output = OutputCollector()
 
-    init(_ daemon: Daemon, count: Int, duration: Double = 60, extra: [String] = []) throws {
+    /// Starts `count` lamps against `daemon`. `duration` only bounds a simulator a test never
+    /// finishes; without `quiet` it prints a summary line every second.
+    init(_ daemon: Daemon, count: Int, duration: Double = 60, quiet: Bool = true, extra: [String] = []) throws {
         reportPath = daemon.directory.appendingPathComponent("sim-\(UUID().uuidString).json").path
         process.executableURL = ProductRunner.productsDirectory.appendingPathComponent("lampsim")
-        process.arguments = [
-            "--url", daemon.lampURL, "--count", "\(count)", "--key-file", daemon.keyFile, "--duration", "\(duration)",
-            "--backoff-min", "100", "--backoff-jitter", "300", "--backoff-cap", "2000", "--report", reportPath, "--quiet",
-        ] + extra
-        process.standardOutput = output
-        process.standardError = output
+        process.arguments =
+            [
+                "--url", daemon.lampURL, "--count", "\(count)", "--key-file", daemon.keyFile, "--duration", "\(duration)",
+                "--backoff-min", "100", "--backoff-jitter", "300", "--backoff-cap", "2000", "--report", reportPath,
+            ] + (quiet ? ["--quiet"] : []) + extra
+        process.standardOutput = output.pipe
+        process.standardError = output.pipe
         try process.run()
+        output.start()
+    }
+
+    /// Every connected lamp sends its `--burst` of status reports (SIGUSR1).
+    func burst() {
+        kill(process.processIdentifier, SIGUSR1)
+    }
+
+    /// The lamps' clocks skip idle time (SIGUSR2): to just before the next program switch
+    /// point or override end of any lamp; connected lamps report at once.
+    func skipIdleTime() {
+        kill(process.processIdentifier, SIGUSR2)
+    }
+
+    /// The lamps' simulated clock as the last summary line gave it (not `quiet`), if any.
+    var lampClock: Date? {
+        guard let line = output.lines.last(where: { $0.contains(" clock ") }),
+            let text = line.components(separatedBy: " clock ").last
+        else { return nil }
+        return try? Date(text.trimmingCharacters(in: .whitespaces), strategy: .iso8601)
     }
 
     struct Report: Decodable {

@@ -24,14 +24,17 @@ struct MetricsTests {
     @Test("links, handshakes, frames by type, command latency and lamps by mode are exported and parse")
     func metrics() async throws {
         let daemon = try Daemon(lamps: 10)
-        try daemon.start()
+        try await daemon.start()
         let sim = try Simulator(daemon, count: 10)
-        try await daemon.waitUntil("10 lamps are online") { try await daemon.onlineCount() == 10 }
+        try await waitUntil("10 lamps are online") { try await daemon.onlineCount() == 10 }
         let accepted = try await daemon.command(CommandRequest(target: "all", action: "level", level: 40))
-        try await daemon.waitUntil("every lamp applied") { try await daemon.progress(accepted.id).applied == 10 }
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitUntil("every lamp applied") { try await daemon.progress(accepted.id).applied == 10 }
+        // The status report that follows each ack: every lamp shows the level in manual mode.
+        try await waitUntil("every lamp reported the level") {
+            try await daemon.lamps("limit=10").filter { $0.reported?.mode == "manual" && $0.reported?.level == 40 }.count == 10
+        }
 
-        let url = URL(string: daemon.api.replacingOccurrences(of: "/api/v1", with: "/metrics"))!
+        let url = try #require(URL(string: daemon.api.replacingOccurrences(of: "/api/v1", with: "/metrics")))
         let (data, response) = try await URLSession.shared.data(from: url)
         #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("text/plain") == true)
         let samples = try Self.parse(String(decoding: data, as: UTF8.self))

@@ -21,30 +21,27 @@ struct ProductRunner {
     }()
 
     /// Runs a product that must end by itself within `seconds`; kills it (and reports
-    /// status -9) if it does not.
+    /// status -9) if it does not. Returns as soon as it ends.
     static func runWithTimeout(_ product: String, _ arguments: [String], seconds: Double) throws -> Output {
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent(product)
         process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        let out = OutputCollector()
+        let err = OutputCollector()
+        process.standardOutput = out.pipe
+        process.standardError = err.pipe
+        let ended = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in ended.signal() }
         try process.run()
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        out.start()
+        err.start()
         var killed = false
-        if process.isRunning {
+        if ended.wait(timeout: .now() + seconds) == .timedOut {
             kill(process.processIdentifier, SIGKILL)
             killed = true
         }
         process.waitUntilExit()
-        return Output(
-            status: killed ? -9 : process.terminationStatus,
-            stdout: String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-            stderr: String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        return Output(status: killed ? -9 : process.terminationStatus, stdout: out.waitForEnd(), stderr: err.waitForEnd())
     }
 
     static func run(_ product: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {

@@ -3,8 +3,13 @@ import OperatorAPI
 import Testing
 
 /// A lighting program over a simulated night: 200 lamps in Amsterdam run midnight dimming
-/// on their own clocks at 900 times real speed, with an override in the evening and the
-/// daemon stopped for five simulated hours around midnight.
+/// on their own clocks at 300 times real speed, with an override in the evening and the
+/// daemon stopped from the evening until after the 23:00 dimming. The idle hours between
+/// switch points are skipped (lampsim's SIGUSR2: the lamps' clocks jump to half a real second
+/// before the next switch point or override end), so the night takes seconds, and every wait
+/// is for what the lamps report. (A faster clock would hardly shorten the test, as the fades
+/// and the skips take real time, but would leave a busy machine less room: a real second is
+/// five minutes of the lamps' clocks.)
 @Suite("Lighting programs over a night", .serialized)
 struct ProgramNightTests {
     /// Amsterdam, night of Friday 20 November 2026. Sunset 16:41:17, sunrise (21 Nov)
@@ -38,7 +43,7 @@ struct ProgramNightTests {
     func night() async throws {
         let daemon = try Daemon(lamps: 200)
         daemon.runArguments = ["--timezone", "Europe/Amsterdam", "--latitude", "52.3676", "--longitude", "4.9041"]
-        try daemon.start()
+        try await daemon.start()
         let (saved, _): (Int, ProgramView?) = try await daemon.request("PUT", "/programs/midnight", body: ProgramSave(source: Self.program))
         #expect(saved == 201)
         let (assigned, assignment): (Int, ProgramAssigned?) = try await daemon.request(
@@ -49,25 +54,23 @@ struct ProgramNightTests {
         let pier = (1...10).map { String(format: "lamp-%04d", $0) }
         let (_, _): (Int, GroupView?) = try await daemon.request("POST", "/groups/pier/members", body: GroupMembersChange(add: pier))
 
-        // 16:00 local; 900 simulated seconds per real second.
-        let startClock: Int64 = Self.local(16, 0, 0)
-        let began = Date()
+        // 15:00 local; 300 simulated seconds per real second, and the idle stretches skipped.
+        let startClock: Int64 = Self.local(15, 0, 0)
+        let scale = 300.0
         let sim = try Simulator(
-            daemon, count: 200, duration: 90,
-            extra: ["--time-scale", "900", "--start-time", "2026-11-20T15:00:00Z", "--backoff-min", "100", "--backoff-cap", "1000"])
-        func simulatedNow() -> Int64 { startClock + Int64(Date().timeIntervalSince(began) * 900) }
-        func sleep(untilLocal clock: Int64) async throws {
-            let delay = Double(clock - simulatedNow()) / 900
-            if delay > 0 { try await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
+            daemon, count: 200, duration: 120, quiet: false,
+            extra: ["--time-scale", "\(Int(scale))", "--start-time", "2026-11-20T14:00:00Z", "--backoff-min", "100", "--backoff-cap", "500"])
+        /// A lamp's clock at its last report, Unix seconds.
+        func lampClock(_ lamp: LampView) -> Int64? {
+            lamp.reported?.lampClock.map { Int64($0.timeIntervalSince1970) }
         }
         var mismatches: [String] = []
-        func sample(_ what: String, expecting: (String, Int64) -> UInt16?) async throws -> Int {
-            let (_, page): (Int, LampPage?) = try await daemon.request("GET", "/lamps?limit=200")
+        /// Compares each lamp's last report with what `expecting` says for its clock then;
+        /// returns how many it checked.
+        func check(_ lamps: [LampView], _ what: String, expecting: (String, Int64) -> UInt16?) -> Int {
             var checked = 0
-            for lamp in page?.lamps ?? [] {
-                guard let reported = lamp.reported, let clock = reported.lampClock.map({ Int64($0.timeIntervalSince1970) }),
-                    let expected = expecting(lamp.id, clock)
-                else { continue }
+            for lamp in lamps {
+                guard let reported = lamp.reported, let clock = lampClock(lamp), let expected = expecting(lamp.id, clock) else { continue }
                 checked += 1
                 if Int((reported.level * 10).rounded()) != Int(expected) {
                     mismatches.append("\(what): \(lamp.id) at \(clock - startClock) s reported \(reported.level)% expected \(expected)")
@@ -76,45 +79,67 @@ struct ProgramNightTests {
             return checked
         }
 
-        // Lit before 17:00.
-        try await sleep(untilLocal: Self.local(16, 50, 0))
-        try await daemon.waitUntil("every lamp is lit by its program", seconds: 10) {
-            let (_, page): (Int, LampPage?) = try await daemon.request("GET", "/lamps?limit=200&online=true")
-            return page?.lamps.filter { $0.reported?.level == 100 }.count == 200
+        // Every lamp holds the program before the switch-on (16:31:17).
+        try await waitUntil("every lamp is online and holds its program") {
+            let lamps = try await daemon.lamps("limit=200&online=true")
+            return lamps.count == 200 && lamps.allSatisfy { $0.programRevision == assignment?.revision && $0.reported?.mode == "program" }
         }
-        // An override at 17:00 for two hours, on the pier: 7,200 s of the lamps' clocks.
+        #expect(try await daemon.lamps("limit=200").allSatisfy { (lampClock($0) ?? .max) < Self.on })
+        // Skip to just before the switch-on: every lamp lights by its program.
+        sim.skipIdleTime()
+        try await waitUntil("every lamp is lit by its program", timeout: .seconds(10)) {
+            try await daemon.lamps("limit=200&online=true").filter { $0.reported?.level == 100 }.count == 200
+        }
+        // An override on the pier for two hours: 7,200 s of the lamps' clocks.
         let override = try await daemon.command(
             CommandRequest(target: "group:pier", action: "override", level: 80, durationSeconds: 7200))
-        try await daemon.waitUntil("the pier applied the override") { try await daemon.progress(override.id).applied == 10 }
-        try await sleep(untilLocal: Self.local(18, 0, 0))
-        let duringOverride = try await sample("override") { id, clock in
+        try await waitUntil("the pier applied the override") { try await daemon.progress(override.id).applied == 10 }
+        // Skip to just before it ends: every lamp reports at once, from its clock deep in the
+        // override.
+        sim.skipIdleTime()
+        var duringOverride: [LampView] = []
+        try await waitUntil("every lamp reported from its clock past 18:00") {
+            duringOverride = try await daemon.lamps("limit=200")
+            return duringOverride.count == 200 && duringOverride.allSatisfy { (lampClock($0) ?? 0) >= Self.local(18, 0, 0) }
+        }
+        let checkedDuringOverride = check(duringOverride, "override") { id, clock in
             pier.contains(id) ? (clock > Self.local(17, 5, 0) ? 800 : nil) : Self.expected(at: clock)
         }
-        #expect(duringOverride >= 190)
-        // After 19:00 + fade the pier is back on the program.
-        try await sleep(untilLocal: Self.local(19, 20, 0))
-        try await daemon.waitUntil("the pier resumed its program", seconds: 5) {
-            let (_, page): (Int, LampPage?) = try await daemon.request("GET", "/lamps?group=pier&limit=10")
-            return page?.lamps.allSatisfy { $0.reported?.level == 100 && $0.reported?.mode == "program" } == true
+        #expect(checkedDuringOverride == 200)
+        // Once the override ends, the pier is back on the program, after its fade.
+        try await waitUntil("the pier resumed its program", timeout: .seconds(10)) {
+            let lamps = try await daemon.lamps("group=pier&limit=10")
+            return lamps.count == 10 && lamps.allSatisfy { $0.reported?.level == 100 && $0.reported?.mode == "program" }
         }
 
-        // The daemon goes away at 20:00 and comes back at 01:00; 23:00 happens meanwhile.
-        try await sleep(untilLocal: Self.local(20, 0, 0))
+        // The daemon goes away; the lamps skip to just before 23:00 and dim on their own. It
+        // comes back once their clocks (the simulator's summary line) are past 23:00 and the
+        // 2 s fade (10 minutes of their clocks), with some room.
+        let lastReports = try await daemon.lamps("limit=200")
         daemon.stop()
-        try await sleep(untilLocal: Self.local(1, 0, 0, nextDay: true))
-        try daemon.start()
-        try await daemon.waitUntil("the lamps reconnect, dimmed to 30 % on their own", seconds: 15) {
-            let (_, page): (Int, LampPage?) = try await daemon.request("GET", "/lamps?limit=200&online=true")
-            return page?.lamps.filter { $0.reported?.level == 30 }.count == 200
+        // The lamps' clocks then, at most: each one's last report plus the real time since, at
+        // their speed; well before 23:00.
+        let stopped = Date()
+        let clockAtStop = lastReports.compactMap { lamp in
+            lamp.reported.flatMap { reported in lampClock(lamp).map { $0 + Int64(stopped.timeIntervalSince(reported.reportedAt) * scale) } }
+        }.max()
+        #expect(try #require(clockAtStop) < Self.dim - 120)
+        sim.skipIdleTime()
+        try await waitUntil("the lamps' clocks are past 23:15", timeout: .seconds(15)) {
+            (sim.lampClock.map { Int64($0.timeIntervalSince1970) } ?? 0) >= Self.local(23, 15, 0)
         }
-        let afterOutage = try await sample("after the outage") { _, clock in Self.expected(at: clock) }
-        #expect(afterOutage == 200)
+        try await daemon.start()
+        var afterOutage: [LampView] = []
+        try await waitUntil("the lamps reconnect, dimmed to 30 % on their own", timeout: .seconds(15)) {
+            afterOutage = try await daemon.lamps("limit=200&online=true")
+            return afterOutage.filter { $0.reported?.level == 30 }.count == 200
+        }
+        #expect(check(afterOutage, "after the outage") { _, clock in Self.expected(at: clock) } == 200)
 
-        // Off after sunrise.
-        try await sleep(untilLocal: Self.local(8, 30, 0, nextDay: true))
-        try await daemon.waitUntil("every lamp is off after sunrise", seconds: 10) {
-            let (_, page): (Int, LampPage?) = try await daemon.request("GET", "/lamps?limit=200")
-            return page?.lamps.filter { $0.reported?.level == 0 }.count == 200
+        // Skip to just before sunrise + 10 minutes: off.
+        sim.skipIdleTime()
+        try await waitUntil("every lamp is off after sunrise", timeout: .seconds(10)) {
+            try await daemon.lamps("limit=200").filter { $0.reported?.level == 0 }.count == 200
         }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
 
@@ -142,14 +167,14 @@ struct ProgramNightTests {
         while longitude < -180 { longitude += 360 }
         let daemon = try Daemon(lamps: 5)
         daemon.runArguments = [
-            "--timezone", "UTC0", "--latitude", "0", "--longitude", String(format: "%.4f", longitude), "--program-check-interval", "1",
+            "--timezone", "UTC0", "--latitude", "0", "--longitude=" + String(format: "%.4f", longitude), "--program-check-interval", "1",
         ]
-        try daemon.start()
+        try await daemon.start()
         let (_, _): (Int, ProgramView?) = try await daemon.request("PUT", "/programs/all-night", body: ProgramSave(source: "sunset on\nsunrise off"))
         let (_, _): (Int, ProgramAssigned?) = try await daemon.request("POST", "/programs/all-night/assign", body: ProgramAssign(target: "all"))
         let noon = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: now + 12 * 3600))
         let sim = try Simulator(daemon, count: 5, extra: ["--start-time", noon])
-        try await daemon.waitUntil("every lamp is reported off at night", seconds: 20) {
+        try await waitUntil("every lamp is reported off at night", timeout: .seconds(20)) {
             let (_, events): (Int, [EventView]?) = try await daemon.request("GET", "/events?kind=program.mismatch&limit=50")
             return Set(events?.filter { $0.detail == "off at night" }.map(\.lamp) ?? []).count == 5
         }

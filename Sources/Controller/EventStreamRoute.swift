@@ -20,6 +20,27 @@ extension OperatorHTTPServer {
     /// An upgrade request without a valid token is upgraded and closed at once with 4401 and
     /// the reason; with the stream full, with 1013 (try again later). (A refused upgrade would
     /// reach the client as a bare 400.)
+    /// How long a refused stream waits for the client's close frame.
+    static let closeHandshakeTimeout: Duration = .seconds(2)
+
+    /// Reads (and drops) what the client sends until its close frame arrives, at most
+    /// ``closeHandshakeTimeout``: closing the socket while the client's subscriptions are
+    /// still unread makes the kernel answer with a reset, which can destroy the close frame
+    /// (and its reason) before the client reads it (RFC 6455 §7.1.1: the server closes the
+    /// TCP connection after the closing handshake).
+    static func awaitClientClose(_ inbound: WebSocketInboundStream) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await _ in inbound {}
+                } catch {}
+            }
+            group.addTask { try? await Task.sleep(for: closeHandshakeTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     static func streamRoute(_ api: RouterGroup<Context>, _ service: FleetService) {
         let hub = service.events.hub
         let logger = service.logger
@@ -34,10 +55,12 @@ extension OperatorHTTPServer {
             onUpgrade: { inbound, outbound, context in
                 guard context.requestContext.caller != nil else {
                     try await outbound.close(.unknown(4401), reason: "a valid token is required: Authorization: Bearer TOKEN or ?token=")
+                    await awaitClientClose(inbound)
                     return
                 }
                 guard hub.subscriberCount < maximumStreamSubscribers else {
                     try await outbound.close(.unknown(1013), reason: "too many stream connections (\(maximumStreamSubscribers)); try later")
+                    await awaitClientClose(inbound)
                     return
                 }
                 let channel = context.requestContext.channel

@@ -129,7 +129,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         shared.counters.frameIn(type)
         do {
             let message = try LampMessage.decode(buffer, peerMinorVersion: machine.peerMinorVersion)
-            run(machine.received(message, atMilliseconds: now))
+            var actions: [ConnectionStateMachine.Action] = []
+            machine.received(message, atMilliseconds: now, into: &actions)
+            run(actions)
         } catch {
             let ref = buffer.withUnsafeReadableBytes { LampMessage.referenceForNack($0) }
             if error.code != "unknownType" || !machine.isLinked {
@@ -144,7 +146,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The operator changed this lamp's desired state.
     func desiredChanged(_ desired: DesiredState) {
-        run(machine.desiredChanged(desired, atMilliseconds: shared.clock.nowMilliseconds()))
+        var actions: [ConnectionStateMachine.Action] = []
+        machine.desiredChanged(desired, atMilliseconds: shared.clock.nowMilliseconds(), into: &actions)
+        run(actions)
         flush()
     }
 
@@ -171,7 +175,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     func tickIfDue() {
         let now = shared.clock.nowMilliseconds()
         guard machine.nextDueMilliseconds <= now else { return }
-        run(machine.tick(atMilliseconds: now))
+        var actions: [ConnectionStateMachine.Action] = []
+        machine.tick(atMilliseconds: now, into: &actions)
+        run(actions)
         flush()
     }
 

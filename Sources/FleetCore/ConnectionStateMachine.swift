@@ -163,27 +163,49 @@ public struct ConnectionStateMachine: Sendable {
 
     /// A whole protocol message arrived.
     public mutating func received(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        received(message, atMilliseconds: now, into: &actions)
+        return actions
+    }
+
+    /// A whole protocol message arrived; the actions are appended to `actions` (the
+    /// gateway's hot path: one buffer per event, no array per step).
+    public mutating func received(_ message: LampMessage, atMilliseconds now: UInt64, into actions: inout [Action]) {
         lastReceivedMilliseconds = now
         switch state {
         case .awaitingHello(var handshake):
             switch handshake.helloReceived(message, atMilliseconds: now) {
             case .lookUpKey(let hello):
                 state = .lookingUpKey(handshake, hello)
-                return [.lookUpKey(hello.lampID)]
+                actions.append(.lookUpKey(hello.lampID))
             case .close(let code, let reason, let id):
-                return refuse(code: code, reason: reason, lampID: id)
+                actions += refuse(code: code, reason: reason, lampID: id)
             case .none:
                 state = .awaitingHello(handshake)
-                return []
             }
         case .lookingUpKey(_, let hello), .authenticated(let hello, _):
-            return refuse(code: LampCloseCode.policyViolation, reason: "\(message.type) before the welcome", lampID: hello.lampID)
+            actions += refuse(code: LampCloseCode.policyViolation, reason: "\(message.type) before the welcome", lampID: hello.lampID)
         case .linked(var linked):
-            let actions = Self.linked(&linked, received: message, atMilliseconds: now)
-            if case .linked = state { state = .linked(linked) }
-            return actions.isEmpty ? [] : apply(actions, linked: &linked)
+            let lampID = linked.lampID
+            switch message {
+            case .statusReport(let report):
+                linked.requests.received(message, atMilliseconds: now) { actions.append(Self.translate($0)) }
+                appendRefusalEvents(&actions, lampID: lampID)
+                actions.append(.statusReported(report))
+                state = .linked(linked)
+            case .event(let event):
+                actions.append(.emit(.lamp(lampID, event)))
+                actions.append(.send(.ack(Ack(ackedType: .event, ref: event.sequence))))
+            case .ack, .nack:
+                linked.requests.received(message, atMilliseconds: now) { actions.append(Self.translate($0)) }
+                appendRefusalEvents(&actions, lampID: lampID)
+                state = .linked(linked)
+            default:
+                state = .closing(lampID)
+                actions.append(.close(code: LampCloseCode.policyViolation, reason: "\(message.type) is not a lamp's message after the handshake"))
+            }
         case .closing, .closed:
-            return []
+            break
         }
     }
 
@@ -234,21 +256,25 @@ public struct ConnectionStateMachine: Sendable {
             lampID: hello.lampID, minorVersion: hello.minorVersion,
             requests: LinkStateMachine(hello: hello, desired: desired, requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds))
         lastPingMilliseconds = now
-        let firmware = hello.firmware.value
-        var actions: [Action] = [.send(.welcome(welcome)), .emit(.online(hello.lampID, firmware: firmware))]
-        let started = linked.requests.start(atMilliseconds: now)
+        var actions: [Action] = [.send(.welcome(welcome)), .emit(.online(hello.lampID, firmware: hello.firmware.value))]
+        linked.requests.start(atMilliseconds: now) { actions.append(Self.translate($0)) }
         state = .linked(linked)
         wasEstablished = true
-        actions += apply(started, linked: &linked)
         return actions
     }
 
     /// The operator changed the lamp's desired state.
     public mutating func desiredChanged(_ desired: DesiredState, atMilliseconds now: UInt64) -> [Action] {
-        guard case .linked(var linked) = state else { return [] }
-        let actions = linked.requests.desiredChanged(desired, atMilliseconds: now)
+        var actions: [Action] = []
+        desiredChanged(desired, atMilliseconds: now, into: &actions)
+        return actions
+    }
+
+    /// The operator changed the lamp's desired state; the actions are appended to `actions`.
+    public mutating func desiredChanged(_ desired: DesiredState, atMilliseconds now: UInt64, into actions: inout [Action]) {
+        guard case .linked(var linked) = state else { return }
+        linked.requests.desiredChanged(desired, atMilliseconds: now) { actions.append(Self.translate($0)) }
         state = .linked(linked)
-        return apply(actions, linked: &linked)
     }
 
     /// The operator asked for identify or reboot.
@@ -256,35 +282,40 @@ public struct ConnectionStateMachine: Sendable {
         guard case .linked(var linked) = state else {
             return [.link(.onceAnswered(type: message.type, ref: LinkStateMachine.ref(of: message), accepted: false))]
         }
-        let actions = linked.requests.requestOnce(message, atMilliseconds: now)
+        var actions: [Action] = []
+        linked.requests.requestOnce(message, atMilliseconds: now) { actions.append(Self.translate($0)) }
         state = .linked(linked)
-        return apply(actions, linked: &linked)
+        return actions
     }
 
     /// Time passed: handshake deadline, idle detection, pings, request timeouts.
     public mutating func tick(atMilliseconds now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        tick(atMilliseconds: now, into: &actions)
+        return actions
+    }
+
+    /// Time passed; the actions are appended to `actions`.
+    public mutating func tick(atMilliseconds now: UInt64, into actions: inout [Action]) {
         switch state {
         case .awaitingHello(let handshake), .lookingUpKey(let handshake, _):
-            guard now > handshake.deadlineMilliseconds else { return [] }
-            return refuse(code: LampCloseCode.handshakeTimeout, reason: "no valid hello within the deadline", lampID: lampID)
-        case .authenticated:
-            return []
+            guard now > handshake.deadlineMilliseconds else { return }
+            actions += refuse(code: LampCloseCode.handshakeTimeout, reason: "no valid hello within the deadline", lampID: lampID)
+        case .authenticated, .closing, .closed:
+            return
         case .linked(var linked):
             let ping = configuration.pingIntervalMilliseconds
             if now > lastReceivedMilliseconds + 2 * ping {
                 state = .closing(linked.lampID)
-                return [.close(code: LampCloseCode.pingTimeout, reason: "no answer to pings")]
+                actions.append(.close(code: LampCloseCode.pingTimeout, reason: "no answer to pings"))
+                return
             }
-            var actions: [Action] = []
             if now >= lastPingMilliseconds + ping {
                 lastPingMilliseconds = now
                 actions.append(.ping)
             }
-            let requests = linked.requests.tick(atMilliseconds: now)
+            linked.requests.tick(atMilliseconds: now) { actions.append(Self.translate($0)) }
             state = .linked(linked)
-            return actions + apply(requests, linked: &linked)
-        case .closing, .closed:
-            return []
         }
     }
 
@@ -351,66 +382,16 @@ public struct ConnectionStateMachine: Sendable {
         return [.handshakeRefused(code: code, reason: reason, lampID: lampID), .close(code: code, reason: reason)]
     }
 
-    /// What the link's requests machine makes of a lamp's message after the handshake.
-    private static func linked(_ linked: inout Linked, received message: LampMessage, atMilliseconds now: UInt64) -> [LinkAction] {
-        switch message {
-        case .statusReport(let report):
-            return linked.requests.received(message, atMilliseconds: now).map(LinkAction.request) + [.status(report)]
-        case .event(let event):
-            return [.emit(.lamp(linked.lampID, event)), .send(.ack(Ack(ackedType: .event, ref: event.sequence)))]
-        case .ack, .nack:
-            return linked.requests.received(message, atMilliseconds: now).map(LinkAction.request)
-        default:
-            return [.close(code: LampCloseCode.policyViolation, reason: "\(message.type) is not a lamp's message after the handshake")]
+    /// A refusal of a request becomes an event too (after the link action that notes it).
+    private func appendRefusalEvents(_ actions: inout [Action], lampID: LampID) {
+        for case .link(.refused(let type, let ref, let reason)) in actions {
+            actions.append(.emit(.refused(lampID, type: type, ref: ref, reason: reason)))
         }
     }
 
-    private enum LinkAction {
-        case request(LinkStateMachine.Action)
-        case status(StatusReport)
-        case emit(FleetEvent)
-        case send(LampMessage)
-        case close(code: UInt16, reason: String)
-    }
-
-    private mutating func apply(_ actions: [LinkAction], linked: inout Linked) -> [Action] {
-        var out: [Action] = []
-        out.reserveCapacity(actions.count)
-        for action in actions {
-            switch action {
-            case .request(let request):
-                out += Self.translate(request, lampID: linked.lampID)
-            case .status(let report):
-                out.append(.statusReported(report))
-            case .emit(let event):
-                out.append(.emit(event))
-            case .send(let message):
-                out.append(.send(message))
-            case .close(let code, let reason):
-                state = .closing(linked.lampID)
-                out.append(.close(code: code, reason: reason))
-            }
-        }
-        return out
-    }
-
-    private func apply(_ actions: [LinkStateMachine.Action], linked: inout Linked) -> [Action] {
-        var out: [Action] = []
-        out.reserveCapacity(actions.count)
-        for action in actions {
-            out += Self.translate(action, lampID: linked.lampID)
-        }
-        return out
-    }
-
-    private static func translate(_ action: LinkStateMachine.Action, lampID: LampID) -> [Action] {
-        switch action {
-        case .send(let message):
-            return [.send(message)]
-        case .refused(let type, let ref, let reason):
-            return [.link(action), .emit(.refused(lampID, type: type, ref: ref, reason: reason))]
-        default:
-            return [.link(action)]
-        }
+    /// The request machine's action as the connection's.
+    private static func translate(_ action: LinkStateMachine.Action) -> Action {
+        if case .send(let message) = action { return .send(message) }
+        return .link(action)
     }
 }

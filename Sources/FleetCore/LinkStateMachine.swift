@@ -72,14 +72,17 @@ public struct LinkStateMachine: Sendable {
     /// Whether the lamp has applied everything desired (or refused it).
     public var isConverged: Bool { nextRequest(atMilliseconds: 0) == nil && inFlight == nil && onceQueue.isEmpty }
 
+    // Every event has two forms: one that hands each action to `emit` as it arises (the
+    // gateway's hot path: no array per event), and one that returns them (tests, tools).
+
     /// The handshake finished: send what the lamp lacks.
-    public mutating func start(atMilliseconds now: UInt64) -> [Action] {
-        sendNext(atMilliseconds: now)
+    public mutating func start(atMilliseconds now: UInt64, emit: (Action) -> Void) {
+        sendNext(atMilliseconds: now, emit)
     }
 
     /// The operator changed the desired state. Only the newest is kept; an older one (which
     /// can arrive late from another thread) is ignored.
-    public mutating func desiredChanged(_ newDesired: DesiredState, atMilliseconds now: UInt64) -> [Action] {
+    public mutating func desiredChanged(_ newDesired: DesiredState, atMilliseconds now: UInt64, emit: (Action) -> Void) {
         if newDesired.control.version >= desired.control.version {
             desired.control = newDesired.control
         }
@@ -89,40 +92,40 @@ public struct LinkStateMachine: Sendable {
         if newDesired.program.revision >= desired.program.revision {
             desired.program = newDesired.program
         }
-        return sendNext(atMilliseconds: now)
+        sendNext(atMilliseconds: now, emit)
     }
 
     /// The operator asked for a once request (identify, reboot): it goes out when no other
     /// request is in flight, ahead of desired state. A full queue refuses it at once.
-    public mutating func requestOnce(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
+    public mutating func requestOnce(_ message: LampMessage, atMilliseconds now: UInt64, emit: (Action) -> Void) {
         guard onceQueue.count < Self.maximumQueuedOnce else {
-            return [.onceAnswered(type: message.type, ref: Self.ref(of: message), accepted: false)]
+            emit(.onceAnswered(type: message.type, ref: Self.ref(of: message), accepted: false))
+            return
         }
         onceQueue.append(message)
-        return sendNext(atMilliseconds: now)
+        sendNext(atMilliseconds: now, emit)
     }
 
     /// A message from the lamp after the handshake.
-    public mutating func received(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
-        var actions: [Action] = []
+    public mutating func received(_ message: LampMessage, atMilliseconds now: UInt64, emit: (Action) -> Void) {
         switch message {
         case .ack(let ack) where Self.onceTypes.contains(ack.ackedType):
             if inFlight?.type == ack.ackedType && inFlight?.ref == ack.ref {
                 inFlight = nil
-                actions.append(.onceAnswered(type: ack.ackedType, ref: ack.ref, accepted: true))
+                emit(.onceAnswered(type: ack.ackedType, ref: ack.ref, accepted: true))
             }
         case .nack(let nack) where Self.onceTypes.contains(nack.ackedType):
             if inFlight?.type == nack.ackedType && inFlight?.ref == nack.ref {
                 inFlight = nil
-                actions.append(.onceAnswered(type: nack.ackedType, ref: nack.ref, accepted: false))
+                emit(.onceAnswered(type: nack.ackedType, ref: nack.ref, accepted: false))
             }
         case .ack(let ack):
             if ack.ackedType == .config {
-                actions += noteConfigApplied(ack.ref)
+                noteConfigApplied(ack.ref, emit)
             } else if Self.controlTypes.contains(ack.ackedType) {
-                actions += noteControlApplied(ack.ref)
+                noteControlApplied(ack.ref, emit)
             } else if Self.programTypes.contains(ack.ackedType), inFlight?.type == ack.ackedType, inFlight?.ref == ack.ref {
-                actions += programFrameAcknowledged(ack.ackedType, revision: ack.ref)
+                programFrameAcknowledged(ack.ackedType, revision: ack.ref, emit)
             }
             clearInFlight(type: ack.ackedType, ref: ack.ref)
         case .nack(let nack):
@@ -145,42 +148,77 @@ public struct LinkStateMachine: Sendable {
                 refusedControl = max(refusedControl, nack.ref)
             }
             if inFlight?.type == nack.ackedType && inFlight?.ref == nack.ref {
-                actions.append(.refused(type: nack.ackedType, ref: nack.ref, reason: nack.reason))
+                emit(.refused(type: nack.ackedType, ref: nack.ref, reason: nack.reason))
             }
             clearInFlight(type: nack.ackedType, ref: nack.ref)
         case .statusReport(let report):
-            actions += noteControlApplied(report.appliedVersion)
+            noteControlApplied(report.appliedVersion, emit)
             if report.programRevision > appliedProgram {
                 appliedProgram = report.programRevision
-                actions.append(.programApplied(report.programRevision))
+                emit(.programApplied(report.programRevision))
             }
         default:
-            return []
+            return
         }
-        return actions + sendNext(atMilliseconds: now)
+        sendNext(atMilliseconds: now, emit)
     }
 
     /// Time passed: a request without an answer for the timeout is sent again, with the
     /// latest desired state (which may have moved on meanwhile).
-    public mutating func tick(atMilliseconds now: UInt64) -> [Action] {
-        guard let pending = inFlight, now >= pending.sentAtMilliseconds &+ requestTimeoutMilliseconds else { return [] }
+    public mutating func tick(atMilliseconds now: UInt64, emit: (Action) -> Void) {
+        guard let pending = inFlight, now >= pending.sentAtMilliseconds &+ requestTimeoutMilliseconds else { return }
         inFlight = nil
         if Self.onceTypes.contains(pending.type) {
             // Never sent twice: a second reboot an hour late is a surprise.
-            return [.onceAnswered(type: pending.type, ref: pending.ref, accepted: false)] + sendNext(atMilliseconds: now)
+            emit(.onceAnswered(type: pending.type, ref: pending.ref, accepted: false))
+            sendNext(atMilliseconds: now, emit)
+            return
         }
         // A program transfer that stalled starts again from its header (SPEC.md §8.10).
         if Self.programTypes.contains(pending.type) { transfer = nil }
-        guard let message = nextRequest(atMilliseconds: now) else { return [] }
+        guard let message = nextRequest(atMilliseconds: now) else { return }
         if case .programHeader(let header) = message { transfer = (header.revision, nil) }
         let ref = LinkStateMachine.ref(of: message)
         let attempt = (message.type == pending.type && ref == pending.ref) ? pending.attempt + 1 : 1
         inFlight = InFlight(type: message.type, ref: ref, sentAtMilliseconds: now, attempt: attempt)
-        var actions: [Action] = []
         if attempt > 1 {
-            actions.append(.retrying(type: message.type, ref: ref, attempt: attempt))
+            emit(.retrying(type: message.type, ref: ref, attempt: attempt))
         }
-        actions.append(.send(message))
+        emit(.send(message))
+    }
+
+    /// ``start(atMilliseconds:emit:)``, returning the actions.
+    public mutating func start(atMilliseconds now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        start(atMilliseconds: now) { actions.append($0) }
+        return actions
+    }
+
+    /// ``desiredChanged(_:atMilliseconds:emit:)``, returning the actions.
+    public mutating func desiredChanged(_ newDesired: DesiredState, atMilliseconds now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        desiredChanged(newDesired, atMilliseconds: now) { actions.append($0) }
+        return actions
+    }
+
+    /// ``requestOnce(_:atMilliseconds:emit:)``, returning the actions.
+    public mutating func requestOnce(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        requestOnce(message, atMilliseconds: now) { actions.append($0) }
+        return actions
+    }
+
+    /// ``received(_:atMilliseconds:emit:)``, returning the actions.
+    public mutating func received(_ message: LampMessage, atMilliseconds now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        received(message, atMilliseconds: now) { actions.append($0) }
+        return actions
+    }
+
+    /// ``tick(atMilliseconds:emit:)``, returning the actions.
+    public mutating func tick(atMilliseconds now: UInt64) -> [Action] {
+        var actions: [Action] = []
+        tick(atMilliseconds: now) { actions.append($0) }
         return actions
     }
 
@@ -191,31 +229,31 @@ public struct LinkStateMachine: Sendable {
 
     /// The header or a page of the transfer was acknowledged: move on, and after the last
     /// page the lamp holds the program.
-    private mutating func programFrameAcknowledged(_ type: MessageType, revision: UInt32) -> [Action] {
+    private mutating func programFrameAcknowledged(_ type: MessageType, revision: UInt32, _ emit: (Action) -> Void) {
         guard let current = transfer, current.revision == revision, let frames = desired.program.frames,
             frames.revision == revision
-        else { return [] }
+        else { return }
         let next = type == .programHeader ? 0 : (current.nextPage ?? 0) + 1
         guard next >= frames.pages.count else {
             transfer = (revision, next)
-            return []
+            return
         }
         transfer = nil
-        guard revision > appliedProgram else { return [] }
+        guard revision > appliedProgram else { return }
         appliedProgram = revision
-        return [.programApplied(revision)]
+        emit(.programApplied(revision))
     }
 
-    private mutating func noteControlApplied(_ version: UInt32) -> [Action] {
-        guard version > appliedControl else { return [] }
+    private mutating func noteControlApplied(_ version: UInt32, _ emit: (Action) -> Void) {
+        guard version > appliedControl else { return }
         appliedControl = version
-        return [.controlApplied(version)]
+        emit(.controlApplied(version))
     }
 
-    private mutating func noteConfigApplied(_ version: UInt32) -> [Action] {
-        guard version > appliedConfig else { return [] }
+    private mutating func noteConfigApplied(_ version: UInt32, _ emit: (Action) -> Void) {
+        guard version > appliedConfig else { return }
         appliedConfig = version
-        return [.configApplied(version)]
+        emit(.configApplied(version))
     }
 
     private mutating func clearInFlight(type: MessageType, ref: UInt32) {
@@ -224,17 +262,18 @@ public struct LinkStateMachine: Sendable {
         }
     }
 
-    private mutating func sendNext(atMilliseconds now: UInt64) -> [Action] {
-        guard inFlight == nil else { return [] }
+    private mutating func sendNext(atMilliseconds now: UInt64, _ emit: (Action) -> Void) {
+        guard inFlight == nil else { return }
         if !onceQueue.isEmpty {
             let message = onceQueue.removeFirst()
             inFlight = InFlight(type: message.type, ref: LinkStateMachine.ref(of: message), sentAtMilliseconds: now, attempt: 1)
-            return [.send(message)]
+            emit(.send(message))
+            return
         }
-        guard let message = nextRequest(atMilliseconds: now) else { return [] }
+        guard let message = nextRequest(atMilliseconds: now) else { return }
         if case .programHeader(let header) = message { transfer = (header.revision, nil) }
         inFlight = InFlight(type: message.type, ref: LinkStateMachine.ref(of: message), sentAtMilliseconds: now, attempt: 1)
-        return [.send(message)]
+        emit(.send(message))
     }
 
     /// Configuration first (it bounds the levels), then the program (which the control

@@ -11,7 +11,8 @@ import OperatorAPI
 /// The sequence ends when the controller closes normally; it throws
 /// ``OperatorClientError/refused(status:_:)`` when the controller refuses the stream (close
 /// 4401: no valid token, as 401; 1013: full, as 503; or an HTTP error) and
-/// ``EventStreamClosed`` when it closes with another reason (e.g. 1008, too slow).
+/// ``EventStreamClosed`` when it closes with another reason (e.g. 1008, too slow) or the
+/// connection ends without a close frame (1006).
 public enum EventStreamClient {
     /// The largest message accepted from the controller.
     public static let maximumMessageSize = 1 << 20
@@ -53,7 +54,11 @@ public enum EventStreamClient {
         } catch {
             throw OperatorClientError.unreachable(server: server.absoluteString, reason: "\(error)")
         }
-        channel.closeFuture.whenComplete { _ in outcome.finish(nil) }
+        // A close frame finishes the stream first; a connection that ends without one was
+        // cut (RFC 6455 §7.1.5: 1006), which is not a normal end.
+        channel.closeFuture.whenComplete { _ in
+            outcome.finish(EventStreamClosed(code: 1006, reason: "the connection closed without a close frame"))
+        }
         continuation.onTermination = { _ in channel.close(promise: nil) }
         return stream
     }

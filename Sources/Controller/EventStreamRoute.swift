@@ -8,18 +8,6 @@ import NIOWebSocket
 import OperatorAPI
 
 extension OperatorHTTPServer {
-    /// `GET /api/v1/stream`: the live event stream, a WebSocket carrying JSON text.
-    ///
-    /// The client sends `{"op": "subscribe", "channels": ["fleet"]}` (or `unsubscribe`); each
-    /// request is answered with `subscribed` and the channels now held, in order with the
-    /// events. Each connection has its own bounded queue (``EventHub/bufferLimit``): a client
-    /// that falls that far behind is closed with 1008 and the reason, and the controller never
-    /// waits for it. If even the close frame cannot leave (the client stopped reading), the
-    /// connection is cut five seconds later.
-    ///
-    /// An upgrade request without a valid token is upgraded and closed at once with 4401 and
-    /// the reason; with the stream full, with 1013 (try again later). (A refused upgrade would
-    /// reach the client as a bare 400.)
     /// How long a refused stream waits for the client's close frame.
     static let closeHandshakeTimeout: Duration = .seconds(2)
 
@@ -41,6 +29,18 @@ extension OperatorHTTPServer {
         }
     }
 
+    /// `GET /api/v1/stream`: the live event stream, a WebSocket carrying JSON text.
+    ///
+    /// The client sends `{"op": "subscribe", "channels": ["fleet"]}` (or `unsubscribe`); each
+    /// request is answered with `subscribed` and the channels now held, in order with the
+    /// events. Each connection has its own bounded queue (``EventHub/bufferLimit``): a client
+    /// that falls that far behind is closed with 1008 and the reason, and the controller never
+    /// waits for it. If even the close frame cannot leave (the client stopped reading), the
+    /// connection is cut five seconds later.
+    ///
+    /// An upgrade request without a valid token is upgraded and closed at once with 4401 and
+    /// the reason; with the stream full, with 1013 (try again later). (A refused upgrade would
+    /// reach the client as a bare 400.)
     static func streamRoute(_ api: RouterGroup<Context>, _ service: FleetService) {
         let hub = service.events.hub
         let logger = service.logger

@@ -11,6 +11,7 @@ public final class ControllerMetrics: Sendable {
     private let handshakesRefused = Counter(label: "lamplighter_handshakes_total", dimensions: [("outcome", "refused")])
     private let linksReplaced = Counter(label: "lamplighter_links_replaced_total")
     private let linksClosedMalformed = Counter(label: "lamplighter_links_closed_malformed_total")
+    private let answersIgnored = Counter(label: "lamplighter_answers_ignored_total")
     private let framesIn: [Counter]
     private let framesOut: [Counter]
     /// Time from a command's acceptance to each lamp's acknowledgement.
@@ -61,6 +62,7 @@ public final class ControllerMetrics: Sendable {
         add(handshakesRefused, counters.handshakesRefused, previous?.handshakesRefused)
         add(linksReplaced, counters.linksReplaced, previous?.linksReplaced)
         add(linksClosedMalformed, counters.linksClosedMalformed, previous?.linksClosedMalformed)
+        add(answersIgnored, counters.answersIgnored, previous?.answersIgnored)
         for type in 0...255 {
             add(framesIn[type], counters.framesIn[type], previous?.framesIn[type])
             add(framesOut[type], counters.framesOut[type], previous?.framesOut[type])

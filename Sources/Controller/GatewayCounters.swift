@@ -19,6 +19,8 @@ public final class GatewayCounters: Sendable {
     let linksReplaced = AtomicCount()
     let linksClosedMalformed = AtomicCount()
     let pendingHandshakes = AtomicCount()
+    /// Acks that matched no request in flight on their link (ignored).
+    let answersIgnored = AtomicCount()
     /// Protocol messages by type byte, received and sent.
     let framesIn = (0...255).map { _ in AtomicCount() }
     let framesOut = (0...255).map { _ in AtomicCount() }
@@ -33,7 +35,7 @@ public final class GatewayCounters: Sendable {
         Snapshot(
             handshakesAccepted: handshakesAccepted.current, handshakesRefused: handshakesRefused.current,
             linksReplaced: linksReplaced.current, linksClosedMalformed: linksClosedMalformed.current,
-            pendingHandshakes: pendingHandshakes.current, framesIn: framesIn.map(\.current), framesOut: framesOut.map(\.current))
+            pendingHandshakes: pendingHandshakes.current, answersIgnored: answersIgnored.current, framesIn: framesIn.map(\.current), framesOut: framesOut.map(\.current))
     }
 
     /// The counters' values at one moment.
@@ -48,6 +50,8 @@ public final class GatewayCounters: Sendable {
         public var linksClosedMalformed: Int
         /// Links currently in their handshake.
         public var pendingHandshakes: Int
+        /// Acks that matched no request in flight (ignored).
+        public var answersIgnored: Int
         /// Messages received and sent, by type byte.
         public var framesIn: [Int]
         public var framesOut: [Int]

@@ -266,6 +266,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             shared.events.emit(events, atMilliseconds: now)
             log(.info, "lamp refused a request", ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])
+        case .ignored(let type, let ref):
+            shared.counters.answersIgnored.add()
+            log(.info, "ignored an ack that matches no request in flight", ["request.type": "\(type)", "request.ref": "\(ref)"])
         case .retrying(let type, let ref, let attempt):
             log(.debug, "request timed out, sending again", ["request.type": "\(type)", "request.ref": "\(ref)", "attempt": "\(attempt)"])
         case .onceAnswered(let type, let ref, let accepted):

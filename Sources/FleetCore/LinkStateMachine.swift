@@ -20,6 +20,8 @@ public struct LinkStateMachine: Sendable {
         case refused(type: MessageType, ref: UInt32, reason: NackReason)
         /// A request timed out and is being sent again.
         case retrying(type: MessageType, ref: UInt32, attempt: Int)
+        /// An ack that matches no request in flight on this link: ignored (logged, counted).
+        case ignored(type: MessageType, ref: UInt32)
         /// A once request (identify, reboot) was answered: acknowledged, refused, or not
         /// answered within the timeout (`accepted` false; it is not sent again).
         case onceAnswered(type: MessageType, ref: UInt32, accepted: Bool)
@@ -120,11 +122,17 @@ public struct LinkStateMachine: Sendable {
                 emit(.onceAnswered(type: nack.ackedType, ref: nack.ref, accepted: false))
             }
         case .ack(let ack):
+            // An ack proves only the request in flight on this link (type and ref): any other
+            // is ignored, so a lamp cannot make the controller claim a version it never sent.
+            guard inFlight?.type == ack.ackedType && inFlight?.ref == ack.ref else {
+                emit(.ignored(type: ack.ackedType, ref: ack.ref))
+                return
+            }
             if ack.ackedType == .config {
                 noteConfigApplied(ack.ref, emit)
             } else if Self.controlTypes.contains(ack.ackedType) {
                 noteControlApplied(ack.ref, emit)
-            } else if Self.programTypes.contains(ack.ackedType), inFlight?.type == ack.ackedType, inFlight?.ref == ack.ref {
+            } else if Self.programTypes.contains(ack.ackedType) {
                 programFrameAcknowledged(ack.ackedType, revision: ack.ref, emit)
             }
             clearInFlight(type: ack.ackedType, ref: ack.ref)

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 import OperatorAPI
+import Synchronization
 
 /// A client of the live event stream (`/api/v1/stream`) on SwiftNIO: connects, upgrades with
 /// the bearer token, sends the subscriptions, and yields every event the controller sends.
@@ -75,9 +76,12 @@ public struct EventStreamClosed: Error, CustomStringConvertible, Sendable {
     public var description: String { "the controller closed the event stream (\(code)): \(reason)" }
 }
 
-/// Finishes the stream once, with the first outcome.
+/// Finishes the stream once, with the first outcome. The first call wins, even when
+/// finishing re-enters it: finishing runs the stream's termination handler, which closes the
+/// channel, whose close future finishes again ("ended without a close frame").
 final class StreamOutcome: Sendable {
     let continuation: AsyncThrowingStream<StreamEvent, any Error>.Continuation
+    private let finished = Mutex(false)
 
     init(continuation: AsyncThrowingStream<StreamEvent, any Error>.Continuation) {
         self.continuation = continuation
@@ -88,7 +92,11 @@ final class StreamOutcome: Sendable {
     }
 
     func finish(_ error: (any Error)?) {
-        // finish() after the first call is a no-op.
+        let first = finished.withLock { finished in
+            defer { finished = true }
+            return !finished
+        }
+        guard first else { return }
         continuation.finish(throwing: error)
     }
 }
@@ -174,16 +182,18 @@ final class StreamFrameHandler: ChannelInboundHandler {
             var payload = frame.unmaskedData
             let code = payload.readInteger(as: UInt16.self).map(Int.init) ?? 1005
             let reason = payload.readString(length: payload.readableBytes) ?? ""
-            var echo = context.channel.allocator.buffer(capacity: 2)
-            echo.writeInteger(UInt16(1000))
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)))
-                .whenComplete { _ in context.close(promise: nil) }
+            // The outcome first: the echo's write can complete at once, close the channel and
+            // run the close future's "ended without a close frame" before this line is reached.
             switch code {
             case 1000, 1001: outcome.finish(nil)
             case 4401: outcome.finish(OperatorClientError.refused(status: 401, APIError(error: reason)))
             case 1013: outcome.finish(OperatorClientError.refused(status: 503, APIError(error: reason)))
             default: outcome.finish(EventStreamClosed(code: code, reason: reason))
             }
+            var echo = context.channel.allocator.buffer(capacity: 2)
+            echo.writeInteger(UInt16(1000))
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)))
+                .whenComplete { _ in context.close(promise: nil) }
             return
         default:
             return

@@ -31,6 +31,11 @@ struct Watch: AsyncParsableCommand {
     func run() async throws {
         let request = StreamRequest(
             op: "subscribe", channels: channels.isEmpty ? [StreamChannel.fleet] : channels, statusIntervalSeconds: statusInterval)
+        // The token is checked with a plain request first: a refused token then gets its 401
+        // and the controller's reason for certain, which a stream closed at once (4401) cannot
+        // promise once the close frame and the connection's end race in the client.
+        let client = options.client
+        _ = try await Exit.call { try await client.stats() }
         let stream = try await Exit.call {
             try await EventStreamClient.connect(server: options.serverURL, token: options.token, requests: [request])
         }

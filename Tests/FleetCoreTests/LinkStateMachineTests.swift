@@ -97,3 +97,34 @@ struct LinkStateMachineTests {
         return nil
     }
 }
+
+/// A lamp that lies: acks for requests never sent prove nothing.
+@Suite("A link's requests against a lying lamp")
+struct LyingLampTests {
+    @Test("an ack that matches no request in flight is ignored, not believed (ack setLevel ref 3999999999)")
+    func ackOutOfFlight() {
+        var link = LinkStateMachine(hello: Fixtures.hello(applied: 2, config: 1), desired: Fixtures.desired(control: 2))
+        #expect(link.start(atMilliseconds: 0).isEmpty)
+        let lie = link.received(.ack(Ack(ackedType: .setLevel, ref: 3_999_999_999)), atMilliseconds: 1)
+        #expect(lie == [.ignored(type: .setLevel, ref: 3_999_999_999)])
+        #expect(link.appliedControl == 2)
+        // A newer desired state is still sent: the lie did not make the lamp look ahead.
+        #expect(Fixtures.sentMessages(link.desiredChanged(Fixtures.desired(control: 3), atMilliseconds: 2)).map(\.type) == [.setLevel])
+        // An ack of the right type but another version, or another type with the right ref, is ignored too.
+        #expect(link.received(.ack(Ack(ackedType: .setLevel, ref: 4)), atMilliseconds: 3) == [.ignored(type: .setLevel, ref: 4)])
+        #expect(link.received(.ack(Ack(ackedType: .switch, ref: 3)), atMilliseconds: 4) == [.ignored(type: .switch, ref: 3)])
+        #expect(link.received(.ack(Ack(ackedType: .config, ref: 9)), atMilliseconds: 5) == [.ignored(type: .config, ref: 9)])
+        #expect(link.received(.ack(Ack(ackedType: .setLevel, ref: 3)), atMilliseconds: 6) == [.controlApplied(3)])
+    }
+
+    @Test("a refused config is the config's refusal: it is never reported as a control version refused")
+    func configRefusalIsNotACommandRefusal() {
+        var link = LinkStateMachine(hello: Fixtures.hello(applied: 0, config: 1), desired: Fixtures.desired(control: 2, config: 2))
+        #expect(Fixtures.sentMessages(link.start(atMilliseconds: 0)).map(\.type) == [.config])
+        let refused = link.received(.nack(Nack(ackedType: .config, ref: 2, reason: .unsupported)), atMilliseconds: 1)
+        #expect(refused.contains(.refused(type: .config, ref: 2, reason: .unsupported)))
+        // The control version 2 goes out next and stays pending until the lamp answers it.
+        #expect(Fixtures.sentMessages(refused).map(\.type) == [.setLevel])
+        #expect(!refused.contains { if case .refused(let type, _, _) = $0 { LinkStateMachine.controlTypes.contains(type) } else { false } })
+    }
+}

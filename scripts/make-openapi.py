@@ -207,6 +207,22 @@ PATHS = {
                 "content": {"application/json": {"schema": ref("APIError")}}}}}},
     "/metrics": {"get": {"summary": "Prometheus text exposition", "security": [], "responses": {
         "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/": {"get": {"summary": "The web dashboard (index.html): sign in with a token; no token needed for the page itself",
+                  "security": [], "responses": {
+                      "200": {"description": "The page (Cache-Control: no-cache, with an ETag)",
+                              "content": {"text/html": {"schema": {"type": "string"}}}},
+                      "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                      "500": {"description": "The dashboard is missing from the daemon's installation (its resource bundle "
+                                             "Lamplighter_Controller.resources must sit beside the executable); error says where it looked",
+                              "content": {"application/json": {"schema": ref("APIError")}}}}}},
+    "/dashboard/{file}": {"get": {"summary": "The web dashboard's static files (scripts, style sheet, icon); no token needed",
+                                  "security": [], "parameters": [pp("file")], "responses": {
+                                      "200": {"description": "The file, with its content type (Cache-Control: no-cache, with an ETag)",
+                                              "content": {"text/javascript": {"schema": {"type": "string"}},
+                                                          "text/css": {"schema": {"type": "string"}},
+                                                          "image/svg+xml": {"schema": {"type": "string"}}}},
+                                      "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                                      "404": REFUSED, "500": REFUSED}}},
     "/api/v1/lamps": {
         "get": op("A page of lamps, sorted by id", "viewer", ok(ref("LampPage")), [
             q("group"), q("mode", description="program, level, on, off, override"), q("online", "boolean"), q("fault", "boolean"),
@@ -253,6 +269,14 @@ PATHS = {
     "/api/v1/programs/{name}/assign": {"post": op("Run a program on lamp:ID, group:NAME or all: durable, then sent as desired state",
                                                   "operator", ok(ref("ProgramAssigned"), "202", "Accepted"), [pp("name")],
                                                   body=ref("ProgramAssign"), codes=("400", "401", "403", "404"))},
+    "/api/v1/programs/{name}/preview": {"get": op(
+        "One night of a program at a place, local noon to noon, as its lamps run it (the fleet's time zone). The place defaults "
+        "to lamplighterd run --latitude --longitude, the date to the night under way", "viewer", ok(ref("ProgramPreview")),
+        [pp("name"), q("date", description="the evening's local date, YYYY-MM-DD"),
+         q("latitude", "number", description="decimal degrees, with longitude"), q("longitude", "number", description="decimal degrees")],
+        codes=("400", "401", "403", "404"))},
+    "/api/v1/whoami": {"get": op("The caller's token name and role (any valid token), and the dashboard's map tile server",
+                                 "viewer", ok(ref("WhoAmI")), codes=("401",))},
     "/api/v1/stream": {"get": op("The live event stream: a WebSocket of JSON text. Send StreamRequest, receive StreamEvent. "
                                  "Browsers pass the token as ?token=", "viewer", {"101": {"description": "Switching to WebSocket"}},
                                  [q("token", description="for clients that cannot set headers")],

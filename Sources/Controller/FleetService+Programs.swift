@@ -89,3 +89,64 @@ extension FleetService {
         return ProgramAssigned(program: name, revision: revision, target: target.description, lamps: changed.count)
     }
 }
+
+extension FleetService {
+    /// One night of a program at a place, from local noon to the next local noon, as its lamps
+    /// run it: the fleet's time-zone rule, the program's current revision. `date` is the
+    /// evening's local date (default: the night under way now, so at 03:00 the one that began
+    /// yesterday); the place defaults to `lamplighterd run --latitude --longitude`.
+    public func preview(_ name: String, date: CivilDate?, latitude: Double?, longitude: Double?) async throws(FleetError) -> ProgramPreview {
+        let view = try await program(name)
+        guard let program = fleet.program(named: name) else { throw .notFound("no program \(name)", field: "name") }
+        if (latitude == nil) != (longitude == nil) {
+            throw .invalid("give latitude and longitude together", field: latitude == nil ? "latitude" : "longitude")
+        }
+        let defaults = fleet.programDefaults
+        guard let latitude = latitude ?? defaults.latitude, let longitude = longitude ?? defaults.longitude else {
+            throw .invalid("is required: the daemon has no default place (lamplighterd run --latitude --longitude)", field: "latitude")
+        }
+        let zone = defaults.timeZone
+        let place = Place(latitude: latitude, longitude: longitude, timeZone: zone)
+        let evening =
+            date
+            ?? {
+                let local = zone.local(Int64(clock.nowMilliseconds() / 1000))
+                return local.secondsOfDay < 12 * 3600 ? local.date.adding(days: -1) : local.date
+            }()
+        let night = ProgramEvaluator(program: program, place: place).night(of: evening)
+        /// Local `HH:MM` to the nearest minute, ` +1` after the evening's date.
+        func clockTime(_ instant: Int64) -> String {
+            let local = zone.local(instant + 30)
+            let time = ProgramText.twoDigits(local.secondsOfDay / 3600) + ":" + ProgramText.twoDigits(local.secondsOfDay % 3600 / 60)
+            return local.date == night.date ? time : time + " +1"
+        }
+        let sun = [("sunset", night.sunset), ("civil dusk", night.dusk), ("civil dawn", night.dawn), ("sunrise", night.sunrise)]
+            .compactMap { event, crossing in
+                crossing.instant.map { ProgramSunEvent(event: event, at: Date(timeIntervalSince1970: Double($0)), localTime: clockTime($0)) }
+            }
+        var polar: String?
+        switch night.sunset {
+        case .alwaysBelow: polar = "polar night"
+        case .alwaysAbove: polar = "midnight sun"
+        case .at: polar = nil
+        }
+        var level = night.levelAtNoon
+        var points: [ProgramSwitchPoint] = []
+        for point in night.points {
+            points.append(
+                ProgramSwitchPoint(
+                    at: Date(timeIntervalSince1970: Double(point.instant)), localTime: clockTime(point.instant),
+                    level: Double(point.level) / 10, fadeSeconds: Double(point.fadeDeciseconds) / 10,
+                    trigger: ProgramText.trigger(program.entries[point.entry].trigger), change: ProgramText.change(from: level, to: point.level)))
+            level = point.level
+        }
+        let start = zone.unix(evening, secondsOfDay: 12 * 3600)
+        let end = zone.unix(evening.adding(days: 1), secondsOfDay: 12 * 3600)
+        return ProgramPreview(
+            program: name, revision: view.revision,
+            date: "\(evening.year)-\(ProgramText.twoDigits(evening.month))-\(ProgramText.twoDigits(evening.day))",
+            latitude: latitude, longitude: longitude, timeZone: zone.text, start: Date(timeIntervalSince1970: Double(start)),
+            end: Date(timeIntervalSince1970: Double(end)), levelAtStart: Double(night.levelAtNoon) / 10, sun: sun, polar: polar,
+            points: points, lamps: view.lamps)
+    }
+}

@@ -12,18 +12,15 @@ import OperatorAPI
 /// is read once, at first use. A test compares its paths and methods with the router's
 /// routes, another validates real responses against its schemas.
 ///
-/// The bundle is looked up here rather than through the generated `Bundle.module`, which
-/// stops the process with `fatalError` when the bundle is missing: a daemon installed
+/// The bundle is found by ``ControllerResources`` rather than the generated `Bundle.module`,
+/// which stops the process with `fatalError` when the bundle is missing: a daemon installed
 /// without its bundle keeps running and answers `/openapi.json` with a 500 that says why.
 enum OpenAPIDocument {
     /// The resource bundle's name: SwiftPM's `<package>_<target>`.
-    static let bundleName = "Lamplighter_Controller"
+    static let bundleName = ControllerResources.bundleName
 
     /// Why the document could not be loaded.
-    struct LoadFailure: Error, Equatable, CustomStringConvertible {
-        /// In words, with the places searched.
-        let description: String
-    }
+    typealias LoadFailure = ControllerResources.LoadFailure
 
     /// The document's text, or why it could not be loaded; read once, at first use.
     static let loaded: Result<String, LoadFailure> = load(searching: bundleDirectories())
@@ -50,23 +47,9 @@ enum OpenAPIDocument {
         return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: buffer))
     }
 
-    /// Directories that may hold the resource bundle, most likely first: beside the executable
-    /// as started and as resolved through symbolic links, the main bundle's resources (an app
-    /// on Apple platforms), and beside the bundle or binary that holds this code (a test
-    /// bundle on Apple platforms).
+    /// Directories that may hold the resource bundle (``ControllerResources/bundleDirectories()``).
     static func bundleDirectories() -> [URL] {
-        /// A class of this module, for `Bundle(for:)`.
-        final class Token {}
-        var directories = [Bundle.main.bundleURL]
-        if let executable = Bundle.main.executableURL {
-            directories.append(executable.resolvingSymlinksInPath().deletingLastPathComponent())
-        }
-        if let resources = Bundle.main.resourceURL {
-            directories.append(resources)
-        }
-        directories.append(Bundle(for: Token.self).bundleURL.deletingLastPathComponent())
-        var seen: Set<String> = []
-        return directories.filter { seen.insert($0.standardizedFileURL.path).inserted }
+        ControllerResources.bundleDirectories()
     }
 
     /// Reads `openapi.json` from the first of `directories` that holds the resource bundle,

@@ -32,12 +32,16 @@ import OperatorAPI
 /// | GET | /programs, /programs/{name} | viewer | lighting programs |
 /// | PUT, DELETE | /programs/{name} | operator | create or change (file text), delete an unused one |
 /// | POST | /programs/{name}/assign | operator | run it on `lamp:ID`, `group:NAME` or `all` |
+/// | GET | /programs/{name}/preview?date=&latitude=&longitude= | viewer | a night of a program at a place |
+/// | GET | /whoami | viewer | the caller's token name and role |
 /// | GET | /stream | viewer | the live event stream (WebSocket) |
 ///
-/// and, without a token, `GET /healthz`, `GET /openapi.json` and `GET /metrics`
-/// (Prometheus, when the daemon exports metrics). Errors are `{"error": "...", "field": "..."}`
-/// with 400 (invalid input), 401 (no or bad token), 403 (role too small), 404 (unknown lamp,
-/// group, command or token), 409 (already exists), 413 (body too large).
+/// and, without a token, `GET /healthz`, `GET /openapi.json`, `GET /metrics` (Prometheus, when
+/// the daemon exports metrics) and the web dashboard's files, `GET /` and
+/// `GET /dashboard/{file}`. Errors are `{"error": "...", "field": "..."}` with 400 (invalid
+/// input), 401 (no or bad token), 403 (role too small), 404 (unknown lamp, group, command,
+/// token or route), 409 (already exists), 413 (body too large). With
+/// ``OperatorHTTPSettings/corsOrigin`` set, every answer carries CORS headers for that origin.
 public enum OperatorHTTPServer {
     /// The largest request body accepted: 8 MiB holds a registration of 20,000 lamps.
     public static let maximumBodySize = 8 << 20
@@ -53,8 +57,12 @@ public enum OperatorHTTPServer {
     typealias Context = OperatorRequestContext
 
     /// The router with every route.
-    public static func router(service: FleetService, metrics: (@Sendable () -> String)? = nil) -> Router<OperatorRequestContext> {
+    public static func router(
+        service: FleetService, metrics: (@Sendable () -> String)? = nil, settings: OperatorHTTPSettings = OperatorHTTPSettings()
+    ) -> Router<OperatorRequestContext> {
         let router = Router(context: OperatorRequestContext.self)
+        commonMiddleware(router, settings)
+        dashboardRoutes(router, settings)
         router.get("/healthz") { _, _ in
             try json(["status": "ok"])
         }
@@ -77,7 +85,9 @@ public enum OperatorHTTPServer {
         groupRoutes(api, service)
         commandRoutes(api, service)
         accessRoutes(api, service)
+        whoAmIRoute(api, service, settings)
         programRoutes(api, service)
+        previewRoute(api, service)
         streamRoute(api, service)
         return router
     }

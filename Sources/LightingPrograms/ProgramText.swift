@@ -247,6 +247,15 @@ public enum ProgramText {
         level == 1000 ? "100%" : decimal(Int(level)) + "%"
     }
 
+    /// What a switch point does to the light, for people: `switch on at 100%`, `dim to 30%`,
+    /// `raise to 80%`, `switch off` or `stay at 30%` (levels per mille).
+    public static func change(from previous: UInt16, to next: UInt16) -> String {
+        if next == previous { return "stay at " + level(next) }
+        if previous == 0 { return "switch on at " + level(next) }
+        if next == 0 { return "switch off" }
+        return (next < previous ? "dim to " : "raise to ") + level(next)
+    }
+
     static func weekdays(_ days: Weekdays) -> String {
         if days.rawValue == 0x1F { return "weekdays" }
         if days == [.saturday, .sunday] { return "weekends" }

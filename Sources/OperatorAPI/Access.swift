@@ -151,3 +151,22 @@ public struct GroupMembersChange: Codable, Sendable, Equatable {
         self.remove = remove
     }
 }
+
+/// Who a token belongs to (`GET /api/v1/whoami`, any valid token): what a client such as the
+/// dashboard needs to decide what to offer.
+public struct WhoAmI: Codable, Sendable, Equatable {
+    /// The token's name.
+    public var name: String
+    /// Its role: `viewer`, `operator` or `admin`.
+    public var role: String
+    /// The map tile server the dashboard draws under the lamps (`lamplighterd run --map-tiles`):
+    /// a URL with `{z}`, `{x}` and `{y}`; absent when none is configured.
+    public var mapTiles: String?
+
+    /// An answer.
+    public init(name: String, role: String, mapTiles: String? = nil) {
+        self.name = name
+        self.role = role
+        self.mapTiles = mapTiles
+    }
+}

@@ -66,3 +66,97 @@ public struct ProgramAssigned: Codable, Sendable, Equatable {
         self.lamps = lamps
     }
 }
+
+/// One night of a lighting program at a place, from local noon to the next local noon
+/// (`GET /api/v1/programs/NAME/preview`), computed by the daemon as its lamps run it.
+public struct ProgramPreview: Codable, Sendable, Equatable {
+    /// The program's name.
+    public var program: String
+    /// The revision previewed.
+    public var revision: UInt32
+    /// The evening's local date, YYYY-MM-DD.
+    public var date: String
+    /// Where, decimal degrees.
+    public var latitude: Double
+    /// Where, decimal degrees.
+    public var longitude: Double
+    /// The fleet's time-zone rule (POSIX) the night is computed with.
+    public var timeZone: String
+    /// The local noon that starts the night.
+    public var start: Date
+    /// The local noon that ends it.
+    public var end: Date
+    /// The level at the start, percent.
+    public var levelAtStart: Double
+    /// Sunset, civil dusk, then the next morning's civil dawn and sunrise, those that happen.
+    public var sun: [ProgramSunEvent]
+    /// `polar night` or `midnight sun` when the sun does not set or rise that night.
+    public var polar: String?
+    /// The night's switch points, in order.
+    public var points: [ProgramSwitchPoint]
+    /// Lamps the program is assigned to.
+    public var lamps: Int
+
+    /// A preview.
+    public init(
+        program: String, revision: UInt32, date: String, latitude: Double, longitude: Double, timeZone: String, start: Date, end: Date,
+        levelAtStart: Double, sun: [ProgramSunEvent], polar: String?, points: [ProgramSwitchPoint], lamps: Int
+    ) {
+        self.program = program
+        self.revision = revision
+        self.date = date
+        self.latitude = latitude
+        self.longitude = longitude
+        self.timeZone = timeZone
+        self.start = start
+        self.end = end
+        self.levelAtStart = levelAtStart
+        self.sun = sun
+        self.polar = polar
+        self.points = points
+        self.lamps = lamps
+    }
+}
+
+/// A sunset, dusk, dawn or sunrise in a ``ProgramPreview``.
+public struct ProgramSunEvent: Codable, Sendable, Equatable {
+    /// `sunset`, `civil dusk`, `civil dawn` or `sunrise`.
+    public var event: String
+    /// When.
+    public var at: Date
+    /// Local clock time, `HH:MM`, with ` +1` on the next day.
+    public var localTime: String
+
+    /// A sun event.
+    public init(event: String, at: Date, localTime: String) {
+        self.event = event
+        self.at = at
+        self.localTime = localTime
+    }
+}
+
+/// One switch point of a ``ProgramPreview``.
+public struct ProgramSwitchPoint: Codable, Sendable, Equatable {
+    /// When.
+    public var at: Date
+    /// Local clock time, `HH:MM`, with ` +1` on the next day.
+    public var localTime: String
+    /// The level from then on, percent.
+    public var level: Double
+    /// Fade, seconds.
+    public var fadeSeconds: Double
+    /// The program line's trigger, e.g. `sunset-10m` or `23:00`.
+    public var trigger: String
+    /// What happens, for people: `switch on at 100%`, `dim to 30%`, `switch off`...
+    public var change: String
+
+    /// A switch point.
+    public init(at: Date, localTime: String, level: Double, fadeSeconds: Double, trigger: String, change: String) {
+        self.at = at
+        self.localTime = localTime
+        self.level = level
+        self.fadeSeconds = fadeSeconds
+        self.trigger = trigger
+        self.change = change
+    }
+}

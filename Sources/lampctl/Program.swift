@@ -165,16 +165,7 @@ struct Program: AsyncParsableCommand {
             }
             var level = night.levelAtNoon
             for point in night.points {
-                let what: String
-                if point.level == level {
-                    what = "stay at " + ProgramText.level(point.level)
-                } else if level == 0 {
-                    what = "switch on at " + ProgramText.level(point.level)
-                } else if point.level == 0 {
-                    what = "switch off"
-                } else {
-                    what = (point.level < level ? "dim to " : "raise to ") + ProgramText.level(point.level)
-                }
+                let what = ProgramText.change(from: level, to: point.level)
                 level = point.level
                 let entry = ProgramText.trigger(program.entries[point.entry].trigger)
                 let fade = point.fadeDeciseconds > 0 ? ", fade " + ProgramText.decimal(Int(point.fadeDeciseconds)) + " s" : ""

@@ -60,17 +60,30 @@ struct Lamps: ParsableCommand {
         @Option(help: "First number.") var start: Int = 1
         @Option(help: "A group for all of them; repeat for several.") var group: [String] = []
         @Option(help: "Rated power at full light, watts.") var wattage: Double = 40
+        @Option(
+            parsing: .unconditional,
+            help: "Place the lamps on a street grid centred here (with --longitude), e.g. 52.3676; without it they have no place.")
+        var latitude: Double?
+        @Option(parsing: .unconditional, help: "The grid's centre, decimal degrees (west is negative).") var longitude: Double?
+        @Option(help: "Metres between lamps along a street on the grid; streets are three times as far apart.") var spacing: Double = 30
 
         func validate() throws {
             guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be from 1 to 1000000") }
             guard start >= 0 else { throw ValidationError("--start must not be negative") }
+            if (latitude == nil) != (longitude == nil) { throw ValidationError("give --latitude and --longitude together") }
+            if let latitude, !(-85...85).contains(latitude) { throw ValidationError("--latitude must be from -85 to 85") }
+            if let longitude, !(-180...180).contains(longitude) { throw ValidationError("--longitude must be from -180 to 180") }
+            guard spacing.isFinite, (1...1000).contains(spacing) else { throw ValidationError("--spacing must be from 1 to 1000 metres") }
         }
 
         func run() throws {
             let records = try (start..<(start + count)).map { number in
-                try LampRows.record(
-                    id: LampRows.numberedID(prefix: prefix, number: number, count: start + count), name: nil, latitude: nil,
-                    longitude: nil, wattage: wattage, groups: group, where: "")
+                let place = latitude.flatMap { latitude in
+                    longitude.map { StreetGrid.place(number - start, of: count, latitude: latitude, longitude: $0, spacing: spacing) }
+                }
+                return try LampRows.record(
+                    id: LampRows.numberedID(prefix: prefix, number: number, count: start + count), name: nil,
+                    latitude: place?.latitude, longitude: place?.longitude, wattage: wattage, groups: group, where: "")
             }
             try LampRows.store(storage).addLamps(records, atMilliseconds: LampRows.now())
             // validate() made count at least 1, so there is a first and a last.
@@ -94,6 +107,25 @@ struct Lamps: ParsableCommand {
             }
             print("\(lamps.count) lamps")
         }
+    }
+}
+
+/// Where `lamps generate --latitude --longitude` puts its lamps: along east-west streets,
+/// `spacing` metres apart, the streets three spacings apart, the grid about as tall as wide
+/// and centred on the place. Deterministic, so a test or a demo gets the same map every time.
+enum StreetGrid {
+    /// Metres per degree of latitude (and of longitude at the equator).
+    static let metresPerDegree = 111_320.0
+
+    /// The place of lamp `index` (0-based) of `count`, rounded to 1e-7 degrees (about 1 cm).
+    static func place(_ index: Int, of count: Int, latitude: Double, longitude: Double, spacing: Double) -> (latitude: Double, longitude: Double) {
+        let columns = max(1, Int((3 * Double(count)).squareRoot().rounded(.up)))
+        let rows = (count + columns - 1) / columns
+        let east = (Double(index % columns) - Double(columns - 1) / 2) * spacing
+        let north = (Double(rows - 1) / 2 - Double(index / columns)) * spacing * 3
+        let latitudeDegrees = latitude + north / metresPerDegree
+        let longitudeDegrees = longitude + east / (metresPerDegree * cos(latitude * .pi / 180))
+        return ((latitudeDegrees * 1e7).rounded() / 1e7, (min(180, max(-180, longitudeDegrees)) * 1e7).rounded() / 1e7)
     }
 }
 

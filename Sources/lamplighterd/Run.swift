@@ -71,6 +71,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Events one event-stream client may have waiting before it is disconnected as too slow.")
     var streamBuffer: Int = 4096
 
+    @Option(help: "Let web apps from this origin call the API: e.g. https://ops.example.org, or * for any (env LAMPLIGHTER_CORS_ORIGIN; default: no CORS headers).")
+    var corsOrigin: String? = Environment.get("LAMPLIGHTER_CORS_ORIGIN")
+
+    @Option(help: "A map tile server the dashboard draws under the lamps, a URL with {z}, {x} and {y} (env LAMPLIGHTER_MAP_TILES; default: none, lamps on a plain background).")
+    var mapTiles: String? = Environment.get("LAMPLIGHTER_MAP_TILES")
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
     var logLevel: String = Environment.get("LOG_LEVEL") ?? "info"
 
@@ -96,6 +102,12 @@ struct Run: AsyncParsableCommand {
         guard (1...3600).contains(programCheckInterval) else { throw ValidationError("--program-check-interval must be from 1 to 3600 seconds") }
         guard (16...1_000_000).contains(streamBuffer) else { throw ValidationError("--stream-buffer must be from 16 to 1000000 events") }
         guard maxPendingHandshakes >= 1 else { throw ValidationError("--max-pending-handshakes must be at least 1") }
+        if let corsOrigin, let problem = OperatorHTTPSettings.corsOriginProblem(corsOrigin) {
+            throw ValidationError("--cors-origin \(problem)")
+        }
+        if let mapTiles, let problem = OperatorHTTPSettings.mapTilesProblem(mapTiles) {
+            throw ValidationError("--map-tiles \(problem)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
 
@@ -160,10 +172,12 @@ struct Run: AsyncParsableCommand {
             print("lamplighterd: wrote the first admin token to \(firstToken) (for lampctl: export LAMPLIGHTER_TOKEN=$(cat \(firstToken)))")
         }
         let apiHost = self.apiHost
-        let router = OperatorHTTPServer.router(service: controller.service) {
-            metrics.refresh(fleet: fleet, gateway: gateway)
-            return registry.emitToString()
-        }
+        let router = OperatorHTTPServer.router(
+            service: controller.service,
+            metrics: {
+                metrics.refresh(fleet: fleet, gateway: gateway)
+                return registry.emitToString()
+            }, settings: OperatorHTTPSettings(corsOrigin: corsOrigin, mapTiles: mapTiles))
         let application = Application(
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: router),
@@ -173,6 +187,8 @@ struct Run: AsyncParsableCommand {
                 let apiPort = channel.localAddress?.port ?? 0
                 print("lamplighterd: lamps connect to ws://\(lampAddress.ipAddress ?? "?"):\(lampAddress.port ?? 0)/lamp/v1")
                 print("lamplighterd: operator API on http://\(apiHost):\(apiPort)/api/v1")
+                let browserHost = ["0.0.0.0", "::"].contains(apiHost) ? "127.0.0.1" : apiHost
+                print("lamplighterd: dashboard on http://\(browserHost):\(apiPort)/ (sign in with a token)")
                 print("lamplighterd: ready")
                 fflush(nil)
             },

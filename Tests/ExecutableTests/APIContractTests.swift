@@ -101,6 +101,13 @@ struct OpenAPIContractTests {
         try await api.call("GET", "/openapi.json", expect: 200)
         try await api.call("GET", "/metrics", expect: 200)
         try await api.call("GET", "/api/v1/lamps", token: "", expect: 401)
+        // The dashboard's page and files need no token either; a file it does not have is a JSON 404.
+        try await api.call("GET", "/", token: "", expect: 200)
+        try await api.call("GET", "/dashboard/app.js", token: "", expect: 200)
+        try await api.call("GET", "/dashboard/style.css", token: "", expect: 200)
+        try await api.call("GET", "/dashboard/nothing.js", token: "", expect: 404)
+        try await api.call("GET", "/api/v1/whoami", expect: 200)
+        try await api.call("GET", "/api/v1/whoami", token: "", expect: 401)
 
         // Lamps: one, an array (with an explicit null, which the server reads as absent), refusals.
         try await api.call(
@@ -171,6 +178,10 @@ struct OpenAPIContractTests {
         try await api.call("GET", "/api/v1/programs", expect: 200)
         try await api.call("GET", "/api/v1/programs/all-night", expect: 200)
         try await api.call("GET", "/api/v1/programs/nobody", expect: 404)
+        try await api.call("GET", "/api/v1/programs/all-night/preview?date=2026-11-20", expect: 200)
+        try await api.call("GET", "/api/v1/programs/all-night/preview?latitude=69.65&longitude=18.96", expect: 200)
+        try await api.call("GET", "/api/v1/programs/all-night/preview?date=tomorrow", expect: 400)
+        try await api.call("GET", "/api/v1/programs/nobody/preview", expect: 404)
         try await api.call("POST", "/api/v1/programs/all-night/assign", #"{"target":"lamp:lamp-0003"}"#, expect: 202)
         try await api.call("POST", "/api/v1/programs/nobody/assign", #"{"target":"all"}"#, expect: 404)
         try await api.call("DELETE", "/api/v1/programs/all-night", expect: 409)

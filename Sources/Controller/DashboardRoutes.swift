@@ -119,8 +119,10 @@ extension OperatorHTTPServer {
 /// The router's own 404, for a path (or method) no route has, as the API's JSON error
 /// `{"error": "no route GET /x"}` rather than an empty body.
 struct JSONNotFound: RouterMiddleware {
+    /// The operator API's context.
     typealias Context = OperatorRequestContext
 
+    /// Passes the request on; a 404 thrown by the router becomes the JSON error.
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)

@@ -9,6 +9,7 @@ Screenshot: .build/browser-screenshots/firefox-map.png.
 import base64
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -18,6 +19,12 @@ from fleet import ROOT, Fleet, wait_until  # noqa: E402
 
 LAMPS = 500
 SCREENSHOTS = os.environ.get("SCREENSHOTS", os.path.join(ROOT, ".build", "browser-screenshots"))
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def main():
@@ -33,8 +40,9 @@ def main():
         fleet.simulate(LAMPS)
         wait_until(f"{LAMPS} lamps are online", lambda: fleet.online() == LAMPS, timeout=60)
         binary = os.environ.get("FIREFOX") or shutil.which("firefox-esr") or shutil.which("firefox")
-        client = Marionette(host="127.0.0.1", port=2828, bin=binary, headless=True, profile=profile,
-                            app_args=["-width", "1400", "-height", "900"], startup_timeout=120)
+        client = Marionette(host="127.0.0.1", port=free_port(), bin=binary, headless=True, profile=profile,
+                            gecko_log=os.path.join(fleet.directory, "gecko.log"), app_args=["-width", "1400", "-height", "900"],
+                            startup_timeout=120)
         client.start_session()
         client.set_window_rect(width=1400, height=900)
 

@@ -260,6 +260,29 @@ class DashboardTest(BrowserCase):
         self.screenshot("audit")
 
 
+class FirstRunTest(BrowserCase):
+    """The README's way in: a daemon with no lamps, the page open, then lamps registered and
+    connected while both run: they appear on the page by themselves."""
+
+    def test_lamps_registered_later_appear_live(self):
+        empty = Fleet(prefix="lamplighter-first-run-")
+        self.addCleanup(empty.close)
+        empty.start_daemon()
+        self.browser.get(empty.url + "/")
+        field = wait_until("the sign-in form shows", lambda: self.visible("token"))
+        field.send_keys(empty.admin_token)
+        field.send_keys(Keys.ENTER)
+        wait_until("the page is live", lambda: self.element("app").get_attribute("data-live") == "true", timeout=20)
+        message = wait_until("the map says there are no lamps", lambda: self.element("map-message").text)
+        self.assertIn("lamplighterd lamps generate", message)
+        empty.generate(200)
+        empty.simulate(200)
+        wait_until("the 200 new lamps are on the map", lambda: self.element("map").get_attribute("data-lamps") == "200", timeout=30)
+        wait_until("and online on the page", lambda: self.counter("online") == 200, timeout=30)
+        self.assertEqual(self.element("map-message").text, "")
+        self.screenshot("first-run")
+
+
 class PhoneTest(BrowserCase):
     """The same page on a phone-sized screen: the map on top, the panels below."""
 

@@ -33,10 +33,12 @@ struct DashboardTests {
         try await app.test(.router, body)
     }
 
+    /// A response's body as text.
     static func text(_ response: TestResponse) -> String {
         String(buffer: response.body)
     }
 
+    /// A response's body as the API's error, if it is one.
     static func error(_ response: TestResponse) -> APIError? {
         try? APICoding.decoder().decode(APIError.self, from: Data(response.body.readableBytesView))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import OperatorAPI
 import Testing
 
 /// `lamplighterd lamps ...` and `key ...` as an installer uses them.
@@ -45,6 +46,31 @@ struct ProvisioningTests {
         #expect(badID.status != 0 && badID.stderr.contains("must be 1 to 32 characters"))
         let badCount = try ProductRunner.run("lamplighterd", ["lamps", "generate", "--count", "0"] + storage)
         #expect(badCount.status != 0 && badCount.stderr.contains("--count must be from 1"))
+    }
+
+    /// What the dashboard's map and the README's first commands rely on.
+    @Test("generate --latitude --longitude puts the lamps on a street grid centred there, 30 m apart")
+    func generateOnAGrid() async throws {
+        let daemon = try Daemon(lamps: 0)
+        let made = try ProductRunner.run(
+            "lamplighterd", ["lamps", "generate", "--count", "300", "--latitude", "52.3676", "--longitude", "4.9041"] + daemon.storage)
+        #expect(made.status == 0 && made.stdout.contains("registered 300 lamps"))
+        let half = try ProductRunner.run("lamplighterd", ["lamps", "generate", "--count", "2", "--latitude", "52"] + daemon.storage)
+        #expect(half.status != 0 && half.stderr.contains("give --latitude and --longitude together"))
+        try await daemon.start()
+        let lamps = try await daemon.lamps("limit=1000")
+        #expect(lamps.count == 300)
+        let latitudes = lamps.compactMap(\.latitude)
+        let longitudes = lamps.compactMap(\.longitude)
+        #expect(latitudes.count == 300 && longitudes.count == 300)
+        let metresPerDegree = 111_320.0
+        let north = ((latitudes.max() ?? 0) - (latitudes.min() ?? 0)) * metresPerDegree
+        let east = ((longitudes.max() ?? 0) - (longitudes.min() ?? 0)) * metresPerDegree * cos(52.3676 * .pi / 180)
+        // 30 columns 30 m apart, 10 streets 90 m apart: about as tall as wide, centred on the place.
+        #expect(abs(east - 29 * 30) < 1 && abs(north - 9 * 90) < 1, "\(east) m by \(north) m")
+        #expect(abs(((latitudes.max() ?? 0) + (latitudes.min() ?? 0)) / 2 - 52.3676) < 1e-6)
+        #expect(abs(((longitudes.max() ?? 0) + (longitudes.min() ?? 0)) / 2 - 4.9041) < 1e-6)
+        #expect(Set(lamps.map { "\($0.latitude ?? 0),\($0.longitude ?? 0)" }).count == 300, "two lamps share a place")
     }
 
     @Test("key show creates the fleet key once; key lamp derives the documented lamp key")

@@ -42,8 +42,6 @@ public struct CommandProgressSnapshot: Sendable, Hashable {
 
     /// Lamps without an answer, linked or not.
     public var pending: Int { total - applied - failed }
-    /// Whether every linked lamp has answered.
-    public var isSettled: Bool { pending == offline }
 }
 
 /// Counts each recent command's answers as they arrive, so progress and `command.applied`

@@ -31,9 +31,4 @@ public final class ManualClock: FleetClock {
     public func advance(milliseconds: UInt64) {
         now.wrappingAdd(milliseconds, ordering: .relaxed)
     }
-
-    /// Sets the clock (forward or back).
-    public func set(milliseconds: UInt64) {
-        now.store(milliseconds, ordering: .relaxed)
-    }
 }

@@ -105,11 +105,6 @@ extension FleetModel {
         programs[name] = nil
     }
 
-    /// How many lamps run a program.
-    public func lampCount(running name: String) -> Int {
-        lamps.reduce(0) { $0 + ($1.desired.program.name == name ? 1 : 0) }
-    }
-
     /// Assigns a program (nil: none) to lamps (after the store); returns their new desired states.
     public mutating func assignProgram(_ name: String?, to slots: [Int], revision: UInt32) -> [(Int, DesiredState)] {
         var builder = ProgramBuilder(programs: programs, defaults: programDefaults)

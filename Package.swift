@@ -38,6 +38,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // RFC 4180 CSV (quoted fields) for lamp imports; no dependencies, no resources.
+        .package(url: "https://github.com/yaslab/CSV.swift", exact: "2.5.2"),
+        // The WebSocket client (WSClient) of lampctl watch: ws:// and wss:// (TLS through a proxy).
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
     ],
     targets: [
         // The wire codec. No dependencies, no Foundation: it also compiles as Embedded Swift
@@ -67,9 +71,23 @@ let package = Package(
         // Codable request, response and event types of the operator API, shared by the
         // daemon, lampctl and the tests.
         .target(name: "OperatorAPI", dependencies: [], swiftSettings: swiftSettings),
+        // The lamp import format (CSV with quoting) and numbered ids, shared by lampctl and
+        // lamplighterd.
+        .target(
+            name: "LampCSV", dependencies: ["OperatorAPI", .product(name: "CSV", package: "CSV.swift")], swiftSettings: swiftSettings),
+        // What lampctl and lamplighterd do before ArgumentParser: "did you mean" for a
+        // mistyped subcommand, negative numbers as values.
+        .target(
+            name: "CommandLineSupport", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
         // A typed client of the operator API, for lampctl and scripts (URLSession: no
         // extra dependency to build).
-        .target(name: "OperatorClient", dependencies: ["OperatorAPI"] + nio, swiftSettings: swiftSettings),
+        .target(
+            name: "OperatorClient",
+            dependencies: [
+                "OperatorAPI", .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
+            ] + nio,
+            swiftSettings: swiftSettings),
         // The I/O layer: lamp gateway (NIO WebSocket), operator HTTP API (Hummingbird), fleet
         // service, batched writer; wired together as services.
         .target(
@@ -88,8 +106,8 @@ let package = Package(
         .executableTarget(
             name: "lamplighterd",
             dependencies: [
-                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI", "LightingPrograms",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI", "LightingPrograms", "LampCSV",
+                "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,13 +120,14 @@ let package = Package(
         .executableTarget(
             name: "lampctl",
             dependencies: [
-                "OperatorAPI", "OperatorClient", "LightingPrograms", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "OperatorAPI", "OperatorClient", "LightingPrograms", "LampCSV", "CommandLineSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "lampsim",
             dependencies: [
-                "LampProtocol", "LampProtocolNIO", "LampAuth", "FleetCore", "LightingPrograms",
+                "LampProtocol", "LampProtocolNIO", "LampAuth", "FleetCore", "LightingPrograms", "OperatorAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio,
@@ -135,7 +154,7 @@ let package = Package(
         // Starts the real executables as processes: what a user sees.
         .testTarget(
             name: "ExecutableTests",
-            dependencies: ["lamplighterd", "lampctl", "lampsim", "OperatorAPI"],
+            dependencies: ["lamplighterd", "lampctl", "lampsim", "OperatorAPI", "LampCSV", "CommandLineSupport"],
             swiftSettings: swiftSettings),
     ]
 )

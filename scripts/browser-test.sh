@@ -25,7 +25,9 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 if ! python3 -c "import selenium" 2>/dev/null; then
   echo "browser-test: installing selenium (pip)"
-  python3 -m pip install --quiet --disable-pip-version-check selenium
+  # A Debian python3 refuses a plain install (PEP 668): then into the user's site instead.
+  python3 -m pip install --quiet --disable-pip-version-check selenium \
+    || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages selenium
 fi
 if [ "$firefox" = yes ]; then
   if ! command -v firefox-esr >/dev/null && ! command -v firefox >/dev/null; then
@@ -35,12 +37,14 @@ if [ "$firefox" = yes ]; then
   fi
   if ! python3 -c "import marionette_driver" 2>/dev/null; then
     echo "browser-test: installing marionette-driver (pip)"
-    python3 -m pip install --quiet --disable-pip-version-check marionette-driver
+    python3 -m pip install --quiet --disable-pip-version-check marionette-driver \
+      || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages marionette-driver
   fi
 fi
 scripts/setup.sh
 swift build -j 2 --product lamplighterd
 swift build -j 2 --product lampsim
+swift build -j 2 --product lampctl
 # Selenium Manager stays offline: the browser and the driver are the ones installed above.
 export SE_OFFLINE=true
 export CHROMIUM="${CHROMIUM:-$(command -v chromium)}" CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"

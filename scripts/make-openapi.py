@@ -30,7 +30,7 @@ OUTPUT = os.path.join(ROOT, "Sources", "Controller", "Resources", "openapi.json"
 
 # Bodies the server decodes (requests and stream requests): their optionals may also be null.
 REQUEST_TYPES = {
-    "LampRegistration", "GroupCreate", "GroupMembersChange", "CommandRequest", "TokenCreate", "ProgramSave",
+    "LampRegistration", "LampUpdate", "GroupCreate", "GroupMembersChange", "CommandRequest", "TokenCreate", "ProgramSave",
     "ProgramAssign", "StreamRequest",
 }
 ROLES = ["viewer", "operator", "admin"]
@@ -199,7 +199,9 @@ DOCUMENT_SCHEMA = {
 
 PATHS = {
     "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": ok(
-        {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}, "required": ["status"]})}},
+        {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]},
+                                          "version": {"type": "string", "description": "lamplighterd's version"}},
+         "required": ["status", "version"]})}},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {
         **ok(DOCUMENT_SCHEMA),
         "500": {"description": "The document is missing from the daemon's installation (its resource bundle "
@@ -230,8 +232,15 @@ PATHS = {
         "post": op("Register one lamp or an array of lamps, all or none", "admin", ok(arr(ref("LampView")), "201", "Created"),
                    body={"oneOf": [ref("LampRegistration"), arr(ref("LampRegistration"))]},
                    codes=("400", "401", "403", "409", "413"))},
-    "/api/v1/lamps/{id}": {"get": op("One lamp: desired versus reported, last seen, energy, recent events", "viewer",
-                                     ok(ref("LampView")), [pp("id")], codes=("401", "403", "404"))},
+    "/api/v1/lamps/{id}": {
+        "get": op("One lamp: desired versus reported, last seen, energy, recent events", "viewer",
+                  ok(ref("LampView")), [pp("id")], codes=("401", "403", "404")),
+        "patch": op("Change a lamp's name, place or wattage (each field given replaces the registered one); a lamp that moves "
+                    "and runs a program gets it again for its new place", "admin", ok(ref("LampView")), [pp("id")],
+                    body=ref("LampUpdate"), codes=("400", "401", "403", "404")),
+        "delete": op("Remove a lamp: registration, desired and reported state, group memberships (its events stay); its "
+                     "link is closed with 4001", "admin", {"204": {"description": "Removed"}}, [pp("id")],
+                     codes=("401", "403", "404"))},
     "/api/v1/groups": {
         "get": op("Every group and its size", "viewer", ok(arr(ref("GroupView")))),
         "post": op("Create an empty group", "operator", ok(ref("GroupView"), "201", "Created"), body=ref("GroupCreate"),

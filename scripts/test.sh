@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the tests need, builds, runs every test.
+# The README's test command: installs what the tests need, builds, runs every test: the Swift
+# suites, then the dashboard in headless Chromium (scripts/browser-test.sh).
+#
+#   scripts/test.sh               everything (installs Chromium and Selenium when missing)
+#   scripts/test.sh --no-browser  the Swift suites only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+browser=yes
+for argument in "$@"; do
+  case "$argument" in
+    --no-browser) browser=no ;;
+    *) echo "usage: scripts/test.sh [--no-browser]" >&2; exit 64 ;;
+  esac
+done
 scripts/setup.sh
 swift build -j 2 --build-tests
 set +e
@@ -10,5 +21,9 @@ set +e
 # instead of 1.5; measured 29 November).
 swift test --skip-build --no-parallel 2>&1 | tee .build/test-output.log | grep -E "✘|Test run with|error:"
 status=${PIPESTATUS[0]}
+if [ "$browser" = yes ]; then
+  echo "== the dashboard in headless Chromium (scripts/browser-test.sh)"
+  scripts/browser-test.sh || status=$((status == 0 ? 1 : status))
+fi
 set -e
 exit "$status"

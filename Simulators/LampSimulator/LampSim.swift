@@ -4,6 +4,7 @@ import Foundation
 import LampAuth
 import LampProtocol
 import NIOCore
+import OperatorAPI
 import NIOPosix
 import UnixSignals
 
@@ -25,7 +26,8 @@ struct LampSim: AsyncParsableCommand {
             stops rather than fight for its identity. Prints a summary line every second and a final report; --report writes it as \
             JSON (with a simulated clock the summary line ends with the lamps' clock). Stops after \
             --duration seconds, or on SIGINT/SIGTERM.
-            """)
+            """,
+        version: LamplighterVersion.current)
 
     @Option(help: "The controller's lamp URL (env LAMPLIGHTER_LAMP_URL).")
     var url: String = ProcessInfo.processInfo.environment["LAMPLIGHTER_LAMP_URL"] ?? "ws://127.0.0.1:7350/lamp/v1"
@@ -33,7 +35,7 @@ struct LampSim: AsyncParsableCommand {
     @Option(help: "How many lamps, 1 to 20000 per process (the open-file limit).")
     var count: Int = 100
 
-    @Option(help: "Lamp id prefix; ids are PREFIX0001, PREFIX0002, ... as 'lamplighterd lamps generate' makes them.")
+    @Option(help: "Lamp id prefix; ids are PREFIX0001, PREFIX0002, ... as 'lampctl lamps generate' makes them.")
     var prefix: String = "lamp-"
 
     @Option(help: "Number of the first lamp.")

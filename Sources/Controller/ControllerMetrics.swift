@@ -75,7 +75,8 @@ public final class ControllerMetrics: Sendable {
         export(counters)
         linksOpen.record(gateway.linkedLamps)
         pendingHandshakes.record(counters.pendingHandshakes)
-        let (registered, inFault, byMode) = fleet.withEntries { entries in
+        let (registered, inFault, byMode) = fleet.withEntries { all in
+            let entries = all.filter { !$0.removed }
             var byMode: [String: Int] = Dictionary(uniqueKeysWithValues: ControllerMetrics.modes.map { ($0, 0) })
             var inFault = 0
             for entry in entries {

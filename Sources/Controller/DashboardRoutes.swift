@@ -60,7 +60,9 @@ extension OperatorHTTPServer {
                     allowMethods: [.get, .post, .put, .delete, .head, .options],
                     maxAge: .seconds(600)))
         }
-        router.add(middleware: JSONNotFound())
+        // Inside CORS, so an error answer still carries its headers; it wraps every route and
+        // the router's own "no such route".
+        router.add(middleware: JSONErrorMiddleware())
     }
 
     /// The dashboard's files at `/` and `/dashboard/FILE`, no token needed.
@@ -113,22 +115,5 @@ extension OperatorHTTPServer {
             throw .badRequest("must be decimal degrees from -\(Int(limit)) to \(Int(limit))", field: name)
         }
         return value
-    }
-}
-
-/// The router's own 404, for a path (or method) no route has, as the API's JSON error
-/// `{"error": "no route GET /x"}` rather than an empty body.
-struct JSONNotFound: RouterMiddleware {
-    /// The operator API's context.
-    typealias Context = OperatorRequestContext
-
-    /// Passes the request on; a 404 thrown by the router becomes the JSON error.
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as HTTPError where error.status == .notFound {
-            return OperatorHTTPServer.failure(
-                APIFailure(status: 404, APIError(error: "no route \(request.method.rawValue) \(request.uri.path)")))
-        }
     }
 }

@@ -13,8 +13,10 @@ import Synchronization
 /// cut off (``StreamSubscriber/overflowReason``), not allowed to slow the controller. With no
 /// subscriber, publishing costs one atomic load.
 public final class EventHub: Sendable {
-    /// Messages a subscriber may have waiting before it is disconnected.
-    public let bufferLimit: Int
+    /// Messages a subscriber may have waiting before it is disconnected (new subscribers
+    /// get the value current when they connect; SIGHUP can change it).
+    public var bufferLimit: Int { limit.load(ordering: .relaxed) }
+    private let limit: Atomic<Int>
     private let subscribers = Mutex<[UInt64: StreamSubscriber]>([:])
     private let count = Atomic<Int>(0)
     private let dropped = Atomic<Int>(0)
@@ -23,7 +25,12 @@ public final class EventHub: Sendable {
     /// A hub whose subscribers may each have `bufferLimit` messages waiting.
     public init(bufferLimit: Int = 4096) {
         precondition(bufferLimit >= 1, "a stream buffer holds at least one message")
-        self.bufferLimit = bufferLimit
+        self.limit = Atomic(bufferLimit)
+    }
+
+    /// Changes the limit for subscribers that connect from now on.
+    public func setBufferLimit(_ value: Int) {
+        limit.store(max(1, value), ordering: .relaxed)
     }
 
     /// Whether anyone is listening: publishers skip building events when not.

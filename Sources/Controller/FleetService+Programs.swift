@@ -39,7 +39,7 @@ extension FleetService {
         } catch {
             throw FleetError(.invalid, "\(error)", field: "source")
         }
-        let (isNew, revision) = fleet.withModel { ($0.program(named: name) == nil, $0.nextVersion()) }
+        let (isNew, revision) = fleet.withModel { ($0.program(named: name) == nil, $0.nextProgramRevision()) }
         try await storing("storing the program") {
             try await store.saveProgram(
                 name, source: request.source, revision: revision,
@@ -62,7 +62,8 @@ extension FleetService {
     /// Assigns a program to a target's lamps: durable, then pushed as desired state.
     public func assignProgram(_ name: String, _ request: ProgramAssign, by caller: Caller) async throws(FleetError) -> ProgramAssigned {
         guard let target = CommandTarget(request.target) else { throw .invalid("must be lamp:ID, group:NAME or all", field: "target") }
-        let (slots, revision) = try fleet.withModel { model throws(FleetError) -> ([Int], UInt32) in
+        let now = clock.nowMilliseconds()
+        let (slots, revision, held) = try fleet.withModel { model throws(FleetError) -> ([Int], UInt32, Int) in
             guard model.program(named: name) != nil else { throw .notFound("no program \(name)", field: "name") }
             guard let slots = model.resolve(target), !slots.isEmpty else {
                 throw .notFound("no lamp matches \(request.target)", field: "target")
@@ -71,10 +72,11 @@ extension FleetService {
             guard homeless.isEmpty else {
                 throw FleetError(
                     .invalid,
-                    "\(homeless.count) lamps have no location (e.g. \(homeless[0])): register latitude and longitude, or start lamplighterd with --latitude and --longitude",
+                    "\(homeless.count == 1 ? "1 lamp has" : "\(homeless.count) lamps have") no location (e.g. \(homeless[0])): set one with 'lampctl lamps set ID --latitude LAT --longitude LON', or give lamplighterd a default with --latitude and --longitude (or the config file's latitude and longitude)",
                     field: "target")
             }
-            return (slots, model.nextVersion())
+            let held = slots.filter { FleetService.modeName(model.lamps[$0].desired.control.intent, atMilliseconds: now) != "program" }.count
+            return (slots, model.nextProgramRevision(), held)
         }
         try await storing("storing the assignment") {
             try await store.assignProgram(
@@ -86,7 +88,7 @@ extension FleetService {
         logger.info(
             "program assigned",
             metadata: ["program.name": "\(name)", "program.revision": "\(revision)", "command.target": "\(target)", "command.lamps": "\(changed.count)"])
-        return ProgramAssigned(program: name, revision: revision, target: target.description, lamps: changed.count)
+        return ProgramAssigned(program: name, revision: revision, target: target.description, lamps: changed.count, heldByCommand: held)
     }
 }
 

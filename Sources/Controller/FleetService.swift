@@ -90,6 +90,46 @@ public final class FleetService: Sendable {
         return records.compactMap { lampView($0.id) }
     }
 
+    /// Changes a lamp's registration (name, place, wattage), durably and audited. A lamp that
+    /// moved and runs a program gets it again, framed for its new place, as a new revision.
+    public func updateLamp(_ text: String, _ update: LampUpdate, by caller: Caller) async throws(FleetError) -> LampView {
+        guard let id = LampID(text), let current = fleet.entry(id) else { throw .notFound("no lamp \(text) is registered", field: "id") }
+        let record = try FleetModel.changedRegistration(
+            current.record, name: update.name, latitude: update.latitude, longitude: update.longitude, wattage: update.wattage)
+        let revision = fleet.withModel { model in model.needsProgramAgain(record) ? model.nextProgramRevision() : nil }
+        var detail: [String] = []
+        if record.name != current.record.name { detail.append("name \(record.name ?? "-")") }
+        if record.latitude != current.record.latitude || record.longitude != current.record.longitude {
+            detail.append("place \(record.latitude.map { "\($0)" } ?? "-"), \(record.longitude.map { "\($0)" } ?? "-")")
+        }
+        if record.wattage != current.record.wattage { detail.append("wattage \(record.wattage.map { "\($0)" } ?? "-")") }
+        let audit = entry(caller, "lamps.update", target: "lamp:\(id)", detail: detail.joined(separator: "; "))
+        let updated = try await storing("storing the lamp") {
+            try await store.updateLamp(record, programRevision: revision, audit: audit)
+        }
+        guard updated else { throw .notFound("no lamp \(text) is registered", field: "id") }
+        gateway.deliver(fleet.withModel { $0.updateRegistration(record, programRevision: revision) })
+        logger.info(
+            "lamp updated",
+            metadata: ["lamp.id": "\(id)", "lamp.change": "\(detail.joined(separator: "; "))", "api.caller": "\(caller.name)"])
+        guard let view = lampView(id) else { throw .notFound("no lamp \(text) is registered", field: "id") }
+        return view
+    }
+
+    /// Removes a lamp, durably and audited: it no longer counts, resolves or authenticates,
+    /// and its open link is closed (4001). Its events stay in the history.
+    public func removeLamp(_ text: String, by caller: Caller) async throws(FleetError) {
+        guard let id = LampID(text), fleet.entry(id) != nil else { throw .notFound("no lamp \(text) is registered", field: "id") }
+        let audit = entry(caller, "lamps.remove", target: "lamp:\(id)", detail: "")
+        let removed = try await storing("removing the lamp") { try await store.removeLamp(id, audit: audit) }
+        guard removed else { throw .notFound("no lamp \(text) is registered", field: "id") }
+        let now = clock.nowMilliseconds()
+        if let slot = fleet.withModel({ $0.remove(id, atMilliseconds: now) }) {
+            gateway.closeLinks([slot], code: LampCloseCode.authenticationFailed, reason: "lamp removed")
+        }
+        logger.notice("lamp removed", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])
+    }
+
     // MARK: Commands
 
     /// Validates a command, makes it durable (with its audit entry), then sends it. Returns
@@ -278,7 +318,7 @@ public final class FleetService: Sendable {
         let now = clock.nowMilliseconds()
         return fleet.withEntries { table in
             let matching = table.filter { entry in
-                (group.map { entry.record.groups.contains($0) } ?? true) && (online.map { entry.online == $0 } ?? true)
+                !entry.removed && (group.map { entry.record.groups.contains($0) } ?? true) && (online.map { entry.online == $0 } ?? true)
                     && (mode.map { FleetService.modeName(entry.desired.control.intent, atMilliseconds: now) == $0 } ?? true)
                     && (fault.map { (entry.status.map { $0.faults.rawValue != 0 } ?? false) == $0 } ?? true)
             }.sorted { $0.record.id < $1.record.id }

@@ -11,9 +11,10 @@ import Synchronization
 public final class FleetState: Sendable {
     private let model: Mutex<FleetModel>
 
-    /// A fleet loaded from the store; the version sequence continues after `highestVersion`.
-    public init(stored: [StoredLamp], highestVersion: UInt32 = 0) {
-        model = Mutex(FleetModel(stored: stored, highestVersion: highestVersion))
+    /// A fleet loaded from the store; the version sequences continue after `highestVersion`
+    /// (control) and `highestProgramRevision` (programs).
+    public init(stored: [StoredLamp], highestVersion: UInt32 = 0, highestProgramRevision: UInt32 = 0) {
+        model = Mutex(FleetModel(stored: stored, highestVersion: highestVersion, highestProgramRevision: highestProgramRevision))
     }
 
     /// Runs `body` with the model locked: reads and changes in one critical section.

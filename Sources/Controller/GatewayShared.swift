@@ -18,12 +18,16 @@ final class GatewayShared: Sendable {
     let metrics: ControllerMetrics
     let clock: any FleetClock
     private let nextLinkID = Atomic<UInt64>(1)
+    /// Links allowed in their handshake at once (starts as the configuration's; SIGHUP can
+    /// change it).
+    let maximumPendingHandshakes: Atomic<Int>
 
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
         events: FleetEvents, fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock, logger: Logger
     ) {
         self.configuration = configuration
+        self.maximumPendingHandshakes = Atomic(configuration.maximumPendingHandshakes)
         self.fleet = fleet
         self.store = store
         self.writer = writer

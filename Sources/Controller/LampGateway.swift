@@ -22,6 +22,11 @@ public final class LampGateway: Service, Sendable {
     /// Counters for `/api/v1/stats`, `/metrics` and the tests.
     public var counters: GatewayCounters { shared.counters }
 
+    /// Changes how many links may be in their handshake at once; open links are untouched.
+    public func setMaximumPendingHandshakes(_ value: Int) {
+        shared.maximumPendingHandshakes.store(max(1, value), ordering: .relaxed)
+    }
+
     /// A gateway for `fleet`, not yet listening.
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
@@ -158,6 +163,13 @@ public final class LampGateway: Service, Sendable {
                     handler.value.requestOnce(message)
                 }
             }
+        }
+    }
+
+    /// Closes the links of those of `slots` linked now (e.g. a removed lamp's).
+    func closeLinks(_ slots: [Int], code: UInt16, reason: String) {
+        for (_, handle) in shared.registry.handles(for: slots) {
+            handle.eventLoop.execute { handle.handler.value.closeLink(code: code, reason: reason) }
         }
     }
 

@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// One lamp link on its channel's event loop: a thin adapter that turns WebSocket frames into
 /// events of the link's ``ConnectionStateMachine`` and carries out the actions it returns.
@@ -58,7 +59,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.context = context
         shared.counters.pendingHandshakes.add()
         countedAsPending = true
-        if shared.counters.pendingHandshakes.current > shared.configuration.maximumPendingHandshakes {
+        if shared.counters.pendingHandshakes.current > shared.maximumPendingHandshakes.load(ordering: .relaxed) {
             run(machine.refuse(code: LampCloseCode.tryAgainLater, reason: "too many pending handshakes"))
             return
         }
@@ -163,6 +164,11 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         log(.info, "link replaced by a newer one")
         shared.counters.linksReplaced.add()
         run(machine.replaced())
+    }
+
+    /// The controller closes the link (its lamp was removed).
+    func closeLink(code: UInt16, reason: String) {
+        run(machine.refuse(code: code, reason: reason))
     }
 
     /// The controller shuts down.

@@ -17,6 +17,8 @@ import OperatorAPI
 /// | GET | /lamps?group=&mode=&online=&fault=&offset=&limit= | viewer | a page of lamps |
 /// | POST | /lamps | admin | register one lamp or an array of lamps |
 /// | GET | /lamps/{id} | viewer | one lamp: desired versus reported, recent events |
+/// | PATCH | /lamps/{id} | admin | change its name, place or wattage |
+/// | DELETE | /lamps/{id} | admin | remove it (its events stay) |
 /// | GET | /groups | viewer | every group and its size |
 /// | POST | /groups | operator | create an empty group |
 /// | GET | /groups/{name} | viewer | one group |
@@ -64,7 +66,7 @@ public enum OperatorHTTPServer {
         commonMiddleware(router, settings)
         dashboardRoutes(router, settings)
         router.get("/healthz") { _, _ in
-            try json(["status": "ok"])
+            try json(["status": "ok", "version": LamplighterVersion.current])
         }
         router.get("/openapi.json") { _, _ in
             // 500 with the reason if the document's resource bundle is missing.
@@ -143,6 +145,14 @@ public enum OperatorHTTPServer {
                 throw APIFailure(status: 404, APIError(error: "no lamp \(text) is registered", field: "id"))
             }
             return try json(view)
+        }
+        route(api, .patch, "lamps/:id", .admin, service) { request, context, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            return try json(try await service.updateLamp(context.parameters.get("id") ?? "", try decode(LampUpdate.self, body), by: caller))
+        }
+        route(api, .delete, "lamps/:id", .admin, service) { _, context, caller in
+            try await service.removeLamp(context.parameters.get("id") ?? "", by: caller)
+            return Response(status: .noContent)
         }
         route(api, .get, "events", .viewer, service) { request, _, _ in
             let query = request.uri.queryParameters
@@ -310,6 +320,30 @@ public enum OperatorHTTPServer {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             return OperatorHTTPServer.failure(
                 APIFailure(status: 413, APIError(error: "the body is larger than \(maximumBodySize) bytes")))
+        }
+    }
+}
+
+/// Gives the errors Hummingbird raises itself (no such route, wrong method, a body it could
+/// not read) the API's JSON error body instead of an empty one.
+struct JSONErrorMiddleware: RouterMiddleware {
+    typealias Context = OperatorRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let status = Int(error.status.code)
+            let message: String
+            switch status {
+            case 404:
+                message = "no route \(request.method.rawValue) \(request.uri.path): the API is under /api/v1 (GET /openapi.json lists every route)"
+            case 405:
+                message = "\(request.method.rawValue) is not allowed on \(request.uri.path) (GET /openapi.json lists every route)"
+            default:
+                message = error.body ?? error.status.reasonPhrase
+            }
+            return OperatorHTTPServer.failure(APIFailure(status: status, APIError(error: message)))
         }
     }
 }

@@ -11,7 +11,10 @@ public final class ProgramWatch: Service, Sendable {
     let events: FleetEvents
     let clock: any FleetClock
     let logger: Logger
-    let interval: Duration
+    /// Seconds between passes (SIGHUP can change it; it applies from the next pass).
+    private let intervalMilliseconds: Atomic<Int64>
+    /// The time between passes.
+    public var interval: Duration { .milliseconds(intervalMilliseconds.load(ordering: .relaxed)) }
     /// The judge and its verdicts.
     private let judge: Mutex<ProgramJudge>
 
@@ -22,9 +25,14 @@ public final class ProgramWatch: Service, Sendable {
         self.fleet = fleet
         self.events = events
         self.clock = clock
-        self.interval = interval
+        self.intervalMilliseconds = Atomic(max(1, interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000))
         self.judge = Mutex(ProgramJudge(graceSeconds: graceSeconds))
         self.logger = logger
+    }
+
+    /// Changes the time between passes, from the next pass on.
+    public func setInterval(_ interval: Duration) {
+        intervalMilliseconds.store(max(1, interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000), ordering: .relaxed)
     }
 
     public func run() async throws {

@@ -31,6 +31,8 @@ public struct LampEntry: Sendable {
     public var lastSeenMilliseconds: UInt64 = 0
     /// Whether an authenticated link is open.
     public var online = false
+    /// Whether the lamp was removed: its slot stays (slots never move), empty of it.
+    public var removed = false
 
     /// An entry as loaded from the store.
     public init(stored: StoredLamp) {
@@ -71,8 +73,11 @@ public struct FleetModel: Sendable {
     /// Every lamp, by slot.
     public internal(set) var lamps: [LampEntry] = []
     private var slots: [LampID: Int] = [:]
-    /// The highest control version or program revision handed out, committed or not.
+    /// The highest control version handed out, committed or not.
     public private(set) var lastVersion: UInt32
+    /// The highest program revision handed out, committed or not: a sequence of its own, so
+    /// an operator's first program is revision 1 whatever commands came before.
+    public private(set) var lastProgramRevision: UInt32
     /// Known programs, by name.
     var programs: [String: KnownProgram] = [:]
     /// Counts recent commands' answers (progress, `command.applied`).
@@ -80,9 +85,11 @@ public struct FleetModel: Sendable {
     /// Where lamps without a registered place are, and the fleet's local time.
     public internal(set) var programDefaults = ProgramDefaults(timeZone: .utc, latitude: nil, longitude: nil)
 
-    /// A fleet loaded from the store; the version sequence continues after `highestVersion`.
-    public init(stored: [StoredLamp] = [], highestVersion: UInt32 = 0) {
+    /// A fleet loaded from the store; the control version sequence continues after
+    /// `highestVersion`, the program revision sequence after `highestProgramRevision`.
+    public init(stored: [StoredLamp] = [], highestVersion: UInt32 = 0, highestProgramRevision: UInt32 = 0) {
         lastVersion = max(highestVersion, stored.map(\.desired.control.version).max() ?? 0)
+        lastProgramRevision = max(highestProgramRevision, stored.map(\.desired.program.revision).max() ?? 0)
         lamps.reserveCapacity(stored.count)
         slots.reserveCapacity(stored.count)
         add(stored)
@@ -91,7 +98,9 @@ public struct FleetModel: Sendable {
     // MARK: Registry
 
     /// How many lamps are registered.
-    public var count: Int { lamps.count }
+    public var count: Int { lamps.count - removedCount }
+    /// How many slots hold a removed lamp.
+    private var removedCount = 0
 
     /// The slot of a registered lamp.
     public func slot(of id: LampID) -> Int? { slots[id] }
@@ -114,6 +123,36 @@ public struct FleetModel: Sendable {
         }
     }
 
+    /// The registration `record` would be after `change`: each given field replaces the old
+    /// one, by the one registration rule. Nil fields keep their value.
+    public static func changedRegistration(
+        _ record: LampRecord, name: String?, latitude: Double?, longitude: Double?, wattage: Double?
+    ) throws(FleetError) -> LampRecord {
+        try LampRecord.validated(
+            id: record.id.value, name: name ?? record.name, latitude: latitude ?? record.latitude, longitude: longitude ?? record.longitude,
+            wattage: wattage ?? record.wattage, groups: record.groups)
+    }
+
+    /// Whether changing a lamp's registration to `record` means sending its program again:
+    /// it runs one and its place changed (the program's header carries the place).
+    public func needsProgramAgain(_ record: LampRecord) -> Bool {
+        guard let slot = slots[record.id], lamps[slot].desired.program.name != nil else { return false }
+        let old = lamps[slot].record
+        return old.latitude != record.latitude || old.longitude != record.longitude
+    }
+
+    /// A lamp's registration changed (after the store). With `programRevision`, its program
+    /// is framed again for its new place at that revision; returns its new desired state
+    /// then, to deliver.
+    public mutating func updateRegistration(_ record: LampRecord, programRevision: UInt32?) -> [(Int, DesiredState)] {
+        guard let slot = slots[record.id] else { return [] }
+        lamps[slot].record = record
+        guard let programRevision else { return [] }
+        var builder = ProgramBuilder(programs: programs, defaults: programDefaults)
+        lamps[slot].desired.program = builder.desired(lamps[slot].desired.program.name, revision: programRevision, record: record)
+        return [(slot, lamps[slot].desired)]
+    }
+
     /// The slots of the lamps a target addresses, in id order; nil when a single lamp is
     /// unknown. An empty group gives an empty list.
     public func resolve(_ target: CommandTarget) -> [Int]? {
@@ -125,9 +164,21 @@ public struct FleetModel: Sendable {
         case .group(let name):
             chosen = lamps.indices.filter { lamps[$0].record.groups.contains(name) }
         case .all:
-            chosen = Array(lamps.indices)
+            chosen = lamps.indices.filter { !lamps[$0].removed }
         }
         return chosen.sorted { lamps[$0].record.id < lamps[$1].record.id }
+    }
+
+    /// Removes a lamp (after the store): it no longer resolves, authenticates, counts or
+    /// belongs to a group; its slot stays, empty. Returns the slot, or nil if it is unknown.
+    public mutating func remove(_ id: LampID, atMilliseconds now: UInt64) -> Int? {
+        guard let slot = slots.removeValue(forKey: id) else { return nil }
+        if lamps[slot].online { linkDown(slot, atMilliseconds: now) }
+        lamps[slot].removed = true
+        lamps[slot].record.groups = []
+        lamps[slot].desired.program = .none
+        removedCount += 1
+        return slot
     }
 
     // MARK: Desired state
@@ -137,6 +188,14 @@ public struct FleetModel: Sendable {
     public mutating func nextVersion() -> UInt32 {
         lastVersion += 1
         return lastVersion
+    }
+
+    /// Hands out the next program revision. Programs have their own fleet-wide sequence
+    /// (control and program are versioned independently, SPEC.md §8.0): every lamp's program
+    /// revisions only increase, whichever program it is moved to.
+    public mutating func nextProgramRevision() -> UInt32 {
+        lastProgramRevision += 1
+        return lastProgramRevision
     }
 
     /// Makes a committed control state current for these lamps and returns their whole

@@ -18,8 +18,16 @@ public protocol FleetStoring: Sendable {
     func lamp(_ id: LampID) async throws -> StoredLamp?
     /// Every lamp with its desired and reported state.
     func loadAll() async throws -> [StoredLamp]
-    /// The highest control version or program revision ever handed out.
+    /// The highest control version ever handed out.
     func highestControlVersion() async throws -> UInt32
+    /// The highest program revision ever handed out.
+    func highestProgramRevision() async throws -> UInt32
+    /// Changes a lamp's registration with its audit entry; with `programRevision`, the lamp
+    /// gets its program again at that revision. False if no such lamp is registered.
+    func updateLamp(_ record: LampRecord, programRevision: UInt32?, audit: AuditRecord) async throws -> Bool
+    /// Removes a lamp (registration, desired and reported state, memberships; not its events)
+    /// with its audit entry. False if it is not registered.
+    func removeLamp(_ id: LampID, audit: AuditRecord) async throws -> Bool
     /// Makes `seconds` every lamp's desired report interval; returns how many changed.
     func setReportInterval(_ seconds: UInt16, atMilliseconds now: UInt64) async throws -> Int
 

@@ -46,11 +46,23 @@ public enum ProgramMismatch: Hashable, Sendable, CustomStringConvertible {
 /// judged within `graceSeconds` of a switch point (fades, report delay) or on a report older
 /// than the switch point. A value with no I/O: the controller's program watch runs it on a
 /// timer.
+///
+/// Which clock a lamp is judged on: the controller's, so that a lamp whose clock is wrong
+/// but runs at the normal rate is called out for the street it leaves dark or lit, except
+/// for a lamp whose clock runs at another rate (`lampsim --time-scale`, a night in a minute):
+/// that one is judged on its own clock, at the instant of its report, since on the
+/// controller's time every switch it makes would be a mismatch. The rate is measured between
+/// the first report the judge saw on the link and a later one; a lamp more than
+/// ``clockTolerance`` off whose rate is not known yet is not judged.
 public struct ProgramJudge: Sendable {
     /// Seconds after a switch point during which lamps are not judged.
     public let graceSeconds: Int64
+    /// A lamp's clock this close to the controller's (seconds) is judged on the controller's.
+    public static let clockTolerance: Int64 = 300
     /// The mismatch each lamp (by slot) is in, as last recorded.
     private var current: [Int: ProgramMismatch] = [:]
+    /// The first report seen on each lamp's link: its clock and the controller's time (s).
+    private var clockSamples: [Int: (lamp: Int64, controller: Int64)] = [:]
 
     /// A judge with no verdicts yet.
     public init(graceSeconds: Int64 = 180) {
@@ -65,21 +77,34 @@ public struct ProgramJudge: Sendable {
         var events: [(slot: Int, event: FleetEvent)] = []
         for slot in model.lamps.indices {
             let entry = model.lamps[slot]
-            guard entry.online, let status = entry.status, let name = entry.desired.program.name,
-                entry.desired.control.intent.level(atMilliseconds: now) == nil, let evaluator = model.programEvaluator(for: entry)
+            guard entry.online, !entry.removed, let status = entry.status else {
+                clockSamples[slot] = nil
+                continue
+            }
+            guard let name = entry.desired.program.name, entry.desired.control.intent.level(atMilliseconds: now) == nil,
+                let evaluator = model.programEvaluator(for: entry)
             else { continue }
             let place = evaluator.place
-            let key = "\(name) \(place.latitude) \(place.longitude)"
+            // The instant judged, and when the report was made, on the same clock.
+            let controllerReportedAt = Int64(entry.reportedAtMilliseconds / 1000)
+            let judgedAt: Int64
+            let reportedAt: Int64
+            switch clock(slot, status: status, reportedAt: controllerReportedAt) {
+            case .controller: (judgedAt, reportedAt) = (seconds, controllerReportedAt)
+            case .own: (judgedAt, reportedAt) = (Int64(status.clock), Int64(status.clock))
+            case .unknown: continue
+            }
+            let key = "\(name) \(place.latitude) \(place.longitude) \(judgedAt)"
             let evaluation: (level: UInt16, since: Int64?, sunUp: Bool)
             if let known = evaluations[key] {
                 evaluation = known
             } else {
-                let (level, point) = evaluator.level(at: seconds)
-                evaluation = (level, point?.instant, Self.sunUp(at: seconds, place: place))
+                let (level, point) = evaluator.level(at: judgedAt)
+                evaluation = (level, point?.instant, Self.sunUp(at: judgedAt, place: place))
                 evaluations[key] = evaluation
             }
             if let since = evaluation.since {
-                guard seconds - since >= graceSeconds, Int64(entry.reportedAtMilliseconds / 1000) >= since else { continue }
+                guard judgedAt - since >= graceSeconds, reportedAt >= since else { continue }
             }
             let mismatch = ProgramMismatch.classify(
                 expected: evaluation.level, reported: status.level.permille, lit: status.isLit, sunUp: evaluation.sunUp)
@@ -92,6 +117,24 @@ public struct ProgramJudge: Sendable {
             current[slot] = mismatch
         }
         return events
+    }
+
+    /// Which clock a lamp is judged on.
+    enum JudgedClock { case controller, own, unknown }
+
+    /// The clock to judge a lamp's report on; samples the lamp's clock on the way.
+    mutating func clock(_ slot: Int, status: StatusReport, reportedAt controller: Int64) -> JudgedClock {
+        guard status.clock > 0 else { return .controller }
+        let lamp = Int64(status.clock)
+        guard let sample = clockSamples[slot] else {
+            clockSamples[slot] = (lamp, controller)
+            return abs(lamp - controller) <= Self.clockTolerance ? .controller : .unknown
+        }
+        if abs(lamp - controller) <= Self.clockTolerance { return .controller }
+        let elapsed = controller - sample.controller
+        guard elapsed >= 2 else { return .unknown }
+        let rate = Double(lamp - sample.lamp) / Double(elapsed)
+        return (0.5...2).contains(rate) ? .controller : .own
     }
 
     /// Whether the sun is above the horizon at an instant (between the local date's

@@ -214,4 +214,34 @@ extension FleetStore {
             try FleetStore.insertAudit(db, audit)
         }
     }
+
+    /// Changes a lamp's registration (name, place, wattage) with its audit entry; with
+    /// `programRevision`, the lamp gets its program again at that revision (it moved).
+    /// False if no such lamp is registered.
+    public func updateLamp(_ record: LampRecord, programRevision: UInt32?, audit: AuditRecord) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE lamp SET name = ?, latitude = ?, longitude = ?, wattage = ? WHERE id = ?",
+                arguments: [record.name, record.latitude, record.longitude, record.wattage, record.id.value])
+            guard db.changesCount > 0 else { return false }
+            if let programRevision {
+                try db.execute(
+                    sql: "UPDATE desired_state SET program_revision = ? WHERE lamp_id = ? AND program_revision < ?",
+                    arguments: [Int64(programRevision), record.id.value, Int64(programRevision)])
+            }
+            try FleetStore.insertAudit(db, audit)
+            return true
+        }
+    }
+
+    /// Removes a lamp: its registration, desired and reported state and group memberships
+    /// (its events stay in the history), with its audit entry. False if it is not registered.
+    public func removeLamp(_ id: LampID, audit: AuditRecord) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM lamp WHERE id = ?", arguments: [id.value])
+            guard db.changesCount > 0 else { return false }
+            try FleetStore.insertAudit(db, audit)
+            return true
+        }
+    }
 }

@@ -357,15 +357,23 @@ public final class FleetStore: FleetStoring {
         }
     }
 
-    /// The highest control version or program revision ever handed out, so the sequence
-    /// continues after a restart without reusing a number.
+    /// The highest control version ever handed out, so the sequence continues after a
+    /// restart without reusing a number.
     public func highestControlVersion() throws -> UInt32 {
         try pool.read { db in
-            // Program revisions come from the same sequence.
-            let desired = try Int64.fetchOne(db, sql: "SELECT MAX(MAX(control_version), MAX(program_revision)) FROM desired_state") ?? 0
+            let desired = try Int64.fetchOne(db, sql: "SELECT MAX(control_version) FROM desired_state") ?? 0
             let commands = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM command") ?? 0
+            return UInt32(clamping: max(desired, commands))
+        }
+    }
+
+    /// The highest program revision ever handed out (programs have a sequence of their own;
+    /// a database from before the split continues after the highest number either used).
+    public func highestProgramRevision() throws -> UInt32 {
+        try pool.read { db in
+            let desired = try Int64.fetchOne(db, sql: "SELECT MAX(program_revision) FROM desired_state") ?? 0
             let programs = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM program") ?? 0
-            return UInt32(clamping: max(desired, commands, programs))
+            return UInt32(clamping: max(desired, programs))
         }
     }
 

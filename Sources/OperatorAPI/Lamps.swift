@@ -177,6 +177,28 @@ public struct LampRegistration: Codable, Sendable, Equatable {
     }
 }
 
+/// A change to a lamp's registration (`PATCH /api/v1/lamps/{id}`): each field given replaces
+/// the registered one; absent fields stay. Latitude and longitude go together. Groups change
+/// through `POST /api/v1/groups/{name}/members`.
+public struct LampUpdate: Codable, Sendable, Equatable {
+    /// A human name.
+    public var name: String?
+    /// Latitude, -90...90.
+    public var latitude: Double?
+    /// Longitude, -180...180.
+    public var longitude: Double?
+    /// Rated power at full light, watts (0 to 6553).
+    public var wattage: Double?
+
+    /// A change.
+    public init(name: String? = nil, latitude: Double? = nil, longitude: Double? = nil, wattage: Double? = nil) {
+        self.name = name
+        self.latitude = latitude
+        self.longitude = longitude
+        self.wattage = wattage
+    }
+}
+
 /// The answer to a request the API refused.
 public struct APIError: Codable, Sendable, Equatable, Error {
     /// What was wrong, in words.

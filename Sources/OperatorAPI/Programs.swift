@@ -58,12 +58,16 @@ public struct ProgramAssigned: Codable, Sendable, Equatable {
     public var revision: UInt32
     public var target: String
     public var lamps: Int
+    /// Of the target's lamps, how many hold a level, on, off or an override from a command:
+    /// they follow the program only after `resume` (an override when it ends).
+    public var heldByCommand: Int?
 
-    public init(program: String, revision: UInt32, target: String, lamps: Int) {
+    public init(program: String, revision: UInt32, target: String, lamps: Int, heldByCommand: Int? = nil) {
         self.program = program
         self.revision = revision
         self.target = target
         self.lamps = lamps
+        self.heldByCommand = heldByCommand
     }
 }
 

@@ -1,68 +1,148 @@
 import Foundation
+import HTTPTypes
+import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import OperatorAPI
 import Synchronization
+import WSClient
 
-/// A client of the live event stream (`/api/v1/stream`) on SwiftNIO: connects, upgrades with
-/// the bearer token, sends the subscriptions, and yields every event the controller sends.
+/// A client of the live event stream (`/api/v1/stream`) on swift-websocket's `WebSocketClient`:
+/// connects (`ws://`, or `wss://` for an `https://` server, e.g. behind a TLS proxy), upgrades
+/// with the bearer token, sends the subscriptions, and yields every event the controller sends.
 ///
-/// The sequence ends when the controller closes normally; it throws
+/// The sequence ends when the controller closes normally (1000, or 1001 when it stops); it
+/// throws ``OperatorClientError/unreachable(server:reason:)`` when there is no connection,
 /// ``OperatorClientError/refused(status:_:)`` when the controller refuses the stream (close
-/// 4401: no valid token, as 401; 1013: full, as 503; or an HTTP error) and
-/// ``EventStreamClosed`` when it closes with another reason (e.g. 1008, too slow) or the
-/// connection ends without a close frame (1006).
+/// 4401: no valid token, as 401; 1013: full, as 503), ``OperatorClientError/notTheAPI(server:status:)``
+/// when what answered does not upgrade, and ``EventStreamClosed`` when it closes with another
+/// reason (e.g. 1008, too slow) or the connection ends without a close frame (1006).
 public enum EventStreamClient {
     /// The largest message accepted from the controller.
     public static let maximumMessageSize = 1 << 20
+    /// How long the controller has to answer the subscriptions (its first message) before
+    /// the server counts as unreachable: a server that is not a WebSocket endpoint may say
+    /// nothing at all (a TLS handshake to plain HTTP, say).
+    public static let answerTimeout = Duration.seconds(10)
 
-    /// Connects to `server` and subscribes with `requests`.
+    /// The stream's WebSocket URL for an API server URL: `http` becomes `ws`, `https` `wss`.
+    public static func streamURL(server: URL) throws -> String {
+        guard var components = URLComponents(url: server, resolvingAgainstBaseURL: false), components.host != nil,
+            let scheme = components.scheme, scheme == "http" || scheme == "https"
+        else {
+            throw OperatorClientError.unreachable(server: server.absoluteString, reason: "not an http:// or https:// URL")
+        }
+        if scheme == "https", let host = components.host, host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) {
+            throw OperatorClientError.unreachable(
+                server: server.absoluteString,
+                reason: "an https:// server needs its host name (the one its TLS certificate names), not an IP address")
+        }
+        components.scheme = scheme == "https" ? "wss" : "ws"
+        components.path = "/api/v1/stream"
+        components.query = nil
+        guard let url = components.string else {
+            throw OperatorClientError.unreachable(server: server.absoluteString, reason: "cannot build the stream's URL")
+        }
+        return url
+    }
+
+    /// Connects to `server` and subscribes with `requests`; connection failures arrive as the
+    /// sequence's error.
     public static func connect(
         server: URL, token: String?, requests: [StreamRequest]
     ) async throws -> AsyncThrowingStream<StreamEvent, any Error> {
-        guard let host = server.host else { throw OperatorClientError.badResponse("no host in \(server)") }
-        guard server.scheme == "http" else {
-            throw OperatorClientError.unreachable(server: server.absoluteString, reason: "the event stream client speaks plain ws:// only")
-        }
-        let port = server.port ?? 80
+        let url = try streamURL(server: server)
+        let payloads = try requests.map { String(decoding: try APICoding.encoder().encode($0), as: UTF8.self) }
+        var headers = HTTPFields()
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        let configuration = WebSocketClientConfiguration(maxFrameSize: maximumMessageSize, additionalHeaders: headers)
         let (stream, continuation) = AsyncThrowingStream<StreamEvent, any Error>.makeStream(bufferingPolicy: .unbounded)
-        let outcome = StreamOutcome(continuation: continuation)
-        let payloads = try requests.map { try APICoding.encoder().encode($0) }
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOWebSocketClientUpgrader(
-                        maxFrameSize: maximumMessageSize, automaticErrorHandling: true,
-                        upgradePipelineHandler: { channel, _ in
-                            channel.eventLoop.makeCompletedFuture {
-                                let sender = try channel.pipeline.syncOperations.context(name: StreamUpgradeRequest.name)
-                                channel.pipeline.syncOperations.removeHandler(context: sender, promise: nil)
-                                try channel.pipeline.syncOperations.addHandler(StreamFrameHandler(outcome: outcome, requests: payloads))
-                            }
-                        })
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes, withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
-                    try channel.pipeline.syncOperations.addHandler(
-                        StreamUpgradeRequest(host: "\(host):\(port)", token: token, outcome: outcome), name: StreamUpgradeRequest.name)
+        // The client logs nothing of its own into lampctl's output.
+        let logger = Logger(label: "lampctl.stream", factory: { _ in SwiftLogNoOpLogHandler() })
+        let serverText = server.absoluteString
+        let answered = AnswerFlag()
+        let task = Task {
+            do {
+                let close = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+                    for payload in payloads {
+                        try await outbound.write(.text(payload))
+                    }
+                    for try await message in inbound.messages(maxSize: maximumMessageSize) {
+                        answered.value.store(true, ordering: .relaxed)
+                        guard case .text(let text) = message else { continue }
+                        do {
+                            continuation.yield(try APICoding.decoder().decode(StreamEvent.self, from: Data(text.utf8)))
+                        } catch {
+                            continuation.finish(throwing: OperatorClientError.badResponse("an event that is not JSON: \(error)"))
+                            return
+                        }
+                    }
                 }
+                continuation.finish(throwing: outcome(close, tokenGiven: token != nil, server: serverText))
+            } catch {
+                continuation.finish(throwing: failure(error, server: serverText))
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.connect(host: host, port: port).get()
-        } catch {
-            throw OperatorClientError.unreachable(server: server.absoluteString, reason: "\(error)")
         }
-        // A close frame finishes the stream first; a connection that ends without one was
-        // cut (RFC 6455 §7.1.5: 1006), which is not a normal end.
-        channel.closeFuture.whenComplete { _ in
-            outcome.finish(EventStreamClosed(code: 1006, reason: "the connection closed without a close frame"))
+        let watchdog = Task {
+            try await Task.sleep(for: answerTimeout)
+            guard !answered.value.load(ordering: .relaxed) else { return }
+            continuation.finish(
+                throwing: OperatorClientError.unreachable(
+                    server: serverText, reason: "no answer to the subscription within \(answerTimeout): is it lamplighterd's operator API?"))
+            task.cancel()
         }
-        continuation.onTermination = { _ in channel.close(promise: nil) }
+        continuation.onTermination = { _ in
+            task.cancel()
+            watchdog.cancel()
+        }
         return stream
     }
+
+    /// What a close frame (or none) means for the sequence: nil for a normal end.
+    static func outcome(_ close: WebSocketCloseFrame?, tokenGiven: Bool, server: String) -> (any Error)? {
+        guard let close else {
+            return EventStreamClosed(code: 1006, reason: "the connection closed without a close frame")
+        }
+        let code = Int(UInt16(webSocketErrorCode: close.closeCode))
+        let reason = close.reason ?? ""
+        switch code {
+        case 1000, 1001: return nil
+        case 4401: return tokenGiven ? OperatorClientError.refused(status: 401, APIError(error: OperatorClient.tokenRefused)) : OperatorClientError.noToken(server: server)
+        case 1013: return OperatorClientError.refused(status: 503, APIError(error: reason))
+        default: return EventStreamClosed(code: code, reason: reason)
+        }
+    }
+
+    /// A connection failure as the client's error, in words.
+    static func failure(_ error: any Error, server: String) -> any Error {
+        if error is CancellationError { return error }
+        if let client = error as? WebSocketClientError, client == .webSocketUpgradeFailed {
+            return OperatorClientError.notTheAPI(server: server, status: 0)
+        }
+        if error is WebSocketClientError { return OperatorClientError.badResponse("\(error)") }
+        return OperatorClientError.unreachable(server: server, reason: describe(error))
+    }
+
+    /// A connection failure in words: the system's reason, not the NIO type's dump.
+    static func describe(_ error: any Error) -> String {
+        if let failure = error as? NIOConnectionError {
+            if let first = failure.connectionErrors.first { return describe(first.error) }
+            if failure.dnsAError != nil || failure.dnsAAAAError != nil { return "cannot resolve \(failure.host)" }
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        if error is NIOSSLError || error is BoringSSLError {
+            return "the TLS handshake failed: the server does not speak TLS, or its certificate is not trusted (plain HTTP is http://)"
+        }
+        if error is ChannelError { return "the connection failed (\(error))" }
+        return "\(error)"
+    }
+}
+
+/// Whether the controller has answered yet, shared by the connection and its watchdog.
+final class AnswerFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
 
 /// The controller closed the stream with a code other than normal closure.
@@ -74,137 +154,4 @@ public struct EventStreamClosed: Error, CustomStringConvertible, Sendable {
 
     /// A one-line explanation.
     public var description: String { "the controller closed the event stream (\(code)): \(reason)" }
-}
-
-/// Finishes the stream once, with the first outcome. The first call wins, even when
-/// finishing re-enters it: finishing runs the stream's termination handler, which closes the
-/// channel, whose close future finishes again ("ended without a close frame").
-final class StreamOutcome: Sendable {
-    let continuation: AsyncThrowingStream<StreamEvent, any Error>.Continuation
-    private let finished = Mutex(false)
-
-    init(continuation: AsyncThrowingStream<StreamEvent, any Error>.Continuation) {
-        self.continuation = continuation
-    }
-
-    func yield(_ event: StreamEvent) {
-        continuation.yield(event)
-    }
-
-    func finish(_ error: (any Error)?) {
-        let first = finished.withLock { finished in
-            defer { finished = true }
-            return !finished
-        }
-        guard first else { return }
-        continuation.finish(throwing: error)
-    }
-}
-
-/// Sends the upgrade request; a plain HTTP answer (no upgrade) ends the stream with it.
-final class StreamUpgradeRequest: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
-    static let name = "stream-upgrade-request"
-
-    let host: String
-    let token: String?
-    let outcome: StreamOutcome
-    private var status = 0
-    private var body = ByteBuffer()
-
-    init(host: String, token: String?, outcome: StreamOutcome) {
-        self.host = host
-        self.token = token
-        self.outcome = outcome
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        var headers = HTTPHeaders([("Host", host), ("Content-Length", "0")])
-        if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/api/v1/stream", headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = Int(head.status.code)
-        case .body(var part):
-            body.writeBuffer(&part)
-        case .end:
-            let data = Data(body.readableBytesView)
-            let error = (try? APICoding.decoder().decode(APIError.self, from: data)) ?? APIError(error: "HTTP \(status)")
-            outcome.finish(OperatorClientError.refused(status: status, error))
-            context.close(promise: nil)
-        }
-    }
-}
-
-/// After the upgrade: sends the subscriptions, decodes text messages into events.
-final class StreamFrameHandler: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
-
-    let outcome: StreamOutcome
-    let requests: [Data]
-    private var partial: ByteBuffer?
-
-    init(outcome: StreamOutcome, requests: [Data]) {
-        self.outcome = outcome
-        self.requests = requests
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        for request in requests {
-            var buffer = context.channel.allocator.buffer(capacity: request.count)
-            buffer.writeBytes(request)
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: buffer)), promise: nil)
-        }
-        context.flush()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text:
-            partial = frame.unmaskedData
-        case .continuation:
-            var more = frame.unmaskedData
-            partial?.writeBuffer(&more)
-        case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-            return
-        case .connectionClose:
-            var payload = frame.unmaskedData
-            let code = payload.readInteger(as: UInt16.self).map(Int.init) ?? 1005
-            let reason = payload.readString(length: payload.readableBytes) ?? ""
-            // The outcome first: the echo's write can complete at once, close the channel and
-            // run the close future's "ended without a close frame" before this line is reached.
-            switch code {
-            case 1000, 1001: outcome.finish(nil)
-            case 4401: outcome.finish(OperatorClientError.refused(status: 401, APIError(error: reason)))
-            case 1013: outcome.finish(OperatorClientError.refused(status: 503, APIError(error: reason)))
-            default: outcome.finish(EventStreamClosed(code: code, reason: reason))
-            }
-            var echo = context.channel.allocator.buffer(capacity: 2)
-            echo.writeInteger(UInt16(1000))
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)))
-                .whenComplete { _ in context.close(promise: nil) }
-            return
-        default:
-            return
-        }
-        guard frame.fin, let message = partial else { return }
-        partial = nil
-        do {
-            outcome.yield(try APICoding.decoder().decode(StreamEvent.self, from: Data(message.readableBytesView)))
-        } catch {
-            outcome.finish(OperatorClientError.badResponse("an event that is not JSON: \(error)"))
-            context.close(promise: nil)
-        }
-    }
 }

@@ -13,6 +13,10 @@ public enum OperatorClientError: Error, Sendable, CustomStringConvertible {
     case refused(status: Int, APIError)
     /// The daemon answered something that is not the expected JSON.
     case badResponse(String)
+    /// No token was given and the daemon wants one.
+    case noToken(server: String)
+    /// Something answered that is not lamplighterd's operator API (no API error in the body).
+    case notTheAPI(server: String, status: Int)
 
     /// A one-line explanation.
     public var description: String {
@@ -20,6 +24,10 @@ public enum OperatorClientError: Error, Sendable, CustomStringConvertible {
         case .unreachable(let server, let reason): "cannot reach lamplighterd at \(server): \(reason)"
         case .refused(let status, let error): "\(error.error) (HTTP \(status))"
         case .badResponse(let what): "unexpected answer from lamplighterd: \(what)"
+        case .noToken(let server):
+            "\(server) needs an API token: pass --token, set LAMPLIGHTER_TOKEN (on the daemon's host: export LAMPLIGHTER_TOKEN=$(cat lamplighter.admin-token)) or put 'token = ...' in ~/.config/lampctl/config"
+        case .notTheAPI(let server, let status):
+            "\(server) answered \(status == 0 ? "without a WebSocket upgrade" : "HTTP \(status) without an API error"): it is not lamplighterd's operator API (that is port 7380 by default; the lamp port, 7350, speaks only the lamp protocol)"
         }
     }
 }
@@ -124,6 +132,10 @@ public struct OperatorClient: Sendable {
             "POST", "/api/v1/programs/\(OperatorClient.escaped(name))/assign", body: try APICoding.encoder().encode(ProgramAssign(target: target)))
     }
 
+    /// Why a token given was refused, in the command line's terms.
+    static let tokenRefused =
+        "lamplighterd refused the token: it is unknown or revoked (check --token, LAMPLIGHTER_TOKEN or the config file's token)"
+
     static func query(_ items: [(String, String?)]) -> [URLQueryItem] {
         items.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
     }
@@ -138,6 +150,21 @@ public struct OperatorClient: Sendable {
     /// One lamp.
     public func lamp(_ id: String) async throws -> LampView {
         try await get("/api/v1/lamps/\(OperatorClient.escaped(id))")
+    }
+
+    /// Registers lamps, all or none.
+    public func register(_ lamps: [LampRegistration]) async throws -> [LampView] {
+        try await send("POST", "/api/v1/lamps", body: try APICoding.encoder().encode(lamps))
+    }
+
+    /// Changes a lamp's name, place or wattage.
+    public func updateLamp(_ id: String, _ update: LampUpdate) async throws -> LampView {
+        try await send("PATCH", "/api/v1/lamps/\(OperatorClient.escaped(id))", body: try APICoding.encoder().encode(update))
+    }
+
+    /// Removes a lamp.
+    public func removeLamp(_ id: String) async throws {
+        let _: Empty = try await send("DELETE", "/api/v1/lamps/\(OperatorClient.escaped(id))", body: nil)
     }
 
     /// Sends a command; returns once the daemon has made it durable.
@@ -189,7 +216,15 @@ public struct OperatorClient: Sendable {
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
-            let apiError = (try? APICoding.decoder().decode(APIError.self, from: data)) ?? APIError(error: "HTTP \(status)")
+            guard let apiError = try? APICoding.decoder().decode(APIError.self, from: data) else {
+                throw OperatorClientError.notTheAPI(server: server.absoluteString, status: status)
+            }
+            if status == 401 {
+                // The server's words are for HTTP clients (a header to send); a command-line
+                // user needs to know which of their settings to fix.
+                if token == nil { throw OperatorClientError.noToken(server: server.absoluteString) }
+                throw OperatorClientError.refused(status: 401, APIError(error: OperatorClient.tokenRefused))
+            }
             throw OperatorClientError.refused(status: status, apiError)
         }
         if status == 204, let empty = Empty() as? T {

@@ -21,7 +21,7 @@ struct ClientOptions: ParsableArguments {
     var json = false
 
     mutating func validate() throws {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
         let file = try ConfigFile.load(explicit: config ?? environment["LAMPCTL_CONFIG"])
         server = server ?? environment["LAMPLIGHTER_SERVER"] ?? file["server"] ?? "http://127.0.0.1:7380"
         token = token ?? environment["LAMPLIGHTER_TOKEN"] ?? file["token"]
@@ -101,7 +101,8 @@ enum Exit {
     static func fail(_ error: any Error) -> ExitCode {
         printError("lampctl: \(error)")
         switch error as? OperatorClientError {
-        case .unreachable: return unreachable
+        case .unreachable, .notTheAPI: return unreachable
+        case .noToken: return accessDenied
         case .refused(let status, _) where status == 401 || status == 403: return accessDenied
         case .refused(let status, _) where status == 404: return notFound
         case .refused(let status, _) where status == 400: return invalidInput

@@ -16,10 +16,10 @@ struct Dim: AsyncParsableCommand {
     @Argument(help: "Percent, 0 to 100 in steps of 0.1.") var level: Double
     @Option(help: "Fade time in seconds, 0 to 25.5.") var fade: Double = 0
     @Option(name: .customLong("for"), help: "Override for this long, e.g. 90s, 30m, 2h, 1h30m.") var duration: String?
-    @Option(help: "Seconds to follow the command before giving up waiting.") var wait: Double = 30
+    @OptionGroup var follow: FollowOptions
 
     func validate() throws {
-        guard (0...100).contains(level) else { throw ValidationError("LEVEL must be from 0 to 100 percent") }
+        guard (0...100).contains(level) else { throw ValidationError("LEVEL must be from 0 to 100 percent (got \(level))") }
         guard (0...25.5).contains(fade) else { throw ValidationError("--fade must be from 0 to 25.5 seconds") }
         if let duration, CommandRun.seconds(duration) == nil {
             throw ValidationError("--for '\(duration)' is not a duration (e.g. 90s, 30m, 2h, 1h30m)")
@@ -30,6 +30,6 @@ struct Dim: AsyncParsableCommand {
         let request = CommandRequest(
             target: CommandRun.target(target), action: duration == nil ? "level" : "override", level: level, fadeSeconds: fade,
             durationSeconds: duration.flatMap(CommandRun.seconds))
-        try await CommandRun.run(request, options: options, wait: wait)
+        try await CommandRun.run(request, options: options, wait: follow)
     }
 }

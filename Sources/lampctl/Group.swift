@@ -70,6 +70,7 @@ struct Group: AsyncParsableCommand {
         func run() async throws {
             let client = options.client
             try await Exit.call { try await client.deleteGroup(name) }
+            if options.json { return try options.printJSON(Deleted(kind: "group", name: name)) }
             print("deleted group \(name)")
         }
     }

@@ -7,13 +7,13 @@ struct Identify: AsyncParsableCommand {
         abstract: "Blink lamps so a crew can find them.",
         discussion: """
             Sent once, to the lamps online now: a lamp that is offline does not get it later, \
-            and is listed as failed.
+            and is counted as not sent (never as refused).
             """)
 
     @OptionGroup var options: ClientOptions
     @Argument(help: "all, group:NAME, lamp:ID or a lamp ID.") var target: String
     @Option(name: .customLong("for"), help: "Seconds to blink, 1 to 600.") var seconds: Int = 10
-    @Option(help: "Seconds to follow the command before giving up waiting.") var wait: Double = 30
+    @OptionGroup var follow: FollowOptions
 
     func validate() throws {
         guard (1...600).contains(seconds) else { throw ValidationError("--for must be from 1 to 600 seconds") }
@@ -21,6 +21,6 @@ struct Identify: AsyncParsableCommand {
 
     func run() async throws {
         let request = CommandRequest(target: CommandRun.target(target), action: "identify", durationSeconds: seconds)
-        try await CommandRun.run(request, options: options, wait: wait)
+        try await CommandRun.run(request, options: options, wait: follow)
     }
 }

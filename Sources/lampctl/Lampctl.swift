@@ -1,4 +1,6 @@
 import ArgumentParser
+import CommandLineSupport
+import OperatorAPI
 
 /// The operator command line's entry point.
 @main
@@ -15,13 +17,21 @@ struct Lampctl: AsyncParsableCommand {
 
             TARGET is all, group:NAME, lamp:ID, or a lamp ID.
 
-            Exit codes: 0 done; 1 a command did not reach every lamp (failed, or still pending \
-            at --wait); 3 lamplighterd unreachable; 4 unknown lamp, group, command or token; \
-            5 refused (conflict, or the stream closed); 6 no token, a bad token, or too small a \
-            role; 64 invalid command line; 65 the daemon found the input invalid.
+            Exit codes: 0 done (every online lamp applied it; offline lamps get it when they \
+            reconnect); 1 a lamp refused it, or an online lamp did not answer within --wait; \
+            2 with --wait-all, lamps still pending at --wait; 3 lamplighterd unreachable (or \
+            the event stream ended); 4 unknown lamp, group, command or token; 5 refused \
+            (conflict, or the stream closed); 6 no token, a bad token, or too small a role; \
+            64 invalid command line; 65 the daemon found the input invalid; 130 interrupted.
             """,
+        version: LamplighterVersion.current,
         subcommands: [
-            Lamps.self, Lamp.self, Dim.self, On.self, Off.self, Resume.self, Identify.self, Reboot.self, Group.self, Program.self,
-            Watch.self, Events.self, Audit.self, Token.self,
+            Lamps.self, Lamp.self, Dim.self, On.self, Off.self, Resume.self, Identify.self, Reboot.self, FollowCommand.self, Group.self,
+            Program.self, Watch.self, Events.self, Audit.self, Token.self,
         ])
+
+    /// Checks the command line for a mistyped subcommand and negative numbers first.
+    static func main() async {
+        await CommandLineSupport.main(Self.self)
+    }
 }

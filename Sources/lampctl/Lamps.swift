@@ -1,10 +1,183 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
+import LampCSV
 import OperatorAPI
 import OperatorClient
 
-/// `lampctl lamps`: the fleet as a table.
+/// `lampctl lamps ...`: list lamps; register and change them (admin), through the API, so
+/// the running daemon knows them at once.
 struct Lamps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List lamps; register (add, import, generate), change (set) and remove them through the daemon.",
+        discussion: """
+            Registration needs an admin token. A lamp is known to the running daemon the \
+            moment this returns: it may connect at once.
+            """,
+        subcommands: [List.self, Add.self, Import.self, Generate.self, Set.self, Remove.self],
+        defaultSubcommand: List.self)
+
+    /// Prints registered lamps as `lampctl lamps` does, or their JSON.
+    static func printRegistered(_ lamps: [LampView], options: ClientOptions, what: String) throws {
+        if options.json { return try options.printJSON(lamps) }
+        guard let first = lamps.first, let last = lamps.last else { return }
+        print("registered \(LampCSV.lamps(lamps.count))\(what): \(first.id)" + (lamps.count > 1 ? " to \(last.id)" : ""))
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register one lamp (admin).")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The lamp id: 1 to 32 of A-Z a-z 0-9 . _ -") var id: String
+        @Option(help: "A human name.") var name: String?
+        @Option(help: "A group; repeat for several.") var group: [String] = []
+        @Option(parsing: .unconditional, help: "Latitude, decimal degrees (south is negative).") var latitude: Double?
+        @Option(parsing: .unconditional, help: "Longitude, decimal degrees (west is negative).") var longitude: Double?
+        @Option(help: "Rated power at full light, watts.") var wattage: Double?
+
+        func run() async throws {
+            let client = options.client
+            let registration = LampRegistration(
+                id: id, name: name, groups: group.isEmpty ? nil : group, latitude: latitude, longitude: longitude, wattage: wattage)
+            let lamps = try await Exit.call { try await client.register([registration]) }
+            try Lamps.printRegistered(lamps, options: options, what: "")
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register lamps from a CSV file, all or none (admin).",
+            discussion: """
+                The first line names the columns: id (required), name, latitude, longitude, \
+                wattage, groups (several separated by ';'). A field in double quotes may hold \
+                commas ("Quay, north"). Errors name the line and the column; the daemon's \
+                refusals are mapped back to the line.
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The CSV file ('-' for standard input).") var file: String
+
+        func run() async throws {
+            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+            guard let data else { throw ValidationError("cannot read \(file)") }
+            let rows: [LampCSVRow]
+            do {
+                rows = try LampCSV.parse(String(decoding: data, as: UTF8.self), file: file)
+            } catch {
+                printError("lampctl: \(error)")
+                throw Exit.invalidInput
+            }
+            let client = options.client
+            do {
+                let lamps = try await client.register(rows.map(\.registration))
+                try Lamps.printRegistered(lamps, options: options, what: " from \(file)")
+            } catch OperatorClientError.refused(let status, let error) where status == 400 || status == 409 {
+                printError("lampctl: " + Self.placed(error, rows: rows, file: file))
+                throw status == 409 ? Exit.refused : Exit.invalidInput
+            } catch {
+                throw Exit.fail(error)
+            }
+        }
+
+        /// The daemon's error with its row's line: field `[12].latitude` is line 14 or so.
+        static func placed(_ error: APIError, rows: [LampCSVRow], file: String) -> String {
+            if let field = error.field, field.hasPrefix("["), let close = field.firstIndex(of: "]"),
+                let index = Int(field.dropFirst().prefix(upTo: close)), rows.indices.contains(index)
+            {
+                let message = error.error.replacingOccurrences(of: "[\(index)].", with: "")
+                return "\(file):\(rows[index].line): \(message)"
+            }
+            if let row = rows.first(where: { error.error.contains("lamp \($0.registration.id) ") }) {
+                return "\(file):\(row.line): \(error.error)"
+            }
+            return "\(file): \(error.error)"
+        }
+    }
+
+    struct Generate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register numbered lamps, e.g. lamp-0001 to lamp-1000, for simulation and tests (admin).")
+        @OptionGroup var options: ClientOptions
+        @Option(help: "How many lamps, 1 to 20000.") var count: Int
+        @Option(help: "Id prefix.") var prefix: String = "lamp-"
+        @Option(help: "First number.") var start: Int = 1
+        @Option(help: "A group for all of them; repeat for several.") var group: [String] = []
+        @Option(help: "Rated power at full light, watts.") var wattage: Double = 40
+        @OptionGroup var grid: StreetGridOptions
+
+        func validate() throws {
+            guard (1...20_000).contains(count) else { throw ValidationError("--count must be from 1 to 20000 (one request)") }
+            guard start >= 0 else { throw ValidationError("--start must not be negative") }
+        }
+
+        func run() async throws {
+            let client = options.client
+            let registrations = LampCSV.numberedIDs(prefix: prefix, start: start, count: count).enumerated().map { index, id in
+                let place = grid.place(index, of: count)
+                return LampRegistration(
+                    id: id, groups: group.isEmpty ? nil : group, latitude: place?.latitude, longitude: place?.longitude, wattage: wattage)
+            }
+            let lamps = try await Exit.call { try await client.register(registrations) }
+            try Lamps.printRegistered(lamps, options: options, what: "")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove lamps (admin): their registration, state and memberships; their events stay.",
+            discussion: "A removed lamp's link is closed (4001) and it is refused from then on, as any unregistered lamp.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Lamp ids.") var ids: [String]
+
+        func validate() throws {
+            guard !ids.isEmpty else { throw ValidationError("name at least one lamp") }
+        }
+
+        func run() async throws {
+            let client = options.client
+            var removed: [Deleted] = []
+            for id in ids {
+                try await Exit.call { try await client.removeLamp(id) }
+                removed.append(Deleted(kind: "lamp", name: id))
+                if !options.json { print("removed \(id)") }
+            }
+            if options.json { try options.printJSON(removed) }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a lamp's name, place or wattage (admin).",
+            discussion: """
+                A lamp that moves and runs a lighting program gets it again for its new place. \
+                Groups change with 'lampctl group add/remove'.
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The lamp id.") var id: String
+        @Option(help: "A human name.") var name: String?
+        @Option(parsing: .unconditional, help: "Latitude, decimal degrees (south is negative).") var latitude: Double?
+        @Option(parsing: .unconditional, help: "Longitude, decimal degrees (west is negative).") var longitude: Double?
+        @Option(help: "Rated power at full light, watts.") var wattage: Double?
+
+        func validate() throws {
+            guard name != nil || latitude != nil || longitude != nil || wattage != nil else {
+                throw ValidationError("nothing to change: give --name, --latitude and --longitude, or --wattage")
+            }
+        }
+
+        func run() async throws {
+            let client = options.client
+            let lamp = try await Exit.call {
+                try await client.updateLamp(id, LampUpdate(name: name, latitude: latitude, longitude: longitude, wattage: wattage))
+            }
+            if options.json { return try options.printJSON(lamp) }
+            let place = lamp.latitude.flatMap { latitude in lamp.longitude.map { "\(latitude), \($0)" } } ?? "none"
+            print("lamp \(lamp.id): name \(lamp.name ?? "-"), place \(place), wattage \(lamp.wattage.map { "\($0) W" } ?? "-")")
+        }
+    }
+}
+
+extension Lamps {
+/// `lampctl lamps [list]`: the fleet as a table.
+struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List lamps: desired versus reported, online, faults.")
 
     @OptionGroup var options: ClientOptions
@@ -46,6 +219,8 @@ struct Lamps: AsyncParsableCommand {
         print(Table.render(rows))
         print("\(page.lamps.count) of \(page.total) lamps" + (page.total > page.offset + page.lamps.count ? " (--offset \(page.offset + page.lamps.count) for more)" : ""))
     }
+}
+
 }
 
 /// Plain-text tables.

@@ -10,6 +10,6 @@ struct Off: AsyncParsableCommand {
 
     func run() async throws {
         let request = CommandRequest(target: CommandRun.target(command.target), action: "off", fadeSeconds: command.fade)
-        try await CommandRun.run(request, options: options, wait: command.wait)
+        try await CommandRun.run(request, options: options, wait: command.follow)
     }
 }

@@ -80,6 +80,11 @@ struct Program: AsyncParsableCommand {
             let assigned = try await Exit.call { try await client.assignProgram(name, target: CommandRun.target(target)) }
             if options.json { return try options.printJSON(assigned) }
             print("program \(assigned.program) revision \(assigned.revision) assigned to \(assigned.target): \(assigned.lamps) lamps")
+            if let held = assigned.heldByCommand, held > 0 {
+                print(
+                    (held == 1 ? "1 lamp holds" : "\(held) lamps hold") + " a level or override from a command: 'lampctl resume \(assigned.target)' makes "
+                        + (held == 1 ? "it" : "them") + " follow the program")
+            }
         }
     }
 
@@ -91,6 +96,7 @@ struct Program: AsyncParsableCommand {
         func run() async throws {
             let client = options.client
             try await Exit.call { try await client.deleteProgram(name) }
+            if options.json { return try options.printJSON(Deleted(kind: "program", name: name)) }
             print("deleted program \(name)")
         }
     }
@@ -102,7 +108,7 @@ struct Program: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "The program's name (or, with --file, a label).") var name: String
         @Option(help: "Read the program from this file instead of the daemon.") var file: String?
-        @Option(help: "LAT,LON in degrees, e.g. 52.37,4.90.") var at: String
+        @Option(parsing: .unconditional, help: "LAT,LON in degrees, e.g. 52.37,4.90 or -33.86,151.21 (south and west negative).") var at: String
         @Option(help: "The evening's date, YYYY-MM-DD (default: today).") var date: String?
         @Option(help: "Time zone: IANA name or POSIX rule (default: the daemon's, or with --file the system's).") var tz: String?
 
@@ -133,6 +139,7 @@ struct Program: AsyncParsableCommand {
             let zone = try Self.zone(zoneText)
             let place = Place(latitude: parts[0], longitude: parts[1], timeZone: zone)
             let night = ProgramEvaluator(program: program, place: place).night(of: evening)
+            if options.json { return try options.printJSON(Self.preview(night, program: program, name: name, place: place)) }
             print(Self.render(night, program: program, name: name, place: place))
         }
 
@@ -155,6 +162,28 @@ struct Program: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--tz: \(error.message)")
             }
+        }
+
+        /// The night as JSON: the place, and every sun crossing and switch point in order.
+        static func preview(_ night: NightTimeline, program: LightingProgram, name: String, place: Place) -> PreviewJSON {
+            var moments: [PreviewJSON.Moment] = []
+            for (crossing, label) in [(night.sunset, "sunset"), (night.dusk, "dusk"), (night.dawn, "dawn"), (night.sunrise, "sunrise")] {
+                if let instant = crossing.instant {
+                    moments.append(PreviewJSON.Moment(at: Date(timeIntervalSince1970: Double(instant)), event: label))
+                }
+            }
+            for point in night.points {
+                moments.append(
+                    PreviewJSON.Moment(
+                        at: Date(timeIntervalSince1970: Double(point.instant)), event: "switch", level: Double(point.level) / 10,
+                        fadeSeconds: Double(point.fadeDeciseconds) / 10, entry: ProgramText.trigger(program.entries[point.entry].trigger)))
+            }
+            moments.sort { $0.at < $1.at }
+            let date = night.date
+            return PreviewJSON(
+                program: name, latitude: place.latitude, longitude: place.longitude, timeZone: place.timeZone.text,
+                night: "\(date.year)-\(ProgramText.twoDigits(date.month))-\(ProgramText.twoDigits(date.day))",
+                levelAtNoon: Double(night.levelAtNoon) / 10, moments: moments)
         }
 
         /// The night as lines: time, what happens, and which entry did it.
@@ -193,4 +222,33 @@ struct Program: AsyncParsableCommand {
             return lines.joined(separator: "\n")
         }
     }
+}
+
+/// `program preview --json`: one night of a program at a place.
+struct PreviewJSON: Encodable {
+    /// A sun crossing (`sunset`, `dusk`, `dawn`, `sunrise`) or a switch point (`switch`).
+    struct Moment: Encodable {
+        var at: Date
+        var event: String
+        var level: Double?
+        var fadeSeconds: Double?
+        /// The program entry's trigger, e.g. `sunset-10m`.
+        var entry: String?
+    }
+    var program: String
+    var latitude: Double
+    var longitude: Double
+    var timeZone: String
+    /// The evening's date, YYYY-MM-DD.
+    var night: String
+    var levelAtNoon: Double
+    var moments: [Moment]
+}
+
+/// `--json` of a delete or revoke: what is gone.
+struct Deleted: Encodable {
+    /// `group`, `program`, `token` or `lamp`.
+    var kind: String
+    var name: String
+    var deleted = true
 }

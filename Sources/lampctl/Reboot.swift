@@ -13,13 +13,13 @@ struct Reboot: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
     @Argument(help: "all, group:NAME, lamp:ID or a lamp ID.") var target: String
     @Flag(help: "Confirm rebooting every lamp (target all).") var yes = false
-    @Option(help: "Seconds to follow the command before giving up waiting.") var wait: Double = 30
+    @OptionGroup var follow: FollowOptions
 
     func validate() throws {
         if target == "all" && !yes { throw ValidationError("rebooting every lamp needs --yes") }
     }
 
     func run() async throws {
-        try await CommandRun.run(CommandRequest(target: CommandRun.target(target), action: "reboot"), options: options, wait: wait)
+        try await CommandRun.run(CommandRequest(target: CommandRun.target(target), action: "reboot"), options: options, wait: follow)
     }
 }

@@ -56,6 +56,7 @@ struct Token: AsyncParsableCommand {
         func run() async throws {
             let client = options.client
             try await Exit.call { try await client.revokeToken(name) }
+            if options.json { return try options.printJSON(Deleted(kind: "token", name: name)) }
             print("revoked \(name)")
         }
     }

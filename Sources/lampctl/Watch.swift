@@ -9,8 +9,12 @@ struct Watch: AsyncParsableCommand {
         abstract: "Follow live events: lamps online and offline, status, faults, command progress.",
         discussion: """
             CHANNEL is fleet (the default), group:NAME or lamp:ID. One line per event, or one \
-            JSON object per line with --json. Runs until interrupted, or --count events, or \
-            --seconds.
+            JSON object per line with --json; --summary prints one line per command (when \
+            every online lamp has answered) and per change of a lamp's state (online, \
+            offline, fault, refusal, program mismatch), without status reports and progress. \
+            Runs until interrupted, or --count events, or --seconds; when lamplighterd closes \
+            the stream (it stops or restarts) it says so and exits 3. The server may be \
+            https:// (through a TLS proxy): the stream is then wss://.
             """)
 
     @OptionGroup var options: ClientOptions
@@ -18,6 +22,7 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "At most one status event per lamp per this many seconds, 0 to 3600 (0: all).") var statusInterval: Double = 1
     @Option(help: "Stop after this many events.") var count: Int?
     @Option(help: "Stop after this many seconds.") var seconds: Double?
+    @Flag(help: "One line per command and per lamp state change; no status reports or progress.") var summary = false
 
     func validate() throws {
         for channel in channels where !StreamChannel.isValid(channel) {
@@ -30,24 +35,22 @@ struct Watch: AsyncParsableCommand {
 
     func run() async throws {
         let request = StreamRequest(
-            op: "subscribe", channels: channels.isEmpty ? [StreamChannel.fleet] : channels, statusIntervalSeconds: statusInterval)
-        // The token is checked with a plain request first: a refused token then gets its 401
-        // and the controller's reason for certain, which a stream closed at once (4401) cannot
-        // promise once the close frame and the connection's end race in the client.
-        let client = options.client
-        _ = try await Exit.call { try await client.stats() }
+            op: "subscribe", channels: channels.isEmpty ? [StreamChannel.fleet] : channels,
+            statusIntervalSeconds: summary ? 3600 : statusInterval)
         let stream = try await Exit.call {
             try await EventStreamClient.connect(server: options.serverURL, token: options.token, requests: [request])
         }
         let deadline = seconds.map { Date().addingTimeInterval($0) }
         let limit = count
         let json = options.json
+        let summary = self.summary
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 var seen = 0
                 do {
                     for try await event in stream {
                         if event.type == "subscribed" && !json { continue }
+                        if summary && !Watch.isSummaryEvent(event) { continue }
                         print(json ? Watch.jsonLine(event) : Watch.line(event))
                         fflush(nil)
                         seen += 1
@@ -56,6 +59,11 @@ struct Watch: AsyncParsableCommand {
                 } catch {
                     throw Exit.fail(error)
                 }
+                // Ended by --seconds (cancelled), or the controller closed the stream normally:
+                // it is stopping or restarting.
+                if Task.isCancelled { return }
+                printError("lampctl: lamplighterd closed the event stream (it stopped or restarts)")
+                throw Exit.unreachable
             }
             if let deadline {
                 group.addTask {
@@ -64,6 +72,14 @@ struct Watch: AsyncParsableCommand {
             }
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Whether `--summary` shows an event: a command's end, a change of a lamp's state.
+    static func isSummaryEvent(_ event: StreamEvent) -> Bool {
+        switch event.type {
+        case "lamp.status", "command.progress": false
+        default: true
         }
     }
 

@@ -14,8 +14,9 @@ enum FirstToken {
         guard try store.tokens().isEmpty else { return nil }
         let url = URL(fileURLWithPath: file)
         guard !FileManager.default.fileExists(atPath: url.path) else {
-            throw ValidationError(
-                "the database has no API token but \(url.path) exists: remove it (it belongs to another database) or create a token with 'lamplighterd token create'")
+            throw DaemonExit.fail(
+                "the database has no API token but \(url.path) exists: remove it (it belongs to another database) or create a token with 'lamplighterd token create'",
+                ExitCode.failure)
         }
         let created: TokenCreated
         do {
@@ -23,11 +24,11 @@ enum FirstToken {
                 TokenCreate(name: "admin", role: "admin"), store: store, by: Token.commandLine, atMilliseconds: WallClock.nowMilliseconds(),
                 logger: logger)
         } catch {
-            throw ValidationError("could not create the first admin token: \(error.message)")
+            throw DaemonExit.fail("could not create the first admin token: \(error.message)", ExitCode.failure)
         }
         guard FileManager.default.createFile(atPath: url.path, contents: Data((created.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         else {
-            throw ValidationError("could not write the first admin token to \(url.path)")
+            throw DaemonExit.fail("could not write the first admin token to \(url.path)", ExitCode.failure)
         }
         return url.path
     }

@@ -4,14 +4,16 @@ import FleetCore
 import FleetStore
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import LampAuth
 import LightingPrograms
-import HummingbirdWebSocket
 import Logging
 import Metrics
-import Prometheus
 import NIOCore
+import OperatorAPI
+import Prometheus
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// `lamplighterd run`: the controller.
@@ -23,161 +25,91 @@ struct Run: AsyncParsableCommand {
             http://API-HOST:API-PORT/api/v1 with a bearer token (see 'lamplighterd token'); on \
             first start, with no token yet, it writes an admin token to --admin-token-file. The \
             API speaks plain HTTP and listens on 127.0.0.1 by default: put a TLS proxy in front \
-            before exposing it. SIGTERM or SIGINT stops it gracefully: lamps get close code \
-            1001, pending state is written.
+            before exposing it.
+
+            Every setting is a flag, an environment variable LAMPLIGHTER_<FLAG> (e.g. \
+            LAMPLIGHTER_API_PORT) and a key of the --config file ('api-port = 7380'); a flag \
+            wins over the environment, which wins over the file. 'lamplighterd config' shows \
+            what is in effect and where it came from.
+
+            SIGTERM or SIGINT stops it gracefully: lamps get close code 1001, pending state is \
+            written. SIGHUP reads the config file again and applies log-level, \
+            max-pending-handshakes, stream-buffer and program-check-interval without dropping \
+            a link (tokens are checked against the database on every request, so they need no \
+            reload); it says what it applied and what needs a restart.
             """)
 
-    @OptionGroup var storage: StorageOptions
-
-    @Option(help: "Address lamps connect to (env LAMPLIGHTER_LAMP_HOST).")
-    var lampHost: String = Environment.get("LAMPLIGHTER_LAMP_HOST") ?? "0.0.0.0"
-
-    @Option(help: "Port lamps connect to; 0 picks a free one (env LAMPLIGHTER_LAMP_PORT).")
-    var lampPort: Int = Environment.integer("LAMPLIGHTER_LAMP_PORT") ?? 7350
-
-    @Option(help: "Address of the operator API (env LAMPLIGHTER_API_HOST).")
-    var apiHost: String = Environment.get("LAMPLIGHTER_API_HOST") ?? "127.0.0.1"
-
-    @Option(help: "Port of the operator API; 0 picks a free one (env LAMPLIGHTER_API_PORT).")
-    var apiPort: Int = Environment.integer("LAMPLIGHTER_API_PORT") ?? 7380
-
-    @Option(help: "Seconds between lamps' status reports, 1 to 3600.")
-    var reportInterval: Int = 60
-
-    @Option(help: "Seconds between pings to each lamp, 1 to 3600; a lamp silent for two is dropped.")
-    var pingInterval: Int = 20
-
-    @Option(help: "Seconds to wait for a lamp's acknowledgement before sending again.")
-    var requestTimeout: Int = 10
-
-    @Option(help: "Lamps allowed in their handshake at once; more are told to retry (1013).")
-    var maxPendingHandshakes: Int = 2048
-
-    @Option(help: "The fleet's time zone for lighting programs: an IANA name or a POSIX rule (env LAMPLIGHTER_TIMEZONE; default: the system's).")
-    var timezone: String? = Environment.get("LAMPLIGHTER_TIMEZONE")
-
-    @Option(parsing: .unconditional, help: "Latitude for lamps registered without one (lighting programs need a place); south is negative.")
-    var latitude: Double?
-
-    @Option(parsing: .unconditional, help: "Longitude for lamps registered without one; west is negative.")
-    var longitude: Double?
-
-    @Option(help: "Seconds between comparisons of each lamp's report with its program (mismatch events).")
-    var programCheckInterval: Int = 60
-
-    @Option(help: "Where the first admin token is written when the database has none (env LAMPLIGHTER_ADMIN_TOKEN_FILE).")
-    var adminTokenFile: String = Environment.get("LAMPLIGHTER_ADMIN_TOKEN_FILE") ?? "lamplighter.admin-token"
-
-    @Option(help: "Events one event-stream client may have waiting before it is disconnected as too slow.")
-    var streamBuffer: Int = 4096
-
-    @Option(help: "Let web apps from this origin call the API: e.g. https://ops.example.org, or * for any (env LAMPLIGHTER_CORS_ORIGIN; default: no CORS headers).")
-    var corsOrigin: String? = Environment.get("LAMPLIGHTER_CORS_ORIGIN")
-
-    @Option(help: "A map tile server the dashboard draws under the lamps, a URL with {z}, {x} and {y} (env LAMPLIGHTER_MAP_TILES; default: none, lamps on a plain background).")
-    var mapTiles: String? = Environment.get("LAMPLIGHTER_MAP_TILES")
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env LOG_LEVEL).")
-    var logLevel: String = Environment.get("LOG_LEVEL") ?? "info"
-
-    func validate() throws {
-        for (name, port) in [("--lamp-port", lampPort), ("--api-port", apiPort)] where !(0...65535).contains(port) {
-            throw ValidationError("\(name) must be from 0 to 65535")
-        }
-        for (name, value) in [("--report-interval", reportInterval), ("--ping-interval", pingInterval)]
-        where !(1...3600).contains(value) {
-            throw ValidationError("\(name) must be from 1 to 3600 seconds")
-        }
-        guard (1...3600).contains(requestTimeout) else { throw ValidationError("--request-timeout must be from 1 to 3600 seconds") }
-        if let latitude, !(-90...90).contains(latitude) { throw ValidationError("--latitude must be from -90 to 90") }
-        if let longitude, !(-180...180).contains(longitude) { throw ValidationError("--longitude must be from -180 to 180") }
-        if (latitude == nil) != (longitude == nil) { throw ValidationError("give --latitude and --longitude together") }
-        if let timezone {
-            do {
-                _ = try PosixTimeZone.resolve(timezone, readFile: Self.readFile)
-            } catch {
-                throw ValidationError("--timezone: \(error.message)")
-            }
-        }
-        guard (1...3600).contains(programCheckInterval) else { throw ValidationError("--program-check-interval must be from 1 to 3600 seconds") }
-        guard (16...1_000_000).contains(streamBuffer) else { throw ValidationError("--stream-buffer must be from 16 to 1000000 events") }
-        guard maxPendingHandshakes >= 1 else { throw ValidationError("--max-pending-handshakes must be at least 1") }
-        if let corsOrigin, let problem = OperatorHTTPSettings.corsOriginProblem(corsOrigin) {
-            throw ValidationError("--cors-origin \(problem)")
-        }
-        if let mapTiles, let problem = OperatorHTTPSettings.mapTilesProblem(mapTiles) {
-            throw ValidationError("--map-tiles \(problem)")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
-    }
-
-    /// A file's bytes, for the time-zone lookups.
-    static func readFile(_ path: String) -> [UInt8]? {
-        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
-    }
+    @OptionGroup var options: RunOptions
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let (settings, sources) = try options.settings()
+        let logLevel = SharedLogLevel(settings.logLevel)
+        let format = settings.logFormat
+        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, format: format, shared: logLevel) }
         let logger = Logger(label: "lamplighterd")
 
-        let key = try KeyLoading.load(storage, createIfMissing: true)
+        let key = try options.key.load(sources, createIfMissing: true)
+        let existed = FileManager.default.fileExists(atPath: settings.database)
+        if existed { try await Self.lock(settings.database) }
         let store: FleetStore
         do {
-            store = try FleetStore(path: storage.database)
+            store = try FleetStore(path: settings.database)
         } catch {
-            throw ValidationError("cannot open the database \(storage.database): \(error)")
+            throw DaemonExit.fail("cannot open the database \(settings.database): \(error)", ExitCode.failure)
         }
-        let firstToken = try await FirstToken.ensure(store: store, file: adminTokenFile, logger: logger)
+        if !existed { try await Self.lock(settings.database) }
+        let firstToken = try await FirstToken.ensure(store: store, file: settings.adminTokenFile, logger: logger)
         // The report interval is part of each lamp's desired config: a changed flag reaches
         // every lamp as a new config version (the welcome's value only covers a lamp with none).
-        let reconfigured = try store.setReportInterval(UInt16(reportInterval), atMilliseconds: WallClock.nowMilliseconds())
-        let fleet = FleetState(stored: try store.loadAll(), highestVersion: try store.highestControlVersion())
-        // validate() checked the zone.
-        let zone =
-            (try? timezone.map { text throws(PosixTimeZone.ParseError) in try PosixTimeZone.resolve(text, readFile: Self.readFile) })
-            ?? PosixTimeZone.system(readFile: Self.readFile)
+        let reconfigured = try store.setReportInterval(UInt16(settings.reportInterval), atMilliseconds: WallClock.nowMilliseconds())
+        let fleet = FleetState(
+            stored: try store.loadAll(), highestVersion: try store.highestControlVersion(),
+            highestProgramRevision: try store.highestProgramRevision())
+        let zone = settings.zone
         let programs = try store.programs()
-        fleet.withModel { $0.loadPrograms(programs, defaults: ProgramDefaults(timeZone: zone, latitude: latitude, longitude: longitude)) }
+        fleet.withModel {
+            $0.loadPrograms(programs, defaults: ProgramDefaults(timeZone: zone, latitude: settings.latitude, longitude: settings.longitude))
+        }
 
-        var gatewayConfiguration = GatewayConfiguration(host: lampHost, port: lampPort)
-        gatewayConfiguration.reportIntervalSeconds = UInt16(reportInterval)
-        gatewayConfiguration.pingIntervalSeconds = UInt16(pingInterval)
-        gatewayConfiguration.requestTimeoutMilliseconds = UInt64(requestTimeout) * 1000
-        gatewayConfiguration.maximumPendingHandshakes = maxPendingHandshakes
+        var gatewayConfiguration = GatewayConfiguration(host: settings.lampHost, port: settings.lampPort)
+        gatewayConfiguration.reportIntervalSeconds = UInt16(settings.reportInterval)
+        gatewayConfiguration.pingIntervalSeconds = UInt16(settings.pingInterval)
+        gatewayConfiguration.requestTimeoutMilliseconds = UInt64(settings.requestTimeout) * 1000
+        gatewayConfiguration.maximumPendingHandshakes = settings.maxPendingHandshakes
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        Gauge(label: "lamplighter_build_info", dimensions: [("version", LamplighterVersion.current)]).record(1)
         let controller = FleetController(
             store: store, fleet: fleet, fleetKey: key.key, gateway: gatewayConfiguration,
-            programCheckInterval: .seconds(programCheckInterval), streamBuffer: streamBuffer, logger: logger)
+            programCheckInterval: .seconds(settings.programCheckInterval), streamBuffer: settings.streamBuffer, logger: logger)
         let gateway = controller.gateway
         let metrics = controller.metrics
 
-        print("lamplighterd: database \(URL(fileURLWithPath: storage.database).path) (\(fleet.count) lamps registered)")
+        print("lamplighterd \(LamplighterVersion.current): database \(settings.database) (\(fleet.count) lamps registered)")
+        if let file = sources.file {
+            print("lamplighterd: settings from \(file), the environment and the flags")
+        }
         if key.generated {
             print("lamplighterd: generated a new fleet key in \(key.source) (keep it secret; lampsim and provisioning need it)")
         } else {
             print("lamplighterd: fleet key from \(key.source)")
         }
         if reconfigured > 0 {
-            print("lamplighterd: report interval \(reportInterval) s: \(reconfigured) lamps get a new config version")
+            print("lamplighterd: report interval \(settings.reportInterval) s: \(reconfigured) lamps get a new config version")
         }
-        print("lamplighterd: lighting programs run on local time \(zone.text)" + (timezone.map { " (\($0))" } ?? ""))
+        print(Self.programsLine(settings, zone: zone))
         if let firstToken {
             print("lamplighterd: wrote the first admin token to \(firstToken) (for lampctl: export LAMPLIGHTER_TOKEN=$(cat \(firstToken)))")
         }
-        let apiHost = self.apiHost
+        let apiHost = settings.apiHost
+        let apiPort = settings.apiPort
         let router = OperatorHTTPServer.router(
             service: controller.service,
             metrics: {
                 metrics.refresh(fleet: fleet, gateway: gateway)
                 return registry.emitToString()
-            }, settings: OperatorHTTPSettings(corsOrigin: corsOrigin, mapTiles: mapTiles))
+            }, settings: OperatorHTTPSettings(corsOrigin: settings.corsOrigin, mapTiles: settings.mapTiles))
         let application = Application(
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: router),
@@ -187,19 +119,206 @@ struct Run: AsyncParsableCommand {
                 let apiPort = channel.localAddress?.port ?? 0
                 print("lamplighterd: lamps connect to ws://\(lampAddress.ipAddress ?? "?"):\(lampAddress.port ?? 0)/lamp/v1")
                 print("lamplighterd: operator API on http://\(apiHost):\(apiPort)/api/v1")
-                let browserHost = ["0.0.0.0", "::"].contains(apiHost) ? "127.0.0.1" : apiHost
-                print("lamplighterd: dashboard on http://\(browserHost):\(apiPort)/ (sign in with a token)")
                 print("lamplighterd: ready")
                 fflush(nil)
             },
             logger: logger)
+        let current = Mutex(settings)
+        let givenFlags = options.flags.compactMapValues { $0 }
+        let configFlag = options.config.config
+        let reload = ReloadService(logger: logger) {
+            let (next, _) = try RunOptions.settings(flags: givenFlags, configFlag: configFlag)
+            let changes = current.withLock { $0.changes(to: next) }
+            for change in changes where change.key.reloadable {
+                switch change.key {
+                case .logLevel: logLevel.level = next.logLevel
+                case .maxPendingHandshakes: gateway.setMaximumPendingHandshakes(next.maxPendingHandshakes)
+                case .streamBuffer: controller.hub.setBufferLimit(next.streamBuffer)
+                case .programCheckInterval: controller.programWatch.setInterval(.seconds(next.programCheckInterval))
+                default: break
+                }
+            }
+            current.withLock { current in
+                current.logLevel = next.logLevel
+                current.maxPendingHandshakes = next.maxPendingHandshakes
+                current.streamBuffer = next.streamBuffer
+                current.programCheckInterval = next.programCheckInterval
+            }
+            return changes
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: controller.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-                    + [.init(service: application)],
+                    + [.init(service: application), .init(service: reload)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EADDRNOTAVAIL || error.errnoCode == EACCES {
+            throw DaemonExit.fail(
+                "cannot listen for the operator API on \(apiHost):\(apiPort): \(String(cString: strerror(error.errnoCode)))"
+                    + (error.errnoCode == EADDRINUSE ? " (another lamplighterd? --api-port or LAMPLIGHTER_API_PORT picks another port)" : ""),
+                ExitCode.failure)
+        } catch let error as GatewayError {
+            throw DaemonExit.fail(error.description, ExitCode.failure)
+        }
         print("lamplighterd: stopped")
     }
+
+    /// Takes the database's lock, waiting a few seconds for a provisioning command to finish;
+    /// refuses when another daemon holds it.
+    static func lock(_ path: String) async throws {
+        for _ in 0..<20 {
+            if try DatabaseLock.take(path, exclusive: true) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw DaemonExit.fail("another process holds \(path): is a lamplighterd running on it already?", DaemonExit.busy)
+    }
+
+    /// Where lighting programs run: the time zone and the default place, and where each came from.
+    static func programsLine(_ settings: DaemonSettings, zone: PosixTimeZone) -> String {
+        var line = "lamplighterd: lighting programs run on local time \(zone.text)"
+        line += settings.timezone.map { " (\($0))" } ?? " (the system's; --timezone sets the fleet's)"
+        if let latitude = settings.latitude, let longitude = settings.longitude {
+            line += "; lamps without a place of their own are at \(latitude), \(longitude)"
+        } else {
+            line += "; only lamps with a registered place can run one (--latitude/--longitude set a default)"
+        }
+        return line
+    }
+}
+
+/// SIGHUP: reads the settings again and applies what can change without dropping a link.
+struct ReloadService: Service {
+    let logger: Logger
+    /// Applies the new settings; returns what changed (also what it did not apply).
+    let apply: @Sendable () throws -> [(key: SettingKey, old: String, new: String)]
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in hangups {
+                reload()
+            }
+        }
+    }
+
+    func reload() {
+        do {
+            let changes = try apply()
+            let applied = changes.filter(\.key.reloadable)
+            let pending = changes.filter { !$0.key.reloadable }
+            var line = "lamplighterd: SIGHUP: reloaded the settings"
+            line += applied.isEmpty ? "; nothing to apply" : "; applied " + applied.map { "\($0.key.rawValue) \($0.new) (was \($0.old))" }.joined(separator: ", ")
+            if !pending.isEmpty {
+                line += "; needs a restart: " + pending.map { "\($0.key.rawValue) \($0.new) (running with \($0.old))" }.joined(separator: ", ")
+            }
+            print(line)
+            fflush(nil)
+            logger.notice(
+                "settings reloaded",
+                metadata: [
+                    "settings.applied": .array(applied.map { .string($0.key.rawValue) }),
+                    "settings.needRestart": .array(pending.map { .string($0.key.rawValue) }),
+                ])
+        } catch {
+            // settings() printed why; the running settings stay.
+            print("lamplighterd: SIGHUP: the settings were not reloaded; running with the previous ones")
+            fflush(nil)
+            logger.error("settings reload failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Every setting of `run` as a flag (the environment and the config file have the same).
+struct RunOptions: ParsableArguments {
+    @OptionGroup var config: ConfigOption
+
+    @Option(name: .customLong("db"), help: "SQLite database file; created on first start (default lamplighter.db).")
+    var database: String?
+
+    @OptionGroup var key: KeyOptions
+
+    @Option(help: "Address lamps connect to (default 0.0.0.0).")
+    var lampHost: String?
+
+    @Option(help: "Port lamps connect to; 0 picks a free one (default 7350).")
+    var lampPort: Int?
+
+    @Option(help: "Address of the operator API (default 127.0.0.1).")
+    var apiHost: String?
+
+    @Option(help: "Port of the operator API; 0 picks a free one (default 7380).")
+    var apiPort: Int?
+
+    @Option(help: "Seconds between lamps' status reports, 1 to 3600 (default 60).")
+    var reportInterval: Int?
+
+    @Option(help: "Seconds between pings to each lamp, 1 to 3600; a lamp silent for two is dropped (default 20).")
+    var pingInterval: Int?
+
+    @Option(help: "Seconds to wait for a lamp's acknowledgement before sending again, 1 to 3600 (default 10).")
+    var requestTimeout: Int?
+
+    @Option(help: "Lamps allowed in their handshake at once; more are told to retry (1013) (default 2048; SIGHUP reloads).")
+    var maxPendingHandshakes: Int?
+
+    @Option(help: "The fleet's time zone for lighting programs: an IANA name or a POSIX rule (default: the system's).")
+    var timezone: String?
+
+    @Option(parsing: .unconditional, help: "Latitude for lamps registered without one (lighting programs need a place); south is negative.")
+    var latitude: Double?
+
+    @Option(parsing: .unconditional, help: "Longitude for lamps registered without one; west is negative.")
+    var longitude: Double?
+
+    @Option(help: "Seconds between comparisons of each lamp's report with its program (default 60; SIGHUP reloads).")
+    var programCheckInterval: Int?
+
+    @Option(help: "Where the first admin token is written when the database has none (default lamplighter.admin-token).")
+    var adminTokenFile: String?
+
+    @Option(help: "Events one event-stream client may have waiting before it is disconnected as too slow (default 4096; SIGHUP reloads).")
+    var streamBuffer: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info; SIGHUP reloads; env LOG_LEVEL too).")
+    var logLevel: String?
+
+    @Option(help: "Log format on standard error: text, or json (one object a line, with the metadata) (default text).")
+    var logFormat: String?
+
+    @Option(help: "Let web apps from this origin call the API: e.g. https://ops.example.org, or * for any (default: no CORS headers).")
+    var corsOrigin: String?
+
+    @Option(help: "A map tile server the dashboard draws under the lamps, a URL with {z}, {x} and {y} (default: none, lamps on a plain background).")
+    var mapTiles: String?
+
+    /// The flags given, by setting.
+    var flags: [SettingKey: String?] {
+        [
+            .db: database, .keyFile: key.keyFile, .fleetKey: key.fleetKey, .lampHost: lampHost, .lampPort: lampPort.map { "\($0)" },
+            .apiHost: apiHost, .apiPort: apiPort.map { "\($0)" }, .reportInterval: reportInterval.map { "\($0)" },
+            .pingInterval: pingInterval.map { "\($0)" }, .requestTimeout: requestTimeout.map { "\($0)" },
+            .maxPendingHandshakes: maxPendingHandshakes.map { "\($0)" }, .timezone: timezone, .latitude: latitude.map { "\($0)" },
+            .longitude: longitude.map { "\($0)" }, .programCheckInterval: programCheckInterval.map { "\($0)" },
+            .adminTokenFile: adminTokenFile, .streamBuffer: streamBuffer.map { "\($0)" }, .logLevel: logLevel, .logFormat: logFormat,
+            .corsOrigin: corsOrigin, .mapTiles: mapTiles,
+        ]
+    }
+
+    /// The settings now: flags, environment and the config file read again.
+    func settings() throws -> (DaemonSettings, SettingsSources) {
+        try Self.settings(flags: flags.compactMapValues { $0 }, configFlag: config.config)
+    }
+
+    /// The settings from these flags, the environment and the config file read again.
+    static func settings(flags: [SettingKey: String], configFlag: String?) throws -> (DaemonSettings, SettingsSources) {
+        let sources = try ConfigOption.sources(flags: flags, configFlag: configFlag)
+        do {
+            return (try DaemonSettings(sources), sources)
+        } catch let error as SettingsError {
+            throw DaemonExit.fail(error.description, DaemonExit.badSetting)
+        }
+    }
+
 }

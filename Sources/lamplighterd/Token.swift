@@ -20,22 +20,19 @@ struct Token: ParsableCommand {
 
     static let commandLine = Caller(name: "command line", role: .admin)
 
-    static func openStore(_ storage: StorageOptions) throws -> FleetStore {
-        do {
-            return try FleetStore(path: storage.database)
-        } catch {
-            throw ValidationError("cannot open the database \(storage.database): \(error)")
-        }
+    /// The existing database (only `run` creates one), named on standard error.
+    static func openStore(_ database: DatabaseOptions) throws -> FleetStore {
+        try database.openExisting().store
     }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print it (only this once).")
-        @OptionGroup var storage: StorageOptions
+        @OptionGroup var database: DatabaseOptions
         @Argument(help: "A unique name, e.g. night-shift.") var name: String
         @Option(help: "viewer, operator or admin.") var role: String = "viewer"
 
         func run() async throws {
-            let store = try Token.openStore(storage)
+            let store = try Token.openStore(database)
             do {
                 let created = try await FleetService.issueToken(
                     TokenCreate(name: name, role: role), store: store, by: Token.commandLine, atMilliseconds: WallClock.nowMilliseconds(),
@@ -49,10 +46,10 @@ struct Token: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens: names and roles, never the secrets.")
-        @OptionGroup var storage: StorageOptions
+        @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let tokens = try Token.openStore(storage).tokens()
+            let tokens = try Token.openStore(database).tokens()
             let width = max(4, tokens.map(\.name.count).max() ?? 0)
             print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  ROLE      CREATED BY")
             for token in tokens {
@@ -65,11 +62,11 @@ struct Token: ParsableCommand {
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token by name.")
-        @OptionGroup var storage: StorageOptions
+        @OptionGroup var database: DatabaseOptions
         @Argument(help: "The token's name.") var name: String
 
         func run() throws {
-            let store = try Token.openStore(storage)
+            let store = try Token.openStore(database)
             let audit = FleetService.entry(Token.commandLine, "token.revoke", target: name, detail: "", atMilliseconds: WallClock.nowMilliseconds())
             guard try store.revokeToken(named: name, audit: audit) else {
                 throw ValidationError("no token named \(name)")

@@ -77,7 +77,7 @@ class Fleet:
         """`fast`: ping every 2 s and resend after 2 s (tests see a silent lamp go offline
         soon); otherwise the daemon's defaults (20 s, 10 s), as a benchmark should run."""
         self.products = products or os.environ.get("LAMPLIGHTER_PRODUCTS") or os.path.join(ROOT, ".build", "debug")
-        for product in ("lamplighterd", "lampsim"):
+        for product in ("lamplighterd", "lampsim", "lampctl"):
             if not os.access(os.path.join(self.products, product), os.X_OK):
                 raise RuntimeError(f"{product} is not built in {self.products}: run swift build -j 2 first")
         self.directory = tempfile.mkdtemp(prefix=prefix)
@@ -107,11 +107,26 @@ class Fleet:
         return f"http://127.0.0.1:{self.api_port}"
 
     def generate(self, count, prefix="lamp-", latitude=LATITUDE, longitude=LONGITUDE, extra=()):
-        """Registers numbered lamps on a street grid around (latitude, longitude)."""
+        """Registers numbered lamps on a street grid around (latitude, longitude), on the
+        database directly: the daemon must be stopped (only `run` creates a database, so a
+        first call starts it once and stops it again)."""
+        if not os.path.exists(os.path.join(self.directory, "lamplighter.db")):
+            self.start_daemon()
+            stop(self.daemon)
+            self.daemon = None
         arguments = [self.product("lamplighterd"), "lamps", "generate", "--count", str(count), "--prefix", prefix]
         if latitude is not None:
             arguments += ["--latitude", str(latitude), "--longitude", str(longitude)]
-        subprocess.run(arguments + list(extra) + self.storage, check=True, capture_output=True, timeout=120)
+        subprocess.run(arguments + list(extra) + ["--db", os.path.join(self.directory, "lamplighter.db")], check=True, capture_output=True, timeout=120)
+
+    def generate_live(self, count, prefix="lamp-", latitude=LATITUDE, longitude=LONGITUDE):
+        """Registers numbered lamps through the running daemon, as the README does (`lampctl
+        lamps generate`, an admin token): the daemon knows them at once."""
+        arguments = [
+            self.product("lampctl"), "lamps", "generate", "--count", str(count), "--prefix", prefix,
+            "--latitude", str(latitude), "--longitude", str(longitude), "--server", self.url, "--token", self.admin_token,
+        ]
+        subprocess.run(arguments, check=True, capture_output=True, timeout=120)
 
     def start_daemon(self):
         token_file = os.path.join(self.directory, "lamplighter.admin-token")

@@ -116,6 +116,12 @@ struct OpenAPIContractTests {
         try await api.call("POST", "/api/v1/lamps", #"[{"id":"extra-2","name":null,"groups":["north"]},{"id":"extra-3"}]"#, expect: 201)
         try await api.call("POST", "/api/v1/lamps", #"{"id":"extra-1"}"#, expect: 409)
         try await api.call("POST", "/api/v1/lamps", #"{"id":"extra-4","latitude":91}"#, expect: 400)
+        try await api.call("PATCH", "/api/v1/lamps/extra-1", #"{"name":"Main St 14","latitude":52.38,"wattage":null}"#, expect: 200)
+        try await api.call("PATCH", "/api/v1/lamps/extra-3", #"{"latitude":52.38}"#, expect: 400)
+        try await api.call("PATCH", "/api/v1/lamps/nobody", #"{"name":"x"}"#, expect: 404)
+        try await api.call("POST", "/api/v1/lamps", #"{"id":"gone-1"}"#, expect: 201)
+        try await api.call("DELETE", "/api/v1/lamps/gone-1", expect: 204)
+        try await api.call("DELETE", "/api/v1/lamps/gone-1", expect: 404)
 
         // Groups and members.
         try await api.call("POST", "/api/v1/groups", #"{"name":"evening","description":"Lamps on the evening round"}"#, expect: 201)
@@ -251,7 +257,7 @@ struct OpenAPIContractTests {
         #expect(problems(lamp, type: "text/plain").first?.contains("content type text/plain") == true)
         #expect(problems("", status: 204).first?.contains("answered 204, which is not documented") == true)
         #expect(
-            contract.problems(method: "PATCH", path: "/api/v1/lamps/x", status: 200, contentType: nil, body: Data()).first?
+            contract.problems(method: "PUT", path: "/api/v1/lamps/x", status: 200, contentType: nil, body: Data()).first?
                 .contains("not a documented operation") == true)
         #expect(problems(#"{"error":"gone"}"#, status: 404, path: "/api/v1/groups/x") == [])
         #expect(problems(#"{"field":"name"}"#, status: 404, path: "/api/v1/groups/x").first?.contains("required property error") == true)

@@ -43,7 +43,7 @@ struct AccessTests {
         #expect(badRole == 400 && badRoleError?.field == "role")
 
         // The daemon's own command line makes tokens too, while it runs.
-        let cli = try ProductRunner.run("lamplighterd", ["token", "create", "scada", "--role", "operator"] + daemon.storage)
+        let cli = try ProductRunner.run("lamplighterd", ["token", "create", "scada", "--role", "operator"] + daemon.database)
         #expect(cli.status == 0)
         let operatorToken = cli.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let (accepted, _): (Int, CommandAccepted?) = try await daemon.request(
@@ -62,7 +62,7 @@ struct AccessTests {
         let summary = entries.reversed().map { "\($0.actor) \($0.action) \($0.target) \($0.outcome)" }
         #expect(
             summary == [
-                "command line token.create admin ok", "admin token.create night-shift ok",
+                "command line token.create admin ok", "admin lamps.register 3 lamps ok", "admin token.create night-shift ok",
                 "night-shift denied /api/v1/commands refused: role viewer", "night-shift denied /api/v1/tokens refused: role viewer",
                 "command line token.create scada ok", "scada command lamp:lamp-0001 ok", "admin token.revoke night-shift ok",
             ], "\(summary)")

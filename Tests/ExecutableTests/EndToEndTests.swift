@@ -125,18 +125,34 @@ struct EndToEndTests {
         #expect(report.closedPingTimeout == 2)
     }
 
-    @Test("SIGTERM with lamps connected: lamps get 1001, the daemon exits 0; a port in use exits non-zero and says so")
+    @Test("SIGTERM with lamps connected: lamps get 1001, the daemon exits 0; a port or database in use exits non-zero and says so")
     func shutdownAndPortInUse() async throws {
         let daemon = try Daemon(lamps: 5)
         try await daemon.start()
         let sim = try Simulator(daemon, count: 5, extra: ["--backoff-min", "60000"])
         try await waitUntil("5 lamps are online") { try await daemon.onlineCount() == 5 }
 
-        let second = try ProductRunner.runWithTimeout(
-            "lamplighterd", ["run", "--lamp-host", "127.0.0.1", "--lamp-port", "\(daemon.lampPort)", "--api-port", "0"] + daemon.storage,
+        let other = try Daemon(lamps: 0)
+        let lampPortTaken = try ProductRunner.runWithTimeout(
+            "lamplighterd", ["run", "--lamp-host", "127.0.0.1", "--lamp-port", "\(daemon.lampPort)", "--api-port", "0", "--admin-token-file", other.adminTokenFile]
+                + other.storage,
             seconds: 20)
-        #expect(second.status != 0)
-        #expect(second.stderr.contains("cannot listen for lamps on 127.0.0.1:\(daemon.lampPort)"))
+        #expect(lampPortTaken.status != 0)
+        #expect(lampPortTaken.stderr.contains("cannot listen for lamps on 127.0.0.1:\(daemon.lampPort)"), "\(lampPortTaken.stderr)")
+        let apiPortTaken = try ProductRunner.runWithTimeout(
+            "lamplighterd",
+            ["run", "--lamp-host", "127.0.0.1", "--lamp-port", "0", "--api-port", "\(daemon.apiPort)", "--admin-token-file", other.adminTokenFile]
+                + other.storage,
+            seconds: 20)
+        #expect(apiPortTaken.status != 0)
+        #expect(
+            apiPortTaken.stderr.contains("cannot listen for the operator API on 127.0.0.1:\(daemon.apiPort): Address already in use"),
+            "\(apiPortTaken.stderr)")
+        let databaseTaken = try ProductRunner.runWithTimeout(
+            "lamplighterd", ["run", "--lamp-port", "0", "--api-port", "0", "--admin-token-file", daemon.adminTokenFile] + daemon.storage,
+            seconds: 20)
+        #expect(databaseTaken.status == 75)
+        #expect(databaseTaken.stderr.contains("is a lamplighterd running on it already?"), "\(databaseTaken.stderr)")
 
         let process = try #require(daemon.process)
         let began = Date()

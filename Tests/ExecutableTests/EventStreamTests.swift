@@ -68,10 +68,10 @@ struct EventStreamTests {
         let badChannel = try ProductRunner.run("lampctl", ["watch", "street:1"] + daemon.lampctlOptions)
         #expect(badChannel.status == 64 && badChannel.stderr.contains("is not a channel"))
 
-        // The daemon going away ends the stream normally: the watcher exits 0.
+        // The daemon going away ends the stream: the watcher says so and exits 3 (unreachable).
         daemon.stop()
         let (status, lines, stderr) = watcher.finish()
-        #expect(status == 0, "\(stderr)")
+        #expect(status == 3 && stderr.contains("lamplighterd closed the event stream"), "\(stderr)")
         let events = try lines.map { try APICoding.decoder().decode(StreamEvent.self, from: Data($0.utf8)) }
         #expect(events.first?.type == "subscribed" && events.first?.channels == ["lamp:lamp-0003"])
         #expect(events.allSatisfy { $0.lamp == nil || $0.lamp == "lamp-0003" }, "\(lines)")

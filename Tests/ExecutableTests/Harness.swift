@@ -1,4 +1,5 @@
 import Foundation
+import LampCSV
 import OperatorAPI
 import Testing
 
@@ -88,15 +89,18 @@ final class Daemon: @unchecked Sendable {
     private var output = OutputCollector()
     private var errors = OutputCollector()
 
+    /// Lamps registered on the first start, through the API as an operator would
+    /// (`lampctl lamps generate`): only `lamplighterd run` creates the database.
+    private var lampsToRegister: [LampRegistration]
+
     init(lamps: Int, prefix: String = "lamp-") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamplighter-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        if lamps > 0 {
-            let generated = try ProductRunner.run(
-                "lamplighterd", ["lamps", "generate", "--count", "\(lamps)", "--prefix", prefix] + storage)
-            guard generated.status == 0 else { throw HarnessError("lamps generate failed: \(generated.stderr)") }
-        }
+        lampsToRegister = LampCSV.numberedIDs(prefix: prefix, start: 1, count: lamps).map { LampRegistration(id: $0, wattage: 40) }
     }
+
+    /// `--db` for the subcommands that work on the database (token, lamps).
+    var database: [String] { ["--db", directory.appendingPathComponent("lamplighter.db").path] }
 
     var storage: [String] {
         ["--db", directory.appendingPathComponent("lamplighter.db").path, "--key-file", directory.appendingPathComponent("lamplighter.key").path]
@@ -141,6 +145,20 @@ final class Daemon: @unchecked Sendable {
         lampPort = Int(Self.match(text, after: "ws://127.0.0.1:", before: "/")) ?? 0
         apiPort = Int(Self.match(text, after: "http://127.0.0.1:", before: "/")) ?? 0
         adminToken = (try? String(contentsOfFile: adminTokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if !lampsToRegister.isEmpty {
+            let (status, _): (Int, [LampView]?) = try await request("POST", "/lamps", body: lampsToRegister)
+            guard status == 201 else { throw HarnessError("registering \(lampsToRegister.count) lamps failed with \(status)") }
+            lampsToRegister = []
+        }
+    }
+
+    /// What the daemon printed on standard output and standard error so far.
+    var printed: (output: String, errors: String) { (output.text, errors.text) }
+
+    /// Sends the daemon a signal (e.g. SIGHUP).
+    func signal(_ number: Int32) {
+        guard let process else { return }
+        kill(process.processIdentifier, number)
     }
 
     static func match(_ text: String, after prefix: String, before suffix: String) -> String {

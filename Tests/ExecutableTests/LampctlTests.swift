@@ -8,7 +8,7 @@ struct LampctlTests {
     @Test(
         "every subcommand explains itself",
         arguments: [
-            ("lamps", "List lamps"), ("lamp show", "One lamp: desired versus reported"), ("dim", "Set the light level"), ("on", "Switch on"),
+            ("lamp show", "One lamp: desired versus reported"), ("dim", "Set the light level"), ("on", "Switch on"),
             ("off", "Switch off"), ("resume", "Return to the lighting program"), ("events", "The event history"),
             ("identify", "Blink lamps so a crew can find them"), ("reboot", "Restart lamps' controllers"),
             ("group list", "Every group and its size"), ("group create", "Create an empty group"), ("group add", "Add lamps to a group"),
@@ -16,13 +16,16 @@ struct LampctlTests {
             ("watch", "Follow live events"), ("audit", "The audit log"), ("token create", "Create a token"),
             ("token list", "Every token"), ("token revoke", "Revoke a token"), ("program set", "Create or change a program"),
             ("program show", "One program's file"), ("program list", "Every program"), ("program assign", "Run a program"),
-            ("program preview", "A night of a program"), ("program delete", "Delete a program"),
+            ("program preview", "A night of a program"), ("program delete", "Delete a program"), ("lamps add", "Register one lamp"),
+            ("lamps import", "Register lamps from a CSV file"), ("lamps generate", "Register numbered lamps"),
+            ("lamps set", "Change a lamp's name, place or wattage"), ("lamps remove", "Remove lamps"), ("lamps list", "List lamps"), ("command", "Follow a command sent earlier"),
         ])
     func help(subcommand: String, abstract: String) throws {
         let output = try ProductRunner.run("lampctl", subcommand.split(separator: " ").map(String.init) + ["--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains(abstract))
         #expect(output.stdout.contains("--server"))
+        #expect(output.stdout.contains("--json"), "every subcommand takes --json")
     }
 
     @Test("dim all reaches every lamp and says so; --json is machine-readable; errors have their exit codes")
@@ -63,10 +66,14 @@ struct LampctlTests {
         #expect(unreachable.status == 3 && unreachable.stderr.contains("cannot reach lamplighterd"))
         _ = try sim.finish()
 
-        // With the lamps gone, a command stays pending: exit 1, and the summary says why.
-        let pending = try ProductRunner.run("lampctl", ["off", "all", "--wait", "0.3"] + server)
-        #expect(pending.status == 1)
-        #expect(pending.stdout.contains("pending 20 (20 offline)"))
+        // With the lamps gone, a command is pending delivery: that is no failure (exit 0), the
+        // summary says so, and only --wait-all waits for them (exit 2 when they stay away).
+        try await waitUntil("every lamp is offline") { try await daemon.onlineCount() == 0 }
+        let pending = try ProductRunner.run("lampctl", ["off", "all", "--wait", "5"] + server)
+        #expect(pending.status == 0, "\(pending.stderr)")
+        #expect(pending.stdout.contains("pending delivery to 20 offline lamps: they get it when they reconnect"), "\(pending.stdout)")
+        let waitAll = try ProductRunner.run("lampctl", ["on", "all", "--wait", "0.3", "--wait-all"] + server)
+        #expect(waitAll.status == 2, "\(waitAll.stdout)")
     }
 
     @Test("groups, tokens, identify and the audit log from the command line; server and token from a config file")
@@ -116,6 +123,8 @@ struct LampctlTests {
         let daemon = try Daemon(lamps: 4)
         daemon.runArguments = ["--timezone", "Europe/Amsterdam", "--latitude", "52.3676", "--longitude", "4.9041"]
         try await daemon.start()
+        let dim = try ProductRunner.run("lampctl", ["dim", "lamp-0001", "30", "--wait", "0"] + daemon.lampctlOptions)
+        #expect(dim.status == 0, "\(dim.stdout) \(dim.stderr)")
         let file = daemon.directory.appendingPathComponent("midnight.prog").path
         try "sunset-10m 100%\n23:00 30%\nsunrise+10m off\n".write(toFile: file, atomically: true, encoding: .utf8)
         let bad = daemon.directory.appendingPathComponent("bad.prog").path
@@ -124,9 +133,13 @@ struct LampctlTests {
         let refused = try ProductRunner.run("lampctl", ["program", "set", "midnight", bad] + daemon.lampctlOptions)
         #expect(refused.status == 65 && refused.stderr.contains("bad.prog: line 2, level: '130%' is not 0% to 100%"), "\(refused.stderr)")
         let set = try ProductRunner.run("lampctl", ["program", "set", "midnight", file] + daemon.lampctlOptions)
-        #expect(set.status == 0 && set.stdout.contains("program midnight revision"), "\(set.stderr)")
+        // Program revisions have their own sequence: the first program is revision 1 however
+        // many commands came before.
+        #expect(set.status == 0 && set.stdout.contains("program midnight revision 1:"), "\(set.stdout) \(set.stderr)")
         let assign = try ProductRunner.run("lampctl", ["program", "assign", "midnight", "all"] + daemon.lampctlOptions)
-        #expect(assign.status == 0 && assign.stdout.contains("assigned to all: 4 lamps"))
+        #expect(assign.status == 0 && assign.stdout.contains("program midnight revision 2 assigned to all: 4 lamps"), "\(assign.stdout)")
+        // Lamps held at a level by a command follow the program after resume, and assign says so.
+        #expect(assign.stdout.contains("1 lamp holds a level or override from a command: 'lampctl resume all' makes it follow the program"))
         let list = try ProductRunner.run("lampctl", ["program"] + daemon.lampctlOptions)
         #expect(list.stdout.contains("midnight") && list.stdout.contains("4"))
         let show = try ProductRunner.run("lampctl", ["program", "show", "midnight"] + daemon.lampctlOptions)

@@ -49,6 +49,7 @@ struct MetricsTests {
         #expect(value("lamplighter_command_applied_seconds_count") == 10)
         #expect(value("lamplighter_lamps_by_mode", [#"mode="manual""#]) == 10)
         #expect((value("lamplighter_store_write_seconds_count", [#"operation="command""#]) ?? 0) >= 1)
+        #expect(value("lamplighter_build_info", [#"version="\#(LamplighterVersion.current)""#]) == 1)
         _ = try sim.finish()
     }
 }

@@ -160,7 +160,9 @@ struct ProgramNightTests {
     @Test("a lamp whose report disagrees with its program raises a program.mismatch event")
     func mismatchEvents() async throws {
         // A place where it is the middle of the night now (local solar midnight, on the
-        // equator), and lamps whose clocks say noon: they follow the program, so they are off.
+        // equator), and lamps whose clocks say noon, running at the normal rate: they follow
+        // the program, so they are off, and on the controller's time that is wrong. (Their
+        // rate is measured between two reports, so they report every second.)
         let now = Date().timeIntervalSince1970
         let utcHours = now.truncatingRemainder(dividingBy: 86_400) / 3600
         var longitude = -15 * utcHours
@@ -168,6 +170,7 @@ struct ProgramNightTests {
         let daemon = try Daemon(lamps: 5)
         daemon.runArguments = [
             "--timezone", "UTC0", "--latitude", "0", "--longitude=" + String(format: "%.4f", longitude), "--program-check-interval", "1",
+            "--report-interval", "1",
         ]
         try await daemon.start()
         let (_, _): (Int, ProgramView?) = try await daemon.request("PUT", "/programs/all-night", body: ProgramSave(source: "sunset on\nsunrise off"))

@@ -2,35 +2,36 @@ import Foundation
 import OperatorAPI
 import Testing
 
-/// `lamplighterd lamps ...` and `key ...` as an installer uses them.
+/// `lamplighterd lamps ...` and `key ...` as an installer uses them, on the database and key a
+/// first `lamplighterd run` made (nothing else creates them).
 @Suite("Provisioning from the command line")
 struct ProvisioningTests {
-    static func storage() throws -> (URL, [String]) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("provisioning-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return (
-            directory,
-            ["--db", directory.appendingPathComponent("l.db").path, "--key-file", directory.appendingPathComponent("l.key").path]
-        )
+    /// A database and key made by a daemon's first start, the daemon stopped again.
+    static func stoppedDaemon() async throws -> Daemon {
+        let daemon = try Daemon(lamps: 0)
+        try await daemon.start()
+        daemon.stop()
+        return daemon
     }
 
     @Test("a CSV import registers every lamp, or none with an error naming the line and column")
-    func csvImport() throws {
-        let (directory, storage) = try Self.storage()
-        let good = directory.appendingPathComponent("good.csv")
+    func csvImport() async throws {
+        let daemon = try await Self.stoppedDaemon()
+        let storage = daemon.database
+        let good = daemon.directory.appendingPathComponent("good.csv")
         try "id,name,latitude,longitude,wattage,groups\nmain-1,Main St 1,52.37,4.89,60,main;north\nmain-2,,,,,\n"
             .write(to: good, atomically: true, encoding: .utf8)
-        let bad = directory.appendingPathComponent("bad.csv")
+        let bad = daemon.directory.appendingPathComponent("bad.csv")
         try "id,latitude,longitude\nok-1,10,20\nok-2,north,4\n".write(to: bad, atomically: true, encoding: .utf8)
 
         let failed = try ProductRunner.run("lamplighterd", ["lamps", "import", bad.path] + storage)
-        #expect(failed.status != 0)
+        #expect(failed.status == 65)
         #expect(failed.stderr.contains("bad.csv:3: latitude 'north' is not a number"))
 
         let imported = try ProductRunner.run("lamplighterd", ["lamps", "import", good.path] + storage)
-        #expect(imported.status == 0 && imported.stdout.contains("registered 2 lamps"))
+        #expect(imported.status == 0 && imported.stdout.contains("registered 2 lamps"), "\(imported.stderr)")
         let again = try ProductRunner.run("lamplighterd", ["lamps", "import", good.path] + storage)
-        #expect(again.status != 0 && again.stderr.contains("lamp main-1 is already registered"))
+        #expect(again.status == 65 && again.stderr.contains("lamp main-1 is already registered"))
 
         let listed = try ProductRunner.run("lamplighterd", ["lamps", "list"] + storage)
         #expect(listed.stdout.contains("main-1") && listed.stdout.contains("main,north") && listed.stdout.contains("2 lamps"))
@@ -38,10 +39,11 @@ struct ProvisioningTests {
     }
 
     @Test("generate numbers lamps; invalid ids and counts are refused")
-    func generate() throws {
-        let (_, storage) = try Self.storage()
+    func generate() async throws {
+        let daemon = try await Self.stoppedDaemon()
+        let storage = daemon.database
         let made = try ProductRunner.run("lamplighterd", ["lamps", "generate", "--count", "12", "--prefix", "pole-"] + storage)
-        #expect(made.stdout.contains("registered 12 lamps: pole-0001 to pole-0012"))
+        #expect(made.stdout.contains("registered 12 lamps in \(daemon.directory.appendingPathComponent("lamplighter.db").path): pole-0001 to pole-0012"))
         let badID = try ProductRunner.run("lamplighterd", ["lamps", "add", "bad id"] + storage)
         #expect(badID.status != 0 && badID.stderr.contains("must be 1 to 32 characters"))
         let badCount = try ProductRunner.run("lamplighterd", ["lamps", "generate", "--count", "0"] + storage)
@@ -51,11 +53,11 @@ struct ProvisioningTests {
     /// What the dashboard's map and the README's first commands rely on.
     @Test("generate --latitude --longitude puts the lamps on a street grid centred there, 30 m apart")
     func generateOnAGrid() async throws {
-        let daemon = try Daemon(lamps: 0)
+        let daemon = try await Self.stoppedDaemon()
         let made = try ProductRunner.run(
-            "lamplighterd", ["lamps", "generate", "--count", "300", "--latitude", "52.3676", "--longitude", "4.9041"] + daemon.storage)
+            "lamplighterd", ["lamps", "generate", "--count", "300", "--latitude", "52.3676", "--longitude", "4.9041"] + daemon.database)
         #expect(made.status == 0 && made.stdout.contains("registered 300 lamps"))
-        let half = try ProductRunner.run("lamplighterd", ["lamps", "generate", "--count", "2", "--latitude", "52"] + daemon.storage)
+        let half = try ProductRunner.run("lamplighterd", ["lamps", "generate", "--count", "2", "--latitude", "52"] + daemon.database)
         #expect(half.status != 0 && half.stderr.contains("give --latitude and --longitude together"))
         try await daemon.start()
         let lamps = try await daemon.lamps("limit=1000")
@@ -73,18 +75,19 @@ struct ProvisioningTests {
         #expect(Set(lamps.map { "\($0.latitude ?? 0),\($0.longitude ?? 0)" }).count == 300, "two lamps share a place")
     }
 
-    @Test("key show creates the fleet key once; key lamp derives the documented lamp key")
-    func keys() throws {
-        let (directory, storage) = try Self.storage()
-        let keyFile = directory.appendingPathComponent("l.key")
+    @Test("key show prints the key run created, never a new one; key lamp derives the documented lamp key")
+    func keys() async throws {
+        let daemon = try Daemon(lamps: 0)
+        let keyFile = daemon.keyFile
         try String(repeating: "00010203040506070809", count: 1).appending("0a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n")
-            .write(to: keyFile, atomically: true, encoding: .utf8)
-        let lamp = try ProductRunner.run("lamplighterd", ["key", "lamp", "lamp-0001"] + storage)
+            .write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let lamp = try ProductRunner.run("lamplighterd", ["key", "lamp", "lamp-0001", "--key-file", keyFile])
         // SPEC.md §12: fleet key 00..1f, lamp-0001.
         #expect(lamp.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ed46768e5cc0e1d14dada9c4d4001786e840b279f0565573aca56de845aba0b6")
-        let (_, fresh) = try Self.storage()
-        let first = try ProductRunner.run("lamplighterd", ["key", "show"] + fresh)
-        let second = try ProductRunner.run("lamplighterd", ["key", "show"] + fresh)
+        #expect(lamp.stderr.contains("fleet key from \(keyFile)"))
+        let fresh = try await Self.stoppedDaemon()
+        let first = try ProductRunner.run("lamplighterd", ["key", "show", "--key-file", fresh.keyFile])
+        let second = try ProductRunner.run("lamplighterd", ["key", "show", "--key-file", fresh.keyFile])
         #expect(first.stdout.count == 65 && first.stdout == second.stdout)
     }
 }

@@ -294,7 +294,7 @@ async function readFleet() {
   }
   message.textContent =
     lamps.length === 0
-      ? "No lamps are registered yet: lamplighterd lamps generate --count 1000 --latitude 52.37 --longitude 4.90"
+      ? "No lamps are registered yet: lampctl lamps generate --count 1000 --latitude 52.37 --longitude 4.90"
       : placed === 0
         ? "No lamp has a place: register latitude and longitude to see them here."
         : "";

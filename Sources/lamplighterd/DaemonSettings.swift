@@ -1,0 +1,113 @@
+import FleetCore
+import Controller
+import Foundation
+import LightingPrograms
+import Logging
+
+/// Every setting of `lamplighterd run`, resolved (flag, then environment, then config file,
+/// then default) and checked: a bad value is a ``SettingsError`` naming its key and source.
+struct DaemonSettings: Sendable, Equatable {
+    /// The SQLite file, absolute.
+    var database: String
+    /// The fleet key file, absolute.
+    var keyFile: String
+    /// Where lamps connect: address and port.
+    var lampHost: String
+    var lampPort: Int
+    /// The operator API: address and port.
+    var apiHost: String
+    var apiPort: Int
+    /// Lamps' status report interval, ping period and request timeout, seconds.
+    var reportInterval: Int
+    var pingInterval: Int
+    var requestTimeout: Int
+    /// Links allowed in their handshake at once.
+    var maxPendingHandshakes: Int
+    /// Where the first admin token is written, absolute.
+    var adminTokenFile: String
+    /// Events a stream client may have waiting.
+    var streamBuffer: Int
+    /// The time-zone setting as given (nil: the system's).
+    var timezone: String?
+    /// The place of lamps registered without one.
+    var latitude: Double?
+    var longitude: Double?
+    /// Seconds between program checks.
+    var programCheckInterval: Int
+    /// Log level and format.
+    var logLevel: Logger.Level
+    var logFormat: LogFormat
+    /// The origin allowed to call the API from a browser (nil: no CORS headers).
+    var corsOrigin: String?
+    /// The dashboard's map tile server URL (nil: lamps on a plain background).
+    var mapTiles: String?
+
+    /// Resolves and checks every setting.
+    init(_ sources: SettingsSources) throws {
+        database = URL(fileURLWithPath: sources.string(.db, default: "lamplighter.db")).path
+        keyFile = URL(fileURLWithPath: sources.string(.keyFile, default: "lamplighter.key")).path
+        lampHost = sources.string(.lampHost, default: "0.0.0.0")
+        lampPort = try sources.integer(.lampPort, default: 7350, range: 0...65535)
+        apiHost = sources.string(.apiHost, default: "127.0.0.1")
+        apiPort = try sources.integer(.apiPort, default: 7380, range: 0...65535)
+        reportInterval = try sources.integer(.reportInterval, default: 60, range: 1...3600, unit: " seconds")
+        pingInterval = try sources.integer(.pingInterval, default: 20, range: 1...3600, unit: " seconds")
+        requestTimeout = try sources.integer(.requestTimeout, default: 10, range: 1...3600, unit: " seconds")
+        maxPendingHandshakes = try sources.integer(.maxPendingHandshakes, default: 2048, range: 1...1_000_000)
+        adminTokenFile = URL(fileURLWithPath: sources.string(.adminTokenFile, default: "lamplighter.admin-token")).path
+        streamBuffer = try sources.integer(.streamBuffer, default: 4096, range: 16...1_000_000, unit: " events")
+        timezone = sources.string(.timezone)
+        if let timezone, let source = sources.lookup(.timezone)?.source {
+            do {
+                _ = try PosixTimeZone.resolve(timezone, readFile: Self.readFile)
+            } catch {
+                throw SettingsError(description: "\(source): \(error.message)")
+            }
+        }
+        latitude = try sources.decimal(.latitude, range: -90...90)
+        longitude = try sources.decimal(.longitude, range: -180...180)
+        if (latitude == nil) != (longitude == nil) {
+            let (given, missing) = latitude == nil ? (SettingKey.longitude, SettingKey.latitude) : (.latitude, .longitude)
+            throw SettingsError(
+                description: "\(sources.lookup(given)?.source ?? given.flag) is set without \(missing.rawValue): give latitude and longitude together")
+        }
+        programCheckInterval = try sources.integer(.programCheckInterval, default: 60, range: 1...3600, unit: " seconds")
+        let level = try sources.choice(.logLevel, default: "info", choices: Logger.Level.allCases.map(\.rawValue))
+        // choice() allowed only the levels' raw values.
+        logLevel = Logger.Level(rawValue: level) ?? .info
+        logFormat = LogFormat(rawValue: try sources.choice(.logFormat, default: "text", choices: LogFormat.allCases.map(\.rawValue))) ?? .text
+        corsOrigin = try sources.checked(.corsOrigin, OperatorHTTPSettings.corsOriginProblem)
+        mapTiles = try sources.checked(.mapTiles, OperatorHTTPSettings.mapTilesProblem)
+    }
+
+    /// The fleet's time-zone rule: the setting's, else the system's.
+    var zone: PosixTimeZone {
+        // init checked that the setting resolves.
+        (try? timezone.map { text throws(PosixTimeZone.ParseError) in try PosixTimeZone.resolve(text, readFile: Self.readFile) })
+            ?? PosixTimeZone.system(readFile: Self.readFile)
+    }
+
+    /// A file's bytes, for the time-zone lookups.
+    static func readFile(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+    }
+
+    /// What a reload may change, by key, with the old and new values.
+    func changes(to new: DaemonSettings) -> [(key: SettingKey, old: String, new: String)] {
+        let pairs: [(SettingKey, String, String)] = [
+            (.db, database, new.database), (.keyFile, keyFile, new.keyFile), (.lampHost, lampHost, new.lampHost),
+            (.lampPort, "\(lampPort)", "\(new.lampPort)"), (.apiHost, apiHost, new.apiHost), (.apiPort, "\(apiPort)", "\(new.apiPort)"),
+            (.reportInterval, "\(reportInterval)", "\(new.reportInterval)"), (.pingInterval, "\(pingInterval)", "\(new.pingInterval)"),
+            (.requestTimeout, "\(requestTimeout)", "\(new.requestTimeout)"),
+            (.maxPendingHandshakes, "\(maxPendingHandshakes)", "\(new.maxPendingHandshakes)"),
+            (.adminTokenFile, adminTokenFile, new.adminTokenFile), (.streamBuffer, "\(streamBuffer)", "\(new.streamBuffer)"),
+            (.timezone, timezone ?? "(system)", new.timezone ?? "(system)"),
+            (.latitude, latitude.map { "\($0)" } ?? "-", new.latitude.map { "\($0)" } ?? "-"),
+            (.longitude, longitude.map { "\($0)" } ?? "-", new.longitude.map { "\($0)" } ?? "-"),
+            (.programCheckInterval, "\(programCheckInterval)", "\(new.programCheckInterval)"),
+            (.logLevel, logLevel.rawValue, new.logLevel.rawValue), (.logFormat, logFormat.rawValue, new.logFormat.rawValue),
+            (.corsOrigin, corsOrigin ?? "-", new.corsOrigin ?? "-"), (.mapTiles, mapTiles ?? "-", new.mapTiles ?? "-"),
+        ]
+        return pairs.filter { $0.1 != $0.2 }.map { (key: $0.0, old: $0.1, new: $0.2) }
+    }
+}

@@ -59,6 +59,8 @@ struct TokenAuthenticator: RouterMiddleware {
     typealias Context = OperatorRequestContext
     let store: any FleetStoring
     let logger: Logger
+    /// The one route that may carry its token as `?token=`.
+    static let streamPath = "/api/v1/stream"
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -66,14 +68,17 @@ struct TokenAuthenticator: RouterMiddleware {
         // A refused WebSocket upgrade can only be a bare 400 (the upgrade handler's rule), which
         // tells a client nothing; the stream instead accepts the upgrade and closes at once
         // with 4401 and the reason, which browsers show.
-        let isStreamUpgrade = request.uri.path.hasSuffix("/stream") && request.headers[.upgrade]?.lowercased() == "websocket"
+        // Only the stream takes a token in the query (a URL is logged and kept in histories: no
+        // other route may accept one).
+        let isStreamPath = request.uri.path == Self.streamPath
+        let isStreamUpgrade = isStreamPath && request.headers[.upgrade]?.lowercased() == "websocket"
         var token: String?
         if let header = request.headers[.authorization] {
             guard header.hasPrefix("Bearer ") else {
                 return OperatorHTTPServer.failure(APIFailure(status: 401, APIError(error: "Authorization must be Bearer TOKEN")))
             }
             token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        } else if request.uri.path.hasSuffix("/stream") {
+        } else if isStreamPath {
             token = request.uri.queryParameters.get("token")
         }
         guard let token else {

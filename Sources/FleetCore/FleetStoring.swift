@@ -59,7 +59,7 @@ public protocol FleetStoring: Sendable {
     func token(hash: [UInt8]) async throws -> TokenRecord?
     /// Every token.
     func tokens() async throws -> [TokenRecord]
-    /// Revokes a token; false if there is none so named.
+    /// Revokes a token; false if there is none so named; a conflict for the last admin token.
     func revokeToken(named name: String, audit: AuditRecord) async throws -> Bool
     /// Appends one audit entry.
     func appendAudit(_ audit: AuditRecord) async throws

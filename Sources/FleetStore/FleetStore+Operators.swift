@@ -35,8 +35,16 @@ extension FleetStore {
     }
 
     /// Deletes a token, with its audit entry; false (and no entry) if there is none so named.
+    /// The last admin token cannot be revoked (a conflict): without it nobody could create or
+    /// revoke tokens through the API again. The check and the delete share one transaction.
     public func revokeToken(named name: String, audit: AuditRecord) throws -> Bool {
         try pool.write { db in
+            let role = try String.fetchOne(db, sql: "SELECT role FROM api_token WHERE name = ?", arguments: [name])
+            if role == "admin", try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_token WHERE role = 'admin'") == 1 {
+                throw FleetError.conflict(
+                    "\(name) is the last admin token: create another admin token first, or nobody could manage tokens through the API",
+                    field: "name")
+            }
             try db.execute(sql: "DELETE FROM api_token WHERE name = ?", arguments: [name])
             guard db.changesCount > 0 else { return false }
             try FleetStore.insertAudit(db, audit)

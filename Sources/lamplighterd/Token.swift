@@ -68,9 +68,13 @@ struct Token: ParsableCommand {
         func run() throws {
             let store = try Token.openStore(database)
             let audit = FleetService.entry(Token.commandLine, "token.revoke", target: name, detail: "", atMilliseconds: WallClock.nowMilliseconds())
-            guard try store.revokeToken(named: name, audit: audit) else {
-                throw ValidationError("no token named \(name)")
+            let revoked: Bool
+            do {
+                revoked = try store.revokeToken(named: name, audit: audit)
+            } catch let error as FleetError {
+                throw DaemonExit.fail(error.message, DaemonExit.dataError)
             }
+            guard revoked else { throw ValidationError("no token named \(name)") }
             print("revoked \(name)")
         }
     }

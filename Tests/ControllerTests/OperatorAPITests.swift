@@ -63,6 +63,25 @@ struct OperatorAPITests {
         }
     }
 
+    @Test("the last admin token cannot be revoked; a token in the query counts on the stream route only")
+    func tokenRules() async throws {
+        let fleet = try await InProcessFleet(lamps: 1)
+        try await fleet.withClient { api in
+            let admin = try #require(api.tokens[.admin])
+            // DELETE /tokens/stream with the admin token in the query and no header: refused.
+            let (queried, _) = try await api.send(.delete, "/api/v1/tokens/stream?token=\(admin)", [:], nil)
+            #expect(queried == 401)
+            let (_, tokens) = try await api.call(.get, "/tokens", as: .admin, [TokenView].self)
+            #expect(tokens?.count == 3, "the query token deleted nothing")
+            let (last, error) = try await api.call(.delete, "/tokens/admin", as: .admin, APIError.self)
+            #expect(last == 409 && error?.error.contains("last admin token") == true, "\(String(describing: error))")
+            let (created, _) = try await api.call(.post, "/tokens", json: #"{"name":"second","role":"admin"}"#, as: .admin, TokenCreated.self)
+            #expect(created == 201)
+            let (revoked, _) = try await api.call(.delete, "/tokens/admin", as: .admin, APIError.self)
+            #expect(revoked == 204)
+        }
+    }
+
     @Test("progress comes from the lamps' answers: applied, refused, offline pending delivery")
     func progressFromAcks() async throws {
         let fleet = try await InProcessFleet(lamps: 4)

@@ -12,6 +12,11 @@ public final class ControllerMetrics: Sendable {
     private let linksReplaced = Counter(label: "lamplighter_links_replaced_total")
     private let linksClosedMalformed = Counter(label: "lamplighter_links_closed_malformed_total")
     private let answersIgnored = Counter(label: "lamplighter_answers_ignored_total")
+    private let closedBeforeUpgradeFull = Counter(
+        label: "lamplighter_connections_closed_total", dimensions: [("port", "lamp"), ("reason", "full")])
+    private let closedBeforeUpgradeDeadline = Counter(
+        label: "lamplighter_connections_closed_total", dimensions: [("port", "lamp"), ("reason", "deadline")])
+    private let beforeUpgrade = Gauge(label: "lamplighter_connections_before_upgrade")
     private let framesIn: [Counter]
     private let framesOut: [Counter]
     /// Time from a command's acceptance to each lamp's acknowledgement.
@@ -63,6 +68,8 @@ public final class ControllerMetrics: Sendable {
         add(linksReplaced, counters.linksReplaced, previous?.linksReplaced)
         add(linksClosedMalformed, counters.linksClosedMalformed, previous?.linksClosedMalformed)
         add(answersIgnored, counters.answersIgnored, previous?.answersIgnored)
+        add(closedBeforeUpgradeFull, counters.closedBeforeUpgradeFull, previous?.closedBeforeUpgradeFull)
+        add(closedBeforeUpgradeDeadline, counters.closedBeforeUpgradeDeadline, previous?.closedBeforeUpgradeDeadline)
         for type in 0...255 {
             add(framesIn[type], counters.framesIn[type], previous?.framesIn[type])
             add(framesOut[type], counters.framesOut[type], previous?.framesOut[type])
@@ -75,6 +82,7 @@ public final class ControllerMetrics: Sendable {
         export(counters)
         linksOpen.record(gateway.linkedLamps)
         pendingHandshakes.record(counters.pendingHandshakes)
+        beforeUpgrade.record(counters.beforeUpgrade)
         let (registered, inFault, byMode) = fleet.withEntries { all in
             let entries = all.filter { !$0.removed }
             var byMode: [String: Int] = Dictionary(uniqueKeysWithValues: ControllerMetrics.modes.map { ($0, 0) })

@@ -14,6 +14,10 @@ public struct GatewayConfiguration: Sendable {
     /// Links allowed to be in their handshake at once; more are closed with 1013. Bounds the
     /// cost of a connection flood (each pending link holds a socket and a little memory).
     public var maximumPendingHandshakes = 2048
+    /// Connections on the lamp port not yet upgraded to WebSocket: at most this many at once
+    /// (more are closed at once), each for at most this long (then closed). Bounds what a
+    /// flood of idle or slow strangers holds before the handshake's own deadline applies.
+    public var upgradeLimits = ConnectionLimits(maximumConnections: 4096, deadlineMilliseconds: 10_000)
     /// Seconds between pings; a link silent for twice this is closed with 4004 (SPEC.md §2).
     public var pingIntervalSeconds: UInt16 = 20
     /// Report interval announced in the welcome, seconds.
@@ -31,6 +35,9 @@ public struct GatewayConfiguration: Sendable {
         }
         guard (1...LampProtocolLimits.maximumMessageSize).contains(maximumMessageSize) else {
             throw GatewayError(description: "maximum message size \(maximumMessageSize) is outside 1...1024")
+        }
+        guard upgradeLimits.maximumConnections >= 1, (upgradeLimits.deadlineMilliseconds ?? 1) >= 1 else {
+            throw GatewayError(description: "the limits on connections before the upgrade must be positive")
         }
         guard maximumPendingHandshakes >= 1, handshakeDeadlineMilliseconds >= 1, requestTimeoutMilliseconds >= 1 else {
             throw GatewayError(description: "pending handshakes, handshake deadline and request timeout must be positive")

@@ -21,6 +21,8 @@ public final class GatewayCounters: Sendable {
     let pendingHandshakes = AtomicCount()
     /// Acks that matched no request in flight on their link (ignored).
     let answersIgnored = AtomicCount()
+    /// Connections not yet upgraded to WebSocket, and those their limits closed.
+    public let beforeUpgrade = ConnectionPhaseCounters()
     /// Protocol messages by type byte, received and sent.
     let framesIn = (0...255).map { _ in AtomicCount() }
     let framesOut = (0...255).map { _ in AtomicCount() }
@@ -35,7 +37,9 @@ public final class GatewayCounters: Sendable {
         Snapshot(
             handshakesAccepted: handshakesAccepted.current, handshakesRefused: handshakesRefused.current,
             linksReplaced: linksReplaced.current, linksClosedMalformed: linksClosedMalformed.current,
-            pendingHandshakes: pendingHandshakes.current, answersIgnored: answersIgnored.current, framesIn: framesIn.map(\.current), framesOut: framesOut.map(\.current))
+            pendingHandshakes: pendingHandshakes.current, answersIgnored: answersIgnored.current,
+            beforeUpgrade: beforeUpgrade.current, closedBeforeUpgradeFull: beforeUpgrade.refused,
+            closedBeforeUpgradeDeadline: beforeUpgrade.expired, framesIn: framesIn.map(\.current), framesOut: framesOut.map(\.current))
     }
 
     /// The counters' values at one moment.
@@ -52,6 +56,11 @@ public final class GatewayCounters: Sendable {
         public var pendingHandshakes: Int
         /// Acks that matched no request in flight (ignored).
         public var answersIgnored: Int
+        /// Connections not yet upgraded to WebSocket now.
+        public var beforeUpgrade: Int
+        /// Connections closed before the upgrade: the phase was full, or its deadline passed.
+        public var closedBeforeUpgradeFull: Int
+        public var closedBeforeUpgradeDeadline: Int
         /// Messages received and sent, by type byte.
         public var framesIn: [Int]
         public var framesOut: [Int]

@@ -97,9 +97,13 @@ public final class LampGateway: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let refuse = RefuseNonUpgradeHandler()
+                    // First, so a connection over the limit costs no HTTP parser.
+                    let guarding = ConnectionGuard(limits: configuration.upgradeLimits, counters: shared.counters.beforeUpgrade)
+                    try channel.pipeline.syncOperations.addHandler(guarding)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
                             context.pipeline.syncOperations.removeHandler(refuse, promise: nil)
+                            context.pipeline.syncOperations.removeHandler(guarding, promise: nil)
                         }))
                     try channel.pipeline.syncOperations.addHandler(refuse)
                 }

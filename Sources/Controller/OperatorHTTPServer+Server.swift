@@ -1,0 +1,63 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// The operator API's connection limits: the first request's header must arrive in time, a
+/// connection idle between requests is closed, and only so many connections may be waiting
+/// for their first header at once (slowloris and idle floods hold no file descriptors the
+/// lamps need).
+public struct OperatorConnectionLimits: Sendable {
+    /// Connections still sending their first request's header: at most this many at once,
+    /// each for at most this long.
+    public var firstHeader = ConnectionLimits(maximumConnections: 1024, deadlineMilliseconds: 10_000)
+    /// A connection with no request in progress for this long is closed.
+    public var idleTimeout: TimeAmount = .seconds(30)
+    /// What the first-header limit closed, and how many wait now.
+    public let counters = ConnectionPhaseCounters()
+
+    /// The defaults.
+    public init() {}
+}
+
+extension OperatorHTTPServer {
+    /// The HTTP/1.1 server with the event stream's WebSocket upgrade, behind the limits.
+    public static func server(
+        _ router: Router<OperatorRequestContext>, limits: OperatorConnectionLimits = OperatorConnectionLimits()
+    ) -> HTTPServerBuilder {
+        let webSocketResponder = router.buildResponder()
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(idleTimeout: limits.idleTimeout))
+        return HTTPServerBuilder { responder in
+            GuardedChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                limits: limits.firstHeader, counters: limits.counters)
+        }
+    }
+}
+
+/// A child channel with a ``ConnectionGuard`` in front of everything the inner channel sets
+/// up: Hummingbird's idle timeout starts only after a first request's header, so the guard
+/// covers the time before it.
+struct GuardedChannel<Inner: ServerChildChannel & HTTPChannelHandler>: ServerChildChannel, HTTPChannelHandler {
+    let inner: Inner
+    let limits: ConnectionLimits
+    let counters: ConnectionPhaseCounters
+
+    var responder: HTTPChannelHandler.Responder { inner.responder }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
+        do {
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionGuard(limits: limits, counters: counters, endsAtFirstHeader: true), position: .first)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        return inner.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Inner.Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -29,6 +30,12 @@ extension OperatorHTTPServer {
         }
     }
 
+    /// The stream's upgrade decision and handler, for the server channel itself
+    /// (``server(_:service:limits:)``), not the router: hummingbird-websocket's router upgrade
+    /// keeps its request context in a box the context itself holds, a reference cycle that
+    /// leaked each upgraded connection's whole channel (about 5 KB, also for refused tokens;
+    /// issue 12, hole 1). Here the handler captures only what it needs.
+    ///
     /// `GET /api/v1/stream`: the live event stream, a WebSocket carrying JSON text.
     ///
     /// The client sends `{"op": "subscribe", "channels": ["fleet"]}` (or `unsubscribe`); each
@@ -40,65 +47,83 @@ extension OperatorHTTPServer {
     ///
     /// An upgrade request without a valid token is upgraded and closed at once with 4401 and
     /// the reason; with the stream full, with 1013 (try again later). (A refused upgrade would
-    /// reach the client as a bare 400.)
-    static func streamRoute(_ api: RouterGroup<Context>, _ service: FleetService) {
+    /// reach the client as a bare 400.) Any other path asking to upgrade is refused (400).
+    static func streamUpgrade(
+        _ service: FleetService
+    ) -> @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let hub = service.events.hub
         let logger = service.logger
-        api.ws(
-            "stream",
-            shouldUpgrade: { request, context in
-                guard request.headers[.upgrade]?.lowercased() == "websocket" else {
-                    throw APIFailureResponse(APIFailure(status: 426, APIError(error: "the event stream is a WebSocket: upgrade to it")))
-                }
-                return .upgrade([:])
-            },
-            onUpgrade: { inbound, outbound, context in
-                guard context.requestContext.caller != nil else {
+        let store = service.store
+        return { head, channel, _ in
+            let uri = URI(head.path ?? "")
+            guard head.method == .get, uri.path == TokenAuthenticator.streamPath else { return .dontUpgrade }
+            let authorization = head.headerFields[.authorization]
+            let caller = await TokenAuthenticator.caller(
+                authorization: authorization, queryToken: authorization == nil ? uri.queryParameters.get("token") : nil,
+                store: store, logger: logger)
+            guard case .success(let caller) = caller else {
+                return .upgrade([:]) { inbound, outbound, _ in
                     try await outbound.close(.unknown(4401), reason: "a valid token is required: Authorization: Bearer TOKEN or ?token=")
                     await awaitClientClose(inbound)
-                    return
                 }
-                guard hub.subscriberCount < maximumStreamSubscribers else {
-                    try await outbound.close(.unknown(1013), reason: "too many stream connections (\(maximumStreamSubscribers)); try later")
-                    await awaitClientClose(inbound)
-                    return
+            }
+            return .upgrade([:]) { inbound, outbound, _ in
+                try await stream(inbound, outbound, caller: caller.name, channel: channel, hub: hub, logger: logger)
+            }
+        }
+    }
+
+    /// One subscriber's life on an upgraded stream connection.
+    static func stream(
+        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, caller: String, channel: any Channel, hub: EventHub,
+        logger: Logger
+    ) async throws {
+        guard hub.subscriberCount < maximumStreamSubscribers else {
+            try await outbound.close(.unknown(1013), reason: "too many stream connections (\(maximumStreamSubscribers)); try later")
+            await awaitClientClose(inbound)
+            return
+        }
+        let subscriber = hub.subscribe {
+            logger.notice("stream subscriber too slow, disconnecting", metadata: ["api.caller": "\(caller)"])
+            channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        }
+        defer { hub.unsubscribe(subscriber) }
+        logger.info("stream subscriber connected", metadata: ["api.caller": "\(caller)"])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { subscriber.finish() }
+                for try await message in inbound.messages(maxSize: maximumStreamRequestSize) {
+                    subscriber.offer(EventHub.encode(answer(message, subscriber)))
                 }
-                let channel = context.requestContext.channel
-                let caller = context.requestContext.caller?.name ?? "?"
-                let subscriber = hub.subscribe {
-                    logger.notice("stream subscriber too slow, disconnecting", metadata: ["api.caller": "\(caller)"])
-                    channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
-                }
-                defer { hub.unsubscribe(subscriber) }
-                logger.info("stream subscriber connected", metadata: ["api.caller": "\(caller)"])
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        defer { subscriber.finish() }
-                        for try await message in inbound.messages(maxSize: maximumStreamRequestSize) {
-                            subscriber.offer(EventHub.encode(answer(message, subscriber)))
+            }
+            group.addTask {
+                while true {
+                    switch await subscriber.next() {
+                    case .messages(let batch):
+                        for text in batch {
+                            try await outbound.write(.text(text))
                         }
+                    case .overflowed:
+                        try await outbound.close(.policyViolation, reason: subscriber.overflowReason)
+                        return
+                    case .finished:
+                        return
                     }
-                    group.addTask {
-                        while true {
-                            switch await subscriber.next() {
-                            case .messages(let batch):
-                                for text in batch {
-                                    try await outbound.write(.text(text))
-                                }
-                            case .overflowed:
-                                try await outbound.close(.policyViolation, reason: subscriber.overflowReason)
-                                return
-                            case .finished:
-                                return
-                            }
-                        }
-                    }
-                    try await group.next()
-                    subscriber.finish()
-                    group.cancelAll()
                 }
-                logger.info("stream subscriber disconnected", metadata: ["api.caller": "\(caller)"])
-            })
+            }
+            try await group.next()
+            subscriber.finish()
+            group.cancelAll()
+        }
+        logger.info("stream subscriber disconnected", metadata: ["api.caller": "\(caller)"])
+    }
+
+    /// The stream's route in the router: what a request that does not upgrade gets (426 with
+    /// a valid token; the upgrade itself is the server channel's, ``streamUpgrade(_:)``).
+    static func streamRoute(_ api: RouterGroup<Context>, _ service: FleetService) {
+        route(api, .get, "stream", .viewer, service) { _, _, _ in
+            OperatorHTTPServer.failure(APIFailure(status: 426, APIError(error: "the event stream is a WebSocket: upgrade to it")))
+        }
     }
 
     /// The answer to one client message: `subscribed` with the channels now held, or `error`.
@@ -143,21 +168,5 @@ extension OperatorHTTPServer {
         }
         reply.type = "subscribed"
         return reply
-    }
-}
-
-/// An ``APIFailure`` thrown where Hummingbird renders the error (the stream's 426):
-/// the same JSON body as every other refusal.
-struct APIFailureResponse: HTTPResponseError {
-    let failure: APIFailure
-
-    init(_ failure: APIFailure) {
-        self.failure = failure
-    }
-
-    var status: HTTPResponse.Status { HTTPResponse.Status(code: failure.status) }
-
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        OperatorHTTPServer.failure(failure)
     }
 }

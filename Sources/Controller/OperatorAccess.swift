@@ -25,18 +25,13 @@ public struct Caller: Sendable, Hashable {
 /// The operator API's request context: Hummingbird's, plus the caller once authenticated and
 /// the connection's channel (so the event stream can cut off a subscriber that stopped
 /// reading).
-public struct OperatorRequestContext: RequestContext, WebSocketRequestContext {
+public struct OperatorRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public let webSocket: WebSocketHandlerReference<Self>
     /// Set by ``TokenAuthenticator``.
     public var caller: Caller?
-    /// The HTTP connection.
-    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.webSocket = .init()
-        self.channel = source.channel
     }
 
     /// The caller, if their role is at least `role`; otherwise throws the 401 or 403.
@@ -62,43 +57,48 @@ struct TokenAuthenticator: RouterMiddleware {
     /// The one route that may carry its token as `?token=`.
     static let streamPath = "/api/v1/stream"
 
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        // A refused WebSocket upgrade can only be a bare 400 (the upgrade handler's rule), which
-        // tells a client nothing; the stream instead accepts the upgrade and closes at once
-        // with 4401 and the reason, which browsers show.
-        // Only the stream takes a token in the query (a URL is logged and kept in histories: no
-        // other route may accept one).
-        let isStreamPath = request.uri.path == Self.streamPath
-        let isStreamUpgrade = isStreamPath && request.headers[.upgrade]?.lowercased() == "websocket"
+    /// The caller a bearer token (the `Authorization` header's value) or a query token names,
+    /// or the 401 (or 500) to answer; one rule for every route and the stream's upgrade.
+    static func caller(
+        authorization: String?, queryToken: String?, store: any FleetStoring, logger: Logger
+    ) async -> Result<Caller, APIFailure> {
         var token: String?
-        if let header = request.headers[.authorization] {
-            guard header.hasPrefix("Bearer ") else {
-                return OperatorHTTPServer.failure(APIFailure(status: 401, APIError(error: "Authorization must be Bearer TOKEN")))
+        if let authorization {
+            guard authorization.hasPrefix("Bearer ") else {
+                return .failure(APIFailure(status: 401, APIError(error: "Authorization must be Bearer TOKEN")))
             }
-            token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        } else if isStreamPath {
-            token = request.uri.queryParameters.get("token")
+            token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        } else {
+            token = queryToken
         }
         guard let token else {
-            if isStreamUpgrade { return try await next(request, context) }
-            return OperatorHTTPServer.failure(
-                APIFailure(status: 401, APIError(error: "a token is required: send Authorization: Bearer TOKEN")))
+            return .failure(APIFailure(status: 401, APIError(error: "a token is required: send Authorization: Bearer TOKEN")))
         }
         let record: TokenRecord?
         do {
             record = APIToken.isWellFormed(token) ? try await store.token(hash: APIToken.hash(token)) : nil
         } catch {
             logger.error("reading tokens failed", metadata: ["error": "\(error)"])
-            return OperatorHTTPServer.failure(APIFailure(status: 500, APIError(error: "reading tokens failed")))
+            return .failure(APIFailure(status: 500, APIError(error: "reading tokens failed")))
         }
         guard let record, let role = Role(rawValue: record.role) else {
-            if isStreamUpgrade { return try await next(request, context) }
-            return OperatorHTTPServer.failure(APIFailure(status: 401, APIError(error: "the token is not valid (unknown or revoked)")))
+            return .failure(APIFailure(status: 401, APIError(error: "the token is not valid (unknown or revoked)")))
+        }
+        return .success(Caller(name: record.name, role: role))
+    }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let authorization = request.headers[.authorization]
+        let queryToken = request.uri.path == Self.streamPath && authorization == nil ? request.uri.queryParameters.get("token") : nil
+        let record: Caller
+        switch await Self.caller(authorization: authorization, queryToken: queryToken, store: store, logger: logger) {
+        case .success(let caller): record = caller
+        case .failure(let failure): return OperatorHTTPServer.failure(failure)
         }
         var context = context
-        context.caller = Caller(name: record.name, role: role)
+        context.caller = record
         context.logger[metadataKey: "api.caller"] = "\(record.name)"
         return try await next(request, context)
     }

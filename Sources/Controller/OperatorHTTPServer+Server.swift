@@ -22,16 +22,15 @@ public struct OperatorConnectionLimits: Sendable {
 }
 
 extension OperatorHTTPServer {
-    /// The HTTP/1.1 server with the event stream's WebSocket upgrade, behind the limits.
-    public static func server(
-        _ router: Router<OperatorRequestContext>, limits: OperatorConnectionLimits = OperatorConnectionLimits()
-    ) -> HTTPServerBuilder {
-        let webSocketResponder = router.buildResponder()
-        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(idleTimeout: limits.idleTimeout))
+    /// The HTTP/1.1 server (the router's routes) with the event stream's WebSocket upgrade
+    /// (``streamUpgrade(_:)``), behind the limits.
+    public static func server(service: FleetService, limits: OperatorConnectionLimits = OperatorConnectionLimits()) -> HTTPServerBuilder {
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: limits.idleTimeout))
+        let shouldUpgrade = streamUpgrade(service)
         return HTTPServerBuilder { responder in
             GuardedChannel(
-                inner: HTTP1WebSocketUpgradeChannel(
-                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration, shouldUpgrade: shouldUpgrade),
                 limits: limits.firstHeader, counters: limits.counters)
         }
     }

@@ -112,7 +112,7 @@ struct Run: AsyncParsableCommand {
             }, settings: OperatorHTTPSettings(corsOrigin: settings.corsOrigin, mapTiles: settings.mapTiles))
         let application = Application(
             router: router,
-            server: OperatorHTTPServer.server(router),
+            server: OperatorHTTPServer.server(service: controller.service),
             configuration: .init(address: .hostname(apiHost, port: apiPort), serverName: "lamplighterd"),
             onServerRunning: { channel in
                 guard let lampAddress = try? await gateway.listeningAddress() else { return }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes Protocol/vectors/*.json from SPEC.md alone.
 
-This is an independent encoder for protocol v1, written from SPEC.md without the Swift codec,
+This is an independent encoder for protocol v1 (minor 2, "1.2"), written from SPEC.md without the Swift codec,
 so the vectors cross-check the Swift implementation rather than echo it. It is also a small
 example of a third-party implementation (the kind a firmware author writes).
 
@@ -81,15 +81,25 @@ def encode(kind, f):
 
 
 def hello_signed(f):
-    return (bytes([0x02, f["minorVersion"]]) + short_string(f["lampID"]) + short_string(f["firmware"])
-            + struct.pack(">HIIII", f["capabilities"], f["appliedVersion"], f["configVersion"],
-                          f["programRevision"], f["clock"])
-            + bytes.fromhex(f["clientNonce"]))
+    """Every byte of the hello before the MAC (SPEC.md 4.2 and 5.2): from minor 2 on the fleet epoch
+    follows the client nonce, and fields of a later minor follow it; the MAC is always last."""
+    out = (bytes([0x02, f["minorVersion"]]) + short_string(f["lampID"]) + short_string(f["firmware"])
+           + struct.pack(">HIIII", f["capabilities"], f["appliedVersion"], f["configVersion"],
+                         f["programRevision"], f["clock"])
+           + bytes.fromhex(f["clientNonce"]))
+    if f["minorVersion"] >= 2:
+        out += bytes.fromhex(f["fleetEpoch"])
+    return out + bytes.fromhex(f.get("laterFields", ""))
 
 
 def welcome_signed(f):
-    return bytes([0x03]) + struct.pack(">QHH", f["timeMilliseconds"], f["reportIntervalSeconds"],
-                                       f["pingIntervalSeconds"])
+    """Every byte of the welcome before the proof (SPEC.md 5.3): the minor-2 layout adds the fleet
+    epoch (present in f), a later minor adds fields after it; the proof is always last."""
+    out = bytes([0x03]) + struct.pack(">QHH", f["timeMilliseconds"], f["reportIntervalSeconds"],
+                                      f["pingIntervalSeconds"])
+    if "fleetEpoch" in f:
+        out += bytes.fromhex(f["fleetEpoch"])
+    return out + bytes.fromhex(f.get("laterFields", ""))
 
 
 # --- SPEC.md section 4: keys and MACs -------------------------------------------------------
@@ -112,6 +122,8 @@ def welcome_proof(key, client_nonce, server_nonce, fields):
 
 NONCE_A = "00112233445566778899aabbccddeeff"
 NONCE_B = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+EPOCH = "4c616d70e1191202"
+OTHER_EPOCH = "0123456789abcdef"
 
 HELLO_BASE = dict(minorVersion=0, lampID="lamp-0001", firmware="2.4.1", capabilities=0x003F,
                   appliedVersion=41, configVersion=3, programRevision=7, clock=1796083200,
@@ -153,6 +165,11 @@ VALID = [
     ("hello-id-alphabet", "hello", dict(HELLO_BASE, lampID="Az09._-", firmware="v 1.0 (beta)"), "every class of id character; firmware may contain spaces"),
     ("welcome", "welcome", dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20,
                                 proof="5a" * 16), "typical welcome"),
+    ("hello-1.2", "hello", dict(HELLO_BASE, minorVersion=2, fleetEpoch=EPOCH),
+     "a minor-2 lamp: the epoch of the last welcome it accepted follows the client nonce"),
+    ("hello-1.2-no-epoch", "hello", dict(HELLO_BASE, minorVersion=2, fleetEpoch="00" * 8, appliedVersion=0,
+                                         configVersion=0, programRevision=0),
+     "a minor-2 lamp that never accepted a minor-2 welcome: epoch all zeros"),
     ("welcome-edges", "welcome", dict(timeMilliseconds=0xFFFFFFFFFFFFFFFF, reportIntervalSeconds=3600,
                                       pingIntervalSeconds=1, proof="00" * 16), "largest time and report interval, smallest ping interval"),
     ("ack-set-level", "ack", dict(ackedType=0x20, ref=42), "set level version 42 applied"),
@@ -226,20 +243,34 @@ def valid_vectors():
     out.append(dict(name="status-reserved-flags", type="statusReport", hex=flagged.hex(), fields=STATUS_BASE,
                     canonicalHex=status.hex(),
                     description="reserved state bits 5-7 set by a newer lamp: ignored"))
-    out.append(dict(name="set-level-newer-minor", type="setLevel", peerMinorVersion=2,
+    out.append(dict(name="set-level-newer-minor", type="setLevel", peerMinorVersion=3,
                     hex=(encode("setLevel", dict(version=42, level=300, fade=20)) + b"\xab\xcd").hex(),
                     fields=dict(version=42, level=300, fade=20),
                     canonicalHex=encode("setLevel", dict(version=42, level=300, fade=20)).hex(),
-                    description="a peer at minor 2 appended two bytes: ignored"))
-    hello_new = dict(HELLO_BASE, minorVersion=2)
-    out.append(dict(name="hello-newer-minor", type="hello", hex=(encode("hello", hello_new) + b"\x01\x02\x03").hex(),
-                    fields=hello_new, canonicalHex=encode("hello", hello_new).hex(),
-                    description="a hello from a minor-2 lamp with a field v1 does not know: ignored"))
-    challenge_new = dict(minorVersion=2, serverNonce=NONCE_A)
+                    description="a peer at minor 3 appended two bytes: ignored"))
+    # SPEC.md section 9: a later minor adds fields before the tag; a receiver keeps them for the MAC.
+    hello_new = dict(HELLO_BASE, minorVersion=3, fleetEpoch=EPOCH, laterFields="010203")
+    out.append(dict(name="hello-newer-minor", type="hello", hex=encode("hello", hello_new).hex(), fields=hello_new,
+                    description="a hello from a minor-3 lamp: three bytes minor 2 does not know lie between the "
+                                "fleet epoch and the MAC, kept (the MAC covers them)"))
+    for name, fields, minor, description in [
+        ("welcome-1.2", dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20,
+                             fleetEpoch=EPOCH, proof="5a" * 16), 2,
+         "the minor-2 layout: the fleet epoch between the ping interval and the proof"),
+        ("welcome-1.2-edges", dict(timeMilliseconds=0, reportIntervalSeconds=1, pingIntervalSeconds=3600,
+                                   fleetEpoch="ff" * 8, proof="00" * 16), 2,
+         "smallest time and report interval, largest ping interval and epoch"),
+        ("welcome-newer-minor", dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20,
+                                     fleetEpoch=EPOCH, laterFields="abcd", proof="5a" * 16), 3,
+         "a minor-3 controller's welcome: two unknown bytes before the proof, kept"),
+    ]:
+        out.append(dict(name=name, description=description, type="welcome", peerMinorVersion=minor,
+                        hex=encode("welcome", fields).hex(), fields=fields))
+    challenge_new = dict(minorVersion=3, serverNonce=NONCE_A)
     out.append(dict(name="challenge-newer-minor", type="challenge",
                     hex=(encode("challenge", challenge_new) + b"\x00").hex(), fields=challenge_new,
                     canonicalHex=encode("challenge", challenge_new).hex(),
-                    description="a challenge from a minor-2 controller with an extra byte: ignored"))
+                    description="a challenge from a minor-3 controller with an extra byte: ignored"))
     return out
 
 
@@ -333,25 +364,59 @@ def invalid_vectors():
             error = e("truncated", 8, "time", 0x11)
             description = "time needs 4 bytes, 1 remains"
         fixed.append(dict(name=name, description=description, hex=data.hex(), error=error))
+    # Protocol 1.2 (SPEC.md 5.2, 5.3, 9): layouts that depend on the minor version.
+    hello2 = encode("hello", dict(HELLO_BASE, minorVersion=2, fleetEpoch=EPOCH))
+    hello1 = encode("hello", dict(HELLO_BASE, minorVersion=1))
+    hello3 = encode("hello", dict(HELLO_BASE, minorVersion=3, fleetEpoch=EPOCH, laterFields="01"))
+    welcome1 = encode("welcome", dict(timeMilliseconds=1, reportIntervalSeconds=60, pingIntervalSeconds=20, proof="00" * 16))
+    epoch_at = len(hello1) - 16
+    for name, data, minor, error, description in [
+        ("hello-1.2-truncated-epoch", hello2[:epoch_at + 4], 0, e("truncated", epoch_at, "fleetEpoch", 0x02),
+         "a minor-2 hello carries 8 bytes of fleet epoch after the client nonce; 4 follow"),
+        ("hello-1.2-trailing", hello2 + b"\x00", 0, e("trailingBytes", len(hello2), None, 0x02),
+         "the MAC is the last byte of a minor-2 hello to a minor-2 receiver"),
+        ("hello-1.1-with-epoch", hello1 + bytes.fromhex(EPOCH), 0, e("trailingBytes", len(hello1), None, 0x02),
+         "a minor-1 hello has no fleet epoch: the 8 bytes after its MAC are an error"),
+        ("hello-newer-minor-short", hello3[:epoch_at + 8 + 10], 0, e("truncated", epoch_at + 8, "mac", 0x02),
+         "a minor-3 hello needs at least 16 bytes after the fields minor 2 knows, for the MAC"),
+        ("welcome-1.1-read-as-1.2", welcome1, 2, e("truncated", 21, "proof", 0x03),
+         "a 29-byte welcome decoded in the minor-2 layout: 8 bytes become the epoch, the proof runs short"),
+    ]:
+        fixed.append(dict(name=name, description=description, hex=data.hex(), error=error, peerMinorVersion=minor))
     return fixed
 
 
 # --- authentication vectors (SPEC.md section 4) ----------------------------------------------
 
 def auth_vectors():
+    """Each vector: a hello with its MAC and the welcome that answers it with its proof. The welcome
+    has the layout of the lower of the controller's minor (2) and the hello's (SPEC.md 5.3), given as
+    welcomeMinorVersion: decode it with that as the peer's minor."""
     out = []
-    for master_hex, lamp_id in [(bytes(range(32)).hex(), "lamp-0001"), ("aa" * 16, "a"),
-                                (bytes(range(64)).hex(), "L" * 32)]:
+    cases = [
+        (bytes(range(32)).hex(), "lamp-0001", {}, "a minor-0 lamp: the 1.0 and 1.1 layouts"),
+        ("aa" * 16, "a", {}, "shortest id, 16-byte master key"),
+        (bytes(range(64)).hex(), "L" * 32, {}, "longest id, 64-byte master key"),
+        (bytes(range(32)).hex(), "lamp-0001", dict(minorVersion=1), "a minor-1 lamp: no epoch, 29-byte welcome"),
+        (bytes(range(32)).hex(), "lamp-0001", dict(minorVersion=2, fleetEpoch=OTHER_EPOCH),
+         "a minor-2 lamp from another database: both messages carry an epoch, the MAC and proof cover it"),
+        (bytes(range(32)).hex(), "lamp-0001", dict(minorVersion=3, fleetEpoch=EPOCH, laterFields="c0ffee"),
+         "a minor-3 lamp: three bytes after the epoch, before the MAC, covered by it; the minor-2 welcome answers"),
+    ]
+    for master_hex, lamp_id, extra, description in cases:
         master = bytes.fromhex(master_hex)
         key = lamp_key(master, lamp_id)
-        hello = dict(HELLO_BASE, lampID=lamp_id)
+        hello = dict(HELLO_BASE, lampID=lamp_id, **extra)
         hello["mac"] = hello_mac(key, bytes.fromhex(NONCE_A), hello).hex()
+        welcome_minor = min(2, hello["minorVersion"])
         welcome = dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20)
+        if welcome_minor >= 2:
+            welcome["fleetEpoch"] = EPOCH
         proof = welcome_proof(key, bytes.fromhex(hello["clientNonce"]), bytes.fromhex(NONCE_A), welcome)
         welcome["proof"] = proof.hex()
-        out.append(dict(masterKey=master_hex, lampID=lamp_id, lampKey=key.hex(), serverNonce=NONCE_A,
-                        hello=hello, helloHex=encode("hello", hello).hex(), welcome=welcome,
-                        welcomeHex=encode("welcome", welcome).hex()))
+        out.append(dict(description=description, masterKey=master_hex, lampID=lamp_id, lampKey=key.hex(),
+                        serverNonce=NONCE_A, hello=hello, helloHex=encode("hello", hello).hex(), welcome=welcome,
+                        welcomeHex=encode("welcome", welcome).hex(), welcomeMinorVersion=welcome_minor))
     return out
 
 
@@ -378,14 +443,17 @@ def session_example():
     master = bytes(range(32))
     key = lamp_key(master, "lamp-0001")
     server_nonce = bytes.fromhex(NONCE_A)
-    challenge = encode("challenge", dict(minorVersion=0, serverNonce=NONCE_A))
-    hello = dict(HELLO_BASE)
+    challenge = encode("challenge", dict(minorVersion=2, serverNonce=NONCE_A))
+    hello = dict(HELLO_BASE, minorVersion=2, fleetEpoch=EPOCH)
     hello["mac"] = hello_mac(key, server_nonce, hello).hex()
-    welcome = dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20)
+    welcome = dict(timeMilliseconds=1796083200123, reportIntervalSeconds=60, pingIntervalSeconds=20, fleetEpoch=EPOCH)
     welcome["proof"] = welcome_proof(key, bytes.fromhex(hello["clientNonce"]), server_nonce, welcome).hex()
-    status_before = dict(STATUS_BASE, appliedVersion=41, level=1000, mode=0, powerDeciwatts=1040)
+    status_before = dict(STATUS_BASE, appliedVersion=41, level=1000, mode=0, powerDeciwatts=1040, clock=1796083200)
     set_level = dict(version=42, level=300, fade=20)
-    status_after = dict(STATUS_BASE)
+    # Right after the ack the 2 s fade has only begun: level 1000 so far, fading (section 7.1).
+    status_fading = dict(STATUS_BASE, level=1000, fading=True, powerDeciwatts=1040, clock=1796083201)
+    # When the fade ends the lamp reports again: 300, not fading.
+    status_after = dict(STATUS_BASE, clock=1796083203)
     steps = [
         ("controller", "challenge", challenge),
         ("lamp", "hello", encode("hello", hello)),
@@ -393,6 +461,7 @@ def session_example():
         ("lamp", "statusReport", encode("statusReport", status_before)),
         ("controller", "setLevel", encode("setLevel", set_level)),
         ("lamp", "ack", encode("ack", dict(ackedType=0x20, ref=42))),
+        ("lamp", "statusReport", encode("statusReport", status_fading)),
         ("lamp", "statusReport", encode("statusReport", status_after)),
     ]
     return dict(masterKey=master.hex(), lampID="lamp-0001", lampKey=key.hex(),
@@ -408,10 +477,12 @@ def write(name, obj):
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     valid, invalid = valid_vectors(), invalid_vectors()
-    write("messages.json", dict(protocol="lamplighter.v1", description="Valid messages: decode hex to fields; "
-                                "encode fields to canonicalHex if present, else hex.", vectors=valid))
-    write("invalid.json", dict(protocol="lamplighter.v1", description="Invalid messages and the exact error "
-                               "a decoder reports (code, byte offset, field, message type).", vectors=invalid))
+    write("messages.json", dict(protocol="lamplighter.v1", minorVersion=2, description="Valid messages: decode hex "
+                                "with peerMinorVersion (default 0) to fields; encode fields to canonicalHex if "
+                                "present, else hex.", vectors=valid))
+    write("invalid.json", dict(protocol="lamplighter.v1", minorVersion=2, description="Invalid messages and the "
+                               "exact error a minor-2 decoder reports (code, byte offset, field, message type), "
+                               "decoding with peerMinorVersion (default 0).", vectors=invalid))
     write("auth.json", dict(protocol="lamplighter.v1", description="Lamp key derivation, hello MAC and welcome "
                             "proof (SPEC.md section 4).", vectors=auth_vectors()))
     write("dali.json", dict(protocol="lamplighter.v1", description="Level (per mille) to DALI arc power and back "

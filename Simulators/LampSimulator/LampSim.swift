@@ -88,6 +88,17 @@ struct LampSim: AsyncParsableCommand {
     @Option(help: "Fault injection: this many lamps go half-open (stop answering) once connected.")
     var stall: Int = 0
 
+    @Option(help: "The lamps' protocol minor version, 0 to 2 (0: a 1.0 lamp without programs, 1: a 1.1 lamp without the fleet epoch).")
+    var minor: UInt8 = LampProtocolVersion.minor
+    @Flag(help: "The lamps cannot dim: they show any level above 0 at full and refuse other levels (nack unsupported).")
+    var notDimmable = false
+    @Flag(help: "The lamps do not run lighting programs (no programs capability; they refuse program frames).")
+    var noPrograms = false
+    @Option(help: "Fault injection: every lamp answers every N-th request with nack(busy) (0: never).")
+    var busyEvery: Int = 0
+    @Option(help: "The lamps start holding this control, config and program version, as if they came from another database.")
+    var startVersion: UInt32 = 0
+
     @Option(help: "Status reports each connected lamp sends at once on SIGUSR1 (ingest benchmarks).")
     var burst: Int = 20
 
@@ -110,6 +121,8 @@ struct LampSim: AsyncParsableCommand {
         guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be from 1 to 64") }
         guard maxConnecting >= 1 else { throw ValidationError("--max-connecting must be at least 1") }
         guard (1...1000).contains(burst) else { throw ValidationError("--burst must be from 1 to 1000") }
+        guard minor <= LampProtocolVersion.minor else { throw ValidationError("--minor must be from 0 to \(LampProtocolVersion.minor)") }
+        guard busyEvery >= 0 else { throw ValidationError("--busy-every must not be negative") }
         guard timeScale >= 1 && timeScale <= 100_000 else { throw ValidationError("--time-scale must be from 1 to 100000") }
         _ = try parseStartTime()
         guard failureRate >= 0, dropRate >= 0 else { throw ValidationError("rates must not be negative") }
@@ -179,8 +192,10 @@ struct LampSim: AsyncParsableCommand {
         let clock =
             startAt != nil || timeScale != 1
             ? SimClock(scale: timeScale, originMilliseconds: now, startMilliseconds: startAt ?? now, isSimulated: true) : SimClock.real()
+        let profile = SimLampProfile(
+            minorVersion: minor, dimmable: !notDimmable, programs: !noPrograms && minor >= 1, busyEvery: busyEvery, startVersion: startVersion)
         for (loopIndex, loop) in loops.enumerated() {
-            let fleet = try await loop.submit { [count, start, prefix, wattage, backoffMin, backoffJitter, backoffCap, maxConnecting, failureRate, dropRate, roles, clock] in
+            let fleet = try await loop.submit { [count, start, prefix, wattage, backoffMin, backoffJitter, backoffCap, maxConnecting, failureRate, dropRate, roles, clock, profile] in
                 let fleet = SimFleet(
                     loop: loop, maximumConnecting: max(1, maxConnecting / loops.count),
                     failureChancePerTick: failureRate / ticksPerHour, dropChancePerTick: dropRate / ticksPerHour)
@@ -192,7 +207,7 @@ struct LampSim: AsyncParsableCommand {
                         index: index, id: id, key: key.lampKey(for: id), wattage: wattage,
                         misbehaviour: index < roles.count ? roles[index] : .none,
                         backoff: Backoff(minimumMilliseconds: backoffMin, jitterMilliseconds: backoffJitter, capMilliseconds: backoffCap),
-                        clock: clock, now: now)
+                        clock: clock, profile: profile, now: now)
                     fleet.add(SimSlot(lamp: lamp, stats: stats, target: target, loop: loop, startAt: now))
                 }
                 fleet.start()

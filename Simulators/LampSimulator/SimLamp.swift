@@ -19,6 +19,29 @@ enum Misbehaviour: Sendable, Equatable {
     case replay
 }
 
+/// What kind of lamp is simulated: its protocol minor, its capabilities, and the state it
+/// starts in (for compatibility and fault-injection runs).
+struct SimLampProfile: Sendable, Equatable {
+    /// The lamp's protocol minor version (0 to 2).
+    var minorVersion: UInt8 = LampProtocolVersion.minor
+    /// Whether it dims (else it shows any level above 0 at full and refuses other levels).
+    var dimmable = true
+    /// Whether it runs lighting programs.
+    var programs = true
+    /// Answer every n-th request with `nack(busy)` (0: never).
+    var busyEvery = 0
+    /// Versions it holds at start, as if it had last talked to another database (0: none).
+    var startVersion: UInt32 = 0
+
+    /// The capabilities announced in the hello.
+    var capabilities: Capabilities {
+        var set: Capabilities = [.energyMeter, .temperature, .realTimeClock]
+        if dimmable { set.insert(.dimmable) }
+        if programs { set.insert(.programs) }
+        return set
+    }
+}
+
 /// One simulated lamp: its identity, physical model and protocol state. Confined to one
 /// event loop; uses LampProtocol for every byte, never a codec of its own.
 final class SimLamp {
@@ -28,6 +51,11 @@ final class SimLamp {
     let wattage: Double
     var misbehaviour: Misbehaviour
     var misbehaved = false
+    let profile: SimLampProfile
+    /// Requests received, for ``SimLampProfile/busyEvery``.
+    private var requestsReceived = 0
+    /// The epoch of the last welcome accepted (SPEC.md §5.4), kept as in non-volatile memory.
+    private(set) var fleetEpoch = FleetEpoch.none
 
     // Versioned state (SPEC.md §8.0), kept across reconnects as in non-volatile memory.
     private(set) var appliedVersion: UInt32 = 0
@@ -81,8 +109,12 @@ final class SimLamp {
 
     init(
         index: Int, id: LampID, key: LampKey, wattage: Double, misbehaviour: Misbehaviour, backoff: Backoff, clock: SimClock = .real(),
-        now: UInt64
+        profile: SimLampProfile = SimLampProfile(), now: UInt64
     ) {
+        self.profile = profile
+        appliedVersion = profile.startVersion
+        configVersion = profile.startVersion
+        programRevision = profile.startVersion
         self.simClock = clock
         self.index = index
         self.id = id
@@ -105,6 +137,8 @@ final class SimLamp {
         updateModel(now: now)
         var shown = Double(target.permille)
         if target.isOn {
+            // A lamp that cannot dim shows any level above 0 as full (SPEC.md §6.1).
+            if !profile.dimmable { shown = 1000 }
             shown = min(max(shown, Double(config.minLevel.permille)), Double(config.maxLevel.permille))
         }
         fadeFrom = level(at: now)
@@ -132,16 +166,23 @@ final class SimLamp {
 
     // MARK: Protocol
 
+    /// The minor the hello announces to a controller whose challenge announced `minor`: our
+    /// own, but at most 1 to a controller before 1.2 (SPEC.md §5.2).
+    func announcedMinor(to minor: UInt8) -> UInt8 {
+        minor < Hello.fleetEpochMinorVersion ? min(profile.minorVersion, 1) : profile.minorVersion
+    }
+
     /// The hello answering a challenge.
     func hello(for challenge: Challenge, now: UInt64) -> Hello {
         serverNonce = challenge.serverNonce
         clientNonce = Nonce.random()
         var hello = Hello(
+            minorVersion: announcedMinor(to: challenge.minorVersion),
             // A fixed printable label of 11 bytes: always a valid firmware version.
             lampID: id, firmware: FirmwareVersion("lampsim-1.0")!,
-            capabilities: [.dimmable, .programs, .energyMeter, .temperature, .realTimeClock], appliedVersion: appliedVersion,
+            capabilities: profile.capabilities, appliedVersion: appliedVersion,
             configVersion: configVersion, programRevision: programRevision, clock: UInt32(clamping: clock(now) / 1000),
-            clientNonce: clientNonce, mac: .zero)
+            clientNonce: clientNonce, fleetEpoch: fleetEpoch, mac: .zero)
         let signingKey = misbehaviour == .wrongKey ? SimLamp.wrongKey : key
         hello.mac = signingKey.helloMAC(for: hello, serverNonce: challenge.serverNonce)
         return hello
@@ -152,6 +193,14 @@ final class SimLamp {
     /// Checks the welcome; returns false if the controller could not prove it holds our key.
     func welcomed(_ welcome: Welcome, now: UInt64) -> Bool {
         guard key.verify(welcome, clientNonce: clientNonce, serverNonce: serverNonce) else { return false }
+        if let epoch = welcome.fleetEpoch, epoch != fleetEpoch {
+            // SPEC.md §5.4: another database's versions mean nothing here; keep the light
+            // and the program, apply whatever the controller sends.
+            fleetEpoch = epoch
+            appliedVersion = 0
+            configVersion = 0
+            programRevision = 0
+        }
         authenticated = true
         backoff.reset()
         if !simClock.isSimulated {
@@ -193,7 +242,22 @@ final class SimLamp {
 
     /// Handles a request from the controller; returns the messages to send back.
     func handle(_ message: LampMessage, now: UInt64) -> [LampMessage] {
+        if message.type.rawValue >= 0x20 {
+            requestsReceived += 1
+            let ref = message.bytes.withUnsafeBytes { LampMessage.referenceForNack($0) }
+            if profile.busyEvery > 0 && requestsReceived % profile.busyEvery == 0 {
+                return [.nack(Nack(ackedType: message.type, ref: ref, reason: .busy))]
+            }
+            if message.type == .programHeader || message.type == .programPage, !profile.programs || profile.minorVersion == 0 {
+                // A lamp of minor 0 does not know these types; one without programs refuses them.
+                return [.nack(Nack(ackedType: message.type, ref: ref, reason: profile.minorVersion == 0 ? .unknownType : .unsupported))]
+            }
+        }
         switch message {
+        case .setLevel(let m) where !profile.dimmable && m.level.permille != 0 && m.level != .full:
+            return [.nack(Nack(ackedType: .setLevel, ref: m.version, reason: .unsupported))]
+        case .override(let m) where !profile.dimmable && m.level.permille != 0 && m.level != .full:
+            return [.nack(Nack(ackedType: .override, ref: m.version, reason: .unsupported))]
         case .setLevel(let m):
             return control(m.version, type: .setLevel, now: now) {
                 mode = .manual
@@ -227,6 +291,8 @@ final class SimLamp {
                     powerOnLevel: m.powerOnLevel, minLevel: m.minLevel, maxLevel: m.maxLevel)
                 reportIntervalMilliseconds = UInt64(m.reportIntervalSeconds) * 1000
                 if mode == .failSafe { move(to: m.failSafeLevel, fade: .immediate, now: now) }
+                // SPEC.md §7.1: a report after every applied config.
+                return [.ack(Ack(ackedType: .config, ref: m.configVersion)), .statusReport(status(now: now))]
             }
             return [.ack(Ack(ackedType: .config, ref: m.configVersion))]
         case .programHeader, .programPage:
@@ -308,7 +374,13 @@ final class SimLamp {
             if page.revision <= programRevision {
                 return [.ack(Ack(ackedType: .programPage, ref: page.revision))]
             }
-            guard var current = transfer, current.header.revision == page.revision, Int(page.page) == current.pages.count else {
+            // SPEC.md §8.11: the transfer's revision, in order, below pageCount, every page
+            // full but the last, which carries the rest.
+            guard var current = transfer, current.header.revision == page.revision, Int(page.page) == current.pages.count,
+                page.page < current.header.pageCount,
+                page.entries.count == (page.page + 1 < current.header.pageCount
+                    ? ProgramPage.maximumEntries : Int(current.header.entryCount) - ProgramPage.maximumEntries * Int(page.page))
+            else {
                 return [.nack(Nack(ackedType: .programPage, ref: page.revision, reason: .unexpected))]
             }
             current.pages.append(page)

@@ -345,7 +345,10 @@ final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 slot.close(context, code: 4003)
                 return
             }
-            if case .challenge(let challenge) = message { peerMinorVersion = challenge.minorVersion }
+            // The welcome has the layout of the lower of the two minors (SPEC.md §5.3).
+            if case .challenge(let challenge) = message {
+                peerMinorVersion = min(challenge.minorVersion, slot.lamp.announcedMinor(to: challenge.minorVersion))
+            }
             if let replayHello {
                 probe(message, replayHello, context)
                 return

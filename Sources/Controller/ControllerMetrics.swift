@@ -17,6 +17,7 @@ public final class ControllerMetrics: Sendable {
     private let closedBeforeUpgradeDeadline = Counter(
         label: "lamplighter_connections_closed_total", dimensions: [("port", "lamp"), ("reason", "deadline")])
     private let beforeUpgrade = Gauge(label: "lamplighter_connections_before_upgrade")
+    private let lampsAhead = Counter(label: "lamplighter_lamps_ahead_total")
     private let framesIn: [Counter]
     private let framesOut: [Counter]
     /// Time from a command's acceptance to each lamp's acknowledgement.
@@ -70,6 +71,7 @@ public final class ControllerMetrics: Sendable {
         add(answersIgnored, counters.answersIgnored, previous?.answersIgnored)
         add(closedBeforeUpgradeFull, counters.closedBeforeUpgradeFull, previous?.closedBeforeUpgradeFull)
         add(closedBeforeUpgradeDeadline, counters.closedBeforeUpgradeDeadline, previous?.closedBeforeUpgradeDeadline)
+        add(lampsAhead, counters.lampsAhead, previous?.lampsAhead)
         for type in 0...255 {
             add(framesIn[type], counters.framesIn[type], previous?.framesIn[type])
             add(framesOut[type], counters.framesOut[type], previous?.framesOut[type])

@@ -381,7 +381,7 @@ public final class FleetService: Sendable {
                 firmware: entry.firmware, reportedAt: Date(unixMilliseconds: entry.reportedAtMilliseconds))
         }
         reported?.lampClock = entry.status.map { Date(timeIntervalSince1970: Double($0.clock)) }
-        return LampView(
+        var view = LampView(
             id: entry.record.id.value, name: entry.record.name, groups: entry.record.groups, latitude: entry.record.latitude,
             longitude: entry.record.longitude, wattage: entry.record.wattage, online: entry.online,
             lastSeen: entry.lastSeenMilliseconds == 0 ? nil : Date(unixMilliseconds: entry.lastSeenMilliseconds),
@@ -390,6 +390,8 @@ public final class FleetService: Sendable {
                 fadeSeconds: Double(desired.fade.deciseconds) / 10),
             reported: reported, converged: entry.isConverged, program: entry.desired.program.name,
             programRevision: entry.appliedProgramRevision)
+        if entry.runsPrograms == false { view.programUnsupported = true }
+        return view
     }
 
     static func percent(_ level: Level) -> Double {

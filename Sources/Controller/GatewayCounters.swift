@@ -19,10 +19,13 @@ public final class GatewayCounters: Sendable {
     let linksReplaced = AtomicCount()
     let linksClosedMalformed = AtomicCount()
     let pendingHandshakes = AtomicCount()
-    /// Acks that matched no request in flight on their link (ignored).
+    /// Acks and nacks that matched no request in flight on their link (ignored).
     let answersIgnored = AtomicCount()
     /// Connections not yet upgraded to WebSocket, and those their limits closed.
     public let beforeUpgrade = ConnectionPhaseCounters()
+    /// Hellos that reported a version above the lamp's desired one (SPEC.md §8.0): the
+    /// desired state was issued again at fresh versions.
+    let lampsAhead = AtomicCount()
     /// Protocol messages by type byte, received and sent.
     let framesIn = (0...255).map { _ in AtomicCount() }
     let framesOut = (0...255).map { _ in AtomicCount() }
@@ -39,7 +42,8 @@ public final class GatewayCounters: Sendable {
             linksReplaced: linksReplaced.current, linksClosedMalformed: linksClosedMalformed.current,
             pendingHandshakes: pendingHandshakes.current, answersIgnored: answersIgnored.current,
             beforeUpgrade: beforeUpgrade.current, closedBeforeUpgradeFull: beforeUpgrade.refused,
-            closedBeforeUpgradeDeadline: beforeUpgrade.expired, framesIn: framesIn.map(\.current), framesOut: framesOut.map(\.current))
+            closedBeforeUpgradeDeadline: beforeUpgrade.expired, lampsAhead: lampsAhead.current,
+            framesIn: framesIn.map(\.current), framesOut: framesOut.map(\.current))
     }
 
     /// The counters' values at one moment.
@@ -54,13 +58,15 @@ public final class GatewayCounters: Sendable {
         public var linksClosedMalformed: Int
         /// Links currently in their handshake.
         public var pendingHandshakes: Int
-        /// Acks that matched no request in flight (ignored).
+        /// Acks and nacks that matched no request in flight (ignored).
         public var answersIgnored: Int
         /// Connections not yet upgraded to WebSocket now.
         public var beforeUpgrade: Int
         /// Connections closed before the upgrade: the phase was full, or its deadline passed.
         public var closedBeforeUpgradeFull: Int
         public var closedBeforeUpgradeDeadline: Int
+        /// Hellos with versions ahead of the lamp's desired state.
+        public var lampsAhead: Int
         /// Messages received and sent, by type byte.
         public var framesIn: [Int]
         public var framesOut: [Int]

@@ -72,6 +72,15 @@ public final class LampGateway: Service, Sendable {
             settle(.failure(error))
             throw error
         }
+        // Every minor-2 welcome carries the database's epoch (SPEC.md §5.4).
+        do {
+            let epoch = try await shared.store.fleetEpoch()
+            shared.fleet.withModel { $0.fleetEpoch = epoch }
+        } catch {
+            let failure = GatewayError(description: "cannot read the fleet epoch from the store: \(error)")
+            settle(.failure(failure))
+            throw failure
+        }
         // One handler after NIO's frame decoder and encoder: LampLinkHandler reassembles
         // fragments and answers decoder errors itself, so every read crosses two handlers
         // fewer and an idle link holds two handler contexts fewer.

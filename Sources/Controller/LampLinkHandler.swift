@@ -191,9 +191,11 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func keyLookedUp(_ key: LampKey?) {
         let now = shared.clock.nowMilliseconds()
         // LampGateway.run() validated both intervals before accepting links, so the welcome is valid.
+        // The machine drops the epoch for a lamp before minor 2 (SPEC.md §5.3).
         let template = Welcome(
             timeMilliseconds: now, reportIntervalSeconds: shared.configuration.reportIntervalSeconds,
-            pingIntervalSeconds: shared.configuration.pingIntervalSeconds, proof: .zero)!
+            pingIntervalSeconds: shared.configuration.pingIntervalSeconds, fleetEpoch: shared.fleet.withModel { $0.fleetEpoch },
+            proof: .zero)!
         run(machine.keyLookedUp(key, welcome: template, atMilliseconds: now))
         flush()
     }
@@ -274,7 +276,11 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             log(.info, "lamp refused a request", ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])
         case .ignored(let type, let ref):
             shared.counters.answersIgnored.add()
-            log(.info, "ignored an ack that matches no request in flight", ["request.type": "\(type)", "request.ref": "\(ref)"])
+            log(.info, "ignored an answer that matches no request in flight", ["request.type": "\(type)", "request.ref": "\(ref)"])
+        case .deferred(let type, let ref, let wait):
+            log(.debug, "lamp busy, sending again later", ["request.type": "\(type)", "request.ref": "\(ref)", "retry.ms": "\(wait)"])
+        case .programGaveUp(let revision):
+            log(.info, "program transfer given up after restarts", ["program.revision": "\(revision)"])
         case .retrying(let type, let ref, let attempt):
             log(.debug, "request timed out, sending again", ["request.type": "\(type)", "request.ref": "\(ref)", "attempt": "\(attempt)"])
         case .onceAnswered(let type, let ref, let accepted):
@@ -310,12 +316,42 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func authenticated(_ hello: Hello) {
         let now = shared.clock.nowMilliseconds()
         guard let context,
-            let (slot, desired, events) = shared.fleet.withModel({ model -> (Int, DesiredState, [FleetEvent])? in
-                guard let (slot, desired) = model.linkUp(hello, atMilliseconds: now) else { return nil }
-                return (slot, desired, model.takeEvents())
+            let (linkUp, events) = shared.fleet.withModel({ model -> (LinkUp, [FleetEvent])? in
+                guard let linkUp = model.linkUp(hello, atMilliseconds: now) else { return nil }
+                return (linkUp, model.takeEvents())
             })
         else {
             run(machine.refuse(code: LampCloseCode.authenticationFailed, reason: "lamp removed during handshake"))
+            return
+        }
+        let slot = linkUp.slot
+        let desired = linkUp.desired
+        switch linkUp.outcome {
+        case .current:
+            break
+        case .otherEpoch:
+            log(.info, "lamp from another fleet epoch: sending its whole desired state", ["lamp.epoch": "\(hello.fleetEpoch)"])
+        case .ahead, .unproven:
+            // SPEC.md §8.0: the sequence moved past the lamp's versions; store the state
+            // issued again (a failed write only means the next hello finds the lamp ahead again).
+            let ahead = linkUp.outcome == .ahead
+            if ahead { shared.counters.lampsAhead.add() }
+            log(ahead ? .info : .debug, ahead ? "lamp reported versions ahead of its desired state: issued again" : "lamp's versions unproven in this run: issued again", [
+                "lamp.applied": "\(hello.appliedVersion)", "lamp.config": "\(hello.configVersion)",
+                "lamp.program": "\(hello.programRevision)", "desired.version": "\(desired.control.version)",
+            ])
+            let store = shared.store
+            let logger = shared.logger
+            context.eventLoop.makeFutureWithTask {
+                try await store.reissueDesired(hello.lampID, desired, atMilliseconds: now)
+            }.whenFailure { error in
+                logger.warning("cannot store a desired state issued again", metadata: ["lamp.id": "\(hello.lampID)", "error": "\(error)"])
+            }
+        case .tooFarAhead(let reported):
+            shared.counters.lampsAhead.add()
+            log(.info, "lamp reported a version too far ahead of the sequence", ["lamp.reported": "\(reported)"])
+            finishPending()
+            run(machine.refuse(code: LampCloseCode.versionTooFarAhead, reason: "version \(reported) too far ahead of the sequence"))
             return
         }
         finishPending()
@@ -328,7 +364,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         markDirty(slot)
         shared.writer.linkOpened()
         log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
-        run(machine.established(desired: desired, atMilliseconds: now))
+        run(machine.established(desired: desired, reported: linkUp.reported, atMilliseconds: now))
         shared.events.emit(events, atMilliseconds: now)
     }
 

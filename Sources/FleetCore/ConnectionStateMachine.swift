@@ -153,6 +153,9 @@ public struct ConnectionStateMachine: Sendable {
             if linked.requests.hasRequestInFlight {
                 due = min(due, lastReceivedMilliseconds + min(configuration.requestTimeoutMilliseconds, 1000))
             }
+            if let retryAt = linked.requests.retryAtMilliseconds {
+                due = min(due, retryAt)
+            }
             return due
         case .closing, .closed:
             return .max
@@ -249,12 +252,13 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     /// The lamp is now the link's lamp (with this desired state): welcome it, then bring it
-    /// to the desired state.
-    public mutating func established(desired: DesiredState, atMilliseconds now: UInt64) -> [Action] {
+    /// to the desired state from `reported` (default: the hello's versions).
+    public mutating func established(desired: DesiredState, reported: ReportedVersions? = nil, atMilliseconds now: UInt64) -> [Action] {
         guard case .authenticated(let hello, let welcome) = state else { return [] }
         var linked = Linked(
             lampID: hello.lampID, minorVersion: hello.minorVersion,
-            requests: LinkStateMachine(hello: hello, desired: desired, requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds))
+            requests: LinkStateMachine(
+                hello: hello, desired: desired, reported: reported, requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds))
         lastPingMilliseconds = now
         var actions: [Action] = [.send(.welcome(welcome)), .emit(.online(hello.lampID, firmware: hello.firmware.value))]
         linked.requests.start(atMilliseconds: now) { actions.append(Self.translate($0)) }
@@ -382,10 +386,18 @@ public struct ConnectionStateMachine: Sendable {
         return [.handshakeRefused(code: code, reason: reason, lampID: lampID), .close(code: code, reason: reason)]
     }
 
-    /// A refusal of a request becomes an event too (after the link action that notes it).
+    /// A refusal of a request becomes an event too (after the link action that notes it),
+    /// and a program transfer given up a program mismatch.
     private func appendRefusalEvents(_ actions: inout [Action], lampID: LampID) {
-        for case .link(.refused(let type, let ref, let reason)) in actions {
-            actions.append(.emit(.refused(lampID, type: type, ref: ref, reason: reason)))
+        for action in actions {
+            switch action {
+            case .link(.refused(let type, let ref, let reason)):
+                actions.append(.emit(.refused(lampID, type: type, ref: ref, reason: reason)))
+            case .link(.programGaveUp(let revision)):
+                actions.append(.emit(.program(lampID, mismatch: "program revision \(revision) not accepted: transfer restarted \(LinkStateMachine.maximumTransferRestarts) times")))
+            default:
+                break
+            }
         }
     }
 

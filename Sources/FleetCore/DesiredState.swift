@@ -49,10 +49,15 @@ public struct DesiredControl: Hashable, Sendable {
     /// An override that has already expired is sent as resumeProgram with the same version:
     /// the lamp ends in the very state it would have reached by applying the override and
     /// letting it run out. One still running is sent with its remaining duration.
-    public func message(atMilliseconds now: UInt64) -> LampMessage {
+    ///
+    /// A lamp that cannot dim (SPEC.md §5.2, §6.1) gets `switch` for a level (on at full for
+    /// any level above 0) and an override at full or off.
+    public func message(atMilliseconds now: UInt64, dimmable: Bool = true) -> LampMessage {
         switch intent {
         case .program:
             return .resumeProgram(ResumeProgram(version: version, fade: fade))
+        case .level(let level) where !dimmable:
+            return .switch(Switch(version: version, on: level.isOn, fade: fade))
         case .level(let level):
             return .setLevel(SetLevel(version: version, level: level, fade: fade))
         case .switched(let on):
@@ -63,8 +68,9 @@ public struct DesiredControl: Hashable, Sendable {
             }
             let remaining = (until - now + 999) / 1000
             let seconds = UInt32(min(remaining, UInt64(LampProtocolLimits.maximumOverrideSeconds)))
+            let shown = dimmable ? level : (level.isOn ? Level.full : Level.off)
             // `seconds` lies in 1...maximumOverrideSeconds: until > now makes it at least 1.
-            return .override(Override(version: version, level: level, fade: fade, durationSeconds: seconds)!)
+            return .override(Override(version: version, level: shown, fade: fade, durationSeconds: seconds)!)
         }
     }
 }

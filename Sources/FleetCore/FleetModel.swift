@@ -17,6 +17,10 @@ public struct LampEntry: Sendable {
     public var appliedConfigVersion: UInt32 = 0
     /// Program revision the lamp holds.
     public var appliedProgramRevision: UInt32 = 0
+    /// The control and config versions an ack proved applied in this run (memory only: a restart, and so any database restore, forgets them). A hello
+    /// reporting its desired version proves it only when it matches these (SPEC.md §8.0).
+    public var provenControl: UInt32 = 0
+    public var provenConfig: UInt32 = 0
     /// When the current desired control state was committed, Unix ms (0: before this run).
     public var desiredAtMilliseconds: UInt64 = 0
     /// The last control version the lamp refused, and why.
@@ -33,6 +37,19 @@ public struct LampEntry: Sendable {
     public var online = false
     /// Whether the lamp was removed: its slot stays (slots never move), empty of it.
     public var removed = false
+    /// What the lamp said it can do in its last hello (nil: no hello in this run).
+    public var capabilities: Capabilities?
+    /// The minor protocol version of its last hello.
+    public var minorVersion: UInt8 = 0
+
+    /// Whether the lamp runs lighting programs (SPEC.md §5.2): it announced the programs
+    /// capability at minor 1 or later. Nil before its first hello in this run.
+    public var runsPrograms: Bool? {
+        capabilities.map { $0.contains(.programs) && minorVersion >= 1 }
+    }
+
+    /// Whether the lamp dims; a lamp without the capability shows any level above 0 as full.
+    public var dims: Bool { capabilities?.contains(.dimmable) ?? true }
 
     /// An entry as loaded from the store.
     public init(stored: StoredLamp) {
@@ -56,8 +73,9 @@ public struct LampEntry: Sendable {
             status: status, reportedAtMilliseconds: reportedAtMilliseconds, lastSeenMilliseconds: lastSeenMilliseconds)
     }
 
-    /// Whether the lamp has applied the desired control version.
-    public var isConverged: Bool { appliedVersion >= desired.control.version }
+    /// Whether the lamp has applied the desired control version: exactly that version, as a
+    /// version above it was never issued by this controller (SPEC.md §8.0).
+    public var isConverged: Bool { appliedVersion == desired.control.version }
 }
 
 /// The fleet's domain rules over every registered lamp: registration, the version sequence,
@@ -84,6 +102,8 @@ public struct FleetModel: Sendable {
     public private(set) var tracker = CommandTracker()
     /// Where lamps without a registered place are, and the fleet's local time.
     public internal(set) var programDefaults = ProgramDefaults(timeZone: .utc, latitude: nil, longitude: nil)
+    /// The database's fleet epoch (SPEC.md §5.4), sent in every minor-2 welcome.
+    public var fleetEpoch = FleetEpoch.none
 
     /// A fleet loaded from the store; the control version sequence continues after
     /// `highestVersion`, the program revision sequence after `highestProgramRevision`.
@@ -214,17 +234,86 @@ public struct FleetModel: Sendable {
 
     // MARK: What links report
 
-    /// A link authenticated: the lamp is online; returns its slot and desired state.
-    public mutating func linkUp(_ hello: Hello, atMilliseconds now: UInt64) -> (slot: Int, desired: DesiredState)? {
+    /// A link authenticated: the lamp is online; returns its slot, its desired state and the
+    /// versions its link starts from (SPEC.md §5.4, §8.0). A lamp from another database
+    /// (another epoch) counts as having applied nothing. A lamp reporting a version above its
+    /// desired one moves the sequence past it and gets its desired state again at fresh
+    /// versions (``LinkUp/Outcome/ahead``: the caller stores it); more than
+    /// ``LampProtocolLimits/maximumVersionJump`` above the sequence changes nothing
+    /// (``LinkUp/Outcome/tooFarAhead``: the caller closes with 4005). A command counts the
+    /// lamp applied only when it reports exactly the desired version.
+    public mutating func linkUp(_ hello: Hello, atMilliseconds now: UInt64) -> LinkUp? {
         guard let slot = slots[hello.lampID] else { return nil }
+        let reported = ReportedVersions(hello, fleetEpoch: fleetEpoch)
+        var outcome: LinkUp.Outcome = hello.carriesFleetEpoch && hello.fleetEpoch != fleetEpoch ? .otherEpoch : .current
+        let desired = lamps[slot].desired
+        // Control versions and program revisions have sequences of their own.
+        for (reportedValue, last) in [(reported.control, lastVersion), (reported.program, lastProgramRevision)]
+        where reportedValue > last && reportedValue - last > LampProtocolLimits.maximumVersionJump {
+            return LinkUp(slot: slot, desired: desired, reported: reported, outcome: .tooFarAhead(reported: reportedValue))
+        }
+        if reported.config > desired.config.version && reported.config - desired.config.version > LampProtocolLimits.maximumVersionJump {
+            return LinkUp(slot: slot, desired: desired, reported: reported, outcome: .tooFarAhead(reported: reported.config))
+        }
+        let entry = lamps[slot]
+        if reported.control > desired.control.version || reported.program > desired.program.revision
+            || reported.config > desired.config.version
+        {
+            reissue(slot, pastReported: reported, atMilliseconds: now)
+            outcome = .ahead
+        } else if Self.unproven(reported.control, desired.control.version, entry.provenControl)
+            || Self.unproven(reported.config, desired.config.version, entry.provenConfig)
+        {
+            // Found by the Promela model (Protocol/model): a database restored from a backup
+            // hands the same numbers out again for other states, with the same epoch, so a
+            // hello's "I hold your desired version" proves nothing unless an ack of this run
+            // did. Issued again at fresh versions, it is proven the ordinary way: one control
+            // (and config) request per lamp after a restart. Program revisions are left out (a
+            // whole program transfer per lamp per restart); SPEC.md §8.0 says what that leaves.
+            reissue(slot, pastReported: ReportedVersions(control: reported.control, config: reported.config, program: 0), atMilliseconds: now)
+            outcome = .unproven
+        }
         lamps[slot].online = true
         lamps[slot].firmware = hello.firmware.value
-        lamps[slot].appliedVersion = hello.appliedVersion
-        lamps[slot].appliedConfigVersion = hello.configVersion
-        lamps[slot].appliedProgramRevision = hello.programRevision
+        lamps[slot].capabilities = hello.capabilities
+        lamps[slot].minorVersion = hello.minorVersion
+        lamps[slot].appliedVersion = reported.control
+        lamps[slot].appliedConfigVersion = reported.config
+        lamps[slot].appliedProgramRevision = reported.program
         lamps[slot].lastSeenMilliseconds = now
-        if tracker.isWaiting { tracker.linkUp(slot, appliedVersion: hello.appliedVersion, atMilliseconds: now) }
-        return (slot, lamps[slot].desired)
+        if tracker.isWaiting {
+            let proven = reported.control == lamps[slot].desired.control.version ? reported.control : 0
+            tracker.linkUp(slot, appliedVersion: proven, atMilliseconds: now)
+        }
+        return LinkUp(slot: slot, desired: lamps[slot].desired, reported: reported, outcome: outcome)
+    }
+
+    /// Whether a hello's `reported` version of a part equal to its `desired` one lacks the
+    /// proof of an ack in this run.
+    static func unproven(_ reported: UInt32, _ desired: UInt32, _ proven: UInt32) -> Bool {
+        reported != 0 && reported == desired && proven != reported
+    }
+
+    /// Issues the lamp's desired state again at versions above what it reported: control
+    /// versions and program revisions from their fleet-wide sequences (each moved past the
+    /// report first), config from the lamp's own config sequence. The intent, configuration
+    /// and program stay what they are.
+    private mutating func reissue(_ slot: Int, pastReported reported: ReportedVersions, atMilliseconds now: UInt64) {
+        lastVersion = max(lastVersion, reported.control)
+        lastProgramRevision = max(lastProgramRevision, reported.program)
+        var desired = lamps[slot].desired
+        if reported.control >= desired.control.version && reported.control != 0 {
+            desired.control.version = nextVersion()
+            lamps[slot].desiredAtMilliseconds = now
+        }
+        if reported.program >= desired.program.revision && reported.program != 0 {
+            var builder = ProgramBuilder(programs: programs, defaults: programDefaults)
+            desired.program = builder.desired(desired.program.name, revision: nextProgramRevision(), record: lamps[slot].record)
+        }
+        if reported.config >= desired.config.version && reported.config != 0 {
+            desired.config.version = reported.config + 1
+        }
+        lamps[slot].desired = desired
     }
 
     /// The lamp's current link closed.
@@ -237,6 +326,7 @@ public struct FleetModel: Sendable {
     /// The lamp applied a control version. Returns the time from the desired state's commit
     /// to this application, when it applied exactly the desired state.
     public mutating func noteControlApplied(_ slot: Int, version: UInt32, atMilliseconds now: UInt64) -> UInt64? {
+        if version == lamps[slot].desired.control.version { lamps[slot].provenControl = version }
         guard version > lamps[slot].appliedVersion else { return nil }
         lamps[slot].appliedVersion = version
         lamps[slot].appliedAtMilliseconds = now
@@ -250,6 +340,7 @@ public struct FleetModel: Sendable {
 
     /// The lamp applied a config version.
     public mutating func noteConfigApplied(_ slot: Int, version: UInt32) {
+        if version == lamps[slot].desired.config.version { lamps[slot].provenConfig = version }
         lamps[slot].appliedConfigVersion = max(lamps[slot].appliedConfigVersion, version)
     }
 
@@ -278,7 +369,11 @@ public struct FleetModel: Sendable {
         lamps[slot].appliedProgramRevision = max(lamps[slot].appliedProgramRevision, report.programRevision)
         lamps[slot].reportedAtMilliseconds = now
         lamps[slot].lastSeenMilliseconds = now
-        guard report.appliedVersion > lamps[slot].appliedVersion else { return nil }
+        // Only the desired version itself proves anything: a version above it was never
+        // issued by this controller (SPEC.md §8.0).
+        guard report.appliedVersion > lamps[slot].appliedVersion, report.appliedVersion == lamps[slot].desired.control.version else {
+            return nil
+        }
         lamps[slot].appliedVersion = report.appliedVersion
         lamps[slot].appliedAtMilliseconds = now
         if tracker.isWaiting { tracker.controlApplied(slot, version: report.appliedVersion, atMilliseconds: now) }
@@ -295,7 +390,7 @@ public struct FleetModel: Sendable {
         let lamps = self.lamps
         tracker.track(
             id: id, target: target, action: action, version: version, slots: slots, atMilliseconds: now,
-            linked: { lamps[$0].online }, alreadyApplied: { lamps[$0].appliedVersion >= version })
+            linked: { lamps[$0].online }, alreadyApplied: { lamps[$0].appliedVersion == version })
     }
 
     /// Publishes the command progress the rate limit held back.

@@ -28,6 +28,11 @@ public protocol FleetStoring: Sendable {
     /// Removes a lamp (registration, desired and reported state, memberships; not its events)
     /// with its audit entry. False if it is not registered.
     func removeLamp(_ id: LampID, audit: AuditRecord) async throws -> Bool
+    /// The database's fleet epoch (SPEC.md §5.4): made with the database, kept by its copies.
+    func fleetEpoch() async throws -> FleetEpoch
+    /// Stores a lamp's desired state issued again at fresh versions because the lamp reported
+    /// versions ahead of it (SPEC.md §8.0); a newer stored control version wins.
+    func reissueDesired(_ id: LampID, _ desired: DesiredState, atMilliseconds now: UInt64) async throws
     /// Makes `seconds` every lamp's desired report interval; returns how many changed.
     func setReportInterval(_ seconds: UInt16, atMilliseconds now: UInt64) async throws -> Int
 

@@ -79,7 +79,10 @@ public struct HandshakeStateMachine: Sendable {
         }
         state = .authenticated
         var proven = welcome
-        proven.proof = key.welcomeProof(for: welcome, clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
+        // The welcome has the layout of the lower of our minor and the lamp's (SPEC.md §5.3):
+        // a lamp before minor 2 gets no epoch, the 29 bytes it knows.
+        if !hello.carriesFleetEpoch { proven.fleetEpoch = nil }
+        proven.proof = key.welcomeProof(for: proven, clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
         return .authenticated(hello, welcome: proven)
     }
 

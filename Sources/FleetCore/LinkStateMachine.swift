@@ -2,6 +2,11 @@ import LampProtocol
 
 /// One authenticated link's request logic (SPEC.md §8.0): brings the lamp to the desired
 /// state, one request in flight, retries on timeout, and only ever the latest desired state.
+/// What it sends follows the lamp's capabilities (§5.2): `switch` for a lamp that cannot
+/// dim, no program frames for one without programs (or minor 0, or that refused them with
+/// `unknownType` on this link). `nack(busy)` retries the same request with backoff;
+/// `nack(unexpected)` on a page restarts the transfer from its header, at most
+/// ``maximumTransferRestarts`` times.
 ///
 /// A value type with no I/O: the caller feeds it events with the current time and carries out
 /// the actions it returns. It is confined to whoever owns the link.
@@ -20,8 +25,15 @@ public struct LinkStateMachine: Sendable {
         case refused(type: MessageType, ref: UInt32, reason: NackReason)
         /// A request timed out and is being sent again.
         case retrying(type: MessageType, ref: UInt32, attempt: Int)
-        /// An ack that matches no request in flight on this link: ignored (logged, counted).
+        /// An ack or nack that matches no request in flight on this link (type and ref):
+        /// ignored (logged, counted), the link kept (SPEC.md §8.1).
         case ignored(type: MessageType, ref: UInt32)
+        /// The lamp answered `busy`: nothing is sent for `retryInMilliseconds`, then the
+        /// request (or a newer desired state) goes again (SPEC.md §8.2).
+        case deferred(type: MessageType, ref: UInt32, retryInMilliseconds: UInt64)
+        /// A program transfer was restarted ``LinkStateMachine/maximumTransferRestarts``
+        /// times after `nack(unexpected)` and given up: the lamp keeps what it holds.
+        case programGaveUp(revision: UInt32)
         /// A once request (identify, reboot) was answered: acknowledged, refused, or not
         /// answered within the timeout (`accepted` false; it is not sent again).
         case onceAnswered(type: MessageType, ref: UInt32, accepted: Bool)
@@ -29,6 +41,8 @@ public struct LinkStateMachine: Sendable {
 
     /// Once requests waiting for their turn, at most this many (more are refused at once).
     public static let maximumQueuedOnce = 8
+    /// Restarts of one program transfer after `nack(unexpected)` on a page before giving up.
+    public static let maximumTransferRestarts = 3
 
     struct InFlight: Hashable, Sendable {
         var type: MessageType
@@ -58,14 +72,33 @@ public struct LinkStateMachine: Sendable {
     /// Once requests (identify, reboot) not yet sent: sent before any desired state, one at
     /// a time like every request, and never sent again.
     private var onceQueue: [LampMessage] = []
+    /// Whether the lamp dims (else a level goes out as `switch`).
+    public let dimmable: Bool
+    /// Whether program frames go to this lamp: it announced programs at minor 1 or later and
+    /// has not refused them with `unknownType` on this link.
+    public private(set) var sendsPrograms: Bool
+    /// Restarts of the current program transfer after `nack(unexpected)`.
+    private var transferRestarts = 0
+    /// After `nack(busy)`: nothing is sent before this time.
+    public private(set) var retryAtMilliseconds: UInt64?
+    /// The waits after `busy`: 1 s doubling to 60 s, plus up to 1 s of jitter.
+    private var busyBackoff = Backoff(minimumMilliseconds: 1000, jitterMilliseconds: 1000, capMilliseconds: 60_000)
+    /// The jitter's source, seeded from the link's client nonce (fresh per link, and
+    /// repeatable in tests).
+    private var random: SplitMix64
 
-    /// A link that just authenticated with `hello`, whose lamp should reach `desired`.
-    public init(hello: Hello, desired: DesiredState, requestTimeoutMilliseconds: UInt64 = 10_000) {
+    /// A link that just authenticated with `hello`, whose lamp should reach `desired`,
+    /// starting from `reported` (default: the hello's versions; see ``FleetModel/linkUp(_:atMilliseconds:)``).
+    public init(hello: Hello, desired: DesiredState, reported: ReportedVersions? = nil, requestTimeoutMilliseconds: UInt64 = 10_000) {
         self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
         self.desired = desired
-        self.appliedControl = hello.appliedVersion
-        self.appliedConfig = hello.configVersion
-        self.appliedProgram = hello.programRevision
+        let reported = reported ?? ReportedVersions(control: hello.appliedVersion, config: hello.configVersion, program: hello.programRevision)
+        self.appliedControl = reported.control
+        self.appliedConfig = reported.config
+        self.appliedProgram = reported.program
+        self.dimmable = hello.capabilities.contains(.dimmable)
+        self.sendsPrograms = hello.capabilities.contains(.programs) && hello.minorVersion >= 1
+        self.random = SplitMix64(seed: hello.clientNonce.high ^ hello.clientNonce.low)
     }
 
     /// Whether a request is awaiting its answer.
@@ -128,6 +161,7 @@ public struct LinkStateMachine: Sendable {
                 emit(.ignored(type: ack.ackedType, ref: ack.ref))
                 return
             }
+            busyBackoff.reset()
             if ack.ackedType == .config {
                 noteConfigApplied(ack.ref, emit)
             } else if Self.controlTypes.contains(ack.ackedType) {
@@ -137,8 +171,39 @@ public struct LinkStateMachine: Sendable {
             }
             clearInFlight(type: ack.ackedType, ref: ack.ref)
         case .nack(let nack):
+            // Like an ack, a nack speaks only for the request in flight (SPEC.md §8.1).
+            guard inFlight?.type == nack.ackedType && inFlight?.ref == nack.ref else {
+                emit(.ignored(type: nack.ackedType, ref: nack.ref))
+                return
+            }
             let isProgram = Self.programTypes.contains(nack.ackedType)
-            if isProgram { transfer = nil }
+            if nack.reason == .busy {
+                // Not final: the same request goes again after a wait (SPEC.md §8.2).
+                inFlight = nil
+                let delay = busyBackoff.nextDelay(using: &random)
+                retryAtMilliseconds = now &+ delay
+                emit(.deferred(type: nack.ackedType, ref: nack.ref, retryInMilliseconds: delay))
+                return
+            }
+            if nack.reason == .unexpected && nack.ackedType == .programPage {
+                // The lamp lost the transfer (it rebooted, or took another header): start it
+                // again from the header, a bounded number of times (SPEC.md §8.11).
+                inFlight = nil
+                transfer = nil
+                transferRestarts += 1
+                if transferRestarts > Self.maximumTransferRestarts {
+                    transferRestarts = 0
+                    refusedProgram = max(refusedProgram, nack.ref)
+                    emit(.refused(type: nack.ackedType, ref: nack.ref, reason: nack.reason))
+                    emit(.programGaveUp(revision: nack.ref))
+                }
+                sendNext(atMilliseconds: now, emit)
+                return
+            }
+            if isProgram {
+                transfer = nil
+                if nack.reason == .unknownType { sendsPrograms = false }
+            }
             if nack.reason == .staleVersion {
                 // The lamp holds something newer than this: never send this version again.
                 if nack.ackedType == .config {
@@ -155,13 +220,14 @@ public struct LinkStateMachine: Sendable {
             } else if Self.controlTypes.contains(nack.ackedType) {
                 refusedControl = max(refusedControl, nack.ref)
             }
-            if inFlight?.type == nack.ackedType && inFlight?.ref == nack.ref {
-                emit(.refused(type: nack.ackedType, ref: nack.ref, reason: nack.reason))
-            }
+            emit(.refused(type: nack.ackedType, ref: nack.ref, reason: nack.reason))
             clearInFlight(type: nack.ackedType, ref: nack.ref)
         case .statusReport(let report):
-            noteControlApplied(report.appliedVersion, emit)
-            if report.programRevision > appliedProgram {
+            // A report proves only the desired version itself, never one above it (§8.0).
+            if report.appliedVersion == desired.control.version {
+                noteControlApplied(report.appliedVersion, emit)
+            }
+            if report.programRevision > appliedProgram && report.programRevision == desired.program.revision {
                 appliedProgram = report.programRevision
                 emit(.programApplied(report.programRevision))
             }
@@ -174,6 +240,11 @@ public struct LinkStateMachine: Sendable {
     /// Time passed: a request without an answer for the timeout is sent again, with the
     /// latest desired state (which may have moved on meanwhile).
     public mutating func tick(atMilliseconds now: UInt64, emit: (Action) -> Void) {
+        if let retryAt = retryAtMilliseconds, now >= retryAt {
+            retryAtMilliseconds = nil
+            sendNext(atMilliseconds: now, emit)
+            return
+        }
         guard let pending = inFlight, now >= pending.sentAtMilliseconds &+ requestTimeoutMilliseconds else { return }
         inFlight = nil
         if Self.onceTypes.contains(pending.type) {
@@ -247,6 +318,7 @@ public struct LinkStateMachine: Sendable {
             return
         }
         transfer = nil
+        transferRestarts = 0
         guard revision > appliedProgram else { return }
         appliedProgram = revision
         emit(.programApplied(revision))
@@ -271,7 +343,8 @@ public struct LinkStateMachine: Sendable {
     }
 
     private mutating func sendNext(atMilliseconds now: UInt64, _ emit: (Action) -> Void) {
-        guard inFlight == nil else { return }
+        guard inFlight == nil, retryAtMilliseconds.map({ now >= $0 }) ?? true else { return }
+        retryAtMilliseconds = nil
         if !onceQueue.isEmpty {
             let message = onceQueue.removeFirst()
             inFlight = InFlight(type: message.type, ref: LinkStateMachine.ref(of: message), sentAtMilliseconds: now, attempt: 1)
@@ -291,7 +364,7 @@ public struct LinkStateMachine: Sendable {
             return config
         }
         let program = desired.program
-        if program.revision > appliedProgram && program.revision > refusedProgram, let frames = program.frames,
+        if sendsPrograms, program.revision > appliedProgram && program.revision > refusedProgram, let frames = program.frames,
             frames.revision == program.revision
         {
             if let current = transfer, current.revision == program.revision, let page = current.nextPage, page < frames.pages.count {
@@ -300,7 +373,7 @@ public struct LinkStateMachine: Sendable {
             return .programHeader(frames.header)
         }
         if desired.control.version > appliedControl && desired.control.version > refusedControl {
-            return desired.control.message(atMilliseconds: now)
+            return desired.control.message(atMilliseconds: now, dimmable: dimmable)
         }
         return nil
     }

@@ -17,13 +17,15 @@ public enum ProgramMismatch: Hashable, Sendable, CustomStringConvertible {
     /// Levels closer than this (per mille) agree: dimming drivers round.
     public static let tolerance = 50
 
-    /// Compares a report with the program.
-    public static func classify(expected: UInt16, reported: UInt16, lit: Bool, sunUp: Bool) -> ProgramMismatch? {
+    /// Compares a report with the program. A lamp that cannot dim (`dimmable` false) shows
+    /// every level above 0 at full, so lit is all it can agree with (SPEC.md §5.2).
+    public static func classify(expected: UInt16, reported: UInt16, lit: Bool, sunUp: Bool, dimmable: Bool = true) -> ProgramMismatch? {
         switch (expected > 0, lit) {
         case (false, false): return nil
         case (false, true): return sunUp ? .onByDay : .onWhenOff
         case (true, false): return sunUp ? .offWhenOn : .offAtNight
         case (true, true):
+            guard dimmable else { return nil }
             return abs(Int(expected) - Int(reported)) > tolerance ? .wrongLevel(expected: expected, reported: reported) : nil
         }
     }
@@ -77,7 +79,8 @@ public struct ProgramJudge: Sendable {
         var events: [(slot: Int, event: FleetEvent)] = []
         for slot in model.lamps.indices {
             let entry = model.lamps[slot]
-            guard entry.online, !entry.removed, let status = entry.status else {
+            // A lamp that does not run programs (SPEC.md §5.2) gets none, so it is not judged.
+            guard entry.online, !entry.removed, entry.runsPrograms != false, let status = entry.status else {
                 clockSamples[slot] = nil
                 continue
             }
@@ -107,7 +110,8 @@ public struct ProgramJudge: Sendable {
                 guard judgedAt - since >= graceSeconds, reportedAt >= since else { continue }
             }
             let mismatch = ProgramMismatch.classify(
-                expected: evaluation.level, reported: status.level.permille, lit: status.isLit, sunUp: evaluation.sunUp)
+                expected: evaluation.level, reported: status.level.permille, lit: status.isLit, sunUp: evaluation.sunUp,
+                dimmable: entry.dims)
             guard current[slot] != mismatch else { continue }
             if let mismatch {
                 events.append((slot, .program(entry.record.id, mismatch: mismatch.description)))

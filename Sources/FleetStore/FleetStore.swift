@@ -141,6 +141,16 @@ public final class FleetStore: FleetStoring {
                     CREATE INDEX desired_by_program ON desired_state(program_name);
                     """)
         }
+        migrator.registerMigration("v4: metadata with the fleet epoch") { db in
+            // SPEC.md §5.4: 8 random bytes made with the database (an existing database gets
+            // them now). A copy of the file (a backup) keeps them; a new database differs.
+            var generator = SystemRandomNumberGenerator()
+            try db.execute(
+                sql: """
+                    CREATE TABLE metadata (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+                    INSERT INTO metadata (key, value) VALUES ('fleet_epoch', ?);
+                    """, arguments: [FleetEpoch.random(using: &generator).description])
+        }
         return migrator
     }
 
@@ -354,6 +364,28 @@ public final class FleetStore: FleetStoring {
             return CommandRecord(
                 id: id, target: target, action: action, version: UInt32(clamping: row["version"] as Int64),
                 createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64))
+        }
+    }
+
+    /// The database's fleet epoch (SPEC.md §5.4), made at migration.
+    public func fleetEpoch() throws -> FleetEpoch {
+        try pool.read { db in
+            let text = try String.fetchOne(db, sql: "SELECT value FROM metadata WHERE key = 'fleet_epoch'") ?? ""
+            guard let epoch = FleetEpoch(hex: text) else { throw FleetStoreError("stored fleet epoch '\(text)' is not 16 hex digits") }
+            return epoch
+        }
+    }
+
+    /// Makes `desired` the lamp's desired state (a state issued again at fresh versions for a
+    /// lamp that was ahead, SPEC.md §8.0), unless the store holds a newer control version.
+    public func reissueDesired(_ id: LampID, _ desired: DesiredState, atMilliseconds now: UInt64) throws {
+        try pool.write { db in
+            let stored = try Int64.fetchOne(db, sql: "SELECT control_version FROM desired_state WHERE lamp_id = ?", arguments: [id.value])
+            guard let stored, stored <= Int64(desired.control.version) else { return }
+            try FleetStore.writeDesired(db, id, desired, now: now)
+            try db.execute(
+                sql: "UPDATE desired_state SET program_revision = MAX(program_revision, ?) WHERE lamp_id = ?",
+                arguments: [Int64(desired.program.revision), id.value])
         }
     }
 

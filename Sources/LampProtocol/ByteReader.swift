@@ -101,6 +101,17 @@ struct ByteReader {
         return scalars
     }
 
+    /// The bytes a newer minor version added before a message's closing 16-byte tag (SPEC.md
+    /// §9): everything between here and the last 16 bytes, kept so that the MAC over them
+    /// can be checked. None when fewer than 16 bytes remain (reading the tag then fails).
+    mutating func readLaterFields() -> [UInt8] {
+        let count = remaining - 16
+        guard count > 0 else { return [] }
+        let out = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count]))
+        offset += count
+        return out
+    }
+
     /// Fails with `outOfRange` (at `fieldOffset`) unless `condition` holds.
     func check(_ condition: Bool, _ field: StaticString, at fieldOffset: Int) throws(LampProtocolError) {
         guard condition else {

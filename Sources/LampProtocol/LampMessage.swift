@@ -78,8 +78,8 @@ public enum LampMessage: Hashable, Sendable {
         }
     }
 
-    /// The message's bytes, in one allocation: every v1 message fits in 128 bytes (the
-    /// longest, a hello, is 118).
+    /// The message's bytes, in one allocation: every message of minor 2 fits in 128 bytes
+    /// (the longest, a hello, is 126).
     public var bytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128)
@@ -94,7 +94,8 @@ public enum LampMessage: Hashable, Sendable {
     ///   - peerMinorVersion: the minor version the sender announced in its challenge or hello.
     ///     When it is newer than ours, trailing bytes (fields added later) are ignored;
     ///     otherwise they are an error. Challenge and hello carry their own minor version,
-    ///     which is used for them instead.
+    ///     which is used for them instead. It also picks the welcome's layout (§5.3): a
+    ///     lamp passes its controller's minor (the welcome has the lower of the two).
     /// - Throws: ``LampProtocolError`` saying what was wrong and at which offset. Decoding
     ///   never traps and allocates at most the strings of a hello or a program header (under
     ///   64 bytes each) and a program page's entry array.
@@ -122,7 +123,7 @@ public enum LampMessage: Hashable, Sendable {
             let hello = try Hello.decodeFields(from: &reader)
             senderMinor = hello.minorVersion
             message = .hello(hello)
-        case .welcome: message = .welcome(try Welcome.decodeFields(from: &reader))
+        case .welcome: message = .welcome(try Welcome.decodeFields(from: &reader, minor: peerMinorVersion))
         case .ack: message = .ack(try Ack.decodeFields(from: &reader))
         case .nack: message = .nack(try Nack.decodeFields(from: &reader))
         case .statusReport: message = .statusReport(try StatusReport.decodeFields(from: &reader))

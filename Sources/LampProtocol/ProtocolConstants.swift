@@ -4,9 +4,11 @@ public enum LampProtocolVersion {
     public static let subprotocol = "lamplighter.v1"
     /// The HTTP path lamps connect to.
     public static let path = "/lamp/v1"
-    /// This implementation's minor version: 1 added the lighting-program frames. A peer with
-    /// a higher minor version may append fields to any message; we ignore them (SPEC.md §9).
-    public static let minor: UInt8 = 1
+    /// This implementation's minor version: 1 added the lighting-program frames, 2 the fleet
+    /// epoch in hello and welcome (and the rules of SPEC.md's "1.2 changes"). A peer with a
+    /// higher minor version may append fields to any message (before the tag of a hello or
+    /// welcome); we ignore them (SPEC.md §9).
+    public static let minor: UInt8 = 2
 }
 
 /// The explicit limits of protocol v1 (SPEC.md §10).
@@ -24,6 +26,10 @@ public enum LampProtocolLimits {
     public static let reportIntervalSeconds: ClosedRange<UInt16> = 1...3600
     /// The allowed ping interval announced in the welcome, in seconds.
     public static let pingIntervalSeconds: ClosedRange<UInt16> = 1...3600
+    /// How far (2^24) above the controller's version sequence a lamp's reported version may
+    /// lie before the controller refuses to follow it (SPEC.md §8.0, close 4005): 16 million
+    /// changes is more than a fleet makes in decades, and the u32 space holds 256 such jumps.
+    public static let maximumVersionJump: UInt32 = 1 << 24
 }
 
 /// WebSocket close codes used by protocol v1 (SPEC.md §11).
@@ -50,6 +56,10 @@ public enum LampCloseCode {
     public static let handshakeTimeout: UInt16 = 4002
     /// A message that could not be decoded (other than an unknown type).
     public static let malformedMessage: UInt16 = 4003
-    /// The peer did not answer pings in time.
+    /// The peer did not answer pings in time (the controller), or sent nothing for three ping
+    /// intervals (the lamp).
     public static let pingTimeout: UInt16 = 4004
+    /// The lamp reported a version more than ``LampProtocolLimits/maximumVersionJump`` above
+    /// the controller's sequence (SPEC.md §8.0): following it would exhaust the u32 space.
+    public static let versionTooFarAhead: UInt16 = 4005
 }

@@ -29,6 +29,9 @@ public struct LampView: Codable, Sendable, Equatable {
     /// The program assigned to it, and the revision it holds.
     public var program: String?
     public var programRevision: UInt32?
+    /// True when the lamp's last hello said it runs no programs (no programs capability, or
+    /// protocol 1.0): it is sent none and not judged against one (SPEC.md §5.2). Nil otherwise.
+    public var programUnsupported: Bool?
     /// What its program asks for now, percent, when it follows its program (the controller
     /// computes it with the lamp's place and the fleet's time-zone rule).
     public var expectedLevel: Double?

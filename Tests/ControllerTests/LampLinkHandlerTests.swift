@@ -49,7 +49,7 @@ struct LampLinkHandlerTests {
         }
 
         func messages() throws -> [LampMessage] {
-            try outbound().filter { $0.opcode == .binary }.map { try LampMessage.decode($0.unmaskedData, peerMinorVersion: 0) }
+            try outbound().filter { $0.opcode == .binary }.map { try LampMessage.decode($0.unmaskedData, peerMinorVersion: LampProtocolVersion.minor) }
         }
 
         func closeCode() throws -> UInt16? {

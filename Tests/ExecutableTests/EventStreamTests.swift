@@ -63,7 +63,7 @@ struct EventStreamTests {
         // channel let through would have been printed before it.
         try await waitUntil("the watcher saw lamp-0003 go offline") { watcher.events.contains { $0.type == "lamp.offline" } }
 
-        let anonymous = try ProductRunner.runWithTimeout("lampctl", ["watch", "--server", daemon.server, "--token", "nope"], seconds: 10)
+        let anonymous = try ProductRunner.runWithTimeout("lampctl", ["watch", "--server", daemon.server, "--token", "nope"], seconds: 30)
         #expect(anonymous.status == 6 && anonymous.stderr.contains("HTTP 401"), "\(anonymous.status) \(anonymous.stderr)")
         let badChannel = try ProductRunner.run("lampctl", ["watch", "street:1"] + daemon.lampctlOptions)
         #expect(badChannel.status == 64 && badChannel.stderr.contains("is not a channel"))

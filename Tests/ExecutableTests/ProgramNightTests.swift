@@ -111,6 +111,11 @@ struct ProgramNightTests {
             let lamps = try await daemon.lamps("group=pier&limit=10")
             return lamps.count == 10 && lamps.allSatisfy { $0.reported?.level == 100 && $0.reported?.mode == "program" }
         }
+        // The override ended on the lamps' fast clocks, but the controller's desired state says
+        // override for two real hours, and a restarted controller sends a lamp its desired state
+        // again (an unproven hello, SPEC.md §8.0): the operator resumes the pier, as they would.
+        let resume = try await daemon.command(CommandRequest(target: "group:pier", action: "resume"))
+        try await waitUntil("the pier applied the resume") { try await daemon.progress(resume.id).applied == 10 }
 
         // The daemon goes away; the lamps skip to just before 23:00 and dim on their own. It
         // comes back once their clocks (the simulator's summary line) are past 23:00 and the

@@ -11,7 +11,10 @@ struct AuthVector: Sendable, CustomTestStringConvertible {
     let serverNonce: String
     let helloHex: String
     let welcomeHex: String
-    var testDescription: String { lampID }
+    /// The layout the welcome has: the lower of the controller's minor and the hello's.
+    let welcomeMinorVersion: UInt8
+    let description: String
+    var testDescription: String { description }
 
     static let all: [AuthVector] = {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -21,15 +24,16 @@ struct AuthVector: Sendable, CustomTestStringConvertible {
             AuthVector(
                 masterKey: $0["masterKey"] as! String, lampID: $0["lampID"] as! String, lampKey: $0["lampKey"] as! String,
                 serverNonce: $0["serverNonce"] as! String, helloHex: $0["helloHex"] as! String,
-                welcomeHex: $0["welcomeHex"] as! String)
+                welcomeHex: $0["welcomeHex"] as! String, welcomeMinorVersion: UInt8($0["welcomeMinorVersion"] as! Int),
+                description: $0["description"] as! String)
         }
     }()
 }
 
 @Suite("Authentication (SPEC.md §4) against Protocol/vectors/auth.json")
 struct AuthVectorTests {
-    func decode(_ hex: String) throws -> LampMessage {
-        try LampMessage.decode(HexBytes.decode(hex)!)
+    func decode(_ hex: String, peerMinorVersion: UInt8 = LampProtocolVersion.minor) throws -> LampMessage {
+        try LampMessage.decode(HexBytes.decode(hex)!, peerMinorVersion: peerMinorVersion)
     }
 
     @Test("the lamp key derived from the fleet key matches", arguments: AuthVector.all)
@@ -43,7 +47,7 @@ struct AuthVectorTests {
         let key = LampKey(bytes: HexBytes.decode(vector.lampKey)!)
         let nonce = Block16(bytes: HexBytes.decode(vector.serverNonce)!)!
         guard case .hello(let hello) = try decode(vector.helloHex),
-            case .welcome(let welcome) = try decode(vector.welcomeHex)
+            case .welcome(let welcome) = try decode(vector.welcomeHex, peerMinorVersion: vector.welcomeMinorVersion)
         else {
             Issue.record("vector does not hold a hello and a welcome")
             return
@@ -64,6 +68,17 @@ struct AuthVectorTests {
         var tampered = hello
         tampered.appliedVersion &+= 1
         #expect(!key.verify(tampered, serverNonce: Block16(bytes: HexBytes.decode(vector.serverNonce)!)!))
+        // Every byte before the MAC is covered: the epoch and a newer minor's fields too.
+        if hello.carriesFleetEpoch {
+            var otherEpoch = hello
+            otherEpoch.fleetEpoch.rawValue ^= 1
+            #expect(!key.verify(otherEpoch, serverNonce: Block16(bytes: HexBytes.decode(vector.serverNonce)!)!))
+        }
+        if !hello.laterFields.isEmpty {
+            var otherLater = hello
+            otherLater.laterFields[0] ^= 1
+            #expect(!key.verify(otherLater, serverNonce: Block16(bytes: HexBytes.decode(vector.serverNonce)!)!))
+        }
     }
 
     @Test("fleet keys: length limits, hex round trip, fresh keys differ")

@@ -21,9 +21,9 @@ struct FuzzRegressionTests {
     @Test("a committed fuzz case does not crash the decoder", arguments: cases)
     func replay(path: String) throws {
         let input = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        for minor: UInt8 in [0, 1] {
+        for minor: UInt8 in [0, 1, 2, 3] {
             if let message = try? LampMessage.decode(input, peerMinorVersion: minor) {
-                #expect(try LampMessage.decode(message.bytes) == message)
+                #expect(try LampMessage.decode(message.bytes, peerMinorVersion: minor) == message)
             }
         }
     }

@@ -30,7 +30,7 @@ struct GoldenVectorTests {
     @Test("an invalid vector fails with exactly its error", arguments: Vectors.invalid)
     func invalid(vector: Vectors.Invalid) {
         do {
-            let decoded = try LampMessage.decode(bytes(hex: vector.hex))
+            let decoded = try LampMessage.decode(bytes(hex: vector.hex), peerMinorVersion: vector.peerMinorVersion)
             Issue.record("decoded \(decoded) but expected \(vector.code)")
         } catch {
             #expect(error.code == vector.code)

@@ -40,12 +40,14 @@ struct MessageGenerator {
                 Hello(
                     lampID: LampID(text(Self.idAlphabet, 1...32))!, firmware: FirmwareVersion(text(Self.printable, 1...32))!,
                     capabilities: Capabilities(rawValue: u16()), appliedVersion: u32(), configVersion: u32(),
-                    programRevision: u32(), clock: u32(), clientNonce: block(), mac: block()))
+                    programRevision: u32(), clock: u32(), clientNonce: block(), fleetEpoch: FleetEpoch(rawValue: rng.next()),
+                    mac: block()))
         case 2:
             return .welcome(
                 Welcome(
                     timeMilliseconds: rng.next(), reportIntervalSeconds: UInt16.random(in: 1...3600, using: &rng),
-                    pingIntervalSeconds: UInt16.random(in: 1...3600, using: &rng), proof: block())!)
+                    pingIntervalSeconds: UInt16.random(in: 1...3600, using: &rng), fleetEpoch: FleetEpoch(rawValue: rng.next()),
+                    proof: block())!)
         case 3: return .ack(Ack(ackedType: MessageType(rawValue: u8()), ref: u32()))
         case 4: return .nack(Nack(ackedType: MessageType(rawValue: u8()), ref: u32(), reason: NackReason(rawValue: u8())))
         case 5:

@@ -33,6 +33,7 @@ enum Vectors {
         let offset: Int
         let field: String?
         let messageType: UInt8?
+        let peerMinorVersion: UInt8
         var testDescription: String { name }
     }
 
@@ -48,7 +49,8 @@ enum Vectors {
         return Invalid(
             name: $0["name"] as! String, hex: $0["hex"] as! String, code: error["code"] as! String,
             offset: error["offset"] as! Int, field: error["field"] as? String,
-            messageType: (error["messageType"] as? Int).map { UInt8($0) })
+            messageType: (error["messageType"] as? Int).map { UInt8($0) },
+            peerMinorVersion: UInt8($0["peerMinorVersion"] as? Int ?? 0))
     }
 }
 
@@ -78,6 +80,8 @@ func message(type: String, fields f: [String: Any]) -> LampMessage {
     func fade(_ key: String) -> FadeTime { FadeTime(deciseconds: u8(key)) }
     func block(_ key: String) -> Block16 { Block16(bytes: bytes(hex: f[key] as! String))! }
     func bool(_ key: String) -> Bool { f[key] as! Bool }
+    func epoch() -> FleetEpoch? { (f["fleetEpoch"] as? String).map { FleetEpoch(hex: $0)! } }
+    func later() -> [UInt8] { bytes(hex: f["laterFields"] as? String ?? "") }
     switch type {
     case "challenge":
         return .challenge(Challenge(minorVersion: u8("minorVersion"), serverNonce: block("serverNonce")))
@@ -88,13 +92,13 @@ func message(type: String, fields f: [String: Any]) -> LampMessage {
                 firmware: FirmwareVersion(f["firmware"] as! String)!,
                 capabilities: Capabilities(rawValue: u16("capabilities")), appliedVersion: u32("appliedVersion"),
                 configVersion: u32("configVersion"), programRevision: u32("programRevision"), clock: u32("clock"),
-                clientNonce: block("clientNonce"), mac: block("mac")))
+                clientNonce: block("clientNonce"), fleetEpoch: epoch() ?? .none, laterFields: later(), mac: block("mac")))
     case "welcome":
         return .welcome(
             Welcome(
                 timeMilliseconds: (f["timeMilliseconds"] as! NSNumber).uint64Value,
                 reportIntervalSeconds: u16("reportIntervalSeconds"), pingIntervalSeconds: u16("pingIntervalSeconds"),
-                proof: block("proof"))!)
+                fleetEpoch: epoch(), laterFields: later(), proof: block("proof"))!)
     case "ack":
         return .ack(Ack(ackedType: MessageType(rawValue: u8("ackedType")), ref: u32("ref")))
     case "nack":

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing Lamplighter needs on a fresh Debian/Ubuntu machine:
-# SQLite's headers (GRDB links the system libsqlite3) and Python 3 (vector generator, fuzz
-# corpus). Does nothing when they are already there.
+# SQLite's headers (GRDB links the system libsqlite3), Python 3 (vector generator, fuzz
+# corpus), spin and gcc (Protocol/model/check.sh). Does nothing when they are already there.
 set -euo pipefail
 need=()
 [ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
 command -v python3 >/dev/null || need+=(python3)
+command -v spin >/dev/null || need+=(spin)
+command -v gcc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update -qq

@@ -16,8 +16,10 @@ import LampProtocol
 ///                                                                        closed
 /// ```
 ///
-/// Protocol/model/ (issue 8) will model this machine; a change of a rule here is a change
-/// there.
+/// Model: Protocol/model/link.pml (Promela, checked by spin in CI) models this machine's
+/// linked life with LinkStateMachine and FleetModel's link rules: proctype `Controller`,
+/// `c_hello` = `keyLookedUp`/`established` + `FleetModel.linkUp`, `c_restart` = a new process.
+/// Protocol/model/README.md has the correspondence; a change of a rule here is a change there.
 public struct ConnectionStateMachine: Sendable {
     /// What the caller must do, in order.
     public enum Action: Sendable, Hashable {

@@ -10,6 +10,10 @@ import LampProtocol
 ///
 /// A value type with no I/O: the caller feeds it events with the current time and carries out
 /// the actions it returns. It is confined to whoever owns the link.
+///
+/// Model: Protocol/model/link.pml (spin): `c_infl` = `inFlight`, `c_send_next` = `sendNext`,
+/// `c_ack` = `received(.ack)`, the timeout branch = `tick`, `c_applied` = `appliedControl`.
+/// Protocol/model/README.md has the correspondence; a change of a rule here is a change there.
 public struct LinkStateMachine: Sendable {
     /// What the caller must do.
     public enum Action: Hashable, Sendable {

@@ -119,6 +119,8 @@ struct Run: AsyncParsableCommand {
                 let apiPort = channel.localAddress?.port ?? 0
                 print("lamplighterd: lamps connect to ws://\(lampAddress.ipAddress ?? "?"):\(lampAddress.port ?? 0)/lamp/v1")
                 print("lamplighterd: operator API on http://\(apiHost):\(apiPort)/api/v1")
+                let browserHost = ["0.0.0.0", "::"].contains(apiHost) ? "127.0.0.1" : apiHost
+                print("lamplighterd: dashboard on http://\(browserHost):\(apiPort)/ (sign in with a token)")
                 print("lamplighterd: ready")
                 fflush(nil)
             },

@@ -70,15 +70,31 @@ extension FleetKey {
     }
 
     private static func writeNewFile(_ path: String, _ text: String) throws(FleetKeyError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw FleetKeyError(description: "cannot create the key file \(path): \(String(cString: strerror(errno)))")
+        do {
+            try SecretFile.create(path, text)
+        } catch {
+            throw FleetKeyError(description: "cannot create the key file \(path): \(error.reason)")
         }
+    }
+}
+
+/// A file holding a secret (the fleet key, the first admin token): created with mode 0600
+/// from its first byte (`open` with `O_EXCL` and the mode, never a temporary file widened or
+/// narrowed later, so no other user can read it at any moment), never overwriting one.
+public enum SecretFile {
+    /// Why a secret file could not be written.
+    public struct Failure: Error, Sendable {
+        /// The system's reason, in words.
+        public let reason: String
+    }
+
+    /// Creates `path` with `text`, mode 0600; fails if it exists.
+    public static func create(_ path: String, _ text: String) throws(Failure) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Failure(reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(descriptor) == 0 else {
-            throw FleetKeyError(description: "cannot write the key file \(path): \(String(cString: strerror(errno)))")
-        }
+        guard written == bytes.count, fsync(descriptor) == 0 else { throw Failure(reason: String(cString: strerror(errno))) }
     }
 }

@@ -3,6 +3,7 @@ import Controller
 import FleetCore
 import FleetStore
 import Foundation
+import LampAuth
 import Logging
 import OperatorAPI
 
@@ -26,9 +27,10 @@ enum FirstToken {
         } catch {
             throw DaemonExit.fail("could not create the first admin token: \(error.message)", ExitCode.failure)
         }
-        guard FileManager.default.createFile(atPath: url.path, contents: Data((created.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        else {
-            throw DaemonExit.fail("could not write the first admin token to \(url.path)", ExitCode.failure)
+        do {
+            try SecretFile.create(url.path, created.token + "\n")
+        } catch {
+            throw DaemonExit.fail("could not write the first admin token to \(url.path): \(error.reason)", ExitCode.failure)
         }
         return url.path
     }

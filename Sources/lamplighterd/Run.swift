@@ -42,6 +42,9 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() async throws {
+        // Everything the daemon creates (the database with its WAL and shared-memory files, the
+        // key, the first token) is the service user's alone.
+        umask(0o077)
         let (settings, sources) = try options.settings()
         let logLevel = SharedLogLevel(settings.logLevel)
         let format = settings.logFormat

@@ -14,8 +14,13 @@ struct AccessTests {
         let daemon = try Daemon(lamps: 3)
         try await daemon.start()
         #expect(daemon.adminToken.hasPrefix("llt_") && daemon.adminToken.count == 68)
-        let attributes = try FileManager.default.attributesOfItem(atPath: daemon.adminTokenFile)
-        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        // Every secret and the database are the daemon user's alone, from their first byte
+        // (issue 12: the token and key were written 0644 and narrowed after a rename).
+        let database = daemon.directory.appendingPathComponent("lamplighter.db").path
+        for path in [daemon.adminTokenFile, daemon.keyFile, database, database + "-wal", database + "-shm"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(path)")
+        }
 
         let (none, noneError): (Int, APIError?) = try await daemon.request("GET", "/lamps", token: "")
         #expect(none == 401 && noneError?.error.contains("token is required") == true)

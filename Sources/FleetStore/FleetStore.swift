@@ -24,6 +24,12 @@ public final class FleetStore: FleetStoring {
 
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     public init(path: String) throws {
+        // SQLite takes an empty file for a new database, so a truncated copy or a failed
+        // restore would start silently as an empty fleet: refuse it instead.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
+            throw FleetStoreError(
+                "\(path) is an empty file, not a Lamplighter database (a failed copy or restore?): restore a backup, or remove it to start a new fleet")
+        }
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")

@@ -15,6 +15,16 @@ struct FleetStoreTests {
         LampRecord(id: LampID(id)!, name: "Lamp \(id)", latitude: 52.37, longitude: 4.89, wattage: 40, groups: groups)
     }
 
+    @Test("an empty file or one that is not SQLite is refused with a clear error, never started as an empty fleet")
+    func damagedDatabase() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString).db").path
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        #expect { _ = try FleetStore(path: empty) } throws: { "\($0)".contains("is an empty file, not a Lamplighter database") }
+        let garbage = FileManager.default.temporaryDirectory.appendingPathComponent("garbage-\(UUID().uuidString).db").path
+        #expect(FileManager.default.createFile(atPath: garbage, contents: Data(repeating: 0x41, count: 8192)))
+        #expect { _ = try FleetStore(path: garbage) } throws: { "\($0)".contains("not a database") }
+    }
+
     @Test("registered lamps come back with the initial desired state; a duplicate id fails the whole batch")
     func register() throws {
         let (store, _) = try Self.temporaryStore()

@@ -140,7 +140,9 @@ let package = Package(
             name: "FleetCoreTests", dependencies: ["FleetCore", "LampAuth", "LampProtocol", "LightingPrograms"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "FleetStoreTests", dependencies: ["FleetStore", "FleetCore", "LampProtocol"], swiftSettings: swiftSettings),
+            name: "FleetStoreTests",
+            dependencies: ["FleetStore", "FleetCore", "LampProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ControllerTests",
             dependencies: [
@@ -154,7 +156,10 @@ let package = Package(
         // Starts the real executables as processes: what a user sees.
         .testTarget(
             name: "ExecutableTests",
-            dependencies: ["lamplighterd", "lampctl", "lampsim", "OperatorAPI", "LampCSV", "CommandLineSupport"],
+            dependencies: [
+                "lamplighterd", "lampctl", "lampsim", "OperatorAPI", "OperatorClient", "LampCSV", "CommandLineSupport", "LampProtocol",
+                "LampAuth",
+            ],
             swiftSettings: swiftSettings),
     ]
 )

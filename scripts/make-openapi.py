@@ -189,6 +189,23 @@ def pp(name):
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+# POST /api/v1/commands: the Idempotency-Key header (OperatorAPI's IdempotencyKey) and the
+# header marking a replayed answer.
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Makes a retry safe: the caller's (token's) key, kept 24 hours. The same key with the same "
+                   "request answers with the first command; with another request, 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+ACCEPTED_COMMAND = ok(ref("CommandAccepted"), "202", "Accepted (or, for a retry under the same Idempotency-Key, the "
+                      "first command's answer again)")
+ACCEPTED_COMMAND["202"]["headers"] = {
+    "Idempotent-Replayed": {"description": "`true` when this is the answer to an earlier request with the same "
+                                           "Idempotency-Key: no new command was made",
+                            "schema": {"type": "string", "enum": ["true"]}},
+}
+
+
 DOCUMENT_SCHEMA = {
     "type": "object",
     "properties": {"openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"},
@@ -251,9 +268,12 @@ PATHS = {
                      codes=("401", "403", "404"))},
     "/api/v1/groups/{name}/members": {"post": op("Add and remove lamps, all or none", "operator", ok(ref("GroupView")), [pp("name")],
                                                  body=ref("GroupMembersChange"), codes=("400", "401", "403", "404"))},
-    "/api/v1/commands": {"post": op("A command to lamp:ID, group:NAME or all; durable before the answer", "operator",
-                                    ok(ref("CommandAccepted"), "202", "Accepted"), body=ref("CommandRequest"),
-                                    codes=("400", "401", "403", "404"))},
+    "/api/v1/commands": {"post": op("A command to lamp:ID, group:NAME or all; durable before the answer. With an "
+                                    "Idempotency-Key, a retry of the same request answers with the first command "
+                                    "(Idempotent-Replayed: true) instead of making a second; the same key with another "
+                                    "request is refused with 422",
+                                    "operator", ACCEPTED_COMMAND, [IDEMPOTENCY_KEY], body=ref("CommandRequest"),
+                                    codes=("400", "401", "403", "404", "422"))},
     "/api/v1/commands/{id}": {"get": op("A command's progress", "viewer", ok(ref("CommandProgress")), [pp("id")],
                                         codes=("401", "403", "404"))},
     "/api/v1/events": {"get": op("The event history, newest first", "viewer", ok(arr(ref("EventView"))),

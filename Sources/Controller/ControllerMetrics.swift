@@ -18,12 +18,17 @@ public final class ControllerMetrics: Sendable {
         label: "lamplighter_connections_closed_total", dimensions: [("port", "lamp"), ("reason", "deadline")])
     private let beforeUpgrade = Gauge(label: "lamplighter_connections_before_upgrade")
     private let lampsAhead = Counter(label: "lamplighter_lamps_ahead_total")
+    private let eventsStored = Counter(label: "lamplighter_lamp_events_total", dimensions: [("outcome", "stored")])
+    private let eventsDuplicate = Counter(label: "lamplighter_lamp_events_total", dimensions: [("outcome", "duplicate")])
+    private let eventsRefused = Counter(label: "lamplighter_lamp_events_total", dimensions: [("outcome", "refused")])
     private let framesIn: [Counter]
     private let framesOut: [Counter]
     /// Time from a command's acceptance to each lamp's acknowledgement.
     let commandApplied = Timer(label: "lamplighter_command_applied_seconds")
     let storeCommandWrite = Timer(label: "lamplighter_store_write_seconds", dimensions: [("operation", "command")])
     let storeBatchWrite = Timer(label: "lamplighter_store_write_seconds", dimensions: [("operation", "batch")])
+    /// One group commit of lamps' events (their acks wait for it).
+    let storeEventCommit = Timer(label: "lamplighter_store_write_seconds", dimensions: [("operation", "events")])
     private let linksOpen = Gauge(label: "lamplighter_links_open")
     private let pendingHandshakes = Gauge(label: "lamplighter_handshakes_pending")
     private let lampsRegistered = Gauge(label: "lamplighter_lamps")
@@ -72,6 +77,9 @@ public final class ControllerMetrics: Sendable {
         add(closedBeforeUpgradeFull, counters.closedBeforeUpgradeFull, previous?.closedBeforeUpgradeFull)
         add(closedBeforeUpgradeDeadline, counters.closedBeforeUpgradeDeadline, previous?.closedBeforeUpgradeDeadline)
         add(lampsAhead, counters.lampsAhead, previous?.lampsAhead)
+        add(eventsStored, counters.eventsStored, previous?.eventsStored)
+        add(eventsDuplicate, counters.eventsDuplicate, previous?.eventsDuplicate)
+        add(eventsRefused, counters.eventsRefused, previous?.eventsRefused)
         for type in 0...255 {
             add(framesIn[type], counters.framesIn[type], previous?.framesIn[type])
             add(framesOut[type], counters.framesOut[type], previous?.framesOut[type])

@@ -56,7 +56,7 @@ extension OperatorHTTPServer {
             router.add(
                 middleware: CORSMiddleware(
                     allowOrigin: origin == "*" ? .all : .oneOf(origin),
-                    allowHeaders: [.accept, .authorization, .contentType, .origin],
+                    allowHeaders: [.accept, .authorization, .contentType, .origin, OperatorHTTPServer.idempotencyKeyField],
                     allowMethods: [.get, .post, .put, .delete, .head, .options],
                     maxAge: .seconds(600)))
         }

@@ -15,10 +15,14 @@ public final class FleetController: Sendable {
     public let store: any FleetStoring
     /// The batched writer of reported state and events.
     public let writer: ReportedStateWriter
+    /// Lamps' events: durable in group commits before they are acknowledged.
+    public let eventCommitter: LampEventCommitter
     /// The live stream's fan-out.
     public let hub: EventHub
     /// The one way events are stored and published.
     public let events: FleetEvents
+    /// The one order of changes to lamps, groups and programs (store and memory together).
+    public let mutations: FleetMutations
     /// The lamps' side.
     public let gateway: LampGateway
     /// The operators' side.
@@ -45,19 +49,24 @@ public final class FleetController: Sendable {
         writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
         hub = EventHub(bufferLimit: streamBuffer)
         events = FleetEvents(writer: writer, hub: hub, fleet: fleet)
+        let counters = GatewayCounters()
+        let mutations = FleetMutations()
+        self.mutations = mutations
+        eventCommitter = LampEventCommitter(store: store, events: events, counters: counters, metrics: metrics, logger: logger)
         gateway = LampGateway(
-            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, fleetKey: fleetKey,
-            metrics: metrics, clock: clock, group: group, logger: logger)
+            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events,
+            eventCommitter: eventCommitter, counters: counters, mutations: mutations, fleetKey: fleetKey, metrics: metrics,
+            clock: clock, group: group, logger: logger)
         service = FleetService(
             store: store, fleet: fleet, gateway: gateway, events: events, metrics: metrics, clock: clock,
-            reportIntervalSeconds: configuration.reportIntervalSeconds, logger: logger)
+            reportIntervalSeconds: configuration.reportIntervalSeconds, mutations: mutations, logger: logger)
         programWatch = ProgramWatch(fleet: fleet, events: events, clock: clock, interval: programCheckInterval, logger: logger)
         progress = CommandProgressPublisher(fleet: fleet, events: events, clock: clock)
     }
 
-    /// The services to run beside the operator API: the writer, the program watch, the
-    /// progress publisher and the lamp gateway.
-    public var services: [any Service] { [writer, programWatch, progress, gateway] }
+    /// The services to run beside the operator API: the writer, the event committer, the
+    /// program watch, the progress publisher and the lamp gateway.
+    public var services: [any Service] { [writer, eventCommitter, programWatch, progress, gateway] }
 }
 
 /// A few times a second, publishes the `command.progress` events that the tracker's rate

@@ -6,7 +6,8 @@ import OperatorAPI
 /// The one way out for every ``FleetEvent``: stored in the event history when the event's
 /// ``FleetEvent/storedKind`` says so (batched by the writer), and offered to the live
 /// stream's subscribers as ``FleetEvent/streamType``. Call sites emit; they never name an
-/// event twice.
+/// event twice. A lamp's own events are the exception: ``LampEventCommitter`` stores them
+/// (before their acks) and then only ``publish(_:slot:atMilliseconds:)``es them.
 public final class FleetEvents: Sendable {
     let writer: ReportedStateWriter
     let hub: EventHub
@@ -25,6 +26,11 @@ public final class FleetEvents: Sendable {
         if let record = event.record(atMilliseconds: now) {
             writer.append(record)
         }
+        publish(event, slot: slot, atMilliseconds: now)
+    }
+
+    /// Offers an event to the live stream only (a lamp's event, once the committer stored it).
+    func publish(_ event: FleetEvent, slot: Int? = nil, atMilliseconds now: UInt64) {
         guard hub.isActive else { return }
         switch event {
         case .command(let snapshot, _):

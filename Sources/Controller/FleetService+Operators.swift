@@ -123,21 +123,25 @@ extension FleetService {
         if let description = request.description, description.count > 200 {
             throw .invalid("must be at most 200 characters", field: "description")
         }
-        try await storing("storing the group") {
-            try await store.createGroup(
-                request.name, description: request.description,
-                audit: entry(caller, "group.create", target: "group:\(request.name)", detail: request.description ?? ""))
+        try await mutations.exclusive { () async throws(FleetError) in
+            try await storing("storing the group") {
+                try await store.createGroup(
+                    request.name, description: request.description,
+                    audit: entry(caller, "group.create", target: "group:\(request.name)", detail: request.description ?? ""))
+            }
         }
         return try await group(request.name)
     }
 
     /// Deletes a group: its lamps stay, without it.
     public func deleteGroup(_ name: String, by caller: Caller) async throws(FleetError) {
-        let deleted = try await storing("deleting the group") {
-            try await store.deleteGroup(name, audit: entry(caller, "group.delete", target: "group:\(name)", detail: ""))
+        try await mutations.exclusive { () async throws(FleetError) in
+            let deleted = try await storing("deleting the group") {
+                try await store.deleteGroup(name, audit: entry(caller, "group.delete", target: "group:\(name)", detail: ""))
+            }
+            guard deleted else { throw .notFound("no group \(name)", field: "name") }
+            fleet.withModel { $0.removeGroup(name) }
         }
-        guard deleted else { throw .notFound("no group \(name)", field: "name") }
-        fleet.withModel { $0.removeGroup(name) }
     }
 
     /// Adds and removes members, all or nothing.
@@ -153,16 +157,18 @@ extension FleetService {
         let add = try ids(change.add, field: "add")
         let remove = try ids(change.remove, field: "remove")
         guard !add.isEmpty || !remove.isEmpty else { throw .invalid("or remove must list at least one lamp", field: "add") }
-        _ = try await group(name)
-        for id in add + remove where fleet.entry(id) == nil {
-            throw .notFound("no lamp \(id) is registered", field: "add")
+        try await mutations.exclusive { () async throws(FleetError) in
+            _ = try await group(name)
+            for id in add + remove where fleet.entry(id) == nil {
+                throw .notFound("no lamp \(id) is registered", field: "add")
+            }
+            try await storing("changing the group") {
+                try await store.changeMembers(
+                    of: name, add: add, remove: remove,
+                    audit: entry(caller, "group.members", target: "group:\(name)", detail: "added \(add.count), removed \(remove.count)"))
+            }
+            fleet.withModel { $0.changeMembers(of: name, add: add, remove: remove) }
         }
-        try await storing("changing the group") {
-            try await store.changeMembers(
-                of: name, add: add, remove: remove,
-                audit: entry(caller, "group.members", target: "group:\(name)", detail: "added \(add.count), removed \(remove.count)"))
-        }
-        fleet.withModel { $0.changeMembers(of: name, add: add, remove: remove) }
         return try await group(name)
     }
 

@@ -39,28 +39,38 @@ extension FleetService {
         } catch {
             throw FleetError(.invalid, "\(error)", field: "source")
         }
-        let (isNew, revision) = fleet.withModel { ($0.program(named: name) == nil, $0.nextProgramRevision()) }
-        try await storing("storing the program") {
-            try await store.saveProgram(
-                name, source: request.source, revision: revision,
-                audit: entry(caller, isNew ? "program.create" : "program.change", target: "program:\(name)", detail: "revision \(revision)"))
+        let (isNew, revision) = try await mutations.exclusive { () async throws(FleetError) -> (Bool, UInt32) in
+            let (isNew, revision) = fleet.withModel { ($0.program(named: name) == nil, $0.nextProgramRevision()) }
+            try await storing("storing the program") {
+                try await store.saveProgram(
+                    name, source: request.source, revision: revision,
+                    audit: entry(
+                        caller, isNew ? "program.create" : "program.change", target: "program:\(name)", detail: "revision \(revision)"))
+            }
+            gateway.deliver(fleet.withModel { $0.programChanged(name, program: program, revision: revision) })
+            return (isNew, revision)
         }
-        gateway.deliver(fleet.withModel { $0.programChanged(name, program: program, revision: revision) })
         logger.info("program saved", metadata: ["program.name": "\(name)", "program.revision": "\(revision)", "api.caller": "\(caller.name)"])
         return (try await self.program(name), isNew)
     }
 
     /// Deletes a program no lamp runs.
     public func deleteProgram(_ name: String, by caller: Caller) async throws(FleetError) {
-        let deleted = try await storing("deleting the program") {
-            try await store.deleteProgram(name, audit: entry(caller, "program.delete", target: "program:\(name)", detail: ""))
+        try await mutations.exclusive { () async throws(FleetError) in
+            let deleted = try await storing("deleting the program") {
+                try await store.deleteProgram(name, audit: entry(caller, "program.delete", target: "program:\(name)", detail: ""))
+            }
+            guard deleted else { throw .notFound("no program \(name)", field: "name") }
+            fleet.withModel { $0.programDeleted(name) }
         }
-        guard deleted else { throw .notFound("no program \(name)", field: "name") }
-        fleet.withModel { $0.programDeleted(name) }
     }
 
     /// Assigns a program to a target's lamps: durable, then pushed as desired state.
     public func assignProgram(_ name: String, _ request: ProgramAssign, by caller: Caller) async throws(FleetError) -> ProgramAssigned {
+        try await mutations.exclusive { () async throws(FleetError) -> ProgramAssigned in try await assign(name, request, by: caller) }
+    }
+
+    private func assign(_ name: String, _ request: ProgramAssign, by caller: Caller) async throws(FleetError) -> ProgramAssigned {
         guard let target = CommandTarget(request.target) else { throw .invalid("must be lamp:ID, group:NAME or all", field: "target") }
         let now = clock.nowMilliseconds()
         let (slots, revision, held) = try fleet.withModel { model throws(FleetError) -> ([Int], UInt32, Int) in

@@ -11,10 +11,14 @@ import OperatorAPI
 /// HTTP layer maps to status codes in one place.
 ///
 /// Every change follows one order: validate, write the store (durable, with its audit entry),
-/// change the fleet model, deliver to the lamps' links.
+/// change the fleet model, deliver to the lamps' links. Changes of lamps, groups and programs
+/// run one at a time through ``mutations`` (store write and model change together, in the
+/// same order for every writer); commands run beside each other, never beside such a change.
 public final class FleetService: Sendable {
     let store: any FleetStoring
     let fleet: FleetState
+    /// The one order of the fleet's changes (see ``FleetMutations``).
+    let mutations: FleetMutations
     let gateway: LampGateway
     let events: FleetEvents
     let metrics: ControllerMetrics
@@ -25,10 +29,11 @@ public final class FleetService: Sendable {
 
     init(
         store: any FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, metrics: ControllerMetrics,
-        clock: any FleetClock, reportIntervalSeconds: UInt16, logger: Logger
+        clock: any FleetClock, reportIntervalSeconds: UInt16, mutations: FleetMutations, logger: Logger
     ) {
         self.store = store
         self.fleet = fleet
+        self.mutations = mutations
         self.gateway = gateway
         self.events = events
         self.metrics = metrics
@@ -82,17 +87,23 @@ public final class FleetService: Sendable {
         var config = DesiredConfig.initial
         config.reportIntervalSeconds = reportIntervalSeconds
         let now = clock.nowMilliseconds()
-        let stored = try await storing("storing the lamps") { () async throws -> [StoredLamp] in
-            try await store.addLamps(records, config: config, atMilliseconds: now)
-            return records.map { StoredLamp(record: $0, desired: DesiredState(control: .initial, config: config), reported: nil) }
+        return try await mutations.exclusive { () async throws(FleetError) -> [LampView] in
+            let stored = try await storing("storing the lamps") { () async throws -> [StoredLamp] in
+                try await store.addLamps(records, config: config, atMilliseconds: now)
+                return records.map { StoredLamp(record: $0, desired: DesiredState(control: .initial, config: config), reported: nil) }
+            }
+            fleet.withModel { $0.add(stored) }
+            return records.compactMap { lampView($0.id) }
         }
-        fleet.withModel { $0.add(stored) }
-        return records.compactMap { lampView($0.id) }
     }
 
     /// Changes a lamp's registration (name, place, wattage), durably and audited. A lamp that
     /// moved and runs a program gets it again, framed for its new place, as a new revision.
     public func updateLamp(_ text: String, _ update: LampUpdate, by caller: Caller) async throws(FleetError) -> LampView {
+        try await mutations.exclusive { () async throws(FleetError) -> LampView in try await changeLamp(text, update, by: caller) }
+    }
+
+    private func changeLamp(_ text: String, _ update: LampUpdate, by caller: Caller) async throws(FleetError) -> LampView {
         guard let id = LampID(text), let current = fleet.entry(id) else { throw .notFound("no lamp \(text) is registered", field: "id") }
         let record = try FleetModel.changedRegistration(
             current.record, name: update.name, latitude: update.latitude, longitude: update.longitude, wattage: update.wattage)
@@ -119,13 +130,16 @@ public final class FleetService: Sendable {
     /// Removes a lamp, durably and audited: it no longer counts, resolves or authenticates,
     /// and its open link is closed (4001). Its events stay in the history.
     public func removeLamp(_ text: String, by caller: Caller) async throws(FleetError) {
-        guard let id = LampID(text), fleet.entry(id) != nil else { throw .notFound("no lamp \(text) is registered", field: "id") }
-        let audit = entry(caller, "lamps.remove", target: "lamp:\(id)", detail: "")
-        let removed = try await storing("removing the lamp") { try await store.removeLamp(id, audit: audit) }
-        guard removed else { throw .notFound("no lamp \(text) is registered", field: "id") }
-        let now = clock.nowMilliseconds()
-        if let slot = fleet.withModel({ $0.remove(id, atMilliseconds: now) }) {
-            gateway.closeLinks([slot], code: LampCloseCode.authenticationFailed, reason: "lamp removed")
+        guard let id = LampID(text) else { throw .notFound("no lamp \(text) is registered", field: "id") }
+        try await mutations.exclusive { () async throws(FleetError) in
+            guard fleet.entry(id) != nil else { throw .notFound("no lamp \(text) is registered", field: "id") }
+            let audit = entry(caller, "lamps.remove", target: "lamp:\(id)", detail: "")
+            let removed = try await storing("removing the lamp") { try await store.removeLamp(id, audit: audit) }
+            guard removed else { throw .notFound("no lamp \(text) is registered", field: "id") }
+            let now = clock.nowMilliseconds()
+            if let slot = fleet.withModel({ $0.remove(id, atMilliseconds: now) }) {
+                gateway.closeLinks([slot], code: LampCloseCode.authenticationFailed, reason: "lamp removed")
+            }
         }
         logger.notice("lamp removed", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])
     }
@@ -135,17 +149,63 @@ public final class FleetService: Sendable {
     /// Validates a command, makes it durable (with its audit entry), then sends it. Returns
     /// once it is durable. A refused command is audited too.
     public func command(_ request: CommandRequest, by caller: Caller) async throws(FleetError) -> CommandAccepted {
+        try await command(request, idempotencyKey: nil, by: caller).accepted
+    }
+
+    /// ``command(_:by:)`` under the caller's idempotency key (nil: none). A key the caller
+    /// used within 24 hours for the same request answers with that command (`replayed`) and
+    /// sends nothing; for another request it is refused (unprocessable). The key is stored in
+    /// the command's transaction.
+    public func command(
+        _ request: CommandRequest, idempotencyKey key: String?, by caller: Caller
+    ) async throws(FleetError) -> (accepted: CommandAccepted, replayed: Bool) {
         do {
-            return try await acceptCommand(request, by: caller)
+            // Shared: commands run side by side, never beside a change of lamps or groups, so
+            // the lamps resolved in memory are the lamps the store's write reaches.
+            return try await mutations.shared { () async throws(FleetError) -> (accepted: CommandAccepted, replayed: Bool) in
+                try await acceptCommand(request, idempotencyKey: key, by: caller)
+            }
         } catch {
             await audit(caller, "command", target: request.target, detail: request.action, outcome: "refused: \(error.message)")
             throw error
         }
     }
 
-    private func acceptCommand(_ request: CommandRequest, by caller: Caller) async throws(FleetError) -> CommandAccepted {
+    /// A request in one canonical form (sorted keys, numbers as decoded), so a retry that
+    /// spells its JSON differently is still the same request.
+    static func canonical(_ request: CommandRequest) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // CommandRequest holds strings and finite numbers (decoded from JSON): it encodes.
+        return (try? encoder.encode(request)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// The answer to a retry under `key` of the command `earlier`, if it is the same request.
+    private func replay(
+        _ earlier: IdempotentCommand, request: String, key: String, caller: Caller
+    ) throws(FleetError) -> (accepted: CommandAccepted, replayed: Bool) {
+        guard earlier.request == request else {
+            throw .unprocessable(
+                "Idempotency-Key \(key) was used for another request (command \(earlier.commandID)); send a new key with a new request",
+                field: IdempotencyKey.headerName)
+        }
+        logger.info("command replayed", metadata: ["command.id": "\(earlier.commandID)", "api.caller": "\(caller.name)"])
+        return (CommandAccepted(id: earlier.commandID, target: earlier.target, lamps: earlier.lamps), true)
+    }
+
+    private func acceptCommand(
+        _ request: CommandRequest, idempotencyKey key: String?, by caller: Caller
+    ) async throws(FleetError) -> (accepted: CommandAccepted, replayed: Bool) {
         let (target, action) = try FleetService.parse(request)
         let now = clock.nowMilliseconds()
+        let canonical = key == nil ? "" : FleetService.canonical(request)
+        if let key,
+            let earlier = try await storing("reading the idempotency key", {
+                try await store.idempotentCommand(caller: caller.name, key: key, atMilliseconds: now)
+            })
+        {
+            return try replay(earlier, request: canonical, key: key, caller: caller)
+        }
         let (slots, control) = try fleet.withModel { model throws(FleetError) -> ([Int], DesiredControl?) in
             guard let slots = model.resolve(target) else {
                 throw .notFound("no lamp \(request.target.dropFirst(5)) is registered", field: "target")
@@ -161,8 +221,23 @@ public final class FleetService: Sendable {
         var auditEntry = entry(caller, "command", target: target.description, detail: action.description)
         auditEntry.atMilliseconds = now
         let started = ContinuousClock.now
-        let id = try await storing("storing the command") {
-            try await store.recordCommand(target: target, control: control, action: action, audit: auditEntry, atMilliseconds: now)
+        let recording = try await storing("storing the command") { () async throws -> CommandRecording in
+            guard let key else {
+                return .recorded(
+                    try await store.recordCommand(target: target, control: control, action: action, audit: auditEntry, atMilliseconds: now))
+            }
+            let claim = IdempotencyClaim(caller: caller.name, key: key, request: canonical, lamps: slots.count)
+            return try await store.recordCommand(
+                target: target, control: control, action: action, audit: auditEntry, idempotency: claim, atMilliseconds: now)
+        }
+        let id: Int64
+        switch recording {
+        case .recorded(let recorded):
+            id = recorded
+        case .replayed(let earlier):
+            // A request with the same key committed first (they raced): this one recorded
+            // nothing, and its version number is skipped.
+            return try replay(earlier, request: canonical, key: key ?? "", caller: caller)
         }
         let storeDuration = ContinuousClock.now - started
         metrics.storeCommandWrite.record(duration: storeDuration)
@@ -189,7 +264,7 @@ public final class FleetService: Sendable {
                 "command.lamps": "\(slots.count)", "command.version": "\(control?.version ?? 0)",
                 "store.duration": "\(storeDuration)", "api.caller": "\(caller.name)",
             ])
-        return CommandAccepted(id: id, target: target.description, lamps: slots.count)
+        return (CommandAccepted(id: id, target: target.description, lamps: slots.count), false)
     }
 
     /// The typed command a request asks for, or the refusal naming the field at fault.

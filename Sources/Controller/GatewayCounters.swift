@@ -26,6 +26,11 @@ public final class GatewayCounters: Sendable {
     /// Hellos that reported a version above the lamp's desired one (SPEC.md §8.0): the
     /// desired state was issued again at fresh versions.
     let lampsAhead = AtomicCount()
+    /// Lamps' events stored (and acknowledged), received again and acknowledged without
+    /// storing, and refused with busy (the store failed or too many waited).
+    let eventsStored = AtomicCount()
+    let eventsDuplicate = AtomicCount()
+    let eventsRefused = AtomicCount()
     /// Protocol messages by type byte, received and sent.
     let framesIn = (0...255).map { _ in AtomicCount() }
     let framesOut = (0...255).map { _ in AtomicCount() }
@@ -43,6 +48,7 @@ public final class GatewayCounters: Sendable {
             pendingHandshakes: pendingHandshakes.current, answersIgnored: answersIgnored.current,
             beforeUpgrade: beforeUpgrade.current, closedBeforeUpgradeFull: beforeUpgrade.refused,
             closedBeforeUpgradeDeadline: beforeUpgrade.expired, lampsAhead: lampsAhead.current,
+            eventsStored: eventsStored.current, eventsDuplicate: eventsDuplicate.current, eventsRefused: eventsRefused.current,
             framesIn: framesIn.map(\.current), framesOut: framesOut.map(\.current))
     }
 
@@ -67,6 +73,12 @@ public final class GatewayCounters: Sendable {
         public var closedBeforeUpgradeDeadline: Int
         /// Hellos with versions ahead of the lamp's desired state.
         public var lampsAhead: Int
+        /// Lamps' events stored.
+        public var eventsStored: Int
+        /// Lamps' events received again (acknowledged, not stored).
+        public var eventsDuplicate: Int
+        /// Lamps' events refused with busy.
+        public var eventsRefused: Int
         /// Messages received and sent, by type byte.
         public var framesIn: [Int]
         public var framesOut: [Int]

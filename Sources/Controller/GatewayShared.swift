@@ -12,9 +12,12 @@ final class GatewayShared: Sendable {
     let registry = LinkRegistry()
     let writer: ReportedStateWriter
     let events: FleetEvents
+    let eventCommitter: LampEventCommitter
+    /// The order of changes to the fleet (a lamp found in the store joins the model in it).
+    let mutations: FleetMutations
     let fleetKey: FleetKey
     let logger: Logger
-    let counters = GatewayCounters()
+    let counters: GatewayCounters
     let metrics: ControllerMetrics
     let clock: any FleetClock
     private let nextLinkID = Atomic<UInt64>(1)
@@ -24,9 +27,13 @@ final class GatewayShared: Sendable {
 
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
-        events: FleetEvents, fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock, logger: Logger
+        events: FleetEvents, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
+        fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock, logger: Logger
     ) {
         self.configuration = configuration
+        self.mutations = mutations
+        self.eventCommitter = eventCommitter
+        self.counters = counters
         self.maximumPendingHandshakes = Atomic(configuration.maximumPendingHandshakes)
         self.fleet = fleet
         self.store = store

@@ -30,12 +30,13 @@ public final class LampGateway: Service, Sendable {
     /// A gateway for `fleet`, not yet listening.
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
-        events: FleetEvents, fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock,
-        group: any EventLoopGroup, logger: Logger
+        events: FleetEvents, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
+        fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock, group: any EventLoopGroup, logger: Logger
     ) {
         self.shared = GatewayShared(
-            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, fleetKey: fleetKey,
-            metrics: metrics, clock: clock, logger: logger)
+            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events,
+            eventCommitter: eventCommitter, counters: counters, mutations: mutations, fleetKey: fleetKey, metrics: metrics,
+            clock: clock, logger: logger)
         self.group = group
     }
 

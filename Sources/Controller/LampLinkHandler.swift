@@ -241,6 +241,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             performLinkAction(linkAction)
         case .emit(let event):
             shared.events.emit(event, slot: slot, atMilliseconds: shared.clock.nowMilliseconds())
+        case .storeEvent(let event):
+            storeEvent(event)
         case .unlinked(let lampID):
             unlinked(lampID)
         }
@@ -305,9 +307,13 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let shared = self.shared
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.makeFutureWithTask { () -> Bool in
-            guard let stored = try? await shared.store.lamp(id) else { return false }
-            shared.fleet.withModel { $0.add([stored]) }
-            return true
+            // In the fleet's order of changes: a removal cannot slip between the read and the
+            // add and leave the removed lamp in memory.
+            await shared.mutations.exclusive { () async -> Bool in
+                guard let stored = try? await shared.store.lamp(id) else { return false }
+                shared.fleet.withModel { $0.add([stored]) }
+                return true
+            }
         }.whenSuccess { known in
             handler.value.keyLookedUp(known ? shared.fleetKey.lampKey(for: id) : nil)
         }
@@ -379,6 +385,33 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         shared.events.emit(.offline(lampID), slot: slot, atMilliseconds: now)
         shared.events.emit(events, atMilliseconds: now)
         log(.info, "lamp offline")
+    }
+
+    /// Hands the lamp's event to the group commit; the answer (ack once durable, busy if it
+    /// cannot be) comes back to this link's event loop. A full queue refuses it at once.
+    private func storeEvent(_ event: LampEvent) {
+        guard let context, let lampID = machine.lampID else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let sequence = event.sequence
+        let queued = shared.eventCommitter.submit(.lamp(lampID, event), slot: slot, atMilliseconds: shared.clock.nowMilliseconds()) {
+            outcome in
+            eventLoop.execute { handler.value.eventAnswered(sequence: sequence, outcome: outcome) }
+        }
+        if !queued {
+            log(.warning, "too many lamp events wait for the store: refused with busy", ["event.sequence": "\(sequence)"])
+            eventAnswered(sequence: sequence, outcome: .refused)
+        }
+    }
+
+    /// The group commit answered for the event `sequence` (on this link's event loop): ack or
+    /// busy, if this link is still up.
+    func eventAnswered(sequence: UInt32, outcome: LampEventCommitter.Outcome) {
+        switch outcome {
+        case .stored: run(machine.eventStored(sequence: sequence))
+        case .refused: run(machine.eventRefused(sequence: sequence))
+        }
+        flush()
     }
 
     private func markDirty(_ slot: Int) {

@@ -42,7 +42,8 @@ import OperatorAPI
 /// the daemon exports metrics) and the web dashboard's files, `GET /` and
 /// `GET /dashboard/{file}`. Errors are `{"error": "...", "field": "..."}` with 400 (invalid
 /// input), 401 (no or bad token), 403 (role too small), 404 (unknown lamp, group, command,
-/// token or route), 409 (already exists), 413 (body too large). With
+/// token or route), 409 (already exists), 413 (body too large), 422 (an `Idempotency-Key`
+/// used for another request). With
 /// ``OperatorHTTPSettings/corsOrigin`` set, every answer carries CORS headers for that origin.
 public enum OperatorHTTPServer {
     /// The largest request body accepted: 8 MiB holds a registration of 20,000 lamps.
@@ -57,6 +58,11 @@ public enum OperatorHTTPServer {
     public static let maximumStreamSubscribers = 256
 
     typealias Context = OperatorRequestContext
+
+    /// `Idempotency-Key` (request) and `Idempotent-Replayed` (answer) of `POST /commands`.
+    // The names are valid header field names (tokens), so the initializer cannot fail.
+    static let idempotencyKeyField = HTTPField.Name(IdempotencyKey.headerName)!
+    static let idempotentReplayedField = HTTPField.Name(IdempotencyKey.replayedHeaderName)!
 
     /// The router with every route.
     public static func router(
@@ -195,7 +201,14 @@ public enum OperatorHTTPServer {
         route(api, .post, "commands", .operator, service) { request, _, caller in
             let body = try await request.body.collect(upTo: maximumBodySize)
             let command = try decode(CommandRequest.self, body)
-            return try json(try await service.command(command, by: caller), status: .accepted)
+            let key = request.headers[idempotencyKeyField]
+            if let key, !IdempotencyKey.isValid(key) {
+                throw APIFailure.badRequest(IdempotencyKey.rule, field: IdempotencyKey.headerName)
+            }
+            let (accepted, replayed) = try await service.command(command, idempotencyKey: key, by: caller)
+            var response = try json(accepted, status: .accepted)
+            if replayed { response.headers[idempotentReplayedField] = "true" }
+            return response
         }
         route(api, .get, "commands/:id", .viewer, service) { _, context, _ in
             let text = context.parameters.get("id") ?? ""
@@ -373,6 +386,7 @@ public struct APIFailure: Error, Sendable {
             case .invalid: 400
             case .notFound: 404
             case .conflict: 409
+            case .unprocessable: 422
             case .storage: 500
             }
         self.init(status: status, APIError(error: error.message, field: error.field))

@@ -10,9 +10,11 @@ import Synchronization
 
 /// Collects high-rate state (status reports, applied versions, link events) in memory and
 /// writes it to the store in batches, so 20,000 lamps reporting cost a few transactions, not
-/// 20,000.
+/// 20,000. Lamps' own events do not come here: they are acknowledged only once durable, by
+/// ``LampEventCommitter``.
 ///
-/// Events are written every ``eventInterval`` (1 s); lamps' reported state every
+/// The controller's events (online, offline, refusals) are written every ``eventInterval``
+/// (1 s); a batch whose write fails is kept for the next. Lamps' reported state every
 /// ``reportedInterval`` (5 s), because it is telemetry: the API serves it from memory, a lamp
 /// states its applied versions again in every hello, and a lamp reported twice within the
 /// interval (a fleet command, then its status) is written once.
@@ -142,16 +144,36 @@ public final class ReportedStateWriter: Service, Sendable {
         if taken.droppedEvents > 0 {
             logger.warning("event buffer full: dropped events", metadata: ["events.dropped": "\(taken.droppedEvents)"])
         }
+        let clock = ContinuousClock()
+        let started = clock.now
         do {
-            let clock = ContinuousClock()
-            let started = clock.now
             try await store.saveReported(fleet.reportedRecords(taken.dirty))
-            try await store.appendEvents(taken.events)
-            if !taken.dirty.isEmpty || !taken.events.isEmpty {
-                metrics.storeBatchWrite.record(duration: clock.now - started)
-            }
         } catch {
-            logger.error("writing reported state failed", metadata: ["error": "\(error)"])
+            logger.error("writing reported state failed: kept for the next write", metadata: ["error": "\(error)"])
+            for slot in taken.dirty { markDirty(slot) }
+        }
+        do {
+            try await store.appendEvents(taken.events)
+        } catch {
+            logger.error(
+                "writing events failed: kept for the next write", metadata: ["events.count": "\(taken.events.count)", "error": "\(error)"])
+            putBack(taken.events)
+        }
+        if !taken.dirty.isEmpty || !taken.events.isEmpty {
+            metrics.storeBatchWrite.record(duration: clock.now - started)
+        }
+    }
+
+    /// Events whose write failed go back ahead of the newer ones, within the bound (the
+    /// oldest beyond it are dropped and counted, as in ``append(_:)``).
+    private func putBack(_ events: [EventRecord]) {
+        pending.withLock { pending in
+            pending.events = events + pending.events
+            let excess = pending.events.count - maximumPendingEvents
+            if excess > 0 {
+                pending.events.removeFirst(excess)
+                pending.droppedEvents += excess
+            }
         }
     }
 

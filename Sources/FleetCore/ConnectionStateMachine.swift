@@ -45,6 +45,11 @@ public struct ConnectionStateMachine: Sendable {
         case statusReported(StatusReport)
         /// Record and publish this event.
         case emit(FleetEvent)
+        /// The lamp sent this event (SPEC.md §7.2): make it durable (once per lamp and
+        /// sequence), then call ``eventStored(sequence:)``, or ``eventRefused(sequence:)`` if
+        /// it cannot be stored. The lamp is answered only then: it forgets an acknowledged
+        /// event, so an ack before the commit could lose it.
+        case storeEvent(LampEvent)
         /// The authenticated link is gone: take it out of the registry, mark the lamp offline.
         case unlinked(LampID)
     }
@@ -199,8 +204,8 @@ public struct ConnectionStateMachine: Sendable {
                 actions.append(.statusReported(report))
                 state = .linked(linked)
             case .event(let event):
-                actions.append(.emit(.lamp(lampID, event)))
-                actions.append(.send(.ack(Ack(ackedType: .event, ref: event.sequence))))
+                // No ack yet: it goes out once the event is durable (eventStored).
+                actions.append(.storeEvent(event))
             case .ack, .nack:
                 linked.requests.received(message, atMilliseconds: now) { actions.append(Self.translate($0)) }
                 appendRefusalEvents(&actions, lampID: lampID)
@@ -281,6 +286,22 @@ public struct ConnectionStateMachine: Sendable {
         guard case .linked(var linked) = state else { return }
         linked.requests.desiredChanged(desired, atMilliseconds: now) { actions.append(Self.translate($0)) }
         state = .linked(linked)
+    }
+
+    /// The lamp's event `sequence` is durable (stored now, or stored before: a duplicate is
+    /// acknowledged again, SPEC.md §7.2). Acknowledged if this link is still up; if it is
+    /// gone the lamp sends the event again on its next link, and the store keeps it once.
+    public mutating func eventStored(sequence: UInt32) -> [Action] {
+        guard case .linked = state else { return [] }
+        return [.send(.ack(Ack(ackedType: .event, ref: sequence)))]
+    }
+
+    /// The lamp's event `sequence` could not be stored (the store failed, or too many
+    /// events wait for it): refused with `busy` (SPEC.md §8.2) so the lamp keeps it and
+    /// sends it again.
+    public mutating func eventRefused(sequence: UInt32) -> [Action] {
+        guard case .linked = state else { return [] }
+        return [.send(.nack(Nack(ackedType: .event, ref: sequence, reason: .busy)))]
     }
 
     /// The operator asked for identify or reboot.

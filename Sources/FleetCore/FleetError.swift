@@ -13,6 +13,9 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
         case notFound
         /// It conflicts with what exists (a taken name, a program still assigned).
         case conflict
+        /// Well-formed, but it contradicts an earlier request it claims to repeat (an
+        /// idempotency key used for another request).
+        case unprocessable
         /// The store failed; nothing was changed, or the change was not confirmed.
         case storage
     }
@@ -44,6 +47,11 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A conflict with what exists.
     public static func conflict(_ message: String, field: String? = nil) -> FleetError {
         FleetError(.conflict, message, field: field)
+    }
+
+    /// Well-formed but contradicting an earlier request it claims to repeat.
+    public static func unprocessable(_ message: String, field: String? = nil) -> FleetError {
+        FleetError(.unprocessable, message, field: field)
     }
 
     /// The store failed while doing `what` (e.g. "storing the command").

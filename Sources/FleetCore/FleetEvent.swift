@@ -105,7 +105,9 @@ public enum FleetEvent: Sendable, Hashable {
     /// The record to store, or nil if this event is not stored.
     public func record(atMilliseconds now: UInt64) -> EventRecord? {
         guard let kind = storedKind, let lampID else { return nil }
-        return EventRecord(lampID: lampID, kind: kind, detail: detail, atMilliseconds: now)
+        var identity: LampEventIdentity?
+        if case .lamp(_, let event) = self { identity = LampEventIdentity(sequence: event.sequence, lampTime: event.time) }
+        return EventRecord(lampID: lampID, kind: kind, detail: detail, atMilliseconds: now, lampEvent: identity)
     }
 }
 

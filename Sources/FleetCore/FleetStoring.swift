@@ -44,6 +44,17 @@ public protocol FleetStoring: Sendable {
     func recordCommand(
         target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord?, atMilliseconds now: UInt64
     ) async throws -> Int64
+    /// ``recordCommand(target:control:action:audit:atMilliseconds:)`` under an idempotency
+    /// key, in the same transaction: if `claim`'s caller used the key within
+    /// ``IdempotencyClaim/retentionMilliseconds``, nothing is recorded and the command that
+    /// first use made is returned (`.replayed`), whatever this request says (the caller
+    /// compares). Keys older than the retention are pruned.
+    func recordCommand(
+        target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord?, idempotency claim: IdempotencyClaim,
+        atMilliseconds now: UInt64
+    ) async throws -> CommandRecording
+    /// The command a caller's idempotency key made within the retention, or nil.
+    func idempotentCommand(caller: String, key: String, atMilliseconds now: UInt64) async throws -> IdempotentCommand?
     /// A stored command, or nil.
     func command(_ id: Int64) async throws -> CommandRecord?
 
@@ -51,8 +62,11 @@ public protocol FleetStoring: Sendable {
 
     /// Writes a batch of reported states (newest wins per lamp).
     func saveReported(_ batch: [ReportedRecord]) async throws
-    /// Appends a batch of events.
-    func appendEvents(_ batch: [EventRecord]) async throws
+    /// Appends a batch of events in one transaction; a lamp's event already stored (the same
+    /// lamp and ``EventRecord/lampEvent``) is not stored again. Returns, per record, whether
+    /// it was stored (false: a duplicate). When this returns, the batch is durable.
+    @discardableResult
+    func appendEvents(_ batch: [EventRecord]) async throws -> [Bool]
     /// The newest events, newest first; optionally of one lamp, of one kind, older than an id.
     func events(lampID: LampID?, kind: String?, beforeID: Int64?, limit: Int) async throws -> [EventRecord]
 

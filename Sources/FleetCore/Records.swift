@@ -91,15 +91,96 @@ public struct EventRecord: Sendable, Hashable {
     public var detail: String
     /// When, Unix ms.
     public var atMilliseconds: UInt64
+    /// The lamp's own identity of an event it sent (SPEC.md §7.2): its sequence and its
+    /// timestamp (the lamp's clock, Unix s; 0 if unset). nil for events the controller made
+    /// (online, offline, refusals). A store keeps one row per lamp and identity, however often
+    /// the lamp sends it (see ``LampEventIdentity``).
+    public var lampEvent: LampEventIdentity?
 
     /// An event.
-    public init(id: Int64? = nil, lampID: LampID, kind: String, detail: String, atMilliseconds: UInt64) {
+    public init(
+        id: Int64? = nil, lampID: LampID, kind: String, detail: String, atMilliseconds: UInt64, lampEvent: LampEventIdentity? = nil
+    ) {
         self.id = id
         self.lampID = lampID
         self.kind = kind
         self.detail = detail
         self.atMilliseconds = atMilliseconds
+        self.lampEvent = lampEvent
     }
+}
+
+/// What makes a lamp's event the same event when the lamp sends it again (after a lost ack,
+/// on another link, after a controller restart): its sequence, and its own timestamp.
+///
+/// SPEC.md §7.2 names the sequence; the timestamp is part of the key too so that a sequence
+/// used again is not taken for an old event: after the u32 wraps (2^32 events, 136 years at
+/// one a second), or when a lamp's counter starts again (a lamp replaced under the same id,
+/// a firmware reset, a simulator started again). The one case the key cannot tell apart is a
+/// lamp without a clock (time 0) whose counter restarted: its event is taken for the old one.
+public struct LampEventIdentity: Sendable, Hashable {
+    /// The lamp's event counter.
+    public var sequence: UInt32
+    /// The lamp's timestamp of the event, Unix s by its clock (0: not set).
+    public var lampTime: UInt32
+
+    /// An identity.
+    public init(sequence: UInt32, lampTime: UInt32) {
+        self.sequence = sequence
+        self.lampTime = lampTime
+    }
+}
+
+/// A request's claim on an idempotency key (`Idempotency-Key` of `POST /api/v1/commands`),
+/// stored in the command's transaction so a crash cannot keep one without the other.
+public struct IdempotencyClaim: Sendable, Hashable {
+    /// How long a key is kept: 24 hours (a retry after a day is a new request).
+    public static let retentionMilliseconds: UInt64 = 24 * 3600 * 1000
+
+    /// Who sent it (the token's name): keys are per caller.
+    public var caller: String
+    /// The key.
+    public var key: String
+    /// The request in canonical form (to tell a retry from another request under the key).
+    public var request: String
+    /// How many lamps the command addressed (part of its answer).
+    public var lamps: Int
+
+    /// A claim.
+    public init(caller: String, key: String, request: String, lamps: Int) {
+        self.caller = caller
+        self.key = key
+        self.request = request
+        self.lamps = lamps
+    }
+}
+
+/// The command an idempotency key made.
+public struct IdempotentCommand: Sendable, Hashable {
+    /// The command's id.
+    public var commandID: Int64
+    /// Its target as written (``CommandTarget/description``).
+    public var target: String
+    /// How many lamps it addressed.
+    public var lamps: Int
+    /// The request that made it, in canonical form.
+    public var request: String
+
+    /// A command made under a key.
+    public init(commandID: Int64, target: String, lamps: Int, request: String) {
+        self.commandID = commandID
+        self.target = target
+        self.lamps = lamps
+        self.request = request
+    }
+}
+
+/// What recording a command under an idempotency key did.
+public enum CommandRecording: Sendable, Hashable {
+    /// Recorded as a new command with this id.
+    case recorded(Int64)
+    /// The key was used before: nothing recorded; this is the command it made.
+    case replayed(IdempotentCommand)
 }
 
 /// An operator command as stored.

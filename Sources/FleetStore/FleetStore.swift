@@ -157,6 +157,32 @@ public final class FleetStore: FleetStoring {
                     INSERT INTO metadata (key, value) VALUES ('fleet_epoch', ?);
                     """, arguments: [FleetEpoch.random(using: &generator).description])
         }
+        migrator.registerMigration("v5: a lamp's event is stored once") { db in
+            // Rows written before this migration have no identity (NULL): they stay as they
+            // are (nothing in them tells which were the same event) and take no part in the
+            // key, so duplicates among them cannot fail the migration.
+            try db.execute(
+                sql: """
+                    ALTER TABLE event ADD COLUMN sequence INTEGER;
+                    ALTER TABLE event ADD COLUMN lamp_time INTEGER;
+                    CREATE UNIQUE INDEX event_once ON event(lamp_id, sequence, lamp_time) WHERE sequence IS NOT NULL;
+                    """)
+        }
+        migrator.registerMigration("v6: idempotency keys of commands") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE idempotency_key (
+                        caller TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        request TEXT NOT NULL,
+                        command_id INTEGER NOT NULL REFERENCES command(id),
+                        lamps INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (caller, key)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX idempotency_key_by_time ON idempotency_key(created_at);
+                    """)
+        }
         return migrator
     }
 
@@ -330,31 +356,77 @@ public final class FleetStore: FleetStoring {
         target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord? = nil, atMilliseconds now: UInt64
     ) async throws -> Int64 {
         try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO command (target, action, version, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [target.description, action.description, Int64(control?.version ?? 0), Int64(now)])
-            let commandID = db.lastInsertedRowID
-            if var audit {
-                audit.detail = "command \(commandID): " + audit.detail
-                try FleetStore.insertAudit(db, audit)
-            }
-            // identify and reboot change no desired state.
-            guard let control else { return commandID }
-            let (name, level, until) = FleetStore.columns(of: control.intent)
-            var sql = """
-                UPDATE desired_state SET control_version = ?, intent = ?, level = ?, override_until = ?, fade = ?,
-                    updated_at = ?
-                WHERE control_version < ?
-                """
-            var arguments: StatementArguments = [
-                Int64(control.version), name, level, until, Int(control.fade.deciseconds), Int64(now), Int64(control.version),
-            ]
-            let (clause, targetArguments) = FleetStore.condition(for: target)
-            sql += clause
-            arguments += targetArguments
-            try db.execute(sql: sql, arguments: arguments)
-            return commandID
+            try FleetStore.insertCommand(db, target: target, control: control, action: action, audit: audit, now: now)
         }
+    }
+
+    /// Records a command under an idempotency key, in one transaction with the key: a key the
+    /// caller used within the retention returns the command it made and records nothing.
+    /// Keys past the retention are deleted first (an indexed range, usually empty).
+    public func recordCommand(
+        target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord?, idempotency claim: IdempotencyClaim,
+        atMilliseconds now: UInt64
+    ) async throws -> CommandRecording {
+        try await pool.write { db -> CommandRecording in
+            try db.execute(
+                sql: "DELETE FROM idempotency_key WHERE created_at < ?",
+                arguments: [Int64(clamping: now) - Int64(IdempotencyClaim.retentionMilliseconds)])
+            if let earlier = try FleetStore.idempotentCommand(db, caller: claim.caller, key: claim.key, now: now) {
+                return .replayed(earlier)
+            }
+            let id = try FleetStore.insertCommand(db, target: target, control: control, action: action, audit: audit, now: now)
+            try db.execute(
+                sql: "INSERT INTO idempotency_key (caller, key, request, command_id, lamps, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [claim.caller, claim.key, claim.request, id, claim.lamps, Int64(clamping: now)])
+            return .recorded(id)
+        }
+    }
+
+    /// The command `caller`'s `key` made within the retention, or nil.
+    public func idempotentCommand(caller: String, key: String, atMilliseconds now: UInt64) throws -> IdempotentCommand? {
+        try pool.read { db in try FleetStore.idempotentCommand(db, caller: caller, key: key, now: now) }
+    }
+
+    private static func idempotentCommand(_ db: Database, caller: String, key: String, now: UInt64) throws -> IdempotentCommand? {
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT k.command_id, k.lamps, k.request, c.target FROM idempotency_key k JOIN command c ON c.id = k.command_id
+                WHERE k.caller = ? AND k.key = ? AND k.created_at >= ?
+                """,
+            arguments: [caller, key, Int64(clamping: now) - Int64(IdempotencyClaim.retentionMilliseconds)])
+        return row.map { IdempotentCommand(commandID: $0["command_id"], target: $0["target"], lamps: $0["lamps"], request: $0["request"]) }
+    }
+
+    /// Inserts a command, its audit entry and its lamps' desired state (see
+    /// ``recordCommand(target:control:action:audit:atMilliseconds:)``); returns its id.
+    private static func insertCommand(
+        _ db: Database, target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord?, now: UInt64
+    ) throws -> Int64 {
+        try db.execute(
+            sql: "INSERT INTO command (target, action, version, created_at) VALUES (?, ?, ?, ?)",
+            arguments: [target.description, action.description, Int64(control?.version ?? 0), Int64(now)])
+        let commandID = db.lastInsertedRowID
+        if var audit {
+            audit.detail = "command \(commandID): " + audit.detail
+            try FleetStore.insertAudit(db, audit)
+        }
+        // identify and reboot change no desired state.
+        guard let control else { return commandID }
+        let (name, level, until) = FleetStore.columns(of: control.intent)
+        var sql = """
+            UPDATE desired_state SET control_version = ?, intent = ?, level = ?, override_until = ?, fade = ?,
+                updated_at = ?
+            WHERE control_version < ?
+            """
+        var arguments: StatementArguments = [
+            Int64(control.version), name, level, until, Int(control.fade.deciseconds), Int64(now), Int64(control.version),
+        ]
+        let (clause, targetArguments) = FleetStore.condition(for: target)
+        sql += clause
+        arguments += targetArguments
+        try db.execute(sql: sql, arguments: arguments)
+        return commandID
     }
 
     /// A stored command, or nil.
@@ -440,16 +512,26 @@ public final class FleetStore: FleetStoring {
         }
     }
 
-    /// Appends a batch of events in one transaction.
-    public func appendEvents(_ batch: [EventRecord]) throws {
-        guard !batch.isEmpty else { return }
-        try pool.write { db in
-            let statement = try db.cachedStatement(sql: "INSERT INTO event (lamp_id, kind, detail, at) VALUES (?, ?, ?, ?)")
+    /// Appends a batch of events in one transaction (durable when this returns). A lamp's
+    /// event whose identity (lamp, sequence, lamp time) is stored already is skipped: the
+    /// `event_once` key makes the insert a no-op, so a resend on another link or after a
+    /// restart, or two in one batch, leave one row. Returns, per record, whether it was stored.
+    @discardableResult
+    public func appendEvents(_ batch: [EventRecord]) throws -> [Bool] {
+        guard !batch.isEmpty else { return [] }
+        return try pool.write { db in
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO event (lamp_id, kind, detail, at, sequence, lamp_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+            var stored: [Bool] = []
+            stored.reserveCapacity(batch.count)
             for event in batch {
                 try statement.execute(arguments: [
                     event.lampID.value, event.kind, event.detail, Int64(clamping: event.atMilliseconds),
+                    event.lampEvent.map { Int64($0.sequence) }, event.lampEvent.map { Int64($0.lampTime) },
                 ])
+                stored.append(db.changesCount > 0)
             }
+            return stored
         }
     }
 
@@ -464,7 +546,10 @@ public final class FleetStore: FleetStoring {
                 LampID(row["lamp_id"] as String).map {
                     EventRecord(
                         id: row["id"], lampID: $0, kind: row["kind"], detail: row["detail"],
-                        atMilliseconds: UInt64(clamping: row["at"] as Int64))
+                        atMilliseconds: UInt64(clamping: row["at"] as Int64),
+                        lampEvent: (row["sequence"] as Int64?).map {
+                            LampEventIdentity(sequence: UInt32(clamping: $0), lampTime: UInt32(clamping: row["lamp_time"] as Int64? ?? 0))
+                        })
                 }
             }
         }

@@ -1,5 +1,32 @@
 import Foundation
 
+/// The `Idempotency-Key` header of `POST /api/v1/commands` (after the IETF draft
+/// "The Idempotency-Key HTTP Header Field"): a client that did not get the answer to a command
+/// sends the same request again with the same key and gets the first command's answer
+/// (202, the same body, header `Idempotent-Replayed: true`), not a second command. Keys are
+/// per token and kept 24 hours; the same key with another request body is refused with 422.
+public enum IdempotencyKey {
+    /// The request header.
+    public static let headerName = "Idempotency-Key"
+    /// The answer header on a replayed answer (value `true`).
+    public static let replayedHeaderName = "Idempotent-Replayed"
+    /// The longest key, in characters.
+    public static let maximumLength = 255
+    /// The rule a key must follow, as the 400 answer states it.
+    public static let rule = "must be 1 to 255 printable ASCII characters without spaces"
+
+    /// Whether `key` is 1 to 255 printable ASCII characters (0x21 to 0x7E).
+    public static func isValid(_ key: String) -> Bool {
+        let bytes = key.utf8
+        return (1...maximumLength).contains(bytes.count) && bytes.allSatisfy { (0x21...0x7e).contains($0) }
+    }
+
+    /// A fresh random key (a UUID), as lampctl sends.
+    public static func random() -> String {
+        UUID().uuidString.lowercased()
+    }
+}
+
 /// An operator command: what to do, to which lamps (`POST /api/v1/commands`).
 public struct CommandRequest: Codable, Sendable, Equatable {
     /// `lamp:ID`, `group:NAME` or `all`.

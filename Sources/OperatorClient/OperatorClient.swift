@@ -167,10 +167,25 @@ public struct OperatorClient: Sendable {
         let _: Empty = try await send("DELETE", "/api/v1/lamps/\(OperatorClient.escaped(id))", body: nil)
     }
 
-    /// Sends a command; returns once the daemon has made it durable.
-    public func command(_ request: CommandRequest) async throws -> CommandAccepted {
-        try await send("POST", "/api/v1/commands", body: try APICoding.encoder().encode(request))
+    /// Sends a command; returns once the daemon has made it durable. It goes with an
+    /// `Idempotency-Key` (a fresh random one unless given), and when the connection fails
+    /// (the request or its answer lost: the daemon may have made the command durable
+    /// anyway) it is sent once more with the same key after ``commandRetryDelay``: the
+    /// daemon answers a retry with the first command, never a second one.
+    public func command(_ request: CommandRequest, idempotencyKey: String = IdempotencyKey.random()) async throws -> CommandAccepted {
+        let body = try APICoding.encoder().encode(request)
+        let headers = [IdempotencyKey.headerName: idempotencyKey]
+        do {
+            return try await send("POST", "/api/v1/commands", body: body, headers: headers)
+        } catch OperatorClientError.unreachable {
+            try await Task.sleep(for: OperatorClient.commandRetryDelay)
+            return try await send("POST", "/api/v1/commands", body: body, headers: headers)
+        }
     }
+
+    /// The pause before a command is sent again after a connection failure: long enough for
+    /// a moment's network trouble to pass, short enough not to keep an operator waiting.
+    public static let commandRetryDelay: Duration = .milliseconds(500)
 
     /// A command's progress.
     public func progress(_ id: Int64) async throws -> CommandProgress {
@@ -191,7 +206,9 @@ public struct OperatorClient: Sendable {
         try await send("GET", path, query: query, body: nil)
     }
 
-    private func send<T: Decodable>(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data?) async throws -> T {
+    private func send<T: Decodable>(
+        _ method: String, _ path: String, query: [URLQueryItem] = [], body: Data?, headers: [String: String] = [:]
+    ) async throws -> T {
         guard var components = URLComponents(url: server, resolvingAgainstBaseURL: false) else {
             throw OperatorClientError.unreachable(server: server.absoluteString, reason: "not a URL")
         }
@@ -206,6 +223,9 @@ public struct OperatorClient: Sendable {
         if let body {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        for (name, value) in headers {
+            request.setValue(value, forHTTPHeaderField: name)
         }
         let data: Data
         let response: URLResponse

@@ -22,8 +22,12 @@ struct InProcessFleet: Sendable {
     let clock: ManualClock
     let tokens: [Role: String]
 
-    /// A fleet of `lamps` lamps `lamp-1`... (even ones in group `even`), optionally with a place.
-    init(lamps: Int, latitude: Double? = nil, longitude: Double? = nil) async throws {
+    /// A fleet of `lamps` lamps `lamp-1`... (even ones in group `even`), optionally with a place;
+    /// `store` may wrap the SQLite store in a test double.
+    init(
+        lamps: Int, latitude: Double? = nil, longitude: Double? = nil,
+        store wrap: @Sendable (FleetStore) -> any FleetStoring = { $0 }
+    ) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("inprocess-\(UUID().uuidString).db").path
         let store = try FleetStore(path: path)
         let records = (0..<lamps).map {
@@ -36,7 +40,7 @@ struct InProcessFleet: Sendable {
         }
         let clock = ManualClock()
         controller = FleetController(
-            store: store, fleet: fleet, fleetKey: FleetKey(hex: String(repeating: "33", count: 32))!,
+            store: wrap(store), fleet: fleet, fleetKey: FleetKey(hex: String(repeating: "33", count: 32))!,
             gateway: GatewayConfiguration(host: "127.0.0.1", port: 0), clock: clock, logger: Logger(label: "test"))
         self.clock = clock
         var tokens: [Role: String] = [:]

@@ -125,12 +125,14 @@ struct ConnectionStateMachineTests {
         #expect(!Self.sent(timedOut).contains(reboot))
     }
 
-    @Test("a lamp event is emitted and acknowledged; a status report is noted after the versions it proves")
+    @Test("a lamp event is stored first and acknowledged only once stored; a status report is noted after the versions it proves")
     func lampMessages() throws {
         var (machine, _) = try Self.linked(desired: Fixtures.desired(control: 3), applied: 0)
         let event = LampEvent(sequence: 5, kind: .faultRaised, detail: 0, time: 0)
         let actions = machine.received(.event(event), atMilliseconds: 1200)
-        #expect(actions == [.emit(.lamp(Fixtures.lampID, event)), .send(.ack(Ack(ackedType: .event, ref: 5)))])
+        #expect(actions == [.storeEvent(event)])
+        #expect(machine.eventStored(sequence: 5) == [.send(.ack(Ack(ackedType: .event, ref: 5)))])
+        #expect(machine.eventRefused(sequence: 6) == [.send(.nack(Nack(ackedType: .event, ref: 6, reason: .busy)))])
         var report = Fixtures.report()
         report.appliedVersion = 3
         let reported = machine.received(.statusReport(report), atMilliseconds: 1300)
@@ -161,5 +163,8 @@ struct ConnectionStateMachineTests {
         var (stopping, _) = try Self.linked()
         #expect(Self.closeCode(stopping.shutdown()) == LampCloseCode.goingAway)
         #expect(stopping.desiredChanged(Fixtures.desired(control: 9), atMilliseconds: 2000).isEmpty)
+        // An event stored after its link closed is not answered on it: the lamp sends it
+        // again on its next link.
+        #expect(stopping.eventStored(sequence: 5).isEmpty && stopping.eventRefused(sequence: 5).isEmpty)
     }
 }

@@ -99,4 +99,71 @@ struct FleetStoreTests {
         let again = try FleetStore(path: path)
         #expect(try again.loadAll().count == 1)
     }
+
+    @Test("a lamp's event is stored once per (lamp, sequence, lamp time): in one batch, across batches, after reopening")
+    func eventStoredOnce() throws {
+        let (store, path) = try Self.temporaryStore()
+        try store.addLamps([Self.record("a"), Self.record("b")], atMilliseconds: 1)
+        func event(_ lamp: String, sequence: UInt32, time: UInt32 = 1_700_000_000, at: UInt64 = 5) -> EventRecord {
+            EventRecord(
+                lampID: LampID(lamp)!, kind: "fault.raised", detail: "lampFailure", atMilliseconds: at,
+                lampEvent: LampEventIdentity(sequence: sequence, lampTime: time))
+        }
+        #expect(try store.appendEvents([event("a", sequence: 7), event("a", sequence: 7, at: 6)]) == [true, false])
+        #expect(try store.appendEvents([event("a", sequence: 7, at: 3005), event("b", sequence: 7)]) == [false, true])
+        // Controller-made events have no identity and are never taken for duplicates.
+        let online = EventRecord(lampID: LampID("a")!, kind: "online", detail: "", atMilliseconds: 9)
+        #expect(try store.appendEvents([online, online]) == [true, true])
+        let reopened = try FleetStore(path: path)
+        #expect(try reopened.appendEvents([event("a", sequence: 7, at: 99)]) == [false])
+        // The same sequence with another lamp time is another event: a counter that wrapped
+        // or started again.
+        #expect(try reopened.appendEvents([event("a", sequence: 7, time: 1_800_000_000)]) == [true])
+        let stored = try reopened.events(lampID: LampID("a")!, kind: "fault.raised")
+        #expect(stored.count == 2)
+        #expect(stored.last?.lampEvent == LampEventIdentity(sequence: 7, lampTime: 1_700_000_000) && stored.last?.atMilliseconds == 5)
+    }
+
+    @Test("a database from before the key, with the same lamp event stored twice, migrates and keeps both old rows")
+    func eventKeyMigration() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fleetstore-\(UUID().uuidString).db").path
+        let insert = "INSERT INTO event (lamp_id, kind, detail, at) VALUES ('a', 'fault.raised', 'lampFailure', 5);"
+        try FleetStore.makeVersion3Database(path: path, sql: insert + insert)
+        let store = try FleetStore(path: path)
+        #expect(try store.events(lampID: LampID("a")!).count == 2)
+        let event = EventRecord(
+            lampID: LampID("a")!, kind: "fault.raised", detail: "lampFailure", atMilliseconds: 6,
+            lampEvent: LampEventIdentity(sequence: 1, lampTime: 0))
+        #expect(try store.appendEvents([event, event]) == [true, false])
+    }
+}
+
+extension FleetStoreTests {
+    @Test("an idempotency key is durable with its command, in one transaction; a second use records nothing; it goes after 24 h")
+    func idempotencyKeyDurable() async throws {
+        let (store, path) = try Self.temporaryStore()
+        try store.addLamps([Self.record("a")], atMilliseconds: 1)
+        let control = DesiredControl(version: 1, intent: .switched(on: true), fade: .immediate)
+        let claim = IdempotencyClaim(caller: "ops", key: "k1", request: #"{"action":"on"}"#, lamps: 1)
+        let first = try await store.recordCommand(
+            target: .all, control: control, action: .switched(on: true, fade: .immediate), audit: nil, idempotency: claim, atMilliseconds: 10)
+        #expect(first == .recorded(1))
+        let reopened = try FleetStore(path: path)
+        let earlier = IdempotentCommand(commandID: 1, target: "all", lamps: 1, request: #"{"action":"on"}"#)
+        #expect(try reopened.idempotentCommand(caller: "ops", key: "k1", atMilliseconds: 20) == earlier)
+        #expect(try reopened.idempotentCommand(caller: "other", key: "k1", atMilliseconds: 20) == nil)
+        let newer = DesiredControl(version: 2, intent: .switched(on: false), fade: .immediate)
+        let second = try await reopened.recordCommand(
+            target: .all, control: newer, action: .switched(on: false, fade: .immediate), audit: nil, idempotency: claim, atMilliseconds: 30)
+        #expect(second == .replayed(earlier))
+        #expect(try reopened.command(2) == nil)
+        #expect(try reopened.lamp(LampID("a")!)?.desired.control == control)
+        // A day later the key is gone: the same key records a new command.
+        let dayLater = 10 + IdempotencyClaim.retentionMilliseconds + 1
+        #expect(try reopened.idempotentCommand(caller: "ops", key: "k1", atMilliseconds: dayLater) == nil)
+        let third = try await reopened.recordCommand(
+            target: .all, control: newer, action: .switched(on: false, fade: .immediate), audit: nil, idempotency: claim,
+            atMilliseconds: dayLater)
+        #expect(third == .recorded(2))
+    }
 }

@@ -1,0 +1,112 @@
+import FleetCore
+import FleetStore
+import LampProtocol
+import Synchronization
+
+/// A store double for the controller's tests: the real SQLite store, except that writing
+/// events fails while ``failEvents`` is set (a full disk, a lost database), and every event
+/// write is counted.
+final class FlakyStore: FleetStoring {
+    struct Failure: Error {}
+
+    let real: FleetStore
+    private let failing = Atomic<Bool>(false)
+    private let writes = Atomic<Int>(0)
+    private let jitter = Atomic<Bool>(false)
+
+    init(_ real: FleetStore) { self.real = real }
+
+    /// Whether event writes fail.
+    var failEvents: Bool {
+        get { failing.load(ordering: .relaxed) }
+        set { failing.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Whether group writes answer after a random delay of up to 1.5 ms (the write itself is
+    /// done at once): a network database's reply latency.
+    var replyJitter: Bool {
+        get { jitter.load(ordering: .relaxed) }
+        set { jitter.store(newValue, ordering: .relaxed) }
+    }
+
+    private func reply() async throws {
+        if replyJitter { try await Task.sleep(for: .microseconds(Int.random(in: 0...1500))) }
+    }
+
+    /// Event writes tried so far.
+    var eventWrites: Int { writes.load(ordering: .relaxed) }
+
+    func appendEvents(_ batch: [EventRecord]) async throws -> [Bool] {
+        writes.wrappingAdd(1, ordering: .relaxed)
+        if failEvents { throw Failure() }
+        return try real.appendEvents(batch)
+    }
+
+    func addLamps(_ records: [LampRecord], config: DesiredConfig, atMilliseconds now: UInt64) async throws {
+        try real.addLamps(records, config: config, atMilliseconds: now)
+    }
+    func lamp(_ id: LampID) async throws -> StoredLamp? { try real.lamp(id) }
+    func loadAll() async throws -> [StoredLamp] { try real.loadAll() }
+    func highestControlVersion() async throws -> UInt32 { try real.highestControlVersion() }
+    func highestProgramRevision() async throws -> UInt32 { try real.highestProgramRevision() }
+    func fleetEpoch() async throws -> FleetEpoch { try real.fleetEpoch() }
+    func reissueDesired(_ id: LampID, _ desired: DesiredState, atMilliseconds now: UInt64) async throws {
+        try real.reissueDesired(id, desired, atMilliseconds: now)
+    }
+    func updateLamp(_ record: LampRecord, programRevision: UInt32?, audit: AuditRecord) async throws -> Bool {
+        try real.updateLamp(record, programRevision: programRevision, audit: audit)
+    }
+    func removeLamp(_ id: LampID, audit: AuditRecord) async throws -> Bool { try real.removeLamp(id, audit: audit) }
+    func setReportInterval(_ seconds: UInt16, atMilliseconds now: UInt64) async throws -> Int {
+        try real.setReportInterval(seconds, atMilliseconds: now)
+    }
+    func recordCommand(
+        target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord?, atMilliseconds now: UInt64
+    ) async throws -> Int64 {
+        try await real.recordCommand(target: target, control: control, action: action, audit: audit, atMilliseconds: now)
+    }
+    func command(_ id: Int64) async throws -> CommandRecord? { try real.command(id) }
+    func recordCommand(
+        target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord?, idempotency claim: IdempotencyClaim,
+        atMilliseconds now: UInt64
+    ) async throws -> CommandRecording {
+        try await real.recordCommand(target: target, control: control, action: action, audit: audit, idempotency: claim, atMilliseconds: now)
+    }
+    func idempotentCommand(caller: String, key: String, atMilliseconds now: UInt64) async throws -> IdempotentCommand? {
+        try real.idempotentCommand(caller: caller, key: key, atMilliseconds: now)
+    }
+    func saveReported(_ batch: [ReportedRecord]) async throws { try real.saveReported(batch) }
+    func events(lampID: LampID?, kind: String?, beforeID: Int64?, limit: Int) async throws -> [EventRecord] {
+        try real.events(lampID: lampID, kind: kind, beforeID: beforeID, limit: limit)
+    }
+    func createToken(_ token: TokenRecord, audit: AuditRecord) async throws { try real.createToken(token, audit: audit) }
+    func token(hash: [UInt8]) async throws -> TokenRecord? { try real.token(hash: hash) }
+    func tokens() async throws -> [TokenRecord] { try real.tokens() }
+    func revokeToken(named name: String, audit: AuditRecord) async throws -> Bool { try real.revokeToken(named: name, audit: audit) }
+    func appendAudit(_ audit: AuditRecord) async throws { try real.appendAudit(audit) }
+    func audit(actor: String?, action: String?, beforeID: Int64?, limit: Int) async throws -> [AuditRecord] {
+        try real.audit(actor: actor, action: action, beforeID: beforeID, limit: limit)
+    }
+    func groups() async throws -> [GroupRecord] { try real.groups() }
+    func createGroup(_ name: String, description: String?, audit: AuditRecord) async throws {
+        try real.createGroup(name, description: description, audit: audit)
+        try await reply()
+    }
+    func deleteGroup(_ name: String, audit: AuditRecord) async throws -> Bool {
+        let deleted = try real.deleteGroup(name, audit: audit)
+        try await reply()
+        return deleted
+    }
+    func changeMembers(of name: String, add: [LampID], remove: [LampID], audit: AuditRecord) async throws {
+        try real.changeMembers(of: name, add: add, remove: remove, audit: audit)
+        try await reply()
+    }
+    func programs() async throws -> [ProgramRecord] { try real.programs() }
+    func saveProgram(_ name: String, source: String, revision: UInt32, audit: AuditRecord) async throws {
+        try real.saveProgram(name, source: source, revision: revision, audit: audit)
+    }
+    func deleteProgram(_ name: String, audit: AuditRecord) async throws -> Bool { try real.deleteProgram(name, audit: audit) }
+    func assignProgram(_ name: String?, target: CommandTarget, revision: UInt32, audit: AuditRecord) async throws {
+        try real.assignProgram(name, target: target, revision: revision, audit: audit)
+    }
+}

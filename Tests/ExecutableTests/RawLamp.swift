@@ -1,0 +1,108 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import LampAuth
+import LampProtocol
+
+/// One lamp written by hand on a blocking socket (no NIO, no simulator): upgrade, the
+/// handshake of SPEC.md §4, then whatever messages a test sends, frame by frame. For tests
+/// that need to say exactly what a lamp sends and see exactly what it is answered.
+final class RawLamp {
+    let descriptor: Int32
+
+    /// Connects lamp `id` to the daemon's lamp port and completes the handshake with the
+    /// fleet key in `keyFile`.
+    init(port: Int, id: String, keyFile: String) throws {
+        descriptor = try loopbackSocket(port: port)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request =
+            "GET \(LampProtocolVersion.path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            + "Sec-WebSocket-Protocol: \(LampProtocolVersion.subprotocol)\r\n\r\n"
+        try write(Array(request.utf8))
+        var head: [UInt8] = []
+        while !head.ends(with: Array("\r\n\r\n".utf8)) {
+            head.append(try readByte())
+        }
+        guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
+            throw HarnessError("upgrade refused: \(String(decoding: head, as: UTF8.self))")
+        }
+        let text = try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let fleetKey = FleetKey(hex: text), let lampID = LampID(id) else { throw HarnessError("no fleet key in \(keyFile)") }
+        guard case .challenge(let challenge) = try receive() else { throw HarnessError("no challenge") }
+        var hello = Hello(
+            lampID: lampID, firmware: FirmwareVersion("raw-1")!, capabilities: [.dimmable], appliedVersion: 0, configVersion: 0,
+            programRevision: 0, clock: 0, clientNonce: Nonce.random(), mac: .zero)
+        hello.mac = fleetKey.lampKey(for: lampID).helloMAC(for: hello, serverNonce: challenge.serverNonce)
+        try send(.hello(hello))
+        guard case .welcome = try receive() else { throw HarnessError("no welcome") }
+    }
+
+    /// Sends one message as one masked binary frame.
+    func send(_ message: LampMessage) throws {
+        let payload = message.bytes
+        precondition(payload.count < 126)
+        let mask: [UInt8] = [9, 8, 7, 6]
+        try write([0x82, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
+    }
+
+    /// The next protocol message (pings are answered, other control frames skipped).
+    func receive() throws -> LampMessage {
+        while true {
+            let first = try readByte()
+            var length = Int(try readByte() & 0x7f)
+            if length == 126 {
+                length = Int(try readByte()) << 8 | Int(try readByte())
+            } else if length == 127 {
+                throw HarnessError("a frame too long for a lamp")
+            }
+            var payload: [UInt8] = []
+            for _ in 0..<length { payload.append(try readByte()) }
+            switch first & 0x0f {
+            case 0x2: return try LampMessage.decode(payload)
+            case 0x9:
+                let mask: [UInt8] = [1, 2, 3, 4]
+                try write([0x8a, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
+            case 0x8: throw HarnessError("the controller closed the link")
+            default: continue
+            }
+        }
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        guard Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw HarnessError("send failed") }
+    }
+
+    private func readByte() throws -> UInt8 {
+        var byte: UInt8 = 0
+        guard recv(descriptor, &byte, 1, 0) == 1 else { throw HarnessError("the link closed or timed out") }
+        return byte
+    }
+
+    deinit {
+        close(descriptor)
+    }
+}
+
+/// A blocking TCP socket connected to 127.0.0.1:`port` (`receiveBuffer` bytes of receive
+/// buffer if given).
+func loopbackSocket(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    if var size = receiveBuffer {
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else {
+        close(descriptor)
+        throw HarnessError("connect failed: \(errno)")
+    }
+    return descriptor
+}

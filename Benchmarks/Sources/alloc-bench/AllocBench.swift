@@ -26,9 +26,9 @@ struct AllocBench {
                 .hello(
                     Hello(
                         lampID: LampID("lamp-0001")!, firmware: FirmwareVersion("2.4.1")!, capabilities: [.dimmable],
-                        appliedVersion: 41, configVersion: 3, programRevision: 7, clock: 1, clientNonce: nonce, mac: nonce))
+                        appliedVersion: 41, configVersion: 3, programRevision: 7, clock: 1, clientNonce: nonce, fleetEpoch: FleetEpoch(rawValue: 7), mac: nonce))
             ),
-            ("welcome", .welcome(Welcome(timeMilliseconds: 1, reportIntervalSeconds: 60, pingIntervalSeconds: 20, proof: nonce)!)),
+            ("welcome", .welcome(Welcome(timeMilliseconds: 1, reportIntervalSeconds: 60, pingIntervalSeconds: 20, fleetEpoch: FleetEpoch(rawValue: 7), proof: nonce)!)),
             ("ack", .ack(Ack(ackedType: .setLevel, ref: 42))),
             ("nack", .nack(Nack(ackedType: .setLevel, ref: 42, reason: .staleVersion))),
             (

@@ -92,14 +92,14 @@ struct TokenAuthenticator: RouterMiddleware {
     ) async throws -> Response {
         let authorization = request.headers[.authorization]
         let queryToken = request.uri.path == Self.streamPath && authorization == nil ? request.uri.queryParameters.get("token") : nil
-        let record: Caller
+        let caller: Caller
         switch await Self.caller(authorization: authorization, queryToken: queryToken, store: store, logger: logger) {
-        case .success(let caller): record = caller
+        case .success(let found): caller = found
         case .failure(let failure): return OperatorHTTPServer.failure(failure)
         }
         var context = context
-        context.caller = record
-        context.logger[metadataKey: "api.caller"] = "\(record.name)"
+        context.caller = caller
+        context.logger[metadataKey: "api.caller"] = "\(caller.name)"
         return try await next(request, context)
     }
 }

@@ -255,14 +255,13 @@ public struct FleetModel: Sendable {
         if reported.config > desired.config.version && reported.config - desired.config.version > LampProtocolLimits.maximumVersionJump {
             return LinkUp(slot: slot, desired: desired, reported: reported, outcome: .tooFarAhead(reported: reported.config))
         }
-        let entry = lamps[slot]
         if reported.control > desired.control.version || reported.program > desired.program.revision
             || reported.config > desired.config.version
         {
             reissue(slot, pastReported: reported, atMilliseconds: now)
             outcome = .ahead
-        } else if Self.unproven(reported.control, desired.control.version, entry.provenControl)
-            || Self.unproven(reported.config, desired.config.version, entry.provenConfig)
+        } else if Self.unproven(reported.control, desired.control.version, lamps[slot].provenControl)
+            || Self.unproven(reported.config, desired.config.version, lamps[slot].provenConfig)
         {
             // Found by the Promela model (Protocol/model): a database restored from a backup
             // hands the same numbers out again for other states, with the same epoch, so a

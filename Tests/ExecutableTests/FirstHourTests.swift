@@ -151,6 +151,10 @@ struct FirstHourTests {
             let (status, _): (Int, CommandProgress?) = try await daemon.request("GET", "/commands/3")
             return status == 200
         }
+        // The command exists once the daemon stored it; lampctl follows it once the answer
+        // reached it. With --wait-all and an offline lamp it follows for 30 s, so a pause
+        // here only closes that gap (CI under load once interrupted inside it).
+        try await Task.sleep(for: .seconds(2))
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)

@@ -9,6 +9,10 @@ import Synchronization
 public final class ControllerMetrics: Sendable {
     private let handshakesAccepted = Counter(label: "lamplighter_handshakes_total", dimensions: [("outcome", "accepted")])
     private let handshakesRefused = Counter(label: "lamplighter_handshakes_total", dimensions: [("outcome", "refused")])
+    private let closedBackedOff = Counter(
+        label: "lamplighter_connections_closed_total", dimensions: [("port", "lamp"), ("reason", "backoff")])
+    private let backoffsStarted = Counter(label: "lamplighter_handshake_backoffs_total")
+    private let failuresUntracked = Counter(label: "lamplighter_handshake_failures_untracked_total")
     private let linksReplaced = Counter(label: "lamplighter_links_replaced_total")
     private let linksClosedMalformed = Counter(label: "lamplighter_links_closed_malformed_total")
     private let answersIgnored = Counter(label: "lamplighter_answers_ignored_total")
@@ -72,6 +76,9 @@ public final class ControllerMetrics: Sendable {
         add(handshakesAccepted, counters.handshakesAccepted, previous?.handshakesAccepted)
         add(handshakesRefused, counters.handshakesRefused, previous?.handshakesRefused)
         add(linksReplaced, counters.linksReplaced, previous?.linksReplaced)
+        add(closedBackedOff, counters.closedBackedOff, previous?.closedBackedOff)
+        add(backoffsStarted, counters.backoffsStarted, previous?.backoffsStarted)
+        add(failuresUntracked, counters.failuresUntracked, previous?.failuresUntracked)
         add(linksClosedMalformed, counters.linksClosedMalformed, previous?.linksClosedMalformed)
         add(answersIgnored, counters.answersIgnored, previous?.answersIgnored)
         add(closedBeforeUpgradeFull, counters.closedBeforeUpgradeFull, previous?.closedBeforeUpgradeFull)

@@ -18,6 +18,9 @@ public struct GatewayConfiguration: Sendable {
     /// (more are closed at once), each for at most this long (then closed). Bounds what a
     /// flood of idle or slow strangers holds before the handshake's own deadline applies.
     public var upgradeLimits = ConnectionLimits(maximumConnections: 4096, deadlineMilliseconds: 10_000)
+    /// Failed handshakes allowed from one source address before its new connections are
+    /// refused for a doubling backoff (see ``HandshakeFailureLimits``).
+    public var handshakeFailureLimits = HandshakeFailureLimits()
     /// Seconds between pings; a link silent for twice this is closed with 4004 (SPEC.md §2).
     public var pingIntervalSeconds: UInt16 = 20
     /// Report interval announced in the welcome, seconds.
@@ -38,6 +41,9 @@ public struct GatewayConfiguration: Sendable {
         }
         guard upgradeLimits.maximumConnections >= 1, (upgradeLimits.deadlineMilliseconds ?? 1) >= 1 else {
             throw GatewayError(description: "the limits on connections before the upgrade must be positive")
+        }
+        guard handshakeFailureLimits.isValid else {
+            throw GatewayError(description: "the limits on failed handshakes must be positive, the maximum backoff at least the first")
         }
         guard maximumPendingHandshakes >= 1, handshakeDeadlineMilliseconds >= 1, requestTimeoutMilliseconds >= 1 else {
             throw GatewayError(description: "pending handshakes, handshake deadline and request timeout must be positive")

@@ -16,6 +16,14 @@ final class AtomicCount: Sendable {
 public final class GatewayCounters: Sendable {
     let handshakesAccepted = AtomicCount()
     let handshakesRefused = AtomicCount()
+    /// Hellos whose MAC was computed and compared (registered id or not: one path).
+    let helloMACsCompared = AtomicCount()
+    /// Backoffs of a source address started for failed handshakes, connections closed at
+    /// accept because their address was backed off, and failures left untracked because the
+    /// table of addresses was full (``HandshakeFailureLimits``).
+    let backoffsStarted = AtomicCount()
+    let closedBackedOff = AtomicCount()
+    let failuresUntracked = AtomicCount()
     let linksReplaced = AtomicCount()
     let linksClosedMalformed = AtomicCount()
     let pendingHandshakes = AtomicCount()
@@ -44,6 +52,8 @@ public final class GatewayCounters: Sendable {
     public var snapshot: Snapshot {
         Snapshot(
             handshakesAccepted: handshakesAccepted.current, handshakesRefused: handshakesRefused.current,
+            helloMACsCompared: helloMACsCompared.current, backoffsStarted: backoffsStarted.current,
+            closedBackedOff: closedBackedOff.current, failuresUntracked: failuresUntracked.current,
             linksReplaced: linksReplaced.current, linksClosedMalformed: linksClosedMalformed.current,
             pendingHandshakes: pendingHandshakes.current, answersIgnored: answersIgnored.current,
             beforeUpgrade: beforeUpgrade.current, closedBeforeUpgradeFull: beforeUpgrade.refused,
@@ -58,6 +68,14 @@ public final class GatewayCounters: Sendable {
         public var handshakesAccepted: Int
         /// Handshakes refused (authentication, deadline, order, load).
         public var handshakesRefused: Int
+        /// Hellos whose MAC was checked (registered id or not).
+        public var helloMACsCompared: Int
+        /// Source addresses backed off for failed handshakes (each time one started).
+        public var backoffsStarted: Int
+        /// Connections closed at accept because their address was backed off.
+        public var closedBackedOff: Int
+        /// Failed handshakes not tracked because the table of addresses was full.
+        public var failuresUntracked: Int
         /// Links replaced by a newer link of the same lamp.
         public var linksReplaced: Int
         /// Links closed for a malformed or oversize message.

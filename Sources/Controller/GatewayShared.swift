@@ -13,7 +13,7 @@ final class GatewayShared: Sendable {
     let writer: ReportedStateWriter
     let events: FleetEvents
     let eventCommitter: LampEventCommitter
-    /// The order of changes to the fleet (a lamp found in the store joins the model in it).
+    /// The order of changes to the fleet.
     let mutations: FleetMutations
     let fleetKey: FleetKey
     let logger: Logger
@@ -21,6 +21,15 @@ final class GatewayShared: Sendable {
     let metrics: ControllerMetrics
     let clock: any FleetClock
     private let nextLinkID = Atomic<UInt64>(1)
+    /// Failed handshakes by source address, and which addresses are backed off.
+    let failureLimiter: HandshakeFailureLimiter
+    /// 32 random id characters, per process: their first n stand in for an unknown or revoked
+    /// id of n characters, so every hello costs the same key derivation (same input length)
+    /// and MAC check whether its id is registered or not.
+    private let standInCharacters: String = {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<LampID.lengths.upperBound).map { _ in alphabet.randomElement()! })
+    }()
     /// Links allowed in their handshake at once (starts as the configuration's; SIGHUP can
     /// change it).
     let maximumPendingHandshakes: Atomic<Int>
@@ -35,6 +44,7 @@ final class GatewayShared: Sendable {
         self.eventCommitter = eventCommitter
         self.counters = counters
         self.maximumPendingHandshakes = Atomic(configuration.maximumPendingHandshakes)
+        self.failureLimiter = HandshakeFailureLimiter(limits: configuration.handshakeFailureLimits, counters: counters)
         self.fleet = fleet
         self.store = store
         self.writer = writer
@@ -43,6 +53,16 @@ final class GatewayShared: Sendable {
         self.metrics = metrics
         self.clock = clock
         self.logger = logger
+    }
+
+    /// The key a hello claiming `id` is checked against, and whether `id` may link: the
+    /// lamp's own key for a registered lamp, else a stand-in derived the same way. One fleet
+    /// lock and one key derivation either way; the store is never read (the fleet in memory
+    /// is the registry: every registration goes through this process).
+    func helloKey(for id: LampID) -> (key: LampKey, registered: Bool) {
+        let registered = fleet.withModel { $0.slot(of: id) != nil }
+        let standIn = LampID(String(standInCharacters.prefix(id.value.utf8.count)))!
+        return (fleetKey.lampKey(for: registered ? id : standIn), registered)
     }
 
     func makeLinkID() -> UInt64 {

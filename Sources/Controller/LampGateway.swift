@@ -105,7 +105,15 @@ public final class LampGateway: Service, Sendable {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // An address backed off for failed handshakes is refused before it costs
+                // anything more than the accept.
+                if let address = channel.remoteAddress?.ipAddress,
+                    !shared.failureLimiter.admits(address, atMilliseconds: shared.clock.nowMilliseconds())
+                {
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
+                return channel.eventLoop.makeCompletedFuture {
                     let refuse = RefuseNonUpgradeHandler()
                     // First, so a connection over the limit costs no HTTP parser.
                     let guarding = ConnectionGuard(limits: configuration.upgradeLimits, counters: shared.counters.beforeUpgrade)

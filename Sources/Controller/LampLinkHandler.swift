@@ -36,6 +36,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var unflushed = false
     /// The payload of the peer's last ping, for the machine's `.pong`.
     private var pingPayload = ByteBuffer()
+    /// The peer's IP address (nil on an in-memory channel), for the failed-handshake limit.
+    private var sourceAddress: String?
 
     init(shared: GatewayShared) {
         self.shared = shared
@@ -57,6 +59,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        sourceAddress = context.channel.remoteAddress?.ipAddress
         shared.counters.pendingHandshakes.add()
         countedAsPending = true
         if shared.counters.pendingHandshakes.current > shared.maximumPendingHandshakes.load(ordering: .relaxed) {
@@ -187,8 +190,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         flush()
     }
 
-    /// The key lookup that ran off the event loop answered.
-    private func keyLookedUp(_ key: LampKey?) {
+    /// The key lookup answered.
+    private func keyLookedUp(_ key: LampKey, registered: Bool) {
         let now = shared.clock.nowMilliseconds()
         // LampGateway.run() validated both intervals before accepting links, so the welcome is valid.
         // The machine drops the epoch for a lamp before minor 2 (SPEC.md §5.3).
@@ -196,7 +199,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             timeMilliseconds: now, reportIntervalSeconds: shared.configuration.reportIntervalSeconds,
             pingIntervalSeconds: shared.configuration.pingIntervalSeconds, fleetEpoch: shared.fleet.withModel { $0.fleetEpoch },
             proof: .zero)!
-        run(machine.keyLookedUp(key, welcome: template, atMilliseconds: now))
+        run(machine.keyLookedUp(key, registered: registered, welcome: template, atMilliseconds: now))
         flush()
     }
 
@@ -223,8 +226,15 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             lookUpKey(id)
         case .authenticated(let hello):
             authenticated(hello)
+        case .helloMACCompared:
+            shared.counters.helloMACsCompared.add()
         case .handshakeRefused(let code, let reason, let id):
             shared.counters.handshakesRefused.add()
+            if code != LampCloseCode.tryAgainLater, let sourceAddress {
+                if shared.failureLimiter.failed(sourceAddress, atMilliseconds: shared.clock.nowMilliseconds()) {
+                    log(.warning, "too many failed handshakes from one address: its new connections are refused for a while", ["source.address": "\(sourceAddress)"])
+                }
+            }
             log(.info, "handshake refused", ["reason": "\(reason)", "close.code": "\(code)"])
             if let id { shared.events.emit(.authFailed(id, reason: reason), atMilliseconds: shared.clock.nowMilliseconds()) }
         case .statusReported(let report):
@@ -295,28 +305,11 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Finds the lamp's key: from the fleet in memory, else (a lamp registered by another
-    /// process since start-up) from the store, off the event loop; the answer comes back to
-    /// this loop.
+    /// Finds the key the hello is checked against, in memory and at once: the same work for
+    /// a registered id and an unknown one (see ``GatewayShared/helloKey(for:)``).
     private func lookUpKey(_ id: LampID) {
-        if shared.fleet.entry(id) != nil {
-            keyLookedUp(shared.fleetKey.lampKey(for: id))
-            return
-        }
-        guard let context else { return }
-        let shared = self.shared
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.makeFutureWithTask { () -> Bool in
-            // In the fleet's order of changes: a removal cannot slip between the read and the
-            // add and leave the removed lamp in memory.
-            await shared.mutations.exclusive { () async -> Bool in
-                guard let stored = try? await shared.store.lamp(id) else { return false }
-                shared.fleet.withModel { $0.add([stored]) }
-                return true
-            }
-        }.whenSuccess { known in
-            handler.value.keyLookedUp(known ? shared.fleetKey.lampKey(for: id) : nil)
-        }
+        let (key, registered) = shared.helloKey(for: id)
+        keyLookedUp(key, registered: registered)
     }
 
     private func authenticated(_ hello: Hello) {

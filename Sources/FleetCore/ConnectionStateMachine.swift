@@ -37,6 +37,9 @@ public struct ConnectionStateMachine: Sendable {
         /// The hello proved the lamp's identity: make it the lamp's current link and call
         /// ``established(desired:atMilliseconds:)`` (or ``refuse(code:reason:)``).
         case authenticated(Hello)
+        /// A hello's MAC was computed and compared (for every hello that reached the check,
+        /// registered id or not: counted, so tests can see both take one path).
+        case helloMACCompared
         /// The handshake was refused (counted, logged; `lampID` if the hello named one).
         case handshakeRefused(code: UInt16, reason: String, lampID: LampID?)
         /// A link's request logic asks for this (apply versions, count refusals, log retries).
@@ -246,13 +249,21 @@ public struct ConnectionStateMachine: Sendable {
     /// The key lookup answered: `key` is nil for an unknown id. `welcome` carries this
     /// link's parameters; the machine adds the proof.
     public mutating func keyLookedUp(_ key: LampKey?, welcome: Welcome, atMilliseconds now: UInt64) -> [Action] {
+        keyLookedUp(key ?? HandshakeStateMachine.unregisteredKey, registered: key != nil, welcome: welcome, atMilliseconds: now)
+    }
+
+    /// The key lookup answered with `key`: the lamp's, or for an unknown or revoked id
+    /// (`registered` false) a stand-in derived the same way, so both take the same path:
+    /// the MAC is checked (``Action/helloMACCompared``), then the link is welcomed or refused
+    /// with 4001.
+    public mutating func keyLookedUp(_ key: LampKey, registered: Bool, welcome: Welcome, atMilliseconds now: UInt64) -> [Action] {
         guard case .lookingUpKey(var handshake, let hello) = state else { return [] }
-        switch handshake.verify(hello, key: key, atMilliseconds: now, welcome: welcome) {
+        switch handshake.verify(hello, key: key, registered: registered, atMilliseconds: now, welcome: welcome) {
         case .authenticated(let hello, let proven):
             state = .authenticated(hello, welcome: proven)
-            return [.authenticated(hello)]
+            return [.helloMACCompared, .authenticated(hello)]
         case .close(let code, let reason, let id):
-            return refuse(code: code, reason: reason, lampID: id)
+            return [.helloMACCompared] + refuse(code: code, reason: reason, lampID: id)
         case .none:
             return []
         }

@@ -23,6 +23,10 @@ struct DaemonSettings: Sendable, Equatable {
     var requestTimeout: Int
     /// Links allowed in their handshake at once.
     var maxPendingHandshakes: Int
+    /// Failed handshakes from one address in a minute before it is backed off (0: no limit),
+    /// and its first backoff, seconds (doubling up to 600 s or this, if longer).
+    var handshakeFailures: Int
+    var handshakeBackoff: Int
     /// Where the first admin token is written, absolute.
     var adminTokenFile: String
     /// Events a stream client may have waiting.
@@ -54,6 +58,8 @@ struct DaemonSettings: Sendable, Equatable {
         pingInterval = try sources.integer(.pingInterval, default: 20, range: 1...3600, unit: " seconds")
         requestTimeout = try sources.integer(.requestTimeout, default: 10, range: 1...3600, unit: " seconds")
         maxPendingHandshakes = try sources.integer(.maxPendingHandshakes, default: 2048, range: 1...1_000_000)
+        handshakeFailures = try sources.integer(.handshakeFailures, default: 20, range: 0...1_000_000)
+        handshakeBackoff = try sources.integer(.handshakeBackoff, default: 10, range: 1...86_400, unit: " seconds")
         adminTokenFile = URL(fileURLWithPath: sources.string(.adminTokenFile, default: "lamplighter.admin-token")).path
         streamBuffer = try sources.integer(.streamBuffer, default: 4096, range: 16...1_000_000, unit: " events")
         timezone = sources.string(.timezone)
@@ -107,6 +113,8 @@ struct DaemonSettings: Sendable, Equatable {
             (.programCheckInterval, "\(programCheckInterval)", "\(new.programCheckInterval)"),
             (.logLevel, logLevel.rawValue, new.logLevel.rawValue), (.logFormat, logFormat.rawValue, new.logFormat.rawValue),
             (.corsOrigin, corsOrigin ?? "-", new.corsOrigin ?? "-"), (.mapTiles, mapTiles ?? "-", new.mapTiles ?? "-"),
+            (.handshakeFailures, "\(handshakeFailures)", "\(new.handshakeFailures)"),
+            (.handshakeBackoff, "\(handshakeBackoff)", "\(new.handshakeBackoff)"),
         ]
         return pairs.filter { $0.1 != $0.2 }.map { (key: $0.0, old: $0.1, new: $0.2) }
     }

@@ -79,6 +79,9 @@ struct Run: AsyncParsableCommand {
         gatewayConfiguration.pingIntervalSeconds = UInt16(settings.pingInterval)
         gatewayConfiguration.requestTimeoutMilliseconds = UInt64(settings.requestTimeout) * 1000
         gatewayConfiguration.maximumPendingHandshakes = settings.maxPendingHandshakes
+        gatewayConfiguration.handshakeFailureLimits.maximumFailures = settings.handshakeFailures
+        gatewayConfiguration.handshakeFailureLimits.firstBackoffMilliseconds = UInt64(settings.handshakeBackoff) * 1000
+        gatewayConfiguration.handshakeFailureLimits.maximumBackoffMilliseconds = UInt64(max(600, settings.handshakeBackoff)) * 1000
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -268,6 +271,12 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Lamps allowed in their handshake at once; more are told to retry (1013) (default 2048; SIGHUP reloads).")
     var maxPendingHandshakes: Int?
 
+    @Option(help: "Failed lamp handshakes from one address within a minute before its new connections are refused for a while; 0: no limit (default 20).")
+    var handshakeFailures: Int?
+
+    @Option(help: "Seconds an address is refused after too many failed handshakes; doubles at each new offence up to 600 (default 10).")
+    var handshakeBackoff: Int?
+
     @Option(help: "The fleet's time zone for lighting programs: an IANA name or a POSIX rule (default: the system's).")
     var timezone: String?
 
@@ -307,7 +316,8 @@ struct RunOptions: ParsableArguments {
             .maxPendingHandshakes: maxPendingHandshakes.map { "\($0)" }, .timezone: timezone, .latitude: latitude.map { "\($0)" },
             .longitude: longitude.map { "\($0)" }, .programCheckInterval: programCheckInterval.map { "\($0)" },
             .adminTokenFile: adminTokenFile, .streamBuffer: streamBuffer.map { "\($0)" }, .logLevel: logLevel, .logFormat: logFormat,
-            .corsOrigin: corsOrigin, .mapTiles: mapTiles,
+            .corsOrigin: corsOrigin, .mapTiles: mapTiles, .handshakeFailures: handshakeFailures.map { "\($0)" },
+            .handshakeBackoff: handshakeBackoff.map { "\($0)" },
         ]
     }
 

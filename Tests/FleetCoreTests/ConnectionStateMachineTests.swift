@@ -40,7 +40,7 @@ struct ConnectionStateMachineTests {
         var machine = machine()
         let hello = try signedHello(machine, applied: applied)
         #expect(machine.received(.hello(hello), atMilliseconds: 1100) == [.lookUpKey(Fixtures.lampID)])
-        #expect(machine.keyLookedUp(Fixtures.fleet.lampKey(for: Fixtures.lampID), welcome: welcome, atMilliseconds: 1101) == [.authenticated(hello)])
+        #expect(machine.keyLookedUp(Fixtures.fleet.lampKey(for: Fixtures.lampID), welcome: welcome, atMilliseconds: 1101) == [.helloMACCompared, .authenticated(hello)])
         let actions = machine.established(desired: desired, atMilliseconds: 1102)
         return (machine, actions)
     }

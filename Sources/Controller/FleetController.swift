@@ -29,6 +29,8 @@ public final class FleetController: Sendable {
     public let service: FleetService
     /// Compares lamps' reports with their programs.
     public let programWatch: ProgramWatch
+    /// Bounds the stored history: throttled failed-auth records, retention.
+    public let history: HistoryKeeper
     /// Publishes command progress the rate limit held back.
     let progress: CommandProgressPublisher
     /// The instruments.
@@ -39,7 +41,8 @@ public final class FleetController: Sendable {
     /// A controller over `store`, whose lamps and programs are loaded already into `fleet`.
     public init(
         store: any FleetStoring, fleet: FleetState, fleetKey: FleetKey, gateway configuration: GatewayConfiguration,
-        programCheckInterval: Duration = .seconds(60), streamBuffer: Int = 4096, metrics: ControllerMetrics = ControllerMetrics(),
+        programCheckInterval: Duration = .seconds(60), streamBuffer: Int = 4096, history historyLimits: HistoryLimits = HistoryLimits(),
+        metrics: ControllerMetrics = ControllerMetrics(),
         clock: any FleetClock = SystemClock(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.store = store
@@ -53,8 +56,10 @@ public final class FleetController: Sendable {
         let mutations = FleetMutations()
         self.mutations = mutations
         eventCommitter = LampEventCommitter(store: store, events: events, counters: counters, metrics: metrics, logger: logger)
+        let history = HistoryKeeper(limits: historyLimits, store: store, events: events, clock: clock, logger: logger)
+        self.history = history
         gateway = LampGateway(
-            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events,
+            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, fleetKey: fleetKey, metrics: metrics,
             clock: clock, group: group, logger: logger)
         service = FleetService(
@@ -65,8 +70,8 @@ public final class FleetController: Sendable {
     }
 
     /// The services to run beside the operator API: the writer, the event committer, the
-    /// program watch, the progress publisher and the lamp gateway.
-    public var services: [any Service] { [writer, eventCommitter, programWatch, progress, gateway] }
+    /// program watch, the progress publisher, the history keeper and the lamp gateway.
+    public var services: [any Service] { [writer, eventCommitter, programWatch, progress, history, gateway] }
 }
 
 /// A few times a second, publishes the `command.progress` events that the tracker's rate

@@ -33,8 +33,10 @@ extension FleetService {
             outcome: outcome)
     }
 
-    /// A request refused for its role: recorded, since it says someone tried.
+    /// A request refused for its role: recorded, since it says someone tried; the first of
+    /// its token in each minute, then a summary (``HistoryKeeper``).
     public func denied(_ caller: Caller, method: String, path: String) async {
+        guard gateway.shared.history.admitDenial(caller, method: method, path: path) else { return }
         await audit(caller, "denied", target: path, detail: method, outcome: "refused: role \(caller.role.rawValue)")
     }
 

@@ -12,6 +12,8 @@ final class GatewayShared: Sendable {
     let registry = LinkRegistry()
     let writer: ReportedStateWriter
     let events: FleetEvents
+    /// Where failed hellos are recorded (throttled per source address).
+    let history: HistoryKeeper
     let eventCommitter: LampEventCommitter
     /// The order of changes to the fleet.
     let mutations: FleetMutations
@@ -36,7 +38,7 @@ final class GatewayShared: Sendable {
 
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
-        events: FleetEvents, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
+        events: FleetEvents, history: HistoryKeeper, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
         fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock, logger: Logger
     ) {
         self.configuration = configuration
@@ -49,6 +51,7 @@ final class GatewayShared: Sendable {
         self.store = store
         self.writer = writer
         self.events = events
+        self.history = history
         self.fleetKey = fleetKey
         self.metrics = metrics
         self.clock = clock

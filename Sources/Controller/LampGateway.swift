@@ -30,11 +30,11 @@ public final class LampGateway: Service, Sendable {
     /// A gateway for `fleet`, not yet listening.
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
-        events: FleetEvents, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
+        events: FleetEvents, history: HistoryKeeper, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
         fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock, group: any EventLoopGroup, logger: Logger
     ) {
         self.shared = GatewayShared(
-            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events,
+            configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, fleetKey: fleetKey, metrics: metrics,
             clock: clock, logger: logger)
         self.group = group

@@ -236,7 +236,10 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             }
             log(.info, "handshake refused", ["reason": "\(reason)", "close.code": "\(code)"])
-            if let id { shared.events.emit(.authFailed(id, reason: reason), atMilliseconds: shared.clock.nowMilliseconds()) }
+            if let id {
+                let registered = shared.fleet.withModel { $0.slot(of: id) != nil }
+                shared.history.authFailed(id, registered: registered, reason: reason, source: sourceAddress)
+            }
         case .statusReported(let report):
             guard let slot, let lampID = machine.lampID else { return }
             let now = shared.clock.nowMilliseconds()

@@ -28,6 +28,10 @@ public protocol FleetStoring: Sendable {
     /// Removes a lamp (registration, desired and reported state, memberships; not its events)
     /// with its audit entry. False if it is not registered.
     func removeLamp(_ id: LampID, audit: AuditRecord) async throws -> Bool
+    /// Revokes (`revoked`) or restores a lamp, with its audit entry; false if it is unknown.
+    func setRevoked(_ id: LampID, _ revoked: Bool, audit: AuditRecord) async throws -> Bool
+    /// Deletes events and audit entries older than the given times (nil keeps them).
+    func prune(eventsBefore: UInt64?, auditBefore: UInt64?) async throws -> (events: Int, audit: Int)
     /// The database's fleet epoch (SPEC.md §5.4): made with the database, kept by its copies.
     func fleetEpoch() async throws -> FleetEpoch
     /// Stores a lamp's desired state issued again at fresh versions because the lamp reported

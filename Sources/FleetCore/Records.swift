@@ -14,6 +14,8 @@ public struct LampRecord: Sendable, Hashable {
     public var wattage: Double?
     /// Groups, sorted, without duplicates.
     public var groups: [String]
+    /// Revoked: its hellos are refused like an unknown id's, until it is restored.
+    public var revoked = false
 
     /// A registration.
     public init(

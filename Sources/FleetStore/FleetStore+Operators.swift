@@ -242,6 +242,19 @@ extension FleetStore {
         }
     }
 
+    /// Revokes a lamp (`revoked`) or restores it, with its audit entry. False if it is not
+    /// registered.
+    public func setRevoked(_ id: LampID, _ revoked: Bool, audit: AuditRecord) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE lamp SET revoked_at = ? WHERE id = ?",
+                arguments: [revoked ? Int64(clamping: audit.atMilliseconds) : nil, id.value])
+            guard db.changesCount > 0 else { return false }
+            try FleetStore.insertAudit(db, audit)
+            return true
+        }
+    }
+
     /// Removes a lamp: its registration, desired and reported state and group memberships
     /// (its events stay in the history), with its audit entry. False if it is not registered.
     public func removeLamp(_ id: LampID, audit: AuditRecord) throws -> Bool {

@@ -183,6 +183,13 @@ public final class FleetStore: FleetStoring {
                     CREATE INDEX idempotency_key_by_time ON idempotency_key(created_at);
                     """)
         }
+        migrator.registerMigration("v7: revoked lamps; audit pruned by time") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE lamp ADD COLUMN revoked_at INTEGER;
+                    CREATE INDEX audit_by_time ON audit(at);
+                    """)
+        }
         return migrator
     }
 
@@ -246,7 +253,7 @@ public final class FleetStore: FleetStoring {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage,
+                SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage, lamp.revoked_at,
                        d.control_version, d.intent, d.level, d.override_until, d.fade, d.config_version,
                        d.report_interval, d.fail_safe_level, d.power_on_level, d.min_level, d.max_level,
                        d.program_name, d.program_revision,
@@ -259,9 +266,10 @@ public final class FleetStore: FleetStoring {
         return try rows.map { row in
             let idText: String = row["id"]
             guard let id = LampID(idText) else { throw FleetStoreError("stored lamp id \(idText) is not valid") }
-            let record = LampRecord(
+            var record = LampRecord(
                 id: id, name: row["name"], latitude: row["latitude"], longitude: row["longitude"], wattage: row["wattage"],
                 groups: groups[idText] ?? [])
+            record.revoked = (row["revoked_at"] as Int64?) != nil
             var reported: ReportedRecord?
             if let applied: Int64 = row["applied_version"] {
                 let statusBytes: [UInt8]? = (row["status"] as Data?).map { [UInt8]($0) }
@@ -532,6 +540,23 @@ public final class FleetStore: FleetStoring {
                 stored.append(db.changesCount > 0)
             }
             return stored
+        }
+    }
+
+    /// Deletes events older than `eventsBefore` and audit entries older than `auditBefore`
+    /// (Unix ms; nil keeps them), each an indexed range. Returns how many of each went.
+    public func prune(eventsBefore: UInt64?, auditBefore: UInt64?) throws -> (events: Int, audit: Int) {
+        try pool.write { db in
+            var counts = (events: 0, audit: 0)
+            if let eventsBefore {
+                try db.execute(sql: "DELETE FROM event WHERE at < ?", arguments: [Int64(clamping: eventsBefore)])
+                counts.events = db.changesCount
+            }
+            if let auditBefore {
+                try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [Int64(clamping: auditBefore)])
+                counts.audit = db.changesCount
+            }
+            return counts
         }
     }
 

@@ -27,6 +27,9 @@ struct DaemonSettings: Sendable, Equatable {
     /// and its first backoff, seconds (doubling up to 600 s or this, if longer).
     var handshakeFailures: Int
     var handshakeBackoff: Int
+    /// Days the event history and the audit log are kept (0: for ever).
+    var eventRetention: Int
+    var auditRetention: Int
     /// Where the first admin token is written, absolute.
     var adminTokenFile: String
     /// Events a stream client may have waiting.
@@ -60,6 +63,8 @@ struct DaemonSettings: Sendable, Equatable {
         maxPendingHandshakes = try sources.integer(.maxPendingHandshakes, default: 2048, range: 1...1_000_000)
         handshakeFailures = try sources.integer(.handshakeFailures, default: 20, range: 0...1_000_000)
         handshakeBackoff = try sources.integer(.handshakeBackoff, default: 10, range: 1...86_400, unit: " seconds")
+        eventRetention = try sources.integer(.eventRetention, default: 90, range: 0...36_500, unit: " days")
+        auditRetention = try sources.integer(.auditRetention, default: 365, range: 0...36_500, unit: " days")
         adminTokenFile = URL(fileURLWithPath: sources.string(.adminTokenFile, default: "lamplighter.admin-token")).path
         streamBuffer = try sources.integer(.streamBuffer, default: 4096, range: 16...1_000_000, unit: " events")
         timezone = sources.string(.timezone)
@@ -115,6 +120,7 @@ struct DaemonSettings: Sendable, Equatable {
             (.corsOrigin, corsOrigin ?? "-", new.corsOrigin ?? "-"), (.mapTiles, mapTiles ?? "-", new.mapTiles ?? "-"),
             (.handshakeFailures, "\(handshakeFailures)", "\(new.handshakeFailures)"),
             (.handshakeBackoff, "\(handshakeBackoff)", "\(new.handshakeBackoff)"),
+            (.eventRetention, "\(eventRetention)", "\(new.eventRetention)"), (.auditRetention, "\(auditRetention)", "\(new.auditRetention)"),
         ]
         return pairs.filter { $0.1 != $0.2 }.map { (key: $0.0, old: $0.1, new: $0.2) }
     }

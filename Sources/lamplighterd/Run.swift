@@ -83,12 +83,17 @@ struct Run: AsyncParsableCommand {
         gatewayConfiguration.handshakeFailureLimits.firstBackoffMilliseconds = UInt64(settings.handshakeBackoff) * 1000
         gatewayConfiguration.handshakeFailureLimits.maximumBackoffMilliseconds = UInt64(max(600, settings.handshakeBackoff)) * 1000
 
+        var history = HistoryLimits()
+        history.eventRetentionDays = settings.eventRetention == 0 ? nil : settings.eventRetention
+        history.auditRetentionDays = settings.auditRetention == 0 ? nil : settings.auditRetention
+
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         Gauge(label: "lamplighter_build_info", dimensions: [("version", LamplighterVersion.current)]).record(1)
         let controller = FleetController(
             store: store, fleet: fleet, fleetKey: key.key, gateway: gatewayConfiguration,
-            programCheckInterval: .seconds(settings.programCheckInterval), streamBuffer: settings.streamBuffer, logger: logger)
+            programCheckInterval: .seconds(settings.programCheckInterval), streamBuffer: settings.streamBuffer,
+            history: history, logger: logger)
         let gateway = controller.gateway
         let metrics = controller.metrics
 
@@ -277,6 +282,12 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Seconds an address is refused after too many failed handshakes; doubles at each new offence up to 600 (default 10).")
     var handshakeBackoff: Int?
 
+    @Option(help: "Days the event history is kept; older events are deleted hourly; 0 keeps them for ever (default 90).")
+    var eventRetention: Int?
+
+    @Option(help: "Days the audit log is kept; older entries are deleted hourly; 0 keeps them for ever (default 365).")
+    var auditRetention: Int?
+
     @Option(help: "The fleet's time zone for lighting programs: an IANA name or a POSIX rule (default: the system's).")
     var timezone: String?
 
@@ -317,7 +328,8 @@ struct RunOptions: ParsableArguments {
             .longitude: longitude.map { "\($0)" }, .programCheckInterval: programCheckInterval.map { "\($0)" },
             .adminTokenFile: adminTokenFile, .streamBuffer: streamBuffer.map { "\($0)" }, .logLevel: logLevel, .logFormat: logFormat,
             .corsOrigin: corsOrigin, .mapTiles: mapTiles, .handshakeFailures: handshakeFailures.map { "\($0)" },
-            .handshakeBackoff: handshakeBackoff.map { "\($0)" },
+            .handshakeBackoff: handshakeBackoff.map { "\($0)" }, .eventRetention: eventRetention.map { "\($0)" },
+            .auditRetention: auditRetention.map { "\($0)" },
         ]
     }
 

@@ -20,6 +20,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case logLevel = "log-level", logFormat = "log-format"
     case corsOrigin = "cors-origin", mapTiles = "map-tiles"
     case handshakeFailures = "handshake-failures", handshakeBackoff = "handshake-backoff"
+    case eventRetention = "event-retention", auditRetention = "audit-retention"
 
     /// The environment variable, e.g. `LAMPLIGHTER_API_PORT`.
     var environment: String { "LAMPLIGHTER_" + rawValue.uppercased().replacingOccurrences(of: "-", with: "_") }

@@ -57,6 +57,10 @@ final class FlakyStore: FleetStoring {
         try real.updateLamp(record, programRevision: programRevision, audit: audit)
     }
     func removeLamp(_ id: LampID, audit: AuditRecord) async throws -> Bool { try real.removeLamp(id, audit: audit) }
+    func setRevoked(_ id: LampID, _ revoked: Bool, audit: AuditRecord) async throws -> Bool { try real.setRevoked(id, revoked, audit: audit) }
+    func prune(eventsBefore: UInt64?, auditBefore: UInt64?) async throws -> (events: Int, audit: Int) {
+        try real.prune(eventsBefore: eventsBefore, auditBefore: auditBefore)
+    }
     func setReportInterval(_ seconds: UInt16, atMilliseconds now: UInt64) async throws -> Int {
         try real.setReportInterval(seconds, atMilliseconds: now)
     }

@@ -123,6 +123,9 @@ final class Daemon: @unchecked Sendable {
         process.arguments = ["run"] + storage + [
             "--lamp-host", "127.0.0.1", "--lamp-port", "\(lampPort)", "--api-port", "\(apiPort)", "--ping-interval", "\(pingInterval)",
             "--request-timeout", "2", "--log-level", "warning", "--admin-token-file", adminTokenFile,
+            // Every test lamp comes from 127.0.0.1: no backoff for failed handshakes unless a
+            // test asks for one (its runArguments come later and win).
+            "--handshake-failures", "0",
         ] + runArguments
         let output = OutputCollector()
         let errors = OutputCollector()

@@ -59,14 +59,14 @@ extension OperatorHTTPServer {
     ) -> @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let hub = service.events.hub
         let logger = service.logger
-        let store = service.store
+        let tokens = service.tokenCache
         return { head, channel, _ in
             let uri = URI(head.path ?? "")
             guard head.method == .get, uri.path == TokenAuthenticator.streamPath else { return .dontUpgrade }
             let authorization = head.headerFields[.authorization]
             let caller = await TokenAuthenticator.caller(
                 authorization: authorization, queryToken: authorization == nil ? uri.queryParameters.get("token") : nil,
-                store: store, logger: logger)
+                tokens: tokens, logger: logger)
             guard case .success(let caller) = caller else {
                 return .upgrade([:]) { inbound, outbound, _ in
                     try await outbound.close(.unknown(4401), reason: "a valid token is required: Authorization: Bearer TOKEN or ?token=")

@@ -55,7 +55,8 @@ extension FleetService {
 
     /// Makes a token; its text is in the answer and nowhere else.
     public func createToken(_ request: TokenCreate, by caller: Caller) async throws(FleetError) -> TokenCreated {
-        try await FleetService.issueToken(request, store: store, by: caller, atMilliseconds: clock.nowMilliseconds(), logger: logger)
+        defer { tokenCache.changed() }
+        return try await FleetService.issueToken(request, store: store, by: caller, atMilliseconds: clock.nowMilliseconds(), logger: logger)
     }
 
     /// Makes a token in `store` (the API and `lamplighterd token create` both come here).
@@ -93,6 +94,7 @@ extension FleetService {
         let revoked = try await storing("revoking the token") {
             try await store.revokeToken(named: name, audit: entry(caller, "token.revoke", target: name, detail: ""))
         }
+        tokenCache.changed(revoked: name)
         guard revoked else { throw .notFound("no token named \(name)", field: "name") }
     }
 

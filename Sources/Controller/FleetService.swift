@@ -26,6 +26,8 @@ public final class FleetService: Sendable {
     let logger: Logger
     /// The report interval every newly registered lamp is configured with.
     let reportIntervalSeconds: UInt16
+    /// The API's tokens in memory, in step with the store.
+    let tokenCache: TokenCache
 
     init(
         store: any FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, metrics: ControllerMetrics,
@@ -39,6 +41,7 @@ public final class FleetService: Sendable {
         self.metrics = metrics
         self.clock = clock
         self.reportIntervalSeconds = reportIntervalSeconds
+        self.tokenCache = TokenCache(store: store, clock: clock)
         self.logger = logger
     }
 

@@ -49,10 +49,10 @@ public struct OperatorRequestContext: RequestContext {
 
 /// Authenticates every request under `/api/v1` by its bearer token (or, for the event stream,
 /// whose browser API cannot set headers, a `token` query parameter): 401 for none or an
-/// unknown one. Roles are checked per route.
+/// unknown one. Roles are checked per route. Tokens come from the ``TokenCache`` in memory.
 struct TokenAuthenticator: RouterMiddleware {
     typealias Context = OperatorRequestContext
-    let store: any FleetStoring
+    let tokens: TokenCache
     let logger: Logger
     /// The one route that may carry its token as `?token=`.
     static let streamPath = "/api/v1/stream"
@@ -60,7 +60,7 @@ struct TokenAuthenticator: RouterMiddleware {
     /// The caller a bearer token (the `Authorization` header's value) or a query token names,
     /// or the 401 (or 500) to answer; one rule for every route and the stream's upgrade.
     static func caller(
-        authorization: String?, queryToken: String?, store: any FleetStoring, logger: Logger
+        authorization: String?, queryToken: String?, tokens: TokenCache, logger: Logger
     ) async -> Result<Caller, APIFailure> {
         var token: String?
         if let authorization {
@@ -76,7 +76,7 @@ struct TokenAuthenticator: RouterMiddleware {
         }
         let record: TokenRecord?
         do {
-            record = APIToken.isWellFormed(token) ? try await store.token(hash: APIToken.hash(token)) : nil
+            record = APIToken.isWellFormed(token) ? try await tokens.record(hash: APIToken.hash(token)) : nil
         } catch {
             logger.error("reading tokens failed", metadata: ["error": "\(error)"])
             return .failure(APIFailure(status: 500, APIError(error: "reading tokens failed")))
@@ -93,7 +93,7 @@ struct TokenAuthenticator: RouterMiddleware {
         let authorization = request.headers[.authorization]
         let queryToken = request.uri.path == Self.streamPath && authorization == nil ? request.uri.queryParameters.get("token") : nil
         let caller: Caller
-        switch await Self.caller(authorization: authorization, queryToken: queryToken, store: store, logger: logger) {
+        switch await Self.caller(authorization: authorization, queryToken: queryToken, tokens: tokens, logger: logger) {
         case .success(let found): caller = found
         case .failure(let failure): return OperatorHTTPServer.failure(failure)
         }

@@ -88,7 +88,7 @@ public enum OperatorHTTPServer {
                     body: ResponseBody(byteBuffer: buffer))
             }
         }
-        let api = router.group("api/v1").add(middleware: TokenAuthenticator(store: service.store, logger: service.logger))
+        let api = router.group("api/v1").add(middleware: TokenAuthenticator(tokens: service.tokenCache, logger: service.logger))
         lampRoutes(api, service)
         groupRoutes(api, service)
         commandRoutes(api, service)

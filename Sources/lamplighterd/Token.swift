@@ -13,8 +13,9 @@ struct Token: ParsableCommand {
         abstract: "Create, list and revoke operator API tokens (roles: viewer, operator, admin).",
         discussion: """
             Tokens are stored as SHA-256 only: a new token is printed once and cannot be shown \
-            again. Revocation takes effect on the token's next request. These commands work \
-            while the daemon runs; they are audited as 'command line'.
+            again. A running daemon accepts a token created here at once and refuses one \
+            revoked here within a second. These commands work while the daemon runs; they \
+            are audited as 'command line'.
             """,
         subcommands: [Create.self, List.self, Revoke.self])
 

@@ -13,6 +13,7 @@ final class FlakyStore: FleetStoring {
     private let failing = Atomic<Bool>(false)
     private let writes = Atomic<Int>(0)
     private let jitter = Atomic<Bool>(false)
+    private let tokenReadCount = Atomic<Int>(0)
 
     init(_ real: FleetStore) { self.real = real }
 
@@ -84,8 +85,16 @@ final class FlakyStore: FleetStoring {
         try real.events(lampID: lampID, kind: kind, beforeID: beforeID, limit: limit)
     }
     func createToken(_ token: TokenRecord, audit: AuditRecord) async throws { try real.createToken(token, audit: audit) }
-    func token(hash: [UInt8]) async throws -> TokenRecord? { try real.token(hash: hash) }
-    func tokens() async throws -> [TokenRecord] { try real.tokens() }
+    func token(hash: [UInt8]) async throws -> TokenRecord? {
+        tokenReadCount.wrappingAdd(1, ordering: .relaxed)
+        return try real.token(hash: hash)
+    }
+    func tokens() async throws -> [TokenRecord] {
+        tokenReadCount.wrappingAdd(1, ordering: .relaxed)
+        return try real.tokens()
+    }
+    /// Reads of the token table so far (one token or all).
+    var tokenReads: Int { tokenReadCount.load(ordering: .relaxed) }
     func revokeToken(named name: String, audit: AuditRecord) async throws -> Bool { try real.revokeToken(named: name, audit: audit) }
     func appendAudit(_ audit: AuditRecord) async throws { try real.appendAudit(audit) }
     func audit(actor: String?, action: String?, beforeID: Int64?, limit: Int) async throws -> [AuditRecord] {

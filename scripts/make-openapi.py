@@ -258,6 +258,14 @@ PATHS = {
         "delete": op("Remove a lamp: registration, desired and reported state, group memberships (its events stay); its "
                      "link is closed with 4001", "admin", {"204": {"description": "Removed"}}, [pp("id")],
                      codes=("401", "403", "404"))},
+    "/api/v1/lamps/{id}/revoke": {
+        "post": op("Revoke a lamp: its live link is closed at once (4001) and its hellos are refused like an unknown "
+                   "lamp's until it is restored; it stays registered and shows revoked. Its key is derived from the fleet "
+                   "key: a stolen lamp must stay revoked until key rotation exists. Audited", "admin",
+                   ok(ref("LampView")), [pp("id")], codes=("401", "403", "404"))},
+    "/api/v1/lamps/{id}/restore": {
+        "post": op("Restore a revoked lamp: its hellos are accepted again. Audited", "admin", ok(ref("LampView")), [pp("id")],
+                   codes=("401", "403", "404"))},
     "/api/v1/groups": {
         "get": op("Every group and its size", "viewer", ok(arr(ref("GroupView")))),
         "post": op("Create an empty group", "operator", ok(ref("GroupView"), "201", "Created"), body=ref("GroupCreate"),

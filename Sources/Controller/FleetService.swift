@@ -147,6 +147,33 @@ public final class FleetService: Sendable {
         logger.notice("lamp removed", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])
     }
 
+    /// Revokes a lamp (`revoked`) or restores it: stored with its audit entry, then its
+    /// live link is closed at once (4001, "revoked") and its hellos are refused like an
+    /// unknown id's (``GatewayShared/helloKey(for:)``) until it is restored.
+    public func setRevoked(_ text: String, _ revoked: Bool, by caller: Caller) async throws(FleetError) -> LampView {
+        guard let id = LampID(text) else { throw .notFound("no lamp \(text) is registered", field: "id") }
+        let view = try await mutations.exclusive { () async throws(FleetError) -> LampView in
+            guard fleet.entry(id) != nil else { throw .notFound("no lamp \(text) is registered", field: "id") }
+            let audit = entry(caller, revoked ? "lamps.revoke" : "lamps.restore", target: "lamp:\(id)", detail: "")
+            let changed = try await storing(revoked ? "revoking the lamp" : "restoring the lamp") {
+                try await store.setRevoked(id, revoked, audit: audit)
+            }
+            guard changed else { throw .notFound("no lamp \(text) is registered", field: "id") }
+            let now = clock.nowMilliseconds()
+            let slot = fleet.withModel { model -> Int? in
+                guard let slot = model.slot(of: id) else { return nil }
+                model.setRevoked(slot, revoked)
+                return slot
+            }
+            if revoked, let slot {
+                gateway.closeLinks([slot], code: LampCloseCode.authenticationFailed, reason: "revoked")
+            }
+            return fleet.withModel { model in model.entry(id).map { FleetService.view($0, atMilliseconds: now) } }!
+        }
+        logger.notice(revoked ? "lamp revoked" : "lamp restored", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])
+        return view
+    }
+
     // MARK: Commands
 
     /// Validates a command, makes it durable (with its audit entry), then sends it. Returns
@@ -469,6 +496,7 @@ public final class FleetService: Sendable {
             reported: reported, converged: entry.isConverged, program: entry.desired.program.name,
             programRevision: entry.appliedProgramRevision)
         if entry.runsPrograms == false { view.programUnsupported = true }
+        if entry.record.revoked { view.revoked = true }
         return view
     }
 

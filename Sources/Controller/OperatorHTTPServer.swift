@@ -160,6 +160,12 @@ public enum OperatorHTTPServer {
             try await service.removeLamp(context.parameters.get("id") ?? "", by: caller)
             return Response(status: .noContent)
         }
+        route(api, .post, "lamps/:id/revoke", .admin, service) { _, context, caller in
+            try json(try await service.setRevoked(context.parameters.get("id") ?? "", true, by: caller))
+        }
+        route(api, .post, "lamps/:id/restore", .admin, service) { _, context, caller in
+            try json(try await service.setRevoked(context.parameters.get("id") ?? "", false, by: caller))
+        }
         route(api, .get, "events", .viewer, service) { request, _, _ in
             let query = request.uri.queryParameters
             let (limit, before) = try historyPage(query)

@@ -201,6 +201,19 @@ public struct FleetModel: Sendable {
         return slot
     }
 
+    /// Marks the lamp in `slot` revoked or restored (after the store): a revoked lamp does
+    /// not authenticate (``linkUp(_:atMilliseconds:)`` refuses it, the gateway checks its
+    /// hello against a stand-in key).
+    public mutating func setRevoked(_ slot: Int, _ revoked: Bool) {
+        lamps[slot].record.revoked = revoked
+    }
+
+    /// Whether `id` may authenticate: registered and not revoked.
+    public func acceptsHello(from id: LampID) -> Bool {
+        guard let slot = slots[id] else { return false }
+        return !lamps[slot].record.revoked
+    }
+
     // MARK: Desired state
 
     /// Hands out the next version of the fleet-wide sequence. Every lamp's versions therefore
@@ -243,7 +256,7 @@ public struct FleetModel: Sendable {
     /// (``LinkUp/Outcome/tooFarAhead``: the caller closes with 4005). A command counts the
     /// lamp applied only when it reports exactly the desired version.
     public mutating func linkUp(_ hello: Hello, atMilliseconds now: UInt64) -> LinkUp? {
-        guard let slot = slots[hello.lampID] else { return nil }
+        guard let slot = slots[hello.lampID], !lamps[slot].record.revoked else { return nil }
         let reported = ReportedVersions(hello, fleetEpoch: fleetEpoch)
         var outcome: LinkUp.Outcome = hello.carriesFleetEpoch && hello.fleetEpoch != fleetEpoch ? .otherEpoch : .current
         let desired = lamps[slot].desired

@@ -35,6 +35,9 @@ public struct LampView: Codable, Sendable, Equatable {
     /// What its program asks for now, percent, when it follows its program (the controller
     /// computes it with the lamp's place and the fleet's time-zone rule).
     public var expectedLevel: Double?
+    /// True when the lamp is revoked (`POST /lamps/{id}/revoke`): its hellos are refused like
+    /// an unknown lamp's until it is restored. Nil otherwise.
+    public var revoked: Bool?
 
     /// A lamp view.
     public init(

@@ -163,6 +163,11 @@ public struct OperatorClient: Sendable {
     }
 
     /// Removes a lamp.
+    /// Revokes a lamp (`revoked`: its link is closed and its hellos refused) or restores it (admin).
+    public func setRevoked(_ id: String, _ revoked: Bool) async throws -> LampView {
+        try await send("POST", "/api/v1/lamps/\(OperatorClient.escaped(id))/\(revoked ? "revoke" : "restore")", body: nil)
+    }
+
     public func removeLamp(_ id: String) async throws {
         let _: Empty = try await send("DELETE", "/api/v1/lamps/\(OperatorClient.escaped(id))", body: nil)
     }

@@ -14,7 +14,7 @@ struct Lamps: AsyncParsableCommand {
             Registration needs an admin token. A lamp is known to the running daemon the \
             moment this returns: it may connect at once.
             """,
-        subcommands: [List.self, Add.self, Import.self, Generate.self, Set.self, Remove.self],
+        subcommands: [List.self, Add.self, Import.self, Generate.self, Set.self, Remove.self, Revoke.self, Restore.self],
         defaultSubcommand: List.self)
 
     /// Prints registered lamps as `lampctl lamps` does, or their JSON.
@@ -143,6 +143,50 @@ struct Lamps: AsyncParsableCommand {
         }
     }
 
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke lamps (admin): their links close at once (4001) and their hellos are refused until restored.",
+            discussion: """
+                A revoked lamp stays registered (state, groups, history) and shows 'revoked'. \
+                Its key is derived from the fleet key: a lamp that was really stolen must stay \
+                revoked until its key is rotated ('lamps restore' lets the same key in again).
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Lamp ids.") var ids: [String]
+
+        func validate() throws {
+            guard !ids.isEmpty else { throw ValidationError("name at least one lamp") }
+        }
+
+        func run() async throws {
+            try await Lamps.setRevoked(ids, true, options: options)
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restore revoked lamps (admin): their hellos are accepted again.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Lamp ids.") var ids: [String]
+
+        func validate() throws {
+            guard !ids.isEmpty else { throw ValidationError("name at least one lamp") }
+        }
+
+        func run() async throws {
+            try await Lamps.setRevoked(ids, false, options: options)
+        }
+    }
+
+    static func setRevoked(_ ids: [String], _ revoked: Bool, options: ClientOptions) async throws {
+        let client = options.client
+        var views: [LampView] = []
+        for id in ids {
+            views.append(try await Exit.call { try await client.setRevoked(id, revoked) })
+            if !options.json { print("\(revoked ? "revoked" : "restored") \(id)") }
+        }
+        if options.json { try options.printJSON(views) }
+    }
+
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change a lamp's name, place or wattage (admin).",
@@ -209,7 +253,7 @@ struct List: AsyncParsableCommand {
         var rows = [["LAMP", "ONLINE", "DESIRED", "REPORTED", "POWER", "FAULTS", "GROUPS"]]
         for lamp in page.lamps {
             rows.append([
-                lamp.id, lamp.online ? "yes" : "no", Table.desired(lamp.desired),
+                lamp.id, lamp.revoked == true ? "revoked" : (lamp.online ? "yes" : "no"), Table.desired(lamp.desired),
                 lamp.reported.map { Table.percent($0.level) + " " + $0.mode + ($0.appliedVersion >= lamp.desired.version ? "" : " (behind)") } ?? "-",
                 lamp.reported.map { String(format: "%.1f W", $0.powerWatts) } ?? "-",
                 lamp.reported.map { $0.faults.isEmpty ? "-" : $0.faults.joined(separator: ",") } ?? "-",

@@ -122,6 +122,9 @@ struct OpenAPIContractTests {
         try await api.call("POST", "/api/v1/lamps", #"{"id":"gone-1"}"#, expect: 201)
         try await api.call("DELETE", "/api/v1/lamps/gone-1", expect: 204)
         try await api.call("DELETE", "/api/v1/lamps/gone-1", expect: 404)
+        try await api.call("POST", "/api/v1/lamps/extra-3/revoke", expect: 200)
+        try await api.call("POST", "/api/v1/lamps/gone-1/revoke", expect: 404)
+        try await api.call("POST", "/api/v1/lamps/extra-3/restore", expect: 200)
 
         // Groups and members.
         try await api.call("POST", "/api/v1/groups", #"{"name":"evening","description":"Lamps on the evening round"}"#, expect: 201)

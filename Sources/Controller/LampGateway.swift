@@ -226,3 +226,17 @@ final class RefuseNonUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
 }
+
+/// RFC 6455's rules on a client's frames that NIO's decoder leaves to the application
+/// (issue 12: unmasked frames, RSV bits and opcode 3 were accepted silently). A lamp's link
+/// negotiates no extension, so each of these closes it with 1002 (SPEC.md §11).
+enum StrictFraming {
+    /// Why `frame` breaks RFC 6455 for a client's frame without extensions, or nil.
+    static func violation(_ frame: WebSocketFrame) -> String? {
+        if frame.maskKey == nil { return "unmasked client frame" }
+        if frame.rsv1 || frame.rsv2 || frame.rsv3 { return "RSV bits set without an extension" }
+        let opcode = UInt8(webSocketOpcode: frame.opcode)
+        if (0x3...0x7).contains(opcode) || (0xB...0xF).contains(opcode) { return "reserved opcode \(opcode)" }
+        return nil
+    }
+}

@@ -96,6 +96,11 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        if let violation = StrictFraming.violation(frame) {
+            shared.counters.linksClosedMalformed.add()
+            run(machine.refuse(code: LampCloseCode.protocolError, reason: violation))
+            return
+        }
         let now = shared.clock.nowMilliseconds()
         switch frame.opcode {
         case .binary, .continuation:

@@ -58,7 +58,7 @@ struct LampEventTests {
         }
 
         func send(_ message: LampMessage, on channel: NIOAsyncTestingChannel) async throws {
-            try await channel.writeInbound(WebSocketFrame(fin: true, opcode: .binary, data: channel.allocator.buffer(bytes: message.bytes)))
+            try await channel.writeInbound(WebSocketFrame(fin: true, opcode: .binary, maskKey: WebSocketMaskingKey([0, 0, 0, 0]), data: channel.allocator.buffer(bytes: message.bytes)))
         }
 
         /// Every protocol message the controller sent on `channel` since the last call, after

@@ -58,7 +58,7 @@ struct LampLinkHandlerTests {
         }
 
         func send(_ bytes: [UInt8], opcode: WebSocketOpcode = .binary, fin: Bool = true) throws {
-            try channel.writeInbound(WebSocketFrame(fin: fin, opcode: opcode, data: channel.allocator.buffer(bytes: bytes)))
+            try channel.writeInbound(WebSocketFrame(fin: fin, opcode: opcode, maskKey: WebSocketMaskingKey([0, 0, 0, 0]), data: channel.allocator.buffer(bytes: bytes)))
         }
 
         /// Reads the challenge and answers with a valid hello, in `pieces` fragments.

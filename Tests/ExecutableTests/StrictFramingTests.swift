@@ -1,0 +1,49 @@
+import Foundation
+import LampProtocol
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 12: an unmasked client frame, RSV bits and a reserved opcode were accepted silently
+/// on the lamp port; RFC 6455 and SPEC.md §11 say close with 1002.
+@Suite("Strict WebSocket framing")
+struct StrictFramingTests {
+    @Test("on the lamp port an unmasked frame, RSV bits or a reserved opcode close the link with 1002")
+    func lampPort() async throws {
+        let daemon = try Daemon(lamps: 0)
+        try await daemon.start()
+        let mask: [UInt8] = [0, 0, 0, 0]
+        let frames: [(String, [UInt8])] = [
+            ("unmasked binary", [0x82, 0x01, 0x02]),
+            ("RSV1", [0xC2, 0x81] + mask + [0x02]),
+            ("RSV3", [0x92, 0x81] + mask + [0x02]),
+            ("opcode 3", [0x83, 0x81] + mask + [0x02]),
+            ("opcode 0xB", [0x8B, 0x80] + mask),
+        ]
+        for (name, frame) in frames {
+            let descriptor = try FloodHello.socket(port: daemon.lampPort, from: "127.0.0.1")
+            defer { close(descriptor) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let request = Array((
+                "GET \(LampProtocolVersion.path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Protocol: \(LampProtocolVersion.subprotocol)\r\n\r\n").utf8)
+            _ = send(descriptor, request, request.count, Int32(MSG_NOSIGNAL))
+            var head: [UInt8] = []
+            while !head.ends(with: Array("\r\n\r\n".utf8)) { head.append(try #require(FloodHello.readByte(descriptor))) }
+            _ = try #require(FloodHello.readFrame(descriptor))  // the challenge
+            _ = send(descriptor, frame, frame.count, Int32(MSG_NOSIGNAL))
+            var code: UInt16?
+            while let (opcode, payload) = FloodHello.readFrame(descriptor) {
+                if opcode == 8, payload.count >= 2 {
+                    code = UInt16(payload[0]) << 8 | UInt16(payload[1])
+                    break
+                }
+            }
+            #expect(code == 1002, "\(name)")
+        }
+    }
+}

@@ -9,7 +9,8 @@ never the JSON: the document says so in info.x-generated-by.
   optionals out rather than writing null, so in what the server sends an optional property is
   simply not required; in request bodies (what the server decodes, where null reads as absent)
   optionals also allow null, OpenAPI 3.1 style (`"type": ["number", "null"]`). The server
-  ignores unknown fields, so no schema says `additionalProperties: false`.
+  refuses a field a request body's type does not have (400 naming it), so request bodies say
+  `additionalProperties: false` (the event stream's requests excepted: it ignores them).
 - Paths, operations, roles and status codes come from the PATHS table below.
 
 Run it after changing either; the JSON is pretty-printed with sorted keys, so reruns are stable:
@@ -133,6 +134,9 @@ def component_schemas():
                 required.append(property_name)
         if required:
             schema["required"] = required
+        if name in REQUEST_TYPES and name != "StreamRequest":
+            # The API refuses a field the request type does not have (400 naming it).
+            schema["additionalProperties"] = False
         schemas[name] = schema
     for (name, property_name) in ENUMS:
         if property_name not in schemas.get(name, {}).get("properties", {}):

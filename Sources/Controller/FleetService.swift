@@ -53,8 +53,9 @@ public final class FleetService: Sendable {
         } catch let error as FleetError {
             throw error
         } catch {
-            logger.error("\(what) failed", metadata: ["error": "\(error)"])
-            throw .storage(what)
+            let reference = ErrorReference.make()
+            logger.error("\(what) failed", metadata: ["error": "\(error)", "error.reference": "\(reference)"])
+            throw .storage(what, reference: reference)
         }
     }
 

@@ -290,10 +290,13 @@ public enum OperatorHTTPServer {
         return number
     }
 
-    /// Decodes a JSON body, turning decoding errors into 400s that name the field.
-    static func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) throws(APIFailure) -> T {
+    /// Decodes a JSON body, turning decoding errors into 400s that name the field; a field
+    /// the request type does not have is refused too (issue 12: they were ignored silently,
+    /// so a misspelt optional field did nothing without a word).
+    static func decode<T: Codable>(_ type: T.Type, _ body: ByteBuffer) throws(APIFailure) -> T {
+        let value: T
         do {
-            return try APICoding.decoder().decode(T.self, from: Data(body.readableBytesView))
+            value = try APICoding.decoder().decode(T.self, from: Data(body.readableBytesView))
         } catch let error as DecodingError {
             switch error {
             case .keyNotFound(let key, let context):
@@ -310,6 +313,35 @@ public enum OperatorHTTPServer {
         } catch {
             throw APIFailure(status: 400, APIError(error: "the body could not be read: \(error)"))
         }
+        if let unknown = unknownField(value, body) {
+            throw .badRequest("is not a field of this request", field: unknown)
+        }
+        return value
+    }
+
+    /// The first field of the body (an object, or each object of an array) that `value`'s
+    /// type does not have, by its path; nil if there is none. A field the type has comes back
+    /// when the decoded value is encoded again, unless it is null (then it is left alone: a
+    /// null reads as absent either way).
+    static func unknownField(_ value: some Encodable, _ body: ByteBuffer) -> String? {
+        guard let sent = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)),
+            let encoded = try? APICoding.encoder().encode(value),
+            let known = try? JSONSerialization.jsonObject(with: encoded)
+        else { return nil }
+        func unknown(_ sent: Any, _ known: Any, _ prefix: String) -> String? {
+            if let sent = sent as? [String: Any] {
+                let known = known as? [String: Any] ?? [:]
+                for key in sent.keys.sorted() where !(sent[key] is NSNull) && known[key] == nil {
+                    return prefix.isEmpty ? key : "\(prefix).\(key)"
+                }
+            } else if let sent = sent as? [Any], let known = known as? [Any], sent.count == known.count {
+                for (index, element) in sent.enumerated() {
+                    if let found = unknown(element, known[index], "\(prefix)[\(index)]") { return found }
+                }
+            }
+            return nil
+        }
+        return unknown(sent, known, "")
     }
 
     static func path(_ keys: [any CodingKey]) -> String {
@@ -363,7 +395,27 @@ struct JSONErrorMiddleware: RouterMiddleware {
                 message = error.body ?? error.status.reasonPhrase
             }
             return OperatorHTTPServer.failure(APIFailure(status: status, APIError(error: message)))
+        } catch let failure as APIFailure {
+            return OperatorHTTPServer.failure(failure)
+        } catch {
+            // Anything else is ours, not the caller's: its text (SQL, paths, types) goes to the
+            // log under a reference, never into the answer.
+            let reference = ErrorReference.make()
+            context.logger.error("request failed", metadata: ["error": "\(error)", "error.reference": "\(reference)"])
+            return OperatorHTTPServer.failure(APIFailure(status: 500, APIError(error: ErrorReference.message(reference))))
         }
+    }
+}
+
+/// A short random reference that ties an internal error's answer to its line in the log.
+enum ErrorReference {
+    static func make() -> String {
+        String(UInt32.random(in: .min ... .max), radix: 16)
+    }
+
+    /// The whole body of an internal error's answer.
+    static func message(_ reference: String) -> String {
+        "internal error, see the daemon's log for \(reference)"
     }
 }
 

@@ -59,5 +59,10 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
         FleetError(.storage, "\(what) failed in the store; nothing was confirmed (see the daemon's log)")
     }
 
+    /// The store failed while doing `what`; the log has the cause under `reference`.
+    public static func storage(_ what: String, reference: String) -> FleetError {
+        FleetError(.storage, "\(what) failed in the store; nothing was confirmed: internal error, see the daemon's log for \(reference)")
+    }
+
     public var description: String { message }
 }

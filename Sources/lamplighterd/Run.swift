@@ -51,8 +51,13 @@ struct Run: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, format: format, shared: logLevel) }
         let logger = Logger(label: "lamplighterd")
 
+        if sources.lookup(.fleetKey) == nil { try FileChecks.checkKeyFile(settings.keyFile) }
         let key = try options.key.load(sources, createIfMissing: true)
         let existed = FileManager.default.fileExists(atPath: settings.database)
+        try FileChecks.checkDatabaseWritable(settings.database)
+        for warning in FileChecks.databaseWarnings(settings.database) {
+            logger.warning("\(warning)")
+        }
         if existed { try await Self.lock(settings.database) }
         let store: FleetStore
         do {

@@ -8,12 +8,23 @@ import Synchronization
 /// write is counted.
 final class FlakyStore: FleetStoring {
     struct Failure: Error {}
+    /// What a failing read throws: an error whose text carries SQL, as GRDB's do.
+    struct SQLFailure: Error, CustomStringConvertible {
+        var description: String { "SQLite error 1: no such table: audit - while executing `SELECT * FROM audit ORDER BY id DESC LIMIT ?`" }
+    }
 
     let real: FleetStore
     private let failing = Atomic<Bool>(false)
     private let writes = Atomic<Int>(0)
     private let jitter = Atomic<Bool>(false)
     private let tokenReadCount = Atomic<Int>(0)
+    private let readsFail = Atomic<Bool>(false)
+
+    /// Whether reads of the audit log and of groups fail with SQL in the error's text.
+    var failReads: Bool {
+        get { readsFail.load(ordering: .relaxed) }
+        set { readsFail.store(newValue, ordering: .relaxed) }
+    }
 
     init(_ real: FleetStore) { self.real = real }
 
@@ -98,9 +109,13 @@ final class FlakyStore: FleetStoring {
     func revokeToken(named name: String, audit: AuditRecord) async throws -> Bool { try real.revokeToken(named: name, audit: audit) }
     func appendAudit(_ audit: AuditRecord) async throws { try real.appendAudit(audit) }
     func audit(actor: String?, action: String?, beforeID: Int64?, limit: Int) async throws -> [AuditRecord] {
-        try real.audit(actor: actor, action: action, beforeID: beforeID, limit: limit)
+        if failReads { throw SQLFailure() }
+        return try real.audit(actor: actor, action: action, beforeID: beforeID, limit: limit)
     }
-    func groups() async throws -> [GroupRecord] { try real.groups() }
+    func groups() async throws -> [GroupRecord] {
+        if failReads { throw SQLFailure() }
+        return try real.groups()
+    }
     func createGroup(_ name: String, description: String?, audit: AuditRecord) async throws {
         try real.createGroup(name, description: description, audit: audit)
         try await reply()

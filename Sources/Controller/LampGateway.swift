@@ -225,6 +225,13 @@ final class RefuseNonUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
     }
+
+    /// A request NIO's parser refused (e.g. a raw 0xFF in the path): NIO's error handler has
+    /// answered 400; close, rather than wait for the pre-upgrade deadline (issue 12).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError { context.close(promise: nil) }
+        context.fireErrorCaught(error)
+    }
 }
 
 /// RFC 6455's rules on a client's frames that NIO's decoder leaves to the application

@@ -3,6 +3,7 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// The operator API's connection limits: the first request's header must arrive in time, a
 /// connection idle between requests is closed, and only so many connections may be waiting
@@ -53,10 +54,37 @@ struct GuardedChannel<Inner: ServerChildChannel & HTTPChannelHandler>: ServerChi
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
-        return inner.setup(channel: channel, logger: logger)
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(MalformedRequestAnswer(), position: .after(decoder))
+            return value
+        }
     }
 
     func handle(value: Inner.Value, logger: Logger) async {
         await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// Answers a request the HTTP parser refused (e.g. a raw 0xFF byte in the path) with 400 and
+/// closes the connection: before, the API never answered and kept it open (issue 12). Sits
+/// after the request decoder; writes its raw answer below the response encoder, since no
+/// response has begun.
+final class MalformedRequestAnswer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Any
+
+    static let body = #"{"error":"the request is not valid HTTP/1.1"}"# + "\n"
+    static let answer = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        + "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError, let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+        else { return context.fireErrorCaught(error) }
+        let buffer = context.channel.allocator.buffer(string: Self.answer)
+        encoder.writeAndFlush(NIOAny(buffer)).whenComplete { _ in context.close(promise: nil) }
     }
 }

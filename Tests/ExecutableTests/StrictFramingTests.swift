@@ -47,3 +47,29 @@ struct StrictFramingTests {
         }
     }
 }
+
+/// Issue 12: a raw 0xFF byte in a request's path got no answer on the API port, and on the
+/// lamp port a 400 without the connection being closed.
+@Suite("Malformed HTTP requests")
+struct MalformedRequestTests {
+    @Test("a raw 0xFF in the path is answered 400 and the connection closed, on both ports")
+    func rawByteInPath() async throws {
+        let daemon = try Daemon(lamps: 0)
+        try await daemon.start()
+        for port in [daemon.lampPort, daemon.apiPort] {
+            let descriptor = try FloodHello.socket(port: port, from: "127.0.0.1")
+            defer { close(descriptor) }
+            var timeout = timeval(tv_sec: 3, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let request: [UInt8] = Array("GET /api/v1/".utf8) + [0xFF] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            _ = send(descriptor, request, request.count, Int32(MSG_NOSIGNAL))
+            var answer: [UInt8] = []
+            errno = 0
+            while let byte = FloodHello.readByte(descriptor) { answer.append(byte) }
+            let closed = errno != EAGAIN && errno != EWOULDBLOCK
+            let text = String(decoding: answer, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 400"), "port \(port): \(text)")
+            #expect(closed, "port \(port) still open after 3 s")
+        }
+    }
+}

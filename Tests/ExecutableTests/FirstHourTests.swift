@@ -211,6 +211,7 @@ struct FirstHourTests {
             "--request-timeout": "9", "--max-pending-handshakes": "9", "--timezone": "UTC0", "--latitude": "1", "--longitude": "2",
             "--program-check-interval": "9", "--admin-token-file": "t", "--stream-buffer": "99", "--log-level": "debug",
             "--log-format": "json", "--cors-origin": "https://ops.example.org", "--map-tiles": "https://tiles.example.org/{z}/{x}/{y}.png",
+            "--handshake-failures": "9", "--handshake-backoff": "9", "--event-retention": "9", "--audit-retention": "9",
         ]
         let help = try ProductRunner.run("lamplighterd", ["run", "--help"]).stdout
         let flags = Set(help.matches(of: /--[a-z][a-z-]*[a-z]/).map { String($0.output) }).subtracting(["--help", "--version", "--config"])
@@ -256,9 +257,11 @@ struct FirstHourTests {
         let tls = try ProductRunner.runWithTimeout(
             "lampctl", ["watch", "--server", "https://localhost:\(daemon.lampPort)", "--token", "x", "--seconds", "30"], seconds: 40)
         #expect(tls.status == 3 && tls.stderr.contains("the TLS handshake failed"), "\(tls.stderr)")
+        // The API port answers a TLS hello it cannot parse with 400 and closes (it used to say
+        // nothing), so this fails the same way, at once.
         let silent = try ProductRunner.runWithTimeout(
             "lampctl", ["watch", "--server", "https://localhost:\(daemon.apiPort)", "--token", "x", "--seconds", "30"], seconds: 40)
-        #expect(silent.status == 3 && silent.stderr.contains("no answer to the subscription within"), "\(silent.stderr)")
+        #expect(silent.status == 3 && silent.stderr.contains("the TLS handshake failed"), "\(silent.stderr)")
         let address = try ProductRunner.run("lampctl", ["watch", "--server", "https://127.0.0.1:\(daemon.apiPort)", "--token", "x"])
         #expect(address.status == 3 && address.stderr.contains("needs its host name"), "\(address.stderr)")
         let watch = try ProductRunner.run("lampctl", ["watch", "--server", "http://127.0.0.1:1", "--seconds", "1"])

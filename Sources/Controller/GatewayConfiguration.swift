@@ -18,6 +18,9 @@ public struct GatewayConfiguration: Sendable {
     /// (more are closed at once), each for at most this long (then closed). Bounds what a
     /// flood of idle or slow strangers holds before the handshake's own deadline applies.
     public var upgradeLimits = ConnectionLimits(maximumConnections: 4096, deadlineMilliseconds: 10_000)
+    /// TLS for the lamp port (`wss://`): nil serves plain `ws://`. With TLS, a connection that
+    /// does not start a TLS handshake is closed (no plain text on a TLS port).
+    public var tls: ReloadableTLSContext?
     /// Seconds between pings; a link silent for twice this is closed with 4004 (SPEC.md §2).
     public var pingIntervalSeconds: UInt16 = 20
     /// Report interval announced in the welcome, seconds.

@@ -36,5 +36,6 @@ struct Config: ParsableCommand {
         .apiPort: "7380", .reportInterval: "60", .pingInterval: "20", .requestTimeout: "10", .maxPendingHandshakes: "2048",
         .adminTokenFile: "lamplighter.admin-token", .streamBuffer: "4096", .timezone: "(the system's)", .programCheckInterval: "60",
         .logLevel: "info", .logFormat: "text", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)",
+        .tlsCertificate: "(none: plain ws:// and http://)", .tlsKey: "(none)", .lampTLSClientCA: "(none: no client certificates)",
     ]
 }

@@ -45,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", exact: "2.5.2"),
         // The WebSocket client (WSClient) of lampctl watch: ws:// and wss:// (TLS through a proxy).
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        // lampctl's https:// transport with a CA file (URLSession on Linux cannot take one).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: [
         // The wire codec. No dependencies, no Foundation: it also compiles as Embedded Swift
@@ -89,6 +91,7 @@ let package = Package(
             name: "OperatorClient",
             dependencies: [
                 "OperatorAPI", .product(name: "WSClient", package: "swift-websocket"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ] + nio,
             swiftSettings: swiftSettings),
         // The I/O layer: lamp gateway (NIO WebSocket), operator HTTP API (Hummingbird), fleet

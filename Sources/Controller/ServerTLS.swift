@@ -23,24 +23,24 @@ public struct ServerTLSFiles: Sendable, Equatable {
     /// Reads and checks the files and builds a server context from them. The error names the
     /// file and what is wrong with it (missing, unreadable, not PEM, key not the certificate's).
     public func makeContext() throws(ServerTLSError) -> NIOSSLContext {
-        let chain = try Self.certificates(certificate, what: "certificate")
+        let chain = try Self.certificates(certificate, what: "certificate", file: .certificate)
         let expiry = chain[0].notValidAfter
         guard Double(expiry) > Date().timeIntervalSince1970 else {
             let date = Date(timeIntervalSince1970: Double(expiry)).formatted(.iso8601)
-            throw ServerTLSError(description: "\(certificate): the certificate expired at \(date)")
+            throw ServerTLSError(file: .certificate, description: "\(certificate): the certificate expired at \(date)")
         }
-        try Self.readable(key, what: "private key")
+        try Self.readable(key, what: "private key", file: .key)
         let privateKey: NIOSSLPrivateKey
         do {
             privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
         } catch {
-            throw ServerTLSError(description: "\(key): not a PEM private key (or an encrypted one; the key must be unencrypted)")
+            throw ServerTLSError(file: .key, description: "\(key): not a PEM private key (or an encrypted one; the key must be unencrypted)")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
         configuration.minimumTLSVersion = .tlsv12
         if let clientCA {
-            let authorities = try Self.certificates(clientCA, what: "client CA certificate")
+            let authorities = try Self.certificates(clientCA, what: "client CA certificate", file: .clientCA)
             configuration.trustRoots = .certificates(authorities)
             // A lamp has no host name to check; its certificate must chain to the CA.
             configuration.certificateVerification = .noHostnameVerification
@@ -49,39 +49,43 @@ public struct ServerTLSFiles: Sendable, Equatable {
             // BoringSSL compares the key with the certificate's public key here.
             return try NIOSSLContext(configuration: configuration)
         } catch {
-            throw ServerTLSError(description: "\(key): the private key does not belong to the certificate in \(certificate)")
+            throw ServerTLSError(file: .key, description: "\(key): the private key does not belong to the certificate in \(certificate)")
         }
     }
 
     /// The certificates of a PEM file, at least one.
-    static func certificates(_ path: String, what: String) throws(ServerTLSError) -> [NIOSSLCertificate] {
-        try readable(path, what: what)
+    static func certificates(_ path: String, what: String, file: ServerTLSError.File) throws(ServerTLSError) -> [NIOSSLCertificate] {
+        try readable(path, what: what, file: file)
         let certificates: [NIOSSLCertificate]
         do {
             certificates = try NIOSSLCertificate.fromPEMFile(path)
         } catch {
-            throw ServerTLSError(description: "\(path): not a PEM \(what) (expected -----BEGIN CERTIFICATE-----)")
+            throw ServerTLSError(file: file, description: "\(path): not a PEM \(what) (expected -----BEGIN CERTIFICATE-----)")
         }
         guard !certificates.isEmpty else {
-            throw ServerTLSError(description: "\(path): holds no PEM \(what) (expected -----BEGIN CERTIFICATE-----)")
+            throw ServerTLSError(file: file, description: "\(path): holds no PEM \(what) (expected -----BEGIN CERTIFICATE-----)")
         }
         return certificates
     }
 
     /// Throws unless `path` is a readable file.
-    static func readable(_ path: String, what: String) throws(ServerTLSError) {
+    static func readable(_ path: String, what: String, file: ServerTLSError.File) throws(ServerTLSError) {
         var directory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &directory) else {
-            throw ServerTLSError(description: "\(path): no such file (the \(what))")
+            throw ServerTLSError(file: file, description: "\(path): no such file (the \(what))")
         }
         guard !directory.boolValue, FileManager.default.isReadableFile(atPath: path) else {
-            throw ServerTLSError(description: "\(path): cannot read the \(what) (a directory, or no permission)")
+            throw ServerTLSError(file: file, description: "\(path): cannot read the \(what) (a directory, or no permission)")
         }
     }
 }
 
 /// A TLS file could not be used: the message names the file and what is wrong.
 public struct ServerTLSError: Error, Sendable, CustomStringConvertible {
+    /// Which of the files, so the caller can name the setting that gave it.
+    public enum File: Sendable { case certificate, key, clientCA }
+    /// The file at fault.
+    public let file: File
     /// One line for the operator.
     public let description: String
 }

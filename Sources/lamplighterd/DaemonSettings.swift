@@ -113,12 +113,13 @@ struct DaemonSettings: Sendable, Equatable {
             do {
                 _ = try files.makeContext()
             } catch {
-                let source = [SettingKey.tlsCertificate, .tlsKey, .lampTLSClientCA].compactMap { key -> String? in
-                    guard let (value, source) = sources.lookup(key), error.description.hasPrefix(URL(fileURLWithPath: value).path + ":") else {
-                        return nil
+                let key: SettingKey =
+                    switch error.file {
+                    case .certificate: .tlsCertificate
+                    case .key: .tlsKey
+                    case .clientCA: .lampTLSClientCA
                     }
-                    return source
-                }.first
+                let source = sources.lookup(key)?.source
                 throw SettingsError(description: (source.map { "\($0): " } ?? "") + error.description)
             }
         }

@@ -227,6 +227,15 @@ struct TLSTests {
         #expect(notPEM.status == 78 && notPEM.stderr.contains("server.key: not a PEM certificate"), "\(notPEM.stderr)")
         let mismatched = try config(["--tls-certificate", certificates.serverCertificate, "--tls-key", other.serverKey])
         #expect(mismatched.status == 78 && mismatched.stderr.contains("does not belong to the certificate"), "\(mismatched.stderr)")
+        try TestCertificates.openssl(
+            ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "expired.pem", "-days", "-1"],
+            in: directory)
+        let expired = try config(["--tls-certificate", directory.appendingPathComponent("expired.pem").path, "--tls-key", certificates.serverKey])
+        #expect(expired.status == 78 && expired.stderr.contains("expired.pem: the certificate expired at"), "\(expired.stderr)")
+        let notACA = try config([
+            "--tls-certificate", certificates.serverCertificate, "--tls-key", certificates.serverKey, "--lamp-tls-client-ca", certificates.serverKey,
+        ])
+        #expect(notACA.status == 78 && notACA.stderr.contains("--lamp-tls-client-ca: ") && notACA.stderr.contains("not a PEM client CA certificate"), "\(notACA.stderr)")
         let caAlone = try config(["--lamp-tls-client-ca", certificates.ca])
         #expect(caAlone.status == 78 && caAlone.stderr.contains("needs TLS"), "\(caAlone.stderr)")
         // From the environment, shown with its source.

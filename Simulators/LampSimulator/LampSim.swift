@@ -6,6 +6,7 @@ import LampProtocol
 import NIOCore
 import OperatorAPI
 import NIOPosix
+import NIOSSL
 import UnixSignals
 
 /// The simulator's entry point.
@@ -29,8 +30,20 @@ struct LampSim: AsyncParsableCommand {
             """,
         version: LamplighterVersion.current)
 
-    @Option(help: "The controller's lamp URL (env LAMPLIGHTER_LAMP_URL).")
+    @Option(help: "The controller's lamp URL, ws:// or wss:// (env LAMPLIGHTER_LAMP_URL).")
     var url: String = ProcessInfo.processInfo.environment["LAMPLIGHTER_LAMP_URL"] ?? "ws://127.0.0.1:7350/lamp/v1"
+
+    @Flag(help: "Connect with TLS (wss://) even when --url says ws://.")
+    var tls = false
+
+    @Option(help: "Trust the controller's certificate when this CA (PEM) signed it, instead of the system's CAs (env LAMPSIM_CA_FILE).")
+    var caFile: String? = ProcessInfo.processInfo.environment["LAMPSIM_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+
+    @Option(help: "A TLS client certificate (PEM) every lamp presents (a controller with lamp-tls-client-ca asks for one).")
+    var clientCertificate: String?
+
+    @Option(help: "The client certificate's private key (PEM).")
+    var clientKey: String?
 
     @Option(help: "How many lamps, 1 to 20000 per process (the open-file limit).")
     var count: Int = 100
@@ -131,6 +144,7 @@ struct LampSim: AsyncParsableCommand {
         }
         _ = try parseURL()
         _ = try parseSources()
+        _ = try makeTLS()
     }
 
     /// The lamps' clock: simulated when --time-scale or --start-time asks for it.
@@ -142,12 +156,54 @@ struct LampSim: AsyncParsableCommand {
         return UInt64(max(0, date.timeIntervalSince1970 * 1000))
     }
 
-    func parseURL() throws -> (host: String, port: Int, path: String) {
-        guard let components = URLComponents(string: url), components.scheme == "ws", let host = components.host else {
-            throw ValidationError("--url must look like ws://HOST:PORT/lamp/v1")
+    func parseURL() throws -> (host: String, port: Int, path: String, secure: Bool) {
+        guard let components = URLComponents(string: url), components.scheme == "ws" || components.scheme == "wss", let host = components.host
+        else {
+            throw ValidationError("--url must look like ws://HOST:PORT/lamp/v1 or wss://HOST:PORT/lamp/v1")
         }
+        let secure = tls || components.scheme == "wss"
         let path = components.path.isEmpty ? LampProtocolVersion.path : components.path
-        return (host, components.port ?? 80, path)
+        return (host, components.port ?? (secure ? 443 : 80), path, secure)
+    }
+
+    /// The TLS client context every lamp shares, when the URL is wss:// or --tls is given.
+    func makeTLS() throws -> NIOSSLContext? {
+        guard try parseURL().secure else {
+            if caFile != nil || clientCertificate != nil || clientKey != nil {
+                throw ValidationError("--ca-file, --client-certificate and --client-key need TLS: a wss:// URL or --tls")
+            }
+            return nil
+        }
+        guard (clientCertificate == nil) == (clientKey == nil) else {
+            throw ValidationError("--client-certificate and --client-key go together")
+        }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let caFile {
+            configuration.trustRoots = .certificates(try Self.pemCertificates(caFile, option: "--ca-file"))
+        }
+        if let clientCertificate, let clientKey {
+            configuration.certificateChain = try Self.pemCertificates(clientCertificate, option: "--client-certificate").map { .certificate($0) }
+            do {
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientKey, format: .pem))
+            } catch {
+                throw ValidationError("--client-key \(clientKey): not a readable PEM private key")
+            }
+        }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ValidationError("--client-key \(clientKey ?? "-") does not belong to --client-certificate \(clientCertificate ?? "-") (\(error))")
+        }
+    }
+
+    /// The certificates of a PEM file, at least one; the error names the option and file.
+    static func pemCertificates(_ path: String, option: String) throws -> [NIOSSLCertificate] {
+        guard FileManager.default.isReadableFile(atPath: path) else { throw ValidationError("\(option) \(path): no such readable file") }
+        guard let certificates = try? NIOSSLCertificate.fromPEMFile(path), !certificates.isEmpty else {
+            throw ValidationError("\(option) \(path): holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        }
+        return certificates
     }
 
     func parseSources() throws -> [SocketAddress] {
@@ -173,8 +229,10 @@ struct LampSim: AsyncParsableCommand {
 
     func run() async throws {
         let key = try loadKey()
-        let (host, port, path) = try parseURL()
-        let target = SimTarget(host: host, port: port, path: path, sourceAddresses: try parseSources())
+        let (host, port, path, _) = try parseURL()
+        let target = SimTarget(
+            host: host, port: port, path: path, sourceAddresses: try parseSources(), tls: try makeTLS(),
+            serverHostname: (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let stats = SimStats()
         let loops = Array(group.makeIterator())

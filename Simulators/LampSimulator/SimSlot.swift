@@ -4,6 +4,8 @@ import LampProtocolNIO
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import Synchronization
 import NIOWebSocket
 
 /// Where lamps connect and how.
@@ -12,6 +14,11 @@ struct SimTarget: Sendable {
     let port: Int
     let path: String
     let sourceAddresses: [SocketAddress]
+    /// TLS (wss://): the context every lamp shares; nil for plain ws://.
+    let tls: NIOSSLContext?
+    /// The name the certificate must carry (and SNI); nil for an IP address, whose
+    /// certificate must then name that address.
+    let serverHostname: String?
 }
 
 /// One lamp's connection life: idle (waiting to reconnect), connecting, connected.
@@ -101,6 +108,10 @@ final class SimSlot {
         }
         let future = bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
+                if let tls = target.tls {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: target.serverHostname))
+                    try channel.pipeline.syncOperations.addHandler(TLSFailureReporter(target: target))
+                }
                 let upgrader = NIOWebSocketClientUpgrader(
                     maxFrameSize: 1 << 16, automaticErrorHandling: false,
                     upgradePipelineHandler: { channel, _ in
@@ -394,5 +405,26 @@ final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// Prints the first TLS failure of the run (an untrusted certificate, a refused client
+/// certificate), so a fleet that cannot connect says why; later ones are counted as connect
+/// failures only.
+final class TLSFailureReporter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    static let reported = Atomic<Bool>(false)
+    let target: SimTarget
+
+    init(target: SimTarget) {
+        self.target = target
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOSSLError || error is BoringSSLError, !Self.reported.exchange(true, ordering: .relaxed) {
+            print("lampsim: TLS with \(target.host):\(target.port) failed: \(error) (--ca-file names the CA that signed the controller's certificate; --client-certificate/--client-key when it asks for one)")
+            fflush(nil)
+        }
+        context.fireErrorCaught(error)
     }
 }

@@ -21,6 +21,9 @@ public struct GatewayConfiguration: Sendable {
     /// Failed handshakes allowed from one source address before its new connections are
     /// refused for a doubling backoff (see ``HandshakeFailureLimits``).
     public var handshakeFailureLimits = HandshakeFailureLimits()
+    /// TLS for the lamp port (`wss://`): nil serves plain `ws://`. With TLS, a connection that
+    /// does not start a TLS handshake is closed (no plain text on a TLS port).
+    public var tls: ReloadableTLSContext?
     /// Seconds between pings; a link silent for twice this is closed with 4004 (SPEC.md §2).
     public var pingIntervalSeconds: UInt16 = 20
     /// Report interval announced in the welcome, seconds.

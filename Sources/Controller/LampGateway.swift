@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import ServiceLifecycle
 import Synchronization
@@ -115,9 +116,13 @@ public final class LampGateway: Service, Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let refuse = RefuseNonUpgradeHandler()
-                    // First, so a connection over the limit costs no HTTP parser.
+                    // First, so a connection over the limit costs no TLS session and no HTTP
+                    // parser, and the deadline covers the TLS handshake too.
                     let guarding = ConnectionGuard(limits: configuration.upgradeLimits, counters: shared.counters.beforeUpgrade)
                     try channel.pipeline.syncOperations.addHandler(guarding)
+                    if let tls = configuration.tls {
+                        try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
                             context.pipeline.syncOperations.removeHandler(refuse, promise: nil)

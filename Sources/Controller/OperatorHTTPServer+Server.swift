@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// The operator API's connection limits: the first request's header must arrive in time, a
 /// connection idle between requests is closed, and only so many connections may be waiting
@@ -25,25 +26,32 @@ public struct OperatorConnectionLimits: Sendable {
 extension OperatorHTTPServer {
     /// The HTTP/1.1 server (the router's routes) with the event stream's WebSocket upgrade
     /// (``streamUpgrade(_:)``), behind the limits.
-    public static func server(service: FleetService, limits: OperatorConnectionLimits = OperatorConnectionLimits()) -> HTTPServerBuilder {
+    /// With `tls`, the server speaks only `https://` (and the stream `wss://`): a connection
+    /// that does not start a TLS handshake is closed.
+    public static func server(
+        service: FleetService, limits: OperatorConnectionLimits = OperatorConnectionLimits(), tls: ReloadableTLSContext? = nil
+    ) -> HTTPServerBuilder {
         let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
             http1: .init(idleTimeout: limits.idleTimeout))
         let shouldUpgrade = streamUpgrade(service)
         return HTTPServerBuilder { responder in
             GuardedChannel(
                 inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration, shouldUpgrade: shouldUpgrade),
-                limits: limits.firstHeader, counters: limits.counters)
+                limits: limits.firstHeader, counters: limits.counters, tls: tls)
         }
     }
 }
 
 /// A child channel with a ``ConnectionGuard`` in front of everything the inner channel sets
 /// up: Hummingbird's idle timeout starts only after a first request's header, so the guard
-/// covers the time before it.
+/// covers the time before it. With TLS, the TLS handler comes first and the guard after it, so
+/// the guard finds the end of the header in plain text; its deadline, set when it is added,
+/// covers the TLS handshake as well.
 struct GuardedChannel<Inner: ServerChildChannel & HTTPChannelHandler>: ServerChildChannel, HTTPChannelHandler {
     let inner: Inner
     let limits: ConnectionLimits
     let counters: ConnectionPhaseCounters
+    let tls: ReloadableTLSContext?
 
     var responder: HTTPChannelHandler.Responder { inner.responder }
 
@@ -51,6 +59,9 @@ struct GuardedChannel<Inner: ServerChildChannel & HTTPChannelHandler>: ServerChi
         do {
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionGuard(limits: limits, counters: counters, endsAtFirstHeader: true), position: .first)
+            if let tls {
+                try channel.pipeline.syncOperations.addHandler(tls.makeHandler(), position: .first)
+            }
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

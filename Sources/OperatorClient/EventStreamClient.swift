@@ -51,9 +51,16 @@ public enum EventStreamClient {
     /// Connects to `server` and subscribes with `requests`; connection failures arrive as the
     /// sequence's error.
     public static func connect(
-        server: URL, token: String?, requests: [StreamRequest]
+        server: URL, token: String?, caFile: String? = nil, requests: [StreamRequest]
     ) async throws -> AsyncThrowingStream<StreamEvent, any Error> {
         let url = try streamURL(server: server)
+        var tls: TLSConfiguration?
+        if server.scheme == "https" {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            if let caFile { configuration.trustRoots = .certificates(try OperatorClient.certificates(caFile, server: server.absoluteString)) }
+            tls = configuration
+        }
         let payloads = try requests.map { String(decoding: try APICoding.encoder().encode($0), as: UTF8.self) }
         var headers = HTTPFields()
         if let token { headers[.authorization] = "Bearer \(token)" }
@@ -65,7 +72,7 @@ public enum EventStreamClient {
         let answered = AnswerFlag()
         let task = Task {
             do {
-                let close = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+                let close = try await WebSocketClient.connect(url: url, configuration: configuration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
                     for payload in payloads {
                         try await outbound.write(.text(payload))
                     }
@@ -82,7 +89,7 @@ public enum EventStreamClient {
                 }
                 continuation.finish(throwing: outcome(close, tokenGiven: token != nil, server: serverText))
             } catch {
-                continuation.finish(throwing: failure(error, server: serverText))
+                continuation.finish(throwing: failure(error, server: serverText, caFile: caFile))
             }
         }
         let watchdog = Task {
@@ -116,12 +123,15 @@ public enum EventStreamClient {
     }
 
     /// A connection failure as the client's error, in words.
-    static func failure(_ error: any Error, server: String) -> any Error {
+    static func failure(_ error: any Error, server: String, caFile: String? = nil) -> any Error {
         if error is CancellationError { return error }
         if let client = error as? WebSocketClientError, client == .webSocketUpgradeFailed {
             return OperatorClientError.notTheAPI(server: server, status: 0)
         }
         if error is WebSocketClientError { return OperatorClientError.badResponse("\(error)") }
+        if error is NIOSSLError || error is BoringSSLError {
+            return OperatorClientError.unreachable(server: server, reason: OperatorClient.describeTLS(error, caFile: caFile))
+        }
         return OperatorClientError.unreachable(server: server, reason: describe(error))
     }
 

@@ -1,4 +1,8 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
 import OperatorAPI
 
 #if canImport(FoundationNetworking)
@@ -40,11 +44,16 @@ public struct OperatorClient: Sendable {
     /// The bearer token sent with every request.
     public let token: String?
     private let session: URLSession
+    /// The CA (PEM) that signed an https:// server's certificate, instead of the system's.
+    public let caFile: String?
+    private let timeoutSeconds: Double
 
     /// A client of the daemon at `server`, calling with `token`.
-    public init(server: URL, token: String?, timeoutSeconds: Double = 10) {
+    public init(server: URL, token: String?, timeoutSeconds: Double = 10, caFile: String? = nil) {
         self.server = server
         self.token = token
+        self.caFile = caFile
+        self.timeoutSeconds = timeoutSeconds
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeoutSeconds
         self.session = URLSession(configuration: configuration)
@@ -207,6 +216,79 @@ public struct OperatorClient: Sendable {
         try await get("/api/v1/stats")
     }
 
+    /// Sends a request to the API and returns the status and body, for scripts and tests that
+    /// need the raw answer; the transport (and its TLS) is lampctl's.
+    public func raw(_ method: String, _ path: String, body: Data? = nil) async throws -> (status: Int, body: Data) {
+        guard let url = URL(string: path, relativeTo: server) else { throw OperatorClientError.badResponse("cannot build a URL for \(path)") }
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        return try await exchange(request)
+    }
+
+    /// The largest answer read, bytes: a page of lamps is far smaller.
+    static let maximumResponseSize = 64 << 20
+
+    /// Sends `request`: http:// through URLSession, https:// through AsyncHTTPClient with
+    /// NIOSSL, which can trust a given CA file (URLSession on Linux cannot).
+    private func exchange(_ request: URLRequest) async throws -> (status: Int, body: Data) {
+        guard server.scheme == "https" else {
+            do {
+                let (data, response) = try await session.data(for: request)
+                return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+            } catch {
+                throw OperatorClientError.unreachable(server: server.absoluteString, reason: error.localizedDescription)
+            }
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let caFile { tls.trustRoots = .certificates(try Self.certificates(caFile, server: server.absoluteString)) }
+        var outgoing = HTTPClientRequest(url: request.url?.absoluteString ?? "")
+        outgoing.method = HTTPMethod(rawValue: request.httpMethod ?? "GET")
+        outgoing.tlsConfiguration = tls
+        for (name, value) in request.allHTTPHeaderFields ?? [:] { outgoing.headers.add(name: name, value: value) }
+        if let body = request.httpBody { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let response = try await HTTPClient.shared.execute(outgoing, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+            let body = try await response.body.collect(upTo: Self.maximumResponseSize)
+            return (Int(response.status.code), Data(body.readableBytesView))
+        } catch {
+            throw OperatorClientError.unreachable(server: server.absoluteString, reason: Self.describeTLS(error, caFile: caFile))
+        }
+    }
+
+    /// The CA file's certificates; a missing or non-PEM file is named.
+    static func certificates(_ path: String, server: String) throws -> [NIOSSLCertificate] {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw OperatorClientError.unreachable(server: server, reason: "cannot read the CA file \(path) (--ca-file, LAMPCTL_CA_FILE)")
+        }
+        guard let certificates = try? NIOSSLCertificate.fromPEMFile(path), !certificates.isEmpty else {
+            throw OperatorClientError.unreachable(server: server, reason: "the CA file \(path) holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        }
+        return certificates
+    }
+
+    /// An https:// failure in words: an untrusted certificate says which CA setting to fix.
+    static func describeTLS(_ error: any Error, caFile: String?) -> String {
+        let text = String(describing: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
+            return caFile.map { "its TLS certificate is not signed by the CA in \($0)" }
+                ?? "its TLS certificate is not signed by a CA this system trusts (--ca-file or LAMPCTL_CA_FILE names the CA that signed it)"
+        }
+        if text.contains("WRONG_VERSION_NUMBER") || text.contains("PACKET_LENGTH_TOO_LONG") {
+            return "it does not speak TLS (plain HTTP is http://)"
+        }
+        if let client = error as? HTTPClientError {
+            if client == .deadlineExceeded || client == .readTimeout || client == .connectTimeout { return "no answer in time" }
+            if client == .remoteConnectionClosed { return "the connection closed (does it speak TLS?)" }
+        }
+        return EventStreamClient.describe(error)
+    }
+
     private func get<T: Decodable>(_ path: String, query: [URLQueryItem] = []) async throws -> T {
         try await send("GET", path, query: query, body: nil)
     }
@@ -232,14 +314,7 @@ public struct OperatorClient: Sendable {
         for (name, value) in headers {
             request.setValue(value, forHTTPHeaderField: name)
         }
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: request)
-        } catch {
-            throw OperatorClientError.unreachable(server: server.absoluteString, reason: error.localizedDescription)
-        }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (status, data) = try await exchange(request)
         guard (200..<300).contains(status) else {
             guard let apiError = try? APICoding.decoder().decode(APIError.self, from: data) else {
                 throw OperatorClientError.notTheAPI(server: server.absoluteString, status: status)

@@ -14,6 +14,9 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "API token (env LAMPLIGHTER_TOKEN; config 'token').")
     var token: String?
 
+    @Option(help: "CA certificate (PEM) that signed an https:// server's certificate, instead of the system's CAs (env LAMPCTL_CA_FILE; config 'ca-file').")
+    var caFile: String?
+
     @Option(help: "Config file (env LAMPCTL_CONFIG; default ~/.config/lampctl/config).")
     var config: String?
 
@@ -25,8 +28,12 @@ struct ClientOptions: ParsableArguments {
         let file = try ConfigFile.load(explicit: config ?? environment["LAMPCTL_CONFIG"])
         server = server ?? environment["LAMPLIGHTER_SERVER"] ?? file["server"] ?? "http://127.0.0.1:7380"
         token = token ?? environment["LAMPLIGHTER_TOKEN"] ?? file["token"]
+        caFile = caFile ?? environment["LAMPCTL_CA_FILE"] ?? file["ca-file"]
         guard let server, let url = URL(string: server), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-            throw ValidationError("--server must look like http://HOST:PORT")
+            throw ValidationError("--server must look like http://HOST:PORT or https://HOST:PORT")
+        }
+        if let caFile, url.scheme != "https" {
+            throw ValidationError("--ca-file \(caFile) is for an https:// server; \(server) is plain http://")
         }
     }
 
@@ -36,7 +43,7 @@ struct ClientOptions: ParsableArguments {
     }
 
     var client: OperatorClient {
-        OperatorClient(server: serverURL, token: token)
+        OperatorClient(server: serverURL, token: token, caFile: caFile)
     }
 
     /// Prints `value` as JSON.
@@ -45,9 +52,9 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
-/// lampctl's config file: `key = value` lines, `#` comments. Keys: `server`, `token`.
+/// lampctl's config file: `key = value` lines, `#` comments. Keys: `server`, `token`, `ca-file`.
 enum ConfigFile {
-    static let keys: Set<String> = ["server", "token"]
+    static let keys: Set<String> = ["server", "token", "ca-file"]
 
     /// The settings of `explicit` (which must exist), or of ~/.config/lampctl/config if it
     /// exists; empty otherwise.
@@ -79,7 +86,7 @@ enum ConfigFile {
             let key = line[..<equals].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             guard keys.contains(key) else {
-                throw ValidationError("\(path):\(index + 1): unknown key '\(key)' (known: server, token)")
+                throw ValidationError("\(path):\(index + 1): unknown key '\(key)' (known: server, token, ca-file)")
             }
             guard !value.isEmpty else { throw ValidationError("\(path):\(index + 1): \(key) has no value") }
             settings[key] = value

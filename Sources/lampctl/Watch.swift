@@ -14,7 +14,8 @@ struct Watch: AsyncParsableCommand {
             offline, fault, refusal, program mismatch), without status reports and progress. \
             Runs until interrupted, or --count events, or --seconds; when lamplighterd closes \
             the stream (it stops or restarts) it says so and exits 3. The server may be \
-            https:// (through a TLS proxy): the stream is then wss://.
+            https:// (lamplighterd with tls-certificate, or a TLS proxy): the stream is then \
+            wss://, trusting --ca-file's CA if given; use the host name the certificate names.
             """)
 
     @OptionGroup var options: ClientOptions
@@ -38,7 +39,7 @@ struct Watch: AsyncParsableCommand {
             op: "subscribe", channels: channels.isEmpty ? [StreamChannel.fleet] : channels,
             statusIntervalSeconds: summary ? 3600 : statusInterval)
         let stream = try await Exit.call {
-            try await EventStreamClient.connect(server: options.serverURL, token: options.token, requests: [request])
+            try await EventStreamClient.connect(server: options.serverURL, token: options.token, caFile: options.caFile, requests: [request])
         }
         let deadline = seconds.map { Date().addingTimeInterval($0) }
         let limit = count

@@ -37,5 +37,6 @@ struct Config: ParsableCommand {
         .adminTokenFile: "lamplighter.admin-token", .streamBuffer: "4096", .timezone: "(the system's)", .programCheckInterval: "60",
         .logLevel: "info", .logFormat: "text", .handshakeFailures: "20", .handshakeBackoff: "10", .eventRetention: "90",
         .auditRetention: "365", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)",
+        .tlsCertificate: "(none: plain ws:// and http://)", .tlsKey: "(none)", .lampTLSClientCA: "(none: no client certificates)",
     ]
 }

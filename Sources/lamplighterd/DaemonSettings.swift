@@ -48,6 +48,23 @@ struct DaemonSettings: Sendable, Equatable {
     var corsOrigin: String?
     /// The dashboard's map tile server URL (nil: lamps on a plain background).
     var mapTiles: String?
+    /// TLS for both ports, absolute paths: certificate chain and key (nil: plain ws:// and
+    /// http://), and the CA lamps' client certificates must chain to (nil: none asked).
+    var tlsCertificate: String?
+    var tlsKey: String?
+    var lampTLSClientCA: String?
+
+    /// The lamp port's TLS files, when TLS is on.
+    var lampTLS: ServerTLSFiles? {
+        guard let tlsCertificate, let tlsKey else { return nil }
+        return ServerTLSFiles(certificate: tlsCertificate, key: tlsKey, clientCA: lampTLSClientCA)
+    }
+
+    /// The operator API's TLS files, when TLS is on (no client certificates: tokens).
+    var apiTLS: ServerTLSFiles? {
+        guard let tlsCertificate, let tlsKey else { return nil }
+        return ServerTLSFiles(certificate: tlsCertificate, key: tlsKey)
+    }
 
     /// Resolves and checks every setting.
     init(_ sources: SettingsSources) throws {
@@ -89,6 +106,34 @@ struct DaemonSettings: Sendable, Equatable {
         logFormat = LogFormat(rawValue: try sources.choice(.logFormat, default: "text", choices: LogFormat.allCases.map(\.rawValue))) ?? .text
         corsOrigin = try sources.checked(.corsOrigin, OperatorHTTPSettings.corsOriginProblem)
         mapTiles = try sources.checked(.mapTiles, OperatorHTTPSettings.mapTilesProblem)
+        let absolute = { (key: SettingKey) in sources.string(key).map { URL(fileURLWithPath: $0).path } }
+        tlsCertificate = absolute(.tlsCertificate)
+        tlsKey = absolute(.tlsKey)
+        lampTLSClientCA = absolute(.lampTLSClientCA)
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            let (given, missing) = tlsCertificate == nil ? (SettingKey.tlsKey, SettingKey.tlsCertificate) : (.tlsCertificate, .tlsKey)
+            throw SettingsError(
+                description: "\(sources.lookup(given)?.source ?? given.flag) is set without \(missing.rawValue): TLS needs the certificate and its key")
+        }
+        if lampTLSClientCA != nil, tlsCertificate == nil {
+            throw SettingsError(
+                description: "\(sources.lookup(.lampTLSClientCA)?.source ?? "--lamp-tls-client-ca") needs TLS: set tls-certificate and tls-key too")
+        }
+        // Read the files now, so a bad one stops the start (or a SIGHUP) with its name.
+        if let files = lampTLS {
+            do {
+                _ = try files.makeContext()
+            } catch {
+                let key: SettingKey =
+                    switch error.file {
+                    case .certificate: .tlsCertificate
+                    case .key: .tlsKey
+                    case .clientCA: .lampTLSClientCA
+                    }
+                let source = sources.lookup(key)?.source
+                throw SettingsError(description: (source.map { "\($0): " } ?? "") + error.description)
+            }
+        }
     }
 
     /// The fleet's time-zone rule: the setting's, else the system's.
@@ -121,6 +166,8 @@ struct DaemonSettings: Sendable, Equatable {
             (.handshakeFailures, "\(handshakeFailures)", "\(new.handshakeFailures)"),
             (.handshakeBackoff, "\(handshakeBackoff)", "\(new.handshakeBackoff)"),
             (.eventRetention, "\(eventRetention)", "\(new.eventRetention)"), (.auditRetention, "\(auditRetention)", "\(new.auditRetention)"),
+            (.tlsCertificate, tlsCertificate ?? "-", new.tlsCertificate ?? "-"), (.tlsKey, tlsKey ?? "-", new.tlsKey ?? "-"),
+            (.lampTLSClientCA, lampTLSClientCA ?? "-", new.lampTLSClientCA ?? "-"),
         ]
         return pairs.filter { $0.1 != $0.2 }.map { (key: $0.0, old: $0.1, new: $0.2) }
     }

@@ -24,8 +24,9 @@ struct Run: AsyncParsableCommand {
             Lamps connect to ws://LAMP-HOST:LAMP-PORT/lamp/v1; operators use \
             http://API-HOST:API-PORT/api/v1 with a bearer token (see 'lamplighterd token'); on \
             first start, with no token yet, it writes an admin token to --admin-token-file. The \
-            API speaks plain HTTP and listens on 127.0.0.1 by default: put a TLS proxy in front \
-            before exposing it.
+            API listens on 127.0.0.1 by default. With --tls-certificate and --tls-key both ports \
+            speak TLS only: lamps connect to wss://, operators use https:// (and the stream \
+            wss://); --lamp-tls-client-ca also asks lamps for a client certificate.
 
             Every setting is a flag, an environment variable LAMPLIGHTER_<FLAG> (e.g. \
             LAMPLIGHTER_API_PORT) and a key of the --config file ('api-port = 7380'); a flag \
@@ -36,7 +37,9 @@ struct Run: AsyncParsableCommand {
             written. SIGHUP reads the config file again and applies log-level, \
             max-pending-handshakes, stream-buffer and program-check-interval without dropping \
             a link (tokens are checked against the database on every request, so they need no \
-            reload); it says what it applied and what needs a restart.
+            reload); it reads the TLS files again too: new connections get the new certificate, \
+            open links keep theirs, and a bad file keeps the previous one. It says what it \
+            applied and what needs a restart.
             """)
 
     @OptionGroup var options: RunOptions
@@ -91,6 +94,15 @@ struct Run: AsyncParsableCommand {
         var history = HistoryLimits()
         history.eventRetentionDays = settings.eventRetention == 0 ? nil : settings.eventRetention
         history.auditRetentionDays = settings.auditRetention == 0 ? nil : settings.auditRetention
+        let lampTLS: ReloadableTLSContext?
+        let apiTLS: ReloadableTLSContext?
+        do {
+            lampTLS = try settings.lampTLS.map { files throws(ServerTLSError) in try ReloadableTLSContext(files: files) }
+            apiTLS = try settings.apiTLS.map { files throws(ServerTLSError) in try ReloadableTLSContext(files: files) }
+        } catch {
+            throw DaemonExit.fail(error.description, DaemonExit.badSetting)
+        }
+        gatewayConfiguration.tls = lampTLS
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -128,15 +140,20 @@ struct Run: AsyncParsableCommand {
             }, settings: OperatorHTTPSettings(corsOrigin: settings.corsOrigin, mapTiles: settings.mapTiles))
         let application = Application(
             router: router,
-            server: OperatorHTTPServer.server(service: controller.service),
+            server: OperatorHTTPServer.server(service: controller.service, tls: apiTLS),
             configuration: .init(address: .hostname(apiHost, port: apiPort), serverName: "lamplighterd"),
             onServerRunning: { channel in
                 guard let lampAddress = try? await gateway.listeningAddress() else { return }
                 let apiPort = channel.localAddress?.port ?? 0
-                print("lamplighterd: lamps connect to ws://\(lampAddress.ipAddress ?? "?"):\(lampAddress.port ?? 0)/lamp/v1")
-                print("lamplighterd: operator API on http://\(apiHost):\(apiPort)/api/v1")
+                let (ws, http) = lampTLS == nil ? ("ws", "http") : ("wss", "https")
+                let clientCertificates = settings.lampTLSClientCA.map { " (client certificates signed by \($0))" } ?? ""
+                print("lamplighterd: lamps connect to \(ws)://\(lampAddress.ipAddress ?? "?"):\(lampAddress.port ?? 0)/lamp/v1\(clientCertificates)")
+                print("lamplighterd: operator API on \(http)://\(apiHost):\(apiPort)/api/v1")
                 let browserHost = ["0.0.0.0", "::"].contains(apiHost) ? "127.0.0.1" : apiHost
-                print("lamplighterd: dashboard on http://\(browserHost):\(apiPort)/ (sign in with a token)")
+                print("lamplighterd: dashboard on \(http)://\(browserHost):\(apiPort)/ (sign in with a token)")
+                if let certificate = settings.tlsCertificate {
+                    print("lamplighterd: TLS certificate \(certificate) (SIGHUP reloads it; open links keep theirs)")
+                }
                 print("lamplighterd: ready")
                 fflush(nil)
             },
@@ -144,9 +161,37 @@ struct Run: AsyncParsableCommand {
         let current = Mutex(settings)
         let givenFlags = options.flags.compactMapValues { $0 }
         let configFlag = options.config.config
+        let tlsReloads = Counter(label: "lamplighter_tls_reloads_total", dimensions: [("outcome", "reloaded")])
+        let tlsReloadFailures = Counter(label: "lamplighter_tls_reloads_total", dimensions: [("outcome", "failed")])
         let reload = ReloadService(logger: logger) {
-            let (next, _) = try RunOptions.settings(flags: givenFlags, configFlag: configFlag)
-            let changes = current.withLock { $0.changes(to: next) }
+            let next: DaemonSettings
+            do {
+                (next, _) = try RunOptions.settings(flags: givenFlags, configFlag: configFlag)
+            } catch {
+                // A bad TLS file is a settings error too: the running context stays.
+                if lampTLS != nil { tlsReloadFailures.increment() }
+                throw error
+            }
+            var changes = current.withLock { $0.changes(to: next) }
+            let tlsKeys: Set<SettingKey> = [.tlsCertificate, .tlsKey, .lampTLSClientCA]
+            if (next.lampTLS == nil) != (lampTLS == nil) {
+                // TLS on or off changes the ports' scheme: a restart; the running TLS stays as it is.
+                changes = changes.map { tlsKeys.contains($0.key) ? (key: $0.key, old: $0.old, new: $0.new + " (TLS on or off needs a restart)") : $0 }
+                print("lamplighterd: SIGHUP: turning TLS \(lampTLS == nil ? "on" : "off") needs a restart; the ports keep their scheme")
+            } else if let lampTLS, let apiTLS, let lampFiles = next.lampTLS, let apiFiles = next.apiTLS {
+                do {
+                    try lampTLS.reload(from: lampFiles)
+                    try apiTLS.reload(from: apiFiles)
+                } catch {
+                    tlsReloadFailures.increment()
+                    print("lamplighterd: SIGHUP: \(error); new connections keep the previous certificate")
+                    fflush(nil)
+                    throw error
+                }
+                tlsReloads.increment()
+                print("lamplighterd: SIGHUP: reloaded the TLS certificate \(lampFiles.certificate): new connections use it; open links and streams keep theirs")
+                logger.notice("TLS certificate reloaded", metadata: ["tls.certificate": "\(lampFiles.certificate)"])
+            }
             for change in changes where change.key.reloadable {
                 switch change.key {
                 case .logLevel: logLevel.level = next.logLevel
@@ -161,6 +206,11 @@ struct Run: AsyncParsableCommand {
                 current.maxPendingHandshakes = next.maxPendingHandshakes
                 current.streamBuffer = next.streamBuffer
                 current.programCheckInterval = next.programCheckInterval
+                if (next.lampTLS == nil) == (lampTLS == nil) {
+                    current.tlsCertificate = next.tlsCertificate
+                    current.tlsKey = next.tlsKey
+                    current.lampTLSClientCA = next.lampTLSClientCA
+                }
             }
             return changes
         }
@@ -323,6 +373,15 @@ struct RunOptions: ParsableArguments {
     @Option(help: "A map tile server the dashboard draws under the lamps, a URL with {z}, {x} and {y} (default: none, lamps on a plain background).")
     var mapTiles: String?
 
+    @Option(help: "TLS certificate chain (PEM) for both ports: lamps then connect to wss://, operators to https:// (with --tls-key; SIGHUP reloads the files).")
+    var tlsCertificate: String?
+
+    @Option(help: "The TLS certificate's private key (PEM, unencrypted).")
+    var tlsKey: String?
+
+    @Option(name: .customLong("lamp-tls-client-ca"), help: "Lamps must present a TLS client certificate signed by this CA (PEM) (needs --tls-certificate; default: none asked).")
+    var lampTLSClientCA: String?
+
     /// The flags given, by setting.
     var flags: [SettingKey: String?] {
         [
@@ -335,6 +394,8 @@ struct RunOptions: ParsableArguments {
             .corsOrigin: corsOrigin, .mapTiles: mapTiles, .handshakeFailures: handshakeFailures.map { "\($0)" },
             .handshakeBackoff: handshakeBackoff.map { "\($0)" }, .eventRetention: eventRetention.map { "\($0)" },
             .auditRetention: auditRetention.map { "\($0)" },
+            .tlsCertificate: tlsCertificate, .tlsKey: tlsKey,
+            .lampTLSClientCA: lampTLSClientCA,
         ]
     }
 

@@ -21,6 +21,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case corsOrigin = "cors-origin", mapTiles = "map-tiles"
     case handshakeFailures = "handshake-failures", handshakeBackoff = "handshake-backoff"
     case eventRetention = "event-retention", auditRetention = "audit-retention"
+    case tlsCertificate = "tls-certificate", tlsKey = "tls-key", lampTLSClientCA = "lamp-tls-client-ca"
 
     /// The environment variable, e.g. `LAMPLIGHTER_API_PORT`.
     var environment: String { "LAMPLIGHTER_" + rawValue.uppercased().replacingOccurrences(of: "-", with: "_") }
@@ -32,6 +33,8 @@ enum SettingKey: String, CaseIterable, Sendable {
     var reloadable: Bool {
         switch self {
         case .logLevel, .maxPendingHandshakes, .streamBuffer, .programCheckInterval: true
+        // The files are read again on every SIGHUP; turning TLS on or off needs a restart.
+        case .tlsCertificate, .tlsKey, .lampTLSClientCA: true
         default: false
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import LampCSV
 import OperatorAPI
+import OperatorClient
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -86,6 +87,8 @@ final class Daemon: @unchecked Sendable {
     var executable = ProductRunner.productsDirectory.appendingPathComponent("lamplighterd")
     /// Seconds between the daemon's pings to each lamp; a lamp silent for two is dropped.
     var pingInterval = 2
+    /// With TLS (the daemon runs with tls-certificate): the CA the test's requests trust.
+    var caFile: String?
     private var output = OutputCollector()
     private var errors = OutputCollector()
 
@@ -109,11 +112,11 @@ final class Daemon: @unchecked Sendable {
     var keyFile: String { directory.appendingPathComponent("lamplighter.key").path }
     var adminTokenFile: String { directory.appendingPathComponent("lamplighter.admin-token").path }
     /// The operator API's base, e.g. http://127.0.0.1:40123.
-    var server: String { "http://127.0.0.1:\(apiPort)" }
-    /// What lampctl needs to reach this daemon as admin.
-    var lampctlOptions: [String] { ["--server", server, "--token", adminToken] }
-    var lampURL: String { "ws://127.0.0.1:\(lampPort)/lamp/v1" }
-    var api: String { "http://127.0.0.1:\(apiPort)/api/v1" }
+    var server: String { "\(caFile == nil ? "http" : "https")://127.0.0.1:\(apiPort)" }
+    /// What lampctl needs to reach this daemon as admin (with TLS, the CA file too).
+    var lampctlOptions: [String] { ["--server", server, "--token", adminToken] + (caFile.map { ["--ca-file", $0] } ?? []) }
+    var lampURL: String { "\(caFile == nil ? "ws" : "wss")://127.0.0.1:\(lampPort)/lamp/v1" }
+    var api: String { server + "/api/v1" }
 
     /// Starts the daemon (on the ports it had before, after a restart) and waits until it
     /// says "ready".
@@ -145,8 +148,8 @@ final class Daemon: @unchecked Sendable {
             return false
         }
         let text = output.text
-        lampPort = Int(Self.match(text, after: "ws://127.0.0.1:", before: "/")) ?? 0
-        apiPort = Int(Self.match(text, after: "http://127.0.0.1:", before: "/")) ?? 0
+        lampPort = Int(Self.match(text, after: "ws://127.0.0.1:", before: "/")) ?? Int(Self.match(text, after: "wss://127.0.0.1:", before: "/")) ?? 0
+        apiPort = Int(Self.match(text, after: "http://127.0.0.1:", before: "/")) ?? Int(Self.match(text, after: "https://127.0.0.1:", before: "/")) ?? 0
         adminToken = (try? String(contentsOfFile: adminTokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if !lampsToRegister.isEmpty {
             let (status, _): (Int, [LampView]?) = try await request("POST", "/lamps", body: lampsToRegister)
@@ -198,10 +201,16 @@ final class Daemon: @unchecked Sendable {
     func request<T: Decodable>(
         _ method: String, _ path: String, body: (some Encodable)? = nil as String?, token: String? = nil
     ) async throws -> (Int, T?) {
+        let bearer = token ?? adminToken
+        if let caFile, let server = URL(string: server) {
+            // https:// with the test's CA: lampctl's own transport.
+            let client = OperatorClient(server: server, token: bearer.isEmpty ? nil : bearer, caFile: caFile)
+            let (status, data) = try await client.raw(method, "/api/v1" + path, body: try body.map { try APICoding.encoder().encode($0) })
+            return (status, try? APICoding.decoder().decode(T.self, from: data))
+        }
         guard let url = URL(string: api + path) else { throw HarnessError("not a URL: \(api + path)") }
         var request = URLRequest(url: url)
         request.httpMethod = method
-        let bearer = token ?? adminToken
         if !bearer.isEmpty {
             request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization")
         }
@@ -270,7 +279,7 @@ final class Simulator: @unchecked Sendable {
             [
                 "--url", daemon.lampURL, "--count", "\(count)", "--key-file", daemon.keyFile, "--duration", "\(duration)",
                 "--backoff-min", "100", "--backoff-jitter", "300", "--backoff-cap", "2000", "--report", reportPath,
-            ] + (quiet ? ["--quiet"] : []) + extra
+            ] + (daemon.caFile.map { ["--ca-file", $0] } ?? []) + (quiet ? ["--quiet"] : []) + extra
         process.standardOutput = output.pipe
         process.standardError = output.pipe
         try process.run()

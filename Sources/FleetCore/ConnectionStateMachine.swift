@@ -375,6 +375,12 @@ public struct ConnectionStateMachine: Sendable {
         return refuse(code: code, reason: reason, lampID: lampID)
     }
 
+    /// A message after the welcome had a wrong or missing tag (SPEC.md §4.3): it is not acted
+    /// on, and the link closes with 4006.
+    public mutating func frameAuthenticationFailed() -> [Action] {
+        refuse(code: LampCloseCode.frameAuthenticationFailed, reason: "frame authentication failed")
+    }
+
     /// A newer link of the same lamp authenticated.
     public mutating func replaced() -> [Action] {
         guard !isClosing else { return [] }

@@ -62,12 +62,19 @@ public struct ConnectionStateMachine: Sendable {
         public var pingIntervalMilliseconds: UInt64
         /// How long to wait for an answer before a request is sent again.
         public var requestTimeoutMilliseconds: UInt64
+        /// The lowest minor a lamp's hello may announce (SPEC.md §4.3): 2 refuses lamps that
+        /// cannot authenticate frames, with 4007.
+        public var minimumLampMinorVersion: UInt8
 
         /// Settings.
-        public init(handshakeDeadlineMilliseconds: UInt64, pingIntervalMilliseconds: UInt64, requestTimeoutMilliseconds: UInt64) {
+        public init(
+            handshakeDeadlineMilliseconds: UInt64, pingIntervalMilliseconds: UInt64, requestTimeoutMilliseconds: UInt64,
+            minimumLampMinorVersion: UInt8 = 0
+        ) {
             self.handshakeDeadlineMilliseconds = handshakeDeadlineMilliseconds
             self.pingIntervalMilliseconds = pingIntervalMilliseconds
             self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+            self.minimumLampMinorVersion = minimumLampMinorVersion
         }
     }
 
@@ -100,7 +107,8 @@ public struct ConnectionStateMachine: Sendable {
         self.configuration = configuration
         self.state = .awaitingHello(
             HandshakeStateMachine(
-                serverNonce: serverNonce, atMilliseconds: now, deadlineMilliseconds: configuration.handshakeDeadlineMilliseconds))
+                serverNonce: serverNonce, atMilliseconds: now, deadlineMilliseconds: configuration.handshakeDeadlineMilliseconds,
+                minimumMinorVersion: configuration.minimumLampMinorVersion))
         self.lastReceivedMilliseconds = now
         self.lastPingMilliseconds = now
     }

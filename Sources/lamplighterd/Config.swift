@@ -35,6 +35,6 @@ struct Config: ParsableCommand {
         .db: "lamplighter.db", .keyFile: "lamplighter.key", .lampHost: "0.0.0.0", .lampPort: "7350", .apiHost: "127.0.0.1",
         .apiPort: "7380", .reportInterval: "60", .pingInterval: "20", .requestTimeout: "10", .maxPendingHandshakes: "2048",
         .adminTokenFile: "lamplighter.admin-token", .streamBuffer: "4096", .timezone: "(the system's)", .programCheckInterval: "60",
-        .logLevel: "info", .logFormat: "text", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)",
+        .logLevel: "info", .logFormat: "text", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)", .lampMinimumMinor: "0",
     ]
 }

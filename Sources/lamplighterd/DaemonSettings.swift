@@ -1,6 +1,7 @@
 import FleetCore
 import Controller
 import Foundation
+import LampProtocol
 import LightingPrograms
 import Logging
 
@@ -23,6 +24,8 @@ struct DaemonSettings: Sendable, Equatable {
     var requestTimeout: Int
     /// Links allowed in their handshake at once.
     var maxPendingHandshakes: Int
+    /// The lowest protocol minor a lamp may announce (2: only lamps that authenticate frames).
+    var lampMinimumMinor: Int
     /// Where the first admin token is written, absolute.
     var adminTokenFile: String
     /// Events a stream client may have waiting.
@@ -54,6 +57,7 @@ struct DaemonSettings: Sendable, Equatable {
         pingInterval = try sources.integer(.pingInterval, default: 20, range: 1...3600, unit: " seconds")
         requestTimeout = try sources.integer(.requestTimeout, default: 10, range: 1...3600, unit: " seconds")
         maxPendingHandshakes = try sources.integer(.maxPendingHandshakes, default: 2048, range: 1...1_000_000)
+        lampMinimumMinor = try sources.integer(.lampMinimumMinor, default: 0, range: 0...Int(LampProtocolVersion.minor))
         adminTokenFile = URL(fileURLWithPath: sources.string(.adminTokenFile, default: "lamplighter.admin-token")).path
         streamBuffer = try sources.integer(.streamBuffer, default: 4096, range: 16...1_000_000, unit: " events")
         timezone = sources.string(.timezone)
@@ -100,6 +104,7 @@ struct DaemonSettings: Sendable, Equatable {
             (.reportInterval, "\(reportInterval)", "\(new.reportInterval)"), (.pingInterval, "\(pingInterval)", "\(new.pingInterval)"),
             (.requestTimeout, "\(requestTimeout)", "\(new.requestTimeout)"),
             (.maxPendingHandshakes, "\(maxPendingHandshakes)", "\(new.maxPendingHandshakes)"),
+            (.lampMinimumMinor, "\(lampMinimumMinor)", "\(new.lampMinimumMinor)"),
             (.adminTokenFile, adminTokenFile, new.adminTokenFile), (.streamBuffer, "\(streamBuffer)", "\(new.streamBuffer)"),
             (.timezone, timezone ?? "(system)", new.timezone ?? "(system)"),
             (.latitude, latitude.map { "\($0)" } ?? "-", new.latitude.map { "\($0)" } ?? "-"),

@@ -19,6 +19,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case timezone, latitude, longitude, programCheckInterval = "program-check-interval"
     case logLevel = "log-level", logFormat = "log-format"
     case corsOrigin = "cors-origin", mapTiles = "map-tiles"
+    case lampMinimumMinor = "lamp-minimum-minor"
 
     /// The environment variable, e.g. `LAMPLIGHTER_API_PORT`.
     var environment: String { "LAMPLIGHTER_" + rawValue.uppercased().replacingOccurrences(of: "-", with: "_") }

@@ -30,7 +30,7 @@ struct LampLinkHandlerTests {
         /// The minor of the lamp's hello: the layout of the controller's welcome.
         private var minorVersion = LampProtocolVersion.minor
 
-        init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048) throws {
+        init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048, minimumLampMinor: UInt8 = 0) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString).db").path
             let store = try FleetStore(path: path)
             try store.addLamps([LampRecord(id: LampLinkHandlerTests.lampID)], atMilliseconds: 1)
@@ -38,6 +38,7 @@ struct LampLinkHandlerTests {
             var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0)
             configuration.handshakeDeadlineMilliseconds = deadlineMilliseconds
             configuration.maximumPendingHandshakes = maximumPendingHandshakes
+            configuration.minimumLampMinorVersion = minimumLampMinor
             let controller = FleetController(
                 store: store, fleet: fleet, fleetKey: LampLinkHandlerTests.fleetKey, gateway: configuration, clock: clock,
                 logger: Logger(label: "test"))
@@ -46,10 +47,16 @@ struct LampLinkHandlerTests {
             try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared))
         }
 
+        /// Every close code the controller sent, in order (recorded by `outbound`).
+        private(set) var closes: [UInt16] = []
+
         func outbound() throws -> [WebSocketFrame] {
             var frames: [WebSocketFrame] = []
             while let frame = try channel.readOutbound(as: WebSocketFrame.self) {
                 frames.append(frame)
+                if frame.opcode == .connectionClose, var data = Optional(frame.unmaskedData), let code = data.readInteger(as: UInt16.self) {
+                    closes.append(code)
+                }
             }
             return frames
         }
@@ -73,9 +80,10 @@ struct LampLinkHandlerTests {
             try send(frames!.sealed(message.bytes))
         }
 
+        /// The last close code the controller sent, if any.
         func closeCode() throws -> UInt16? {
-            guard var data = try outbound().last(where: { $0.opcode == .connectionClose })?.unmaskedData else { return nil }
-            return data.readInteger(as: UInt16.self)
+            _ = try outbound()
+            return closes.last
         }
 
         func send(_ bytes: [UInt8], opcode: WebSocketOpcode = .binary, fin: Bool = true) throws {
@@ -328,5 +336,40 @@ struct LampLinkHandlerTests {
         try harness.send(Self.report(applied: 0, level: 250).bytes)
         #expect(Self.reportedLevel(harness) == 250)
         #expect(try harness.closeCode() == nil)
+    }
+
+    // MARK: lamp-minimum-minor (SPEC.md §4.3)
+
+    @Test("with a minimum minor of 2 a proven lamp of minor 1 is closed with 4007 and not linked; minor 2 is welcomed")
+    func minimumMinor() throws {
+        let old = try Harness(minimumLampMinor: 2)
+        let replies = try old.authenticate(minorVersion: 1)
+        #expect(!replies.contains { $0.type == .welcome })
+        #expect(try old.closeCode() == LampCloseCode.versionBelowMinimum)
+        #expect(old.shared.registry.count == 0)
+
+        let new = try Harness(minimumLampMinor: 2)
+        #expect(try new.authenticate(minorVersion: 2).first?.type == .welcome)
+        #expect(new.shared.registry.count == 1)
+    }
+
+    @Test("the minimum is checked after the MAC: a stranger's minor-1 hello with a wrong MAC still gets 4001")
+    func minimumMinorAfterMAC() throws {
+        let harness = try Harness(minimumLampMinor: 2)
+        _ = try harness.outbound()
+        let hello = Hello(
+            minorVersion: 1, lampID: Self.lampID, firmware: FirmwareVersion("t")!, capabilities: [.dimmable], appliedVersion: 0,
+            configVersion: 0, programRevision: 0, clock: 0, clientNonce: .zero, mac: .zero)
+        try harness.send(LampMessage.hello(hello).bytes)
+        #expect(try harness.closeCode() == LampCloseCode.authenticationFailed)
+    }
+
+    @Test("a minimum minor above this controller's own is refused at start")
+    func minimumMinorValidated() {
+        var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0)
+        configuration.minimumLampMinorVersion = 2
+        #expect(throws: Never.self) { try configuration.validate() }
+        configuration.minimumLampMinorVersion = 3
+        #expect(throws: GatewayError.self) { try configuration.validate() }
     }
 }

@@ -10,7 +10,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "alloc-bench",
-            dependencies: [.product(name: "LampProtocol", package: "Lamplighter")],
+            dependencies: [.product(name: "LampProtocol", package: "Lamplighter"), .product(name: "LampAuth", package: "Lamplighter")],
             swiftSettings: [.swiftLanguageMode(.v6)])
     ]
 )

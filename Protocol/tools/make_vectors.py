@@ -118,6 +118,24 @@ def welcome_proof(key, client_nonce, server_nonce, fields):
     return hmac.new(key, transcript, hashlib.sha256).digest()[:16]
 
 
+# --- SPEC.md section 4.3: authenticated frames ------------------------------------------------
+
+CONTROLLER_TO_LAMP = 0x01
+LAMP_TO_CONTROLLER = 0x02
+TAG_LENGTH = 8
+
+
+def session_key(key, direction, client_nonce, server_nonce):
+    """sessionKey(dir) = HMAC-SHA256(lampKey, "lamplighter/v1/session" 0x00 dir clientNonce serverNonce)."""
+    return hmac.new(key, b"lamplighter/v1/session\x00" + bytes([direction]) + client_nonce + server_nonce,
+                    hashlib.sha256).digest()
+
+
+def frame_tag(session, counter, message):
+    """The first 8 bytes of HMAC-SHA256(sessionKey(dir), counter (u64 big-endian) || message)."""
+    return hmac.new(session, struct.pack(">Q", counter) + message, hashlib.sha256).digest()[:TAG_LENGTH]
+
+
 # --- valid vectors ---------------------------------------------------------------------------
 
 NONCE_A = "00112233445566778899aabbccddeeff"
@@ -454,18 +472,59 @@ def session_example():
     status_fading = dict(STATUS_BASE, level=1000, fading=True, powerDeciwatts=1040, clock=1796083201)
     # When the fade ends the lamp reports again: 300, not fading.
     status_after = dict(STATUS_BASE, clock=1796083203)
-    steps = [
+    handshake = [
         ("controller", "challenge", challenge),
         ("lamp", "hello", encode("hello", hello)),
         ("controller", "welcome", encode("welcome", welcome)),
+    ]
+    # Section 4.3: every later message ends with an 8-byte tag under its direction's session key,
+    # over the sender's implicit counter (0 for its first message after the welcome) and the message.
+    client_nonce = bytes.fromhex(hello["clientNonce"])
+    keys = {
+        "controller": session_key(key, CONTROLLER_TO_LAMP, client_nonce, server_nonce),
+        "lamp": session_key(key, LAMP_TO_CONTROLLER, client_nonce, server_nonce),
+    }
+    after = [
         ("lamp", "statusReport", encode("statusReport", status_before)),
         ("controller", "setLevel", encode("setLevel", set_level)),
         ("lamp", "ack", encode("ack", dict(ackedType=0x20, ref=42))),
         ("lamp", "statusReport", encode("statusReport", status_fading)),
         ("lamp", "statusReport", encode("statusReport", status_after)),
     ]
+    counters = {"controller": 0, "lamp": 0}
+    steps = [dict(sender=a, type=b, hex=c.hex()) for a, b, c in handshake]
+    wire = []
+    for sender, kind, message in after:
+        counter = counters[sender]
+        counters[sender] += 1
+        tag = frame_tag(keys[sender], counter, message)
+        steps.append(dict(sender=sender, type=kind, hex=(message + tag).hex(), messageHex=message.hex(),
+                          counter=counter, tag=tag.hex()))
+        wire.append((sender, counter, message + tag))
+    # Frames a receiver MUST refuse (close 4006, section 4.3), each where it would arrive.
+    set_level_wire = wire[1][2]
+    forged_level = encode("setLevel", dict(set_level, level=1000))
+    rejected = [
+        dict(description="a man in the middle rewrote the setLevel's level (300 -> 1000) and kept its tag",
+             receiver="lamp", counter=0, hex=(forged_level + set_level_wire[-TAG_LENGTH:]).hex()),
+        dict(description="the setLevel with one bit of its tag flipped",
+             receiver="lamp", counter=0, hex=(set_level_wire[:-1] + bytes([set_level_wire[-1] ^ 0x01])).hex()),
+        dict(description="the lamp's first status report (counter 0) replayed after its ack (counter 1): "
+                         "same bytes, expected at counter 2",
+             receiver="controller", counter=2, hex=wire[0][2].hex()),
+        dict(description="two frames swapped: the lamp's counter-3 report arrives where counter 2 is expected",
+             receiver="controller", counter=2, hex=wire[4][2].hex()),
+        dict(description="the setLevel without its tag", receiver="lamp", counter=0, hex=set_level_wire[:-TAG_LENGTH].hex()),
+        dict(description="a message too short to hold a type byte and a tag (8 bytes)",
+             receiver="controller", counter=0, hex=wire[2][2][:TAG_LENGTH].hex()),
+        dict(description="the setLevel sealed with the lamp-to-controller key: a frame reflected to the other "
+                         "direction fails", receiver="lamp", counter=0,
+             hex=(set_level_wire[:-TAG_LENGTH] + frame_tag(keys["lamp"], 0, set_level_wire[:-TAG_LENGTH])).hex()),
+    ]
     return dict(masterKey=master.hex(), lampID="lamp-0001", lampKey=key.hex(),
-                steps=[dict(sender=a, type=b, hex=c.hex()) for a, b, c in steps])
+                serverNonce=server_nonce.hex(), clientNonce=client_nonce.hex(),
+                sessionKeys=dict(controllerToLamp=keys["controller"].hex(), lampToController=keys["lamp"].hex()),
+                steps=steps, rejected=rejected)
 
 
 def write(name, obj):
@@ -488,5 +547,8 @@ if __name__ == "__main__":
     write("dali.json", dict(protocol="lamplighter.v1", description="Level (per mille) to DALI arc power and back "
                             "(SPEC.md section 6.2).", **dali_vectors()))
     write("session.json", dict(protocol="lamplighter.v1", description="The worked example of SPEC.md section 12: "
-                               "one link from challenge to an acknowledged set-level command.", **session_example()))
+                               "one link from challenge to an acknowledged set-level command. After the welcome, hex is the "
+                               "message as sent: messageHex and its 8-byte tag (section 4.3) under the sender's "
+                               "session key and counter. rejected: frames the receiver must refuse (close 4006) when "
+                               "it expects the given counter.", **session_example()))
     print(f"{len(valid)} valid, {len(invalid)} invalid message vectors, {len(auth_vectors())} auth vectors")

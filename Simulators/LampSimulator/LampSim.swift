@@ -418,6 +418,8 @@ struct LampSim: AsyncParsableCommand {
             let closedTooBig: Int
             let closedPingTimeout: Int
             let closedBusy: Int
+            let closedFrameAuthentication: Int
+            let frameAuthenticationFailed: Int
             let connectFailures: Int
             let reconnects: Int
             let commandsApplied: Int
@@ -431,6 +433,8 @@ struct LampSim: AsyncParsableCommand {
             replayAccepted: stats.get(.replayAccepted), replaced: stats.get(.replaced),
             closedMalformed: stats.get(.closedMalformed), closedTooBig: stats.get(.closedTooBig),
             closedPingTimeout: stats.get(.closedPingTimeout), closedBusy: stats.get(.closedBusy),
+            closedFrameAuthentication: stats.get(.closedFrameAuthentication),
+            frameAuthenticationFailed: stats.get(.frameAuthenticationFailed),
             connectFailures: stats.get(.connectFailures), reconnects: stats.get(.reconnects),
             commandsApplied: stats.get(.commandsApplied), faultsRaised: stats.get(.faultsRaised),
             appliedByVersion: Dictionary(uniqueKeysWithValues: snapshot.appliedByVersion.map { ("\($0.key)", $0.value) }),

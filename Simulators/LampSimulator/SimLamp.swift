@@ -83,6 +83,11 @@ final class SimLamp {
     // Link state.
     var serverNonce = Block16.zero
     var clientNonce = Block16.zero
+    /// The minor the last challenge announced: with ours, it decides whether frames carry tags.
+    private var controllerMinor: UInt8 = 0
+    /// Seals what the lamp sends after the welcome and checks what it receives (SPEC.md §4.3);
+    /// nil before the welcome and on a link of minor 0 or 1.
+    var frames: FrameAuthenticator?
     var capturedHello: [UInt8]?
     private(set) var authenticated = false
     var reportIntervalMilliseconds: UInt64 = 60_000
@@ -176,6 +181,8 @@ final class SimLamp {
     func hello(for challenge: Challenge, now: UInt64) -> Hello {
         serverNonce = challenge.serverNonce
         clientNonce = Nonce.random()
+        controllerMinor = challenge.minorVersion
+        frames = nil
         var hello = Hello(
             minorVersion: announcedMinor(to: challenge.minorVersion),
             // A fixed printable label of 11 bytes: always a valid firmware version.
@@ -202,6 +209,9 @@ final class SimLamp {
             programRevision = 0
         }
         authenticated = true
+        if AuthenticationTranscript.framesAuthenticated(controllerMinor: controllerMinor, lampMinor: announcedMinor(to: controllerMinor)) {
+            frames = FrameAuthenticator(lampKey: key, role: .lamp, clientNonce: clientNonce, serverNonce: serverNonce)
+        }
         backoff.reset()
         if !simClock.isSimulated {
             clockOffsetMilliseconds = Int64(bitPattern: welcome.timeMilliseconds) - Int64(bitPattern: now)
@@ -214,6 +224,7 @@ final class SimLamp {
 
     func linkClosed() {
         authenticated = false
+        frames = nil
     }
 
     /// The lamp's clock, Unix ms: set from the welcome, or the simulated clock (moved on by

@@ -1,4 +1,5 @@
 import FleetCore
+import LampAuth
 import LampProtocol
 import LampProtocolNIO
 import NIOCore
@@ -245,14 +246,35 @@ final class SimSlot {
     func send(_ messages: [LampMessage], _ context: ChannelHandlerContext) {
         guard !messages.isEmpty else { return }
         for message in messages {
-            let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: maskKey(), data: message.buffer(context.channel.allocator))
+            var buffer = message.buffer(context.channel.allocator)
+            seal(&buffer)
+            let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: maskKey(), data: buffer)
             context.write(NIOAny(frame), promise: nil)
         }
         context.flush()
     }
 
+    /// Raw bytes, sealed like any message after the welcome: the controller sees a message
+    /// that is authentic but broken.
     private func send(raw bytes: [UInt8], _ context: ChannelHandlerContext) {
-        write(context.channel.allocator.buffer(bytes: bytes), context)
+        var buffer = context.channel.allocator.buffer(bytes: bytes)
+        seal(&buffer)
+        write(buffer, context)
+    }
+
+    /// Appends the frame tag (SPEC.md §4.3) once the link authenticates frames.
+    private func seal(_ buffer: inout ByteBuffer) {
+        guard lamp.frames != nil else { return }
+        let tag = buffer.withUnsafeReadableBytes { lamp.frames!.seal($0) }
+        buffer.writeInteger(tag)
+    }
+
+    /// Checks a received message's tag once the link authenticates frames; the message
+    /// without its tag, or nil if the tag is wrong (close 4006, do not act on it).
+    func opened(_ data: ByteBuffer) -> ByteBuffer? {
+        guard lamp.frames != nil else { return data }
+        guard let length = data.withUnsafeReadableBytes({ lamp.frames!.open($0) }) else { return nil }
+        return data.getSlice(at: data.readerIndex, length: length)
     }
 
     private func write(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
@@ -351,7 +373,11 @@ final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .binary:
-            let data = frame.unmaskedData
+            guard let data = replayHello == nil ? slot.opened(frame.unmaskedData) : frame.unmaskedData else {
+                slot.stats.add(.frameAuthenticationFailed)
+                slot.close(context, code: LampCloseCode.frameAuthenticationFailed)
+                return
+            }
             guard let message = try? LampMessage.decode(data, peerMinorVersion: peerMinorVersion) else {
                 slot.close(context, code: 4003)
                 return

@@ -6,6 +6,9 @@ final class SimStats: Sendable {
     enum Counter: Int, CaseIterable {
         case connected, handshakes, authRefused, replayRefused, replayAccepted, replaced, closedMalformed, closedTooBig
         case closedPingTimeout, closedBusy, closedOther, connectFailures, reconnects, commandsApplied, faultsRaised
+        /// The controller closed with 4006 (a lamp's frame failed its tag); the lamps closed
+        /// with 4006 themselves (a controller's frame failed its tag: not applied).
+        case closedFrameAuthentication, frameAuthenticationFailed
     }
 
     private let counters = Mutex([Int](repeating: 0, count: Counter.allCases.count))
@@ -24,6 +27,7 @@ final class SimStats: Sendable {
         case 4001: add(.authRefused)
         case 4000: add(.replaced)
         case 4003: add(.closedMalformed)
+        case 4006: add(.closedFrameAuthentication)
         case 1009: add(.closedTooBig)
         case 4004: add(.closedPingTimeout)
         case 1013: add(.closedBusy)

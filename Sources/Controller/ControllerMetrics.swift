@@ -15,6 +15,7 @@ public final class ControllerMetrics: Sendable {
     private let failuresUntracked = Counter(label: "lamplighter_handshake_failures_untracked_total")
     private let linksReplaced = Counter(label: "lamplighter_links_replaced_total")
     private let linksClosedMalformed = Counter(label: "lamplighter_links_closed_malformed_total")
+    private let linksClosedFrameAuthentication = Counter(label: "lamplighter_links_closed_frame_authentication_total")
     private let answersIgnored = Counter(label: "lamplighter_answers_ignored_total")
     private let closedBeforeUpgradeFull = Counter(
         label: "lamplighter_connections_closed_total", dimensions: [("port", "lamp"), ("reason", "full")])
@@ -80,6 +81,7 @@ public final class ControllerMetrics: Sendable {
         add(backoffsStarted, counters.backoffsStarted, previous?.backoffsStarted)
         add(failuresUntracked, counters.failuresUntracked, previous?.failuresUntracked)
         add(linksClosedMalformed, counters.linksClosedMalformed, previous?.linksClosedMalformed)
+        add(linksClosedFrameAuthentication, counters.linksClosedFrameAuthentication, previous?.linksClosedFrameAuthentication)
         add(answersIgnored, counters.answersIgnored, previous?.answersIgnored)
         add(closedBeforeUpgradeFull, counters.closedBeforeUpgradeFull, previous?.closedBeforeUpgradeFull)
         add(closedBeforeUpgradeDeadline, counters.closedBeforeUpgradeDeadline, previous?.closedBeforeUpgradeDeadline)

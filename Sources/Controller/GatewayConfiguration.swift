@@ -30,6 +30,9 @@ public struct GatewayConfiguration: Sendable {
     public var reportIntervalSeconds: UInt16 = 60
     /// How long to wait for an ack before sending a request again, milliseconds.
     public var requestTimeoutMilliseconds: UInt64 = 10_000
+    /// The lowest protocol minor a lamp's hello may announce, 0 to 2 (SPEC.md §4.3): 2 refuses
+    /// lamps that cannot authenticate frames (and downgraded links) with 4007.
+    public var minimumLampMinorVersion: UInt8 = 0
 
     /// Checks every limit against SPEC.md's ranges; the gateway refuses to start otherwise.
     public func validate() throws(GatewayError) {
@@ -48,6 +51,9 @@ public struct GatewayConfiguration: Sendable {
         guard handshakeFailureLimits.isValid else {
             throw GatewayError(description: "the limits on failed handshakes must be positive, the maximum backoff at least the first")
         }
+        guard minimumLampMinorVersion <= LampProtocolVersion.minor else {
+            throw GatewayError(description: "lamp minimum minor \(minimumLampMinorVersion) is outside 0...\(LampProtocolVersion.minor)")
+        }
         guard maximumPendingHandshakes >= 1, handshakeDeadlineMilliseconds >= 1, requestTimeoutMilliseconds >= 1 else {
             throw GatewayError(description: "pending handshakes, handshake deadline and request timeout must be positive")
         }
@@ -57,7 +63,7 @@ public struct GatewayConfiguration: Sendable {
     public var connection: ConnectionStateMachine.Configuration {
         ConnectionStateMachine.Configuration(
             handshakeDeadlineMilliseconds: handshakeDeadlineMilliseconds, pingIntervalMilliseconds: UInt64(pingIntervalSeconds) * 1000,
-            requestTimeoutMilliseconds: requestTimeoutMilliseconds)
+            requestTimeoutMilliseconds: requestTimeoutMilliseconds, minimumLampMinorVersion: minimumLampMinorVersion)
     }
 
     /// Settings for lamps on `host:port`.

@@ -26,6 +26,8 @@ public final class GatewayCounters: Sendable {
     let failuresUntracked = AtomicCount()
     let linksReplaced = AtomicCount()
     let linksClosedMalformed = AtomicCount()
+    /// Links closed because a message after the welcome had a wrong or missing tag (4006).
+    let linksClosedFrameAuthentication = AtomicCount()
     let pendingHandshakes = AtomicCount()
     /// Acks and nacks that matched no request in flight on their link (ignored).
     let answersIgnored = AtomicCount()
@@ -55,6 +57,7 @@ public final class GatewayCounters: Sendable {
             helloMACsCompared: helloMACsCompared.current, backoffsStarted: backoffsStarted.current,
             closedBackedOff: closedBackedOff.current, failuresUntracked: failuresUntracked.current,
             linksReplaced: linksReplaced.current, linksClosedMalformed: linksClosedMalformed.current,
+            linksClosedFrameAuthentication: linksClosedFrameAuthentication.current,
             pendingHandshakes: pendingHandshakes.current, answersIgnored: answersIgnored.current,
             beforeUpgrade: beforeUpgrade.current, closedBeforeUpgradeFull: beforeUpgrade.refused,
             closedBeforeUpgradeDeadline: beforeUpgrade.expired, lampsAhead: lampsAhead.current,
@@ -80,6 +83,8 @@ public final class GatewayCounters: Sendable {
         public var linksReplaced: Int
         /// Links closed for a malformed or oversize message.
         public var linksClosedMalformed: Int
+        /// Links closed for a frame whose tag was wrong or missing (SPEC.md §4.3, close 4006).
+        public var linksClosedFrameAuthentication: Int
         /// Links currently in their handshake.
         public var pendingHandshakes: Int
         /// Acks and nacks that matched no request in flight (ignored).

@@ -38,12 +38,21 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var pingPayload = ByteBuffer()
     /// The peer's IP address (nil on an in-memory channel), for the failed-handshake limit.
     private var sourceAddress: String?
+    /// This link's challenge nonce, for the session keys (SPEC.md §4.3).
+    private let serverNonce: Block16
+    /// The lamp's key, once looked up: the session keys derive from it.
+    private var lampKey: LampKey?
+    /// Seals what this link sends after the welcome and checks what it receives (SPEC.md
+    /// §4.3); nil before the welcome and on a link of minor 0 or 1.
+    private var frames: FrameAuthenticator?
 
     init(shared: GatewayShared) {
         self.shared = shared
         self.linkID = shared.makeLinkID()
+        let serverNonce = Nonce.random()
+        self.serverNonce = serverNonce
         self.machine = ConnectionStateMachine(
-            serverNonce: Nonce.random(), configuration: shared.configuration.connection,
+            serverNonce: serverNonce, configuration: shared.configuration.connection,
             atMilliseconds: shared.clock.nowMilliseconds())
         self.assembler = MessageAssembler(maximumMessageSize: shared.configuration.maximumMessageSize)
     }
@@ -132,10 +141,24 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
-    private func received(_ buffer: ByteBuffer, now: UInt64) {
+    private func received(_ frame: ByteBuffer, now: UInt64) {
         guard !machine.isClosing else { return }
-        let type = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) ?? 0
+        let type = frame.getInteger(at: frame.readerIndex, as: UInt8.self) ?? 0
         shared.counters.frameIn(type)
+        var buffer = frame
+        if frames != nil {
+            // SPEC.md §4.3: the tag is checked on the bytes received, before anything decodes them.
+            guard let length = frame.withUnsafeReadableBytes({ frames!.open($0) }) else {
+                shared.counters.linksClosedFrameAuthentication.add()
+                log(.warning, "frame authentication failed: message not acted on", [
+                    "message.type": "\(type)", "message.bytes": "\(frame.readableBytes)",
+                    "frame.counter": "\(frames!.receiveCounter)",
+                ])
+                run(machine.frameAuthenticationFailed())
+                return
+            }
+            buffer = frame.getSlice(at: frame.readerIndex, length: length)!
+        }
         do {
             let message = try LampMessage.decode(buffer, peerMinorVersion: machine.peerMinorVersion)
             var actions: [ConnectionStateMachine.Action] = []
@@ -197,6 +220,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The key lookup answered.
     private func keyLookedUp(_ key: LampKey, registered: Bool) {
+        lampKey = key
         let now = shared.clock.nowMilliseconds()
         // LampGateway.run() validated both intervals before accepting links, so the welcome is valid.
         // The machine drops the epoch for a lamp before minor 2 (SPEC.md §5.3).
@@ -363,6 +387,12 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         finishPending()
         shared.counters.handshakesAccepted.add()
+        if AuthenticationTranscript.framesAuthenticated(controllerMinor: LampProtocolVersion.minor, lampMinor: hello.minorVersion),
+            let lampKey
+        {
+            // Before the welcome goes out: every message after it is sealed.
+            frames = FrameAuthenticator(lampKey: lampKey, role: .controller, clientNonce: hello.clientNonce, serverNonce: serverNonce)
+        }
         self.slot = slot
         let handle = LinkHandle(linkID: linkID, handler: NIOLoopBound(self, eventLoop: context.eventLoop), eventLoop: context.eventLoop)
         if let old = shared.registry.register(slot, handle) {
@@ -424,7 +454,12 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func send(_ message: LampMessage) {
         guard let context else { return }
         shared.counters.frameOut(message.type)
-        write(WebSocketFrame(fin: true, opcode: .binary, data: message.buffer(context.channel.allocator)))
+        var buffer = message.buffer(context.channel.allocator)
+        if frames != nil, message.type != .welcome, message.type != .challenge {
+            let tag = buffer.withUnsafeReadableBytes { frames!.seal($0) }
+            buffer.writeInteger(tag)
+        }
+        write(WebSocketFrame(fin: true, opcode: .binary, data: buffer))
     }
 
     private func write(_ frame: WebSocketFrame) {

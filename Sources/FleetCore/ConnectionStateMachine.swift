@@ -65,12 +65,19 @@ public struct ConnectionStateMachine: Sendable {
         public var pingIntervalMilliseconds: UInt64
         /// How long to wait for an answer before a request is sent again.
         public var requestTimeoutMilliseconds: UInt64
+        /// The lowest minor a lamp's hello may announce (SPEC.md §4.3): 2 refuses lamps that
+        /// cannot authenticate frames, with 4007.
+        public var minimumLampMinorVersion: UInt8
 
         /// Settings.
-        public init(handshakeDeadlineMilliseconds: UInt64, pingIntervalMilliseconds: UInt64, requestTimeoutMilliseconds: UInt64) {
+        public init(
+            handshakeDeadlineMilliseconds: UInt64, pingIntervalMilliseconds: UInt64, requestTimeoutMilliseconds: UInt64,
+            minimumLampMinorVersion: UInt8 = 0
+        ) {
             self.handshakeDeadlineMilliseconds = handshakeDeadlineMilliseconds
             self.pingIntervalMilliseconds = pingIntervalMilliseconds
             self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+            self.minimumLampMinorVersion = minimumLampMinorVersion
         }
     }
 
@@ -103,7 +110,8 @@ public struct ConnectionStateMachine: Sendable {
         self.configuration = configuration
         self.state = .awaitingHello(
             HandshakeStateMachine(
-                serverNonce: serverNonce, atMilliseconds: now, deadlineMilliseconds: configuration.handshakeDeadlineMilliseconds))
+                serverNonce: serverNonce, atMilliseconds: now, deadlineMilliseconds: configuration.handshakeDeadlineMilliseconds,
+                minimumMinorVersion: configuration.minimumLampMinorVersion))
         self.lastReceivedMilliseconds = now
         self.lastPingMilliseconds = now
     }
@@ -384,6 +392,12 @@ public struct ConnectionStateMachine: Sendable {
             return [.close(code: code, reason: reason)]
         }
         return refuse(code: code, reason: reason, lampID: lampID)
+    }
+
+    /// A message after the welcome had a wrong or missing tag (SPEC.md §4.3): it is not acted
+    /// on, and the link closes with 4006.
+    public mutating func frameAuthenticationFailed() -> [Action] {
+        refuse(code: LampCloseCode.frameAuthenticationFailed, reason: "frame authentication failed")
     }
 
     /// A newer link of the same lamp authenticated.

@@ -27,12 +27,19 @@ public struct HandshakeStateMachine: Sendable {
     public let challenge: Challenge
     /// When the lamp's time to send a valid hello runs out.
     public let deadlineMilliseconds: UInt64
+    /// The lowest minor a hello may announce (SPEC.md §4.3, `lamp-minimum-minor`); lower is
+    /// closed with 4007 before any key is looked up.
+    public let minimumMinorVersion: UInt8
     private var state = State.awaitingHello
 
     /// A new handshake with a fresh nonce, starting at `now`.
-    public init(serverNonce: Block16, atMilliseconds now: UInt64, deadlineMilliseconds: UInt64 = UInt64(LampProtocolLimits.handshakeDeadlineSeconds) * 1000) {
+    public init(
+        serverNonce: Block16, atMilliseconds now: UInt64,
+        deadlineMilliseconds: UInt64 = UInt64(LampProtocolLimits.handshakeDeadlineSeconds) * 1000, minimumMinorVersion: UInt8 = 0
+    ) {
         self.challenge = Challenge(serverNonce: serverNonce)
         self.deadlineMilliseconds = now + deadlineMilliseconds
+        self.minimumMinorVersion = minimumMinorVersion
     }
 
     /// Whether the lamp has authenticated.
@@ -86,6 +93,14 @@ public struct HandshakeStateMachine: Sendable {
         guard registered, macMatches else {
             state = .closed
             return .close(code: LampCloseCode.authenticationFailed, reason: registered ? "wrong MAC" : "unknown lamp", lampID: hello.lampID)
+        }
+        // After the MAC: a stranger learns nothing, and the refusal names a proven lamp. The
+        // hello's minor is covered by the MAC, so a downgrade on the path ends here (§4.3).
+        guard hello.minorVersion >= minimumMinorVersion else {
+            state = .closed
+            return .close(
+                code: LampCloseCode.versionBelowMinimum,
+                reason: "protocol minor \(hello.minorVersion) below the controller's minimum \(minimumMinorVersion)", lampID: hello.lampID)
         }
         state = .authenticated
         var proven = welcome

@@ -63,7 +63,7 @@ public struct LampKey: Sendable, Equatable {
         AuthenticationTranscript.constantTimeEqual(helloMAC(for: hello, serverNonce: serverNonce), hello.mac)
     }
 
-    /// The proof a controller puts in its welcome (SPEC.md §4.3).
+    /// The proof a controller puts in its welcome (SPEC.md §4.2).
     public func welcomeProof(for welcome: Welcome, clientNonce: Block16, serverNonce: Block16) -> Block16 {
         truncatedMAC(AuthenticationTranscript.welcome(welcome, clientNonce: clientNonce, serverNonce: serverNonce))
     }

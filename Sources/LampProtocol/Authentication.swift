@@ -12,6 +12,31 @@ public enum AuthenticationTranscript {
     public static let welcomeLabel = "lamplighter/v1/welcome"
     /// How many bytes of the HMAC output are sent as a MAC or proof.
     public static let macLength = 16
+    /// The label that starts a session-key derivation input (SPEC.md §4.3).
+    public static let sessionLabel = "lamplighter/v1/session"
+    /// How many bytes of the HMAC output end every message after the welcome on a link of
+    /// minor 2 or later (SPEC.md §4.3): the frame tag.
+    public static let frameTagLength = 8
+    /// The lowest negotiated minor version on which frames after the welcome carry a tag.
+    public static let frameAuthenticationMinor: UInt8 = 2
+
+    /// Whether frames after the welcome carry a tag on a link whose two sides announced
+    /// `controllerMinor` (challenge) and `lampMinor` (hello): when the lower is 2 or more.
+    public static func framesAuthenticated(controllerMinor: UInt8, lampMinor: UInt8) -> Bool {
+        min(controllerMinor, lampMinor) >= frameAuthenticationMinor
+    }
+
+    /// The message for deriving one direction's session key (SPEC.md §4.3):
+    /// `"lamplighter/v1/session" 0x00 direction clientNonce serverNonce`; the key is
+    /// HMAC-SHA256(lamp key, this), all 32 bytes.
+    public static func sessionKeyInput(_ direction: FrameDirection, clientNonce: Block16, serverNonce: Block16) -> [UInt8] {
+        var out = Array(sessionLabel.utf8)
+        out.append(0)
+        out.append(direction.rawValue)
+        out.write(clientNonce)
+        out.write(serverNonce)
+        return out
+    }
 
     /// The message for deriving a lamp's key: lamp key = HMAC-SHA256(fleet master key,
     /// `"lamplighter/v1/lamp-key" 0x00 lampID`).
@@ -48,4 +73,13 @@ public enum AuthenticationTranscript {
     public static func constantTimeEqual(_ lhs: Block16, _ rhs: Block16) -> Bool {
         ((lhs.high ^ rhs.high) | (lhs.low ^ rhs.low)) == 0
     }
+}
+
+/// The direction of a frame on an authenticated link (SPEC.md §4.3): each has its own session
+/// key and counter, so a frame cannot be reflected back to its sender.
+public enum FrameDirection: UInt8, Sendable {
+    /// Controller to lamp.
+    case controllerToLamp = 0x01
+    /// Lamp to controller.
+    case lampToController = 0x02
 }

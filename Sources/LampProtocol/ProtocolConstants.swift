@@ -62,4 +62,10 @@ public enum LampCloseCode {
     /// The lamp reported a version more than ``LampProtocolLimits/maximumVersionJump`` above
     /// the controller's sequence (SPEC.md §8.0): following it would exhaust the u32 space.
     public static let versionTooFarAhead: UInt16 = 4005
+    /// A message after the welcome on a link of minor 2 or later whose tag is wrong or missing
+    /// (SPEC.md §4.3): forged, replayed, reordered or after a dropped one. Not acted on.
+    public static let frameAuthenticationFailed: UInt16 = 4006
+    /// The lamp's hello announced a minor version below the controller's configured minimum
+    /// (`lamp-minimum-minor`, SPEC.md §4.3): e.g. a lamp that cannot authenticate frames.
+    public static let versionBelowMinimum: UInt16 = 4007
 }

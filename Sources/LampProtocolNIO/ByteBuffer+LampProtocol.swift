@@ -10,9 +10,10 @@ extension ByteBuffer: LampByteSink {
 }
 
 extension LampMessage {
-    /// The message in a new buffer from `allocator`.
+    /// The message in a new buffer from `allocator`, with room for the 8-byte frame tag
+    /// (SPEC.md §4.3) after every message but a program frame, so sealing does not reallocate.
     public func buffer(_ allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 32)
+        var buffer = allocator.buffer(capacity: 64)
         encode(into: &buffer)
         return buffer
     }

@@ -38,5 +38,6 @@ struct Config: ParsableCommand {
         .logLevel: "info", .logFormat: "text", .handshakeFailures: "20", .handshakeBackoff: "10", .eventRetention: "90",
         .auditRetention: "365", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)",
         .tlsCertificate: "(none: plain ws:// and http://)", .tlsKey: "(none)", .lampTLSClientCA: "(none: no client certificates)",
+        .lampMinimumMinor: "0",
     ]
 }

@@ -1,6 +1,7 @@
 import FleetCore
 import Controller
 import Foundation
+import LampProtocol
 import LightingPrograms
 import Logging
 
@@ -30,6 +31,8 @@ struct DaemonSettings: Sendable, Equatable {
     /// Days the event history and the audit log are kept (0: for ever).
     var eventRetention: Int
     var auditRetention: Int
+    /// The lowest protocol minor a lamp may announce (2: only lamps that authenticate frames).
+    var lampMinimumMinor: Int
     /// Where the first admin token is written, absolute.
     var adminTokenFile: String
     /// Events a stream client may have waiting.
@@ -82,6 +85,7 @@ struct DaemonSettings: Sendable, Equatable {
         handshakeBackoff = try sources.integer(.handshakeBackoff, default: 10, range: 1...86_400, unit: " seconds")
         eventRetention = try sources.integer(.eventRetention, default: 90, range: 0...36_500, unit: " days")
         auditRetention = try sources.integer(.auditRetention, default: 365, range: 0...36_500, unit: " days")
+        lampMinimumMinor = try sources.integer(.lampMinimumMinor, default: 0, range: 0...Int(LampProtocolVersion.minor))
         adminTokenFile = URL(fileURLWithPath: sources.string(.adminTokenFile, default: "lamplighter.admin-token")).path
         streamBuffer = try sources.integer(.streamBuffer, default: 4096, range: 16...1_000_000, unit: " events")
         timezone = sources.string(.timezone)
@@ -156,6 +160,7 @@ struct DaemonSettings: Sendable, Equatable {
             (.reportInterval, "\(reportInterval)", "\(new.reportInterval)"), (.pingInterval, "\(pingInterval)", "\(new.pingInterval)"),
             (.requestTimeout, "\(requestTimeout)", "\(new.requestTimeout)"),
             (.maxPendingHandshakes, "\(maxPendingHandshakes)", "\(new.maxPendingHandshakes)"),
+            (.lampMinimumMinor, "\(lampMinimumMinor)", "\(new.lampMinimumMinor)"),
             (.adminTokenFile, adminTokenFile, new.adminTokenFile), (.streamBuffer, "\(streamBuffer)", "\(new.streamBuffer)"),
             (.timezone, timezone ?? "(system)", new.timezone ?? "(system)"),
             (.latitude, latitude.map { "\($0)" } ?? "-", new.latitude.map { "\($0)" } ?? "-"),

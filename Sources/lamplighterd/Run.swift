@@ -86,6 +86,8 @@ struct Run: AsyncParsableCommand {
         gatewayConfiguration.reportIntervalSeconds = UInt16(settings.reportInterval)
         gatewayConfiguration.pingIntervalSeconds = UInt16(settings.pingInterval)
         gatewayConfiguration.requestTimeoutMilliseconds = UInt64(settings.requestTimeout) * 1000
+        // DaemonSettings checked 0...2.
+        gatewayConfiguration.minimumLampMinorVersion = UInt8(settings.lampMinimumMinor)
         gatewayConfiguration.maximumPendingHandshakes = settings.maxPendingHandshakes
         gatewayConfiguration.handshakeFailureLimits.maximumFailures = settings.handshakeFailures
         gatewayConfiguration.handshakeFailureLimits.firstBackoffMilliseconds = UInt64(settings.handshakeBackoff) * 1000
@@ -342,6 +344,8 @@ struct RunOptions: ParsableArguments {
 
     @Option(help: "Days the audit log is kept; older entries are deleted hourly; 0 keeps them for ever (default 365).")
     var auditRetention: Int?
+    @Option(help: "Refuse lamps whose protocol minor is below this, 0 to 2 (4007); 2 admits only lamps that authenticate every frame (default 0).")
+    var lampMinimumMinor: Int?
 
     @Option(help: "The fleet's time zone for lighting programs: an IANA name or a POSIX rule (default: the system's).")
     var timezone: String?
@@ -388,7 +392,8 @@ struct RunOptions: ParsableArguments {
             .db: database, .keyFile: key.keyFile, .fleetKey: key.fleetKey, .lampHost: lampHost, .lampPort: lampPort.map { "\($0)" },
             .apiHost: apiHost, .apiPort: apiPort.map { "\($0)" }, .reportInterval: reportInterval.map { "\($0)" },
             .pingInterval: pingInterval.map { "\($0)" }, .requestTimeout: requestTimeout.map { "\($0)" },
-            .maxPendingHandshakes: maxPendingHandshakes.map { "\($0)" }, .timezone: timezone, .latitude: latitude.map { "\($0)" },
+            .maxPendingHandshakes: maxPendingHandshakes.map { "\($0)" }, .lampMinimumMinor: lampMinimumMinor.map { "\($0)" },
+            .timezone: timezone, .latitude: latitude.map { "\($0)" },
             .longitude: longitude.map { "\($0)" }, .programCheckInterval: programCheckInterval.map { "\($0)" },
             .adminTokenFile: adminTokenFile, .streamBuffer: streamBuffer.map { "\($0)" }, .logLevel: logLevel, .logFormat: logFormat,
             .corsOrigin: corsOrigin, .mapTiles: mapTiles, .handshakeFailures: handshakeFailures.map { "\($0)" },

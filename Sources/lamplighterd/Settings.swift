@@ -22,6 +22,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case handshakeFailures = "handshake-failures", handshakeBackoff = "handshake-backoff"
     case eventRetention = "event-retention", auditRetention = "audit-retention"
     case tlsCertificate = "tls-certificate", tlsKey = "tls-key", lampTLSClientCA = "lamp-tls-client-ca"
+    case lampMinimumMinor = "lamp-minimum-minor"
 
     /// The environment variable, e.g. `LAMPLIGHTER_API_PORT`.
     var environment: String { "LAMPLIGHTER_" + rawValue.uppercased().replacingOccurrences(of: "-", with: "_") }

@@ -28,6 +28,8 @@ struct LampEventTests {
         let controller: FleetController
         let store: FlakyStore
         let clock = ManualClock()
+        /// Each link's frame tags (SPEC.md §4.3), lamp side, and whether its welcome was read.
+        private var links: [ObjectIdentifier: (frames: FrameAuthenticator, welcomed: Bool)] = [:]
 
         init() throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("events-\(UUID().uuidString).db").path
@@ -53,12 +55,21 @@ struct LampEventTests {
                 appliedVersion: 0, configVersion: 1, programRevision: 0, clock: 0, clientNonce: Nonce.random(), mac: .zero)
             hello.mac = LampEventTests.fleetKey.lampKey(for: LampEventTests.lampID).helloMAC(for: hello, serverNonce: challenge.serverNonce)
             try await send(.hello(hello), on: channel)
+            links[ObjectIdentifier(channel)] = (
+                FrameAuthenticator(
+                    lampKey: LampEventTests.fleetKey.lampKey(for: LampEventTests.lampID), role: .lamp, clientNonce: hello.clientNonce,
+                    serverNonce: challenge.serverNonce),
+                false
+            )
             guard case .welcome? = try await messages(channel).first else { throw HarnessError() }
             return channel
         }
 
+        /// Sends `message`, with the link's next frame tag once it is welcomed.
         func send(_ message: LampMessage, on channel: NIOAsyncTestingChannel) async throws {
-            try await channel.writeInbound(WebSocketFrame(fin: true, opcode: .binary, maskKey: WebSocketMaskingKey([0, 0, 0, 0]), data: channel.allocator.buffer(bytes: message.bytes)))
+            var bytes = message.bytes
+            if links[ObjectIdentifier(channel)]?.welcomed == true { bytes = links[ObjectIdentifier(channel)]!.frames.sealed(bytes) }
+            try await channel.writeInbound(WebSocketFrame(fin: true, opcode: .binary, maskKey: WebSocketMaskingKey([0, 0, 0, 0]), data: channel.allocator.buffer(bytes: bytes)))
         }
 
         /// Every protocol message the controller sent on `channel` since the last call, after
@@ -67,7 +78,17 @@ struct LampEventTests {
             await channel.testingEventLoop.run()
             var out: [LampMessage] = []
             while let frame = try await channel.readOutbound(as: WebSocketFrame.self) {
-                if frame.opcode == .binary { out.append(try LampMessage.decode(frame.unmaskedData, peerMinorVersion: LampProtocolVersion.minor)) }
+                guard frame.opcode == .binary else { continue }
+                var bytes = Array(frame.unmaskedData.readableBytesView)
+                if let link = links[ObjectIdentifier(channel)] {
+                    if link.welcomed {
+                        guard let length = links[ObjectIdentifier(channel)]!.frames.open(bytes) else { throw HarnessError() }
+                        bytes.removeLast(bytes.count - length)
+                    } else if bytes.first == MessageType.welcome.rawValue {
+                        links[ObjectIdentifier(channel)]!.welcomed = true
+                    }
+                }
+                out.append(try LampMessage.decode(bytes, peerMinorVersion: LampProtocolVersion.minor))
             }
             return out
         }

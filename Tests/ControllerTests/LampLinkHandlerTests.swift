@@ -23,8 +23,14 @@ struct LampLinkHandlerTests {
         let channel: EmbeddedChannel
         let shared: GatewayShared
         let clock = ManualClock()
+        /// The lamp's side of the frame tags (SPEC.md §4.3), once authenticated at minor 2.
+        var frames: FrameAuthenticator?
+        /// Whether the welcome was read (frames after it carry tags).
+        private var welcomed = false
+        /// The minor of the lamp's hello: the layout of the controller's welcome.
+        private var minorVersion = LampProtocolVersion.minor
 
-        init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048) throws {
+        init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048, minimumLampMinor: UInt8 = 0) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString).db").path
             let store = try FleetStore(path: path)
             try store.addLamps([LampRecord(id: LampLinkHandlerTests.lampID)], atMilliseconds: 1)
@@ -32,6 +38,7 @@ struct LampLinkHandlerTests {
             var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0)
             configuration.handshakeDeadlineMilliseconds = deadlineMilliseconds
             configuration.maximumPendingHandshakes = maximumPendingHandshakes
+            configuration.minimumLampMinorVersion = minimumLampMinor
             let controller = FleetController(
                 store: store, fleet: fleet, fleetKey: LampLinkHandlerTests.fleetKey, gateway: configuration, clock: clock,
                 logger: Logger(label: "test"))
@@ -40,21 +47,43 @@ struct LampLinkHandlerTests {
             try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared))
         }
 
+        /// Every close code the controller sent, in order (recorded by `outbound`).
+        private(set) var closes: [UInt16] = []
+
         func outbound() throws -> [WebSocketFrame] {
             var frames: [WebSocketFrame] = []
             while let frame = try channel.readOutbound(as: WebSocketFrame.self) {
                 frames.append(frame)
+                if frame.opcode == .connectionClose, var data = Optional(frame.unmaskedData), let code = data.readInteger(as: UInt16.self) {
+                    closes.append(code)
+                }
             }
             return frames
         }
 
+        /// The controller's messages; after the welcome, each one's tag is checked (a wrong
+        /// one throws) and removed.
         func messages() throws -> [LampMessage] {
-            try outbound().filter { $0.opcode == .binary }.map { try LampMessage.decode($0.unmaskedData, peerMinorVersion: LampProtocolVersion.minor) }
+            try outbound().filter { $0.opcode == .binary }.map { frame in
+                let bytes = Array(frame.unmaskedData.readableBytesView)
+                guard frames != nil, welcomed else {
+                    if bytes.first == MessageType.welcome.rawValue { welcomed = true }
+                    return try LampMessage.decode(bytes, peerMinorVersion: minorVersion)
+                }
+                guard let length = frames!.open(bytes) else { throw HarnessError() }
+                return try LampMessage.decode(Array(bytes[0..<length]), peerMinorVersion: LampProtocolVersion.minor)
+            }
         }
 
+        /// Sends `message` with the next frame tag.
+        func sendSealed(_ message: LampMessage) throws {
+            try send(frames!.sealed(message.bytes))
+        }
+
+        /// The last close code the controller sent, if any.
         func closeCode() throws -> UInt16? {
-            guard var data = try outbound().last(where: { $0.opcode == .connectionClose })?.unmaskedData else { return nil }
-            return data.readInteger(as: UInt16.self)
+            _ = try outbound()
+            return closes.last
         }
 
         func send(_ bytes: [UInt8], opcode: WebSocketOpcode = .binary, fin: Bool = true) throws {
@@ -62,14 +91,20 @@ struct LampLinkHandlerTests {
         }
 
         /// Reads the challenge and answers with a valid hello, in `pieces` fragments.
-        func authenticate(pieces: Int = 1) throws -> [LampMessage] {
+        func authenticate(pieces: Int = 1, minorVersion: UInt8 = LampProtocolVersion.minor) throws -> [LampMessage] {
             guard case .challenge(let challenge)? = try messages().first else { throw HarnessError() }
+            self.minorVersion = minorVersion
             var hello = Hello(
-                lampID: LampLinkHandlerTests.lampID, firmware: FirmwareVersion("t")!, capabilities: [.dimmable],
+                minorVersion: minorVersion, lampID: LampLinkHandlerTests.lampID, firmware: FirmwareVersion("t")!, capabilities: [.dimmable],
                 appliedVersion: 0, configVersion: 1, programRevision: 0, clock: 0, clientNonce: Nonce.random(), mac: .zero)
             hello.mac = LampLinkHandlerTests.fleetKey.lampKey(for: LampLinkHandlerTests.lampID).helloMAC(
                 for: hello, serverNonce: challenge.serverNonce)
             let bytes = LampMessage.hello(hello).bytes
+            if minorVersion >= 2 {
+                frames = FrameAuthenticator(
+                    lampKey: LampLinkHandlerTests.fleetKey.lampKey(for: LampLinkHandlerTests.lampID), role: .lamp,
+                    clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
+            }
             let size = (bytes.count + pieces - 1) / pieces
             for index in 0..<pieces {
                 let part = Array(bytes[min(bytes.count, index * size)..<min(bytes.count, (index + 1) * size)])
@@ -170,16 +205,171 @@ struct LampLinkHandlerTests {
     func unknownAndMalformed() throws {
         let harness = try Harness()
         _ = try harness.authenticate()
-        try harness.send([0x7f, 0, 0, 0, 9, 1, 2])
-        let reply = try harness.outbound()
-        #expect(reply.count == 1 && reply[0].opcode == .binary)
-        #expect(
-            try LampMessage.decode(reply[0].unmaskedData, peerMinorVersion: 0)
-                == .nack(Nack(ackedType: MessageType(rawValue: 0x7f), ref: 9, reason: .unknownType)))
-        try harness.send([0x10, 0xde, 0xad])
+        try harness.send(harness.frames!.sealed([0x7f, 0, 0, 0, 9, 1, 2]))
+        let reply = try harness.messages()
+        #expect(reply == [.nack(Nack(ackedType: MessageType(rawValue: 0x7f), ref: 9, reason: .unknownType))])
+        try harness.send(harness.frames!.sealed([0x10, 0xde, 0xad]))
         let frames = try harness.outbound()
         #expect(frames.contains { $0.opcode == .binary })
         var close = try #require(frames.last { $0.opcode == .connectionClose }).unmaskedData
         #expect(close.readInteger(as: UInt16.self) == LampCloseCode.malformedMessage)
+    }
+
+    // MARK: Authenticated frames (SPEC.md §4.3)
+
+    static func report(applied: UInt32, level: UInt16) -> LampMessage {
+        .statusReport(
+            StatusReport(
+                appliedVersion: applied, level: Level(permille: Int(level))!, mode: .manual, isLit: level > 0, isFading: false, powerDeciwatts: 10,
+                energyWattHours: 1, burnSeconds: 1, faults: [], temperatureCelsius: nil, ambientLux: nil, programRevision: 0,
+                clock: 0))
+    }
+
+    /// The level the controller holds as the lamp's reported one.
+    static func reportedLevel(_ harness: Harness) -> UInt16? {
+        harness.shared.fleet.entry(lampID)?.status?.level.permille
+    }
+
+    @Test("every message the controller sends after the welcome carries the next tag; the lamp's sealed reports are taken")
+    func sealedBothWays() throws {
+        let harness = try Harness()
+        let replies = try harness.authenticate()
+        #expect(replies.first?.type == .welcome)
+        #expect(harness.frames!.receiveCounter == UInt64(replies.count - 1))
+        try harness.sendSealed(Self.report(applied: 0, level: 123))
+        try harness.sendSealed(Self.report(applied: 0, level: 456))
+        #expect(Self.reportedLevel(harness) == 456)
+        #expect(try harness.closeCode() == nil)
+    }
+
+    @Test("a wrong tag closes the link with 4006 and the report is not taken", arguments: [0, 7, 30, 38])
+    func wrongTag(flippedByte: Int) throws {
+        let harness = try Harness()
+        _ = try harness.authenticate()
+        try harness.sendSealed(Self.report(applied: 0, level: 100))
+        var forged = harness.frames!.sealed(Self.report(applied: 0, level: 900).bytes)
+        forged[flippedByte] ^= 0x01
+        try harness.send(forged)
+        #expect(try harness.closeCode() == LampCloseCode.frameAuthenticationFailed)
+        #expect(Self.reportedLevel(harness) == 100)
+        #expect(harness.shared.counters.linksClosedFrameAuthentication.current == 1)
+    }
+
+    @Test("a replayed report (same bytes, next counter) closes the link with 4006")
+    func replayedReport() throws {
+        let harness = try Harness()
+        _ = try harness.authenticate()
+        let first = harness.frames!.sealed(Self.report(applied: 0, level: 100).bytes)
+        try harness.send(first)
+        try harness.sendSealed(Self.report(applied: 0, level: 200))
+        #expect(Self.reportedLevel(harness) == 200)
+        try harness.send(first)
+        #expect(try harness.closeCode() == LampCloseCode.frameAuthenticationFailed)
+        #expect(Self.reportedLevel(harness) == 200)
+    }
+
+    @Test("two reordered frames close the link with 4006 at the first, and neither is taken")
+    func reorderedFrames() throws {
+        let harness = try Harness()
+        _ = try harness.authenticate()
+        let first = harness.frames!.sealed(Self.report(applied: 0, level: 300).bytes)
+        let second = harness.frames!.sealed(Self.report(applied: 0, level: 400).bytes)
+        try harness.send(second)
+        #expect(try harness.closeCode() == LampCloseCode.frameAuthenticationFailed)
+        try? harness.send(first)
+        #expect(Self.reportedLevel(harness) == nil)
+    }
+
+    @Test("a frame dropped on the way makes the next one fail: 4006")
+    func droppedFrame() throws {
+        let harness = try Harness()
+        _ = try harness.authenticate()
+        _ = harness.frames!.sealed(Self.report(applied: 0, level: 300).bytes)
+        try harness.sendSealed(Self.report(applied: 0, level: 400))
+        #expect(try harness.closeCode() == LampCloseCode.frameAuthenticationFailed)
+        #expect(Self.reportedLevel(harness) == nil)
+    }
+
+    @Test("an untagged report, a message of 8 bytes or fewer and an empty one close with 4006, not 4003", arguments: [31, 8, 1, 0])
+    func missingTag(length: Int) throws {
+        let harness = try Harness()
+        _ = try harness.authenticate()
+        try harness.send(Array(Self.report(applied: 0, level: 500).bytes.prefix(length)))
+        #expect(try harness.closeCode() == LampCloseCode.frameAuthenticationFailed)
+        #expect(Self.reportedLevel(harness) == nil)
+    }
+
+    @Test("a genuine ack marks its request applied; a forged one closes the link with 4006 and marks nothing")
+    func forgedAck() throws {
+        let harness = try Harness()
+        // The config request in flight, acknowledged with a good tag, is applied.
+        guard case .config(let config)? = try harness.authenticate().last else {
+            Issue.record("no config request after the welcome")
+            return
+        }
+        try harness.sendSealed(.ack(Ack(ackedType: .config, ref: config.configVersion)))
+        #expect(harness.shared.fleet.entry(Self.lampID)?.appliedConfigVersion == config.configVersion)
+        let desired = harness.shared.fleet.withModel { model -> DesiredState in
+            let slot = model.slot(of: Self.lampID)!
+            let control = DesiredControl(version: model.nextVersion(), intent: .level(Level(permille: 700)!), fade: .immediate)
+            return model.commit([slot], control: control, atMilliseconds: 10)[0].1
+        }
+        let handler = try harness.channel.pipeline.syncOperations.handler(type: LampLinkHandler.self)
+        handler.desiredChanged(desired)
+        let sent = try harness.messages()
+        guard case .setLevel(let command)? = sent.last else {
+            Issue.record("no setLevel: \(sent)")
+            return
+        }
+        var ack = harness.frames!.sealed(LampMessage.ack(Ack(ackedType: .setLevel, ref: command.version)).bytes)
+        ack[ack.count - 1] ^= 0x80
+        try harness.send(ack)
+        #expect(try harness.closeCode() == LampCloseCode.frameAuthenticationFailed)
+        #expect(harness.shared.fleet.entry(Self.lampID)?.appliedVersion == 0)
+    }
+
+    @Test("a lamp of minor 1 sends and receives no tags (SPEC.md §4.3 applies from minor 2)")
+    func minorOneUntagged() throws {
+        let harness = try Harness()
+        let replies = try harness.authenticate(minorVersion: 1)
+        #expect(replies.first?.type == .welcome)
+        try harness.send(Self.report(applied: 0, level: 250).bytes)
+        #expect(Self.reportedLevel(harness) == 250)
+        #expect(try harness.closeCode() == nil)
+    }
+
+    // MARK: lamp-minimum-minor (SPEC.md §4.3)
+
+    @Test("with a minimum minor of 2 a proven lamp of minor 1 is closed with 4007 and not linked; minor 2 is welcomed")
+    func minimumMinor() throws {
+        let old = try Harness(minimumLampMinor: 2)
+        let replies = try old.authenticate(minorVersion: 1)
+        #expect(!replies.contains { $0.type == .welcome })
+        #expect(try old.closeCode() == LampCloseCode.versionBelowMinimum)
+        #expect(old.shared.registry.count == 0)
+
+        let new = try Harness(minimumLampMinor: 2)
+        #expect(try new.authenticate(minorVersion: 2).first?.type == .welcome)
+        #expect(new.shared.registry.count == 1)
+    }
+
+    @Test("the minimum is checked after the MAC: a stranger's minor-1 hello with a wrong MAC still gets 4001")
+    func minimumMinorAfterMAC() throws {
+        let harness = try Harness(minimumLampMinor: 2)
+        _ = try harness.outbound()
+        let hello = Hello(
+            minorVersion: 1, lampID: Self.lampID, firmware: FirmwareVersion("t")!, capabilities: [.dimmable], appliedVersion: 0,
+            configVersion: 0, programRevision: 0, clock: 0, clientNonce: .zero, mac: .zero)
+        try harness.send(LampMessage.hello(hello).bytes)
+        #expect(try harness.closeCode() == LampCloseCode.authenticationFailed)
+    }
+
+    @Test("a minimum minor above this controller's own is refused at start")
+    func minimumMinorValidated() {
+        var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0)
+        configuration.minimumLampMinorVersion = 2
+        #expect(throws: Never.self) { try configuration.validate() }
+        configuration.minimumLampMinorVersion = 3
+        #expect(throws: GatewayError.self) { try configuration.validate() }
     }
 }

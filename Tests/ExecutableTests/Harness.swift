@@ -272,12 +272,12 @@ final class Simulator: @unchecked Sendable {
 
     /// Starts `count` lamps against `daemon`. `duration` only bounds a simulator a test never
     /// finishes; without `quiet` it prints a summary line every second.
-    init(_ daemon: Daemon, count: Int, duration: Double = 60, quiet: Bool = true, extra: [String] = []) throws {
+    init(_ daemon: Daemon, count: Int, duration: Double = 60, quiet: Bool = true, url: String? = nil, extra: [String] = []) throws {
         reportPath = daemon.directory.appendingPathComponent("sim-\(UUID().uuidString).json").path
         process.executableURL = ProductRunner.productsDirectory.appendingPathComponent("lampsim")
         process.arguments =
             [
-                "--url", daemon.lampURL, "--count", "\(count)", "--key-file", daemon.keyFile, "--duration", "\(duration)",
+                "--url", url ?? daemon.lampURL, "--count", "\(count)", "--key-file", daemon.keyFile, "--duration", "\(duration)",
                 "--backoff-min", "100", "--backoff-jitter", "300", "--backoff-cap", "2000", "--report", reportPath,
             ] + (daemon.caFile.map { ["--ca-file", $0] } ?? []) + (quiet ? ["--quiet"] : []) + extra
         process.standardOutput = output.pipe
@@ -311,6 +311,8 @@ final class Simulator: @unchecked Sendable {
             let connected: Bool
             let appliedVersion: UInt32
             let appliedHistory: [UInt32]
+            /// The lamp's light when the report was written, per mille.
+            let level: UInt16
             let programRevision: UInt32
             /// [lamp clock (Unix s), level per mille] each time it looked at its program.
             let programHistory: [[Int64]]
@@ -324,6 +326,9 @@ final class Simulator: @unchecked Sendable {
         let closedMalformed: Int
         let closedTooBig: Int
         let closedPingTimeout: Int
+        /// The controller closed with 4006 (SPEC.md §4.3); the lamps closed with 4006 themselves.
+        let closedFrameAuthentication: Int
+        let frameAuthenticationFailed: Int
         let reconnects: Int
         let lampDetails: [Lamp]
     }

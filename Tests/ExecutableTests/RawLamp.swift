@@ -10,6 +10,10 @@ import LampProtocol
 /// that need to say exactly what a lamp sends and see exactly what it is answered.
 final class RawLamp {
     let descriptor: Int32
+    /// The frame tags of a 1.2 link (SPEC.md §4.3), from the welcome on.
+    var frames: FrameAuthenticator?
+    /// The close code the controller sent, once it closed the link.
+    private(set) var closeCode: UInt16?
 
     /// Connects lamp `id` to the daemon's lamp port and completes the handshake with the
     /// fleet key in `keyFile`.
@@ -38,11 +42,23 @@ final class RawLamp {
         hello.mac = fleetKey.lampKey(for: lampID).helloMAC(for: hello, serverNonce: challenge.serverNonce)
         try send(.hello(hello))
         guard case .welcome = try receive() else { throw HarnessError("no welcome") }
+        frames = FrameAuthenticator(
+            lampKey: fleetKey.lampKey(for: lampID), role: .lamp, clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
     }
 
-    /// Sends one message as one masked binary frame.
+    /// The message's bytes with the next frame tag: what `send` puts on the wire.
+    func sealed(_ message: LampMessage) -> [UInt8] {
+        frames == nil ? message.bytes : frames!.sealed(message.bytes)
+    }
+
+    /// Sends one message, sealed once the link authenticates frames, as one masked binary frame.
     func send(_ message: LampMessage) throws {
-        let payload = message.bytes
+        try send(payload: sealed(message))
+    }
+
+    /// Sends `payload` exactly as given (a forged, replayed or short frame) as one masked
+    /// binary frame.
+    func send(payload: [UInt8]) throws {
         precondition(payload.count < 126)
         let mask: [UInt8] = [9, 8, 7, 6]
         try write([0x82, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
@@ -61,11 +77,16 @@ final class RawLamp {
             var payload: [UInt8] = []
             for _ in 0..<length { payload.append(try readByte()) }
             switch first & 0x0f {
-            case 0x2: return try LampMessage.decode(payload)
+            case 0x2:
+                guard frames != nil else { return try LampMessage.decode(payload) }
+                guard let length = frames!.open(payload) else { throw HarnessError("a controller frame failed its tag") }
+                return try LampMessage.decode(Array(payload[0..<length]))
             case 0x9:
                 let mask: [UInt8] = [1, 2, 3, 4]
                 try write([0x8a, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] })
-            case 0x8: throw HarnessError("the controller closed the link")
+            case 0x8:
+                if payload.count >= 2 { closeCode = UInt16(payload[0]) << 8 | UInt16(payload[1]) }
+                throw HarnessError("the controller closed the link")
             default: continue
             }
         }

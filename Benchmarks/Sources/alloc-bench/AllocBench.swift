@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LampAuth
 import LampProtocol
 
 /// Counts heap allocations per encode and per decode of every message, under
@@ -101,6 +102,43 @@ struct AllocBench {
                 print("alloc-bench: \(name) did not decode")
                 exit(1)
             }
+        }
+        frameTags(count, nonce: nonce)
+    }
+
+    /// Sealing and checking a frame tag (SPEC.md §4.3), done for every message of a 1.2 link:
+    /// the status report's 31 bytes, as the controller sees them most.
+    static func frameTags(_ count: Counter, nonce: Block16) {
+        let key = LampKey(bytes: [UInt8](repeating: 7, count: 32))
+        var lamp = FrameAuthenticator(lampKey: key, role: .lamp, clientNonce: nonce, serverNonce: nonce)
+        var controller = FrameAuthenticator(lampKey: key, role: .controller, clientNonce: nonce, serverNonce: nonce)
+        var frame = [UInt8](repeating: 0x10, count: 31 + FrameAuthenticator.tagLength)
+        var before = count()
+        var tags: UInt64 = 0
+        for _ in 0..<iterations {
+            frame.withUnsafeBytes { tags ^= lamp.seal(UnsafeRawBufferPointer(rebasing: $0[0..<31])) }
+        }
+        report("frameTag.seal", count() - before)
+        // Each frame sealed at the counter the controller expects next, outside the count.
+        var sealed: [[UInt8]] = []
+        sealed.reserveCapacity(iterations)
+        var sender = FrameAuthenticator(lampKey: key, role: .lamp, clientNonce: nonce, serverNonce: nonce)
+        for _ in 0..<iterations {
+            let tag = frame.withUnsafeBytes { sender.seal(UnsafeRawBufferPointer(rebasing: $0[0..<31])) }
+            withUnsafeBytes(of: tag.bigEndian) { tagBytes in
+                frame.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[31...]).copyMemory(from: tagBytes) }
+            }
+            sealed.append(frame)
+        }
+        before = count()
+        var opened = 0
+        for index in 0..<iterations {
+            sealed[index].withUnsafeBytes { if controller.open($0) != nil { opened += 1 } }
+        }
+        report("frameTag.open", count() - before)
+        if opened != iterations || tags == 0 {
+            print("alloc-bench: frame tags did not verify (\(opened) of \(iterations))")
+            exit(1)
         }
     }
 

@@ -19,7 +19,7 @@ OUT = os.path.join(HERE, "..", "vectors")
 TYPES = {
     "challenge": 0x01, "hello": 0x02, "welcome": 0x03, "ack": 0x04, "nack": 0x05,
     "statusReport": 0x10, "event": 0x11, "setLevel": 0x20, "switch": 0x21, "override": 0x22,
-    "resumeProgram": 0x23, "config": 0x24, "identify": 0x25, "reboot": 0x26,
+    "resumeProgram": 0x23, "config": 0x24, "identify": 0x25, "reboot": 0x26, "rekey": 0x27,
     "programHeader": 0x30, "programPage": 0x31,
 }
 
@@ -67,6 +67,8 @@ def encode(kind, f):
         return t + struct.pack(">IH", f["ref"], f["durationSeconds"])
     if kind == "reboot":
         return t + struct.pack(">I", f["ref"])
+    if kind == "rekey":
+        return t + struct.pack(">II", f["ref"], f["generation"]) + bytes.fromhex(f["wrappedKey"])
     if kind == "programHeader":
         pages = (f["entryCount"] + 15) // 16
         return (t + struct.pack(">IBBHii", f["revision"], f["entryCount"], pages, f["skipShorterMinutes"],
@@ -106,6 +108,19 @@ def welcome_signed(f):
 
 def lamp_key(master, lamp_id):
     return hmac.new(master, b"lamplighter/v1/lamp-key\x00" + lamp_id.encode("ascii"), hashlib.sha256).digest()
+
+
+def lamp_key_generation(master, lamp_id, generation):
+    """Section 4.1: generation 0 is lamp_key; from 1 the id is followed by 0x00 and the generation (u32)."""
+    if generation == 0:
+        return lamp_key(master, lamp_id)
+    return hmac.new(master, b"lamplighter/v1/lamp-key\x00" + lamp_id.encode("ascii") + b"\x00"
+                    + struct.pack(">I", generation), hashlib.sha256).digest()
+
+
+def rekey_pad(session, ref, generation):
+    """Section 8.12: HMAC-SHA256(sessionKey(controller->lamp), "lamplighter/v1/rekey" 0x00 ref generation)."""
+    return hmac.new(session, b"lamplighter/v1/rekey\x00" + struct.pack(">II", ref, generation), hashlib.sha256).digest()
 
 
 def hello_mac(key, server_nonce, fields):
@@ -236,6 +251,8 @@ VALID = [
     ("identify-shortest", "identify", dict(ref=0, durationSeconds=1), "one second"),
     ("reboot", "reboot", dict(ref=10), "reboot"),
     ("reboot-zero-ref", "reboot", dict(ref=0), "reference 0"),
+    ("rekey", "rekey", dict(ref=11, generation=1, wrappedKey=bytes(range(0x40, 0x60)).hex()), "a new key, generation 1"),
+    ("rekey-edges", "rekey", dict(ref=0xFFFFFFFF, generation=0xFFFFFFFF, wrappedKey="ff" * 32), "the last generation"),
 ]
 
 
@@ -369,6 +386,12 @@ def invalid_vectors():
         ("nack-truncated", bytes([0x05, 0x20, 0, 0, 0, 1]), e("truncated", 6, "reason", 0x05), "reason missing"),
         ("event-truncated", encode("event", dict(sequence=1, kind=1, detail=0, time=1))[:8], e("truncated", 6, "detail", 0x11), "detail needs 2 bytes, 2 remain but time is missing too: detail read, then time"),
         ("reboot-trailing", encode("reboot", dict(ref=1)) + b"\x00\x00\x00", e("trailingBytes", 5, None, 0x26), "extra bytes"),
+        ("rekey-generation-zero", encode("rekey", dict(ref=1, generation=0, wrappedKey="00" * 32)),
+         e("outOfRange", 5, "generation", 0x27), "generation 0 is the key every lamp starts with: never sent"),
+        ("rekey-truncated-key", encode("rekey", dict(ref=1, generation=1, wrappedKey="00" * 32))[:-1],
+         e("truncated", 9, "wrappedKey", 0x27), "the wrapped key needs 32 bytes, 31 remain"),
+        ("rekey-trailing", encode("rekey", dict(ref=1, generation=1, wrappedKey="00" * 32)) + b"\x00",
+         e("trailingBytes", 41, None, 0x27), "a rekey has exactly 41 bytes"),
         ("oversize", bytes([0x20]) + b"\x00" * 1024, e("oversize", 1024, None, 0x20), "1025 bytes: larger than the 1024-byte limit"),
         ("oversize-unknown-type", bytes([0x99]) + b"\x00" * 4095, e("oversize", 1024, None, 0x99), "size is checked before the type"),
         ("type-only", bytes([0x20]), e("truncated", 1, "version", 0x20), "type byte alone"),
@@ -527,6 +550,36 @@ def session_example():
                 steps=steps, rejected=rejected)
 
 
+def rekey_example():
+    """Section 8.12 on the link of section 12: after the setLevel (controller counter 0) the
+    controller sends a rekey to generation 1 (counter 1); the lamp acks it (its counter 4)."""
+    example = session_example()
+    master = bytes.fromhex(example["masterKey"])
+    to_lamp = bytes.fromhex(example["sessionKeys"]["controllerToLamp"])
+    to_controller = bytes.fromhex(example["sessionKeys"]["lampToController"])
+    ref, generation = 43, 1
+    new_key = lamp_key_generation(master, "lamp-0001", generation)
+    pad = rekey_pad(to_lamp, ref, generation)
+    wrapped = bytes(a ^ b for a, b in zip(new_key, pad))
+    message = encode("rekey", dict(ref=ref, generation=generation, wrappedKey=wrapped.hex()))
+    tag = frame_tag(to_lamp, 1, message)
+    ack = encode("ack", dict(ackedType=0x27, ref=ref))
+    ack_tag = frame_tag(to_controller, 4, ack)
+    derivations = []
+    for master_hex, lamp_id, gen in [(bytes(range(32)).hex(), "lamp-0001", 0), (bytes(range(32)).hex(), "lamp-0001", 1),
+                                     (bytes(range(32)).hex(), "lamp-0001", 2), ("aa" * 16, "a", 0xFFFFFFFF),
+                                     (bytes(range(64)).hex(), "L" * 32, 7)]:
+        derivations.append(dict(masterKey=master_hex, lampID=lamp_id, generation=gen,
+                                lampKey=lamp_key_generation(bytes.fromhex(master_hex), lamp_id, gen).hex()))
+    return dict(derivations=derivations, rekey=dict(
+        masterKey=master.hex(), lampID="lamp-0001", oldLampKey=example["lampKey"],
+        clientNonce=example["clientNonce"], serverNonce=example["serverNonce"],
+        controllerToLamp=to_lamp.hex(), lampToController=to_controller.hex(),
+        ref=ref, generation=generation, newLampKey=new_key.hex(), pad=pad.hex(), wrappedKey=wrapped.hex(),
+        counter=1, messageHex=message.hex(), tag=tag.hex(), hex=(message + tag).hex(),
+        ackCounter=4, ackHex=(ack + ack_tag).hex()))
+
+
 def write(name, obj):
     with open(os.path.join(OUT, name), "w") as f:
         json.dump(obj, f, indent=2)
@@ -551,4 +604,8 @@ if __name__ == "__main__":
                                "message as sent: messageHex and its 8-byte tag (section 4.3) under the sender's "
                                "session key and counter. rejected: frames the receiver must refuse (close 4006) when "
                                "it expects the given counter.", **session_example()))
+    write("rekey.json", dict(protocol="lamplighter.v1", description="Lamp keys of later generations (SPEC.md "
+                             "section 4.1) and a rekey request (section 8.12) on the link of section 12: sent at the "
+                             "controller's counter 1 after the setLevel, answered by the lamp's ack at its counter 4. "
+                             "hex is the message as sent, tag included.", **rekey_example()))
     print(f"{len(valid)} valid, {len(invalid)} invalid message vectors, {len(auth_vectors())} auth vectors")

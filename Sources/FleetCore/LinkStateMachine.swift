@@ -391,6 +391,7 @@ public struct LinkStateMachine: Sendable {
         case .config(let m): m.configVersion
         case .identify(let m): m.ref
         case .reboot(let m): m.ref
+        case .rekey(let m): m.ref
         case .programHeader(let m): m.revision
         case .programPage(let m): m.revision
         default: 0

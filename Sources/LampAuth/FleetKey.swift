@@ -39,6 +39,14 @@ public struct FleetKey: Sendable {
         let mac = HMAC<SHA256>.authenticationCode(for: AuthenticationTranscript.lampKeyInput(for: lampID), using: key)
         return LampKey(bytes: Array(mac))
     }
+
+    /// The lamp's key of generation `generation` (SPEC.md §4.1): generation 0 is
+    /// ``lampKey(for:)``; from 1 it is HMAC-SHA256(master key, "lamplighter/v1/lamp-key" 0x00
+    /// lampID 0x00 generation (u32 big-endian)).
+    public func lampKey(for lampID: LampID, generation: UInt32) -> LampKey {
+        let input = AuthenticationTranscript.lampKeyInput(for: lampID, generation: generation)
+        return LampKey(bytes: Array(HMAC<SHA256>.authenticationCode(for: input, using: key)))
+    }
 }
 
 /// One lamp's key: what the lamp stores, and what the controller derives on demand.

@@ -22,6 +22,7 @@ public struct FrameAuthenticator: Sendable {
 
     private let sendKey: HMACSHA256
     private let receiveKey: HMACSHA256
+    private let role: Role
     /// The counter of the next message this side sends.
     public private(set) var sendCounter: UInt64 = 0
     /// The counter the next message received must have been sealed with.
@@ -35,6 +36,7 @@ public struct FrameAuthenticator: Sendable {
             AuthenticationTranscript.sessionKeyInput(.controllerToLamp, clientNonce: clientNonce, serverNonce: serverNonce)))
         let toController = HMACSHA256(key: lamp.authenticationCode(
             AuthenticationTranscript.sessionKeyInput(.lampToController, clientNonce: clientNonce, serverNonce: serverNonce)))
+        self.role = role
         switch role {
         case .controller: (sendKey, receiveKey) = (toLamp, toController)
         case .lamp: (sendKey, receiveKey) = (toController, toLamp)
@@ -77,6 +79,28 @@ public struct FrameAuthenticator: Sendable {
         guard (expected ^ received) == 0 else { return nil }
         receiveCounter &+= 1
         return length
+    }
+
+    /// The 32-byte one-time pad that wraps the new key of a rekey request (SPEC.md §8.12):
+    /// HMAC-SHA256(controller→lamp session key, `"lamplighter/v1/rekey" 0x00 ref generation`).
+    /// The same pad on both ends; XOR it with the new key to wrap, with the wrapped key to
+    /// unwrap. Only on an authenticated link: the frame's tag is what makes the key trusted.
+    public func rekeyPad(ref: UInt32, generation: UInt32) -> [UInt8] {
+        let toLamp = role == .controller ? sendKey : receiveKey
+        return toLamp.authenticationCode(AuthenticationTranscript.rekeyPadInput(ref: ref, generation: generation))
+    }
+
+    /// The rekey request that gives the lamp `newKey` as generation `generation`, wrapped
+    /// with this link's pad (controller side); nil for generation 0.
+    public func rekey(ref: UInt32, generation: UInt32, newKey: LampKey) -> Rekey? {
+        let pad = rekeyPad(ref: ref, generation: generation)
+        return Rekey(ref: ref, generation: generation, wrappedKey: zip(newKey.bytes, pad).map { $0 ^ $1 })
+    }
+
+    /// The new key a rekey request carries, unwrapped with this link's pad (lamp side).
+    public func unwrap(_ rekey: Rekey) -> LampKey {
+        let pad = rekeyPad(ref: rekey.ref, generation: rekey.generation)
+        return LampKey(bytes: zip(rekey.wrappedKey, pad).map { $0 ^ $1 })
     }
 
     /// `open` on an array.

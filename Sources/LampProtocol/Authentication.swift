@@ -47,6 +47,32 @@ public enum AuthenticationTranscript {
         return out
     }
 
+    /// The message for deriving a lamp's key of generation `generation` (SPEC.md §4.1):
+    /// generation 0 is ``lampKeyInput(for:)``; from 1 it is `"lamplighter/v1/lamp-key" 0x00
+    /// lampID 0x00 generation (u32)`, keyed with the fleet master key current when the
+    /// generation was issued.
+    public static func lampKeyInput(for lampID: LampID, generation: UInt32) -> [UInt8] {
+        var out = lampKeyInput(for: lampID)
+        guard generation > 0 else { return out }
+        out.append(0)
+        out.write(generation)
+        return out
+    }
+
+    /// The label that starts a rekey pad's input (SPEC.md §8.12).
+    public static let rekeyLabel = "lamplighter/v1/rekey"
+
+    /// The message whose HMAC under the link's controller→lamp session key is the pad that
+    /// wraps a rekey's new key (SPEC.md §8.12): `"lamplighter/v1/rekey" 0x00 ref generation`.
+    /// The session key is fresh per link and a link never reuses a ref, so no pad is used twice.
+    public static func rekeyPadInput(ref: UInt32, generation: UInt32) -> [UInt8] {
+        var out = Array(rekeyLabel.utf8)
+        out.append(0)
+        out.write(ref)
+        out.write(generation)
+        return out
+    }
+
     /// The hello transcript: `"lamplighter/v1/hello" 0x00 serverNonce helloWithoutMAC`.
     /// The MAC is the first 16 bytes of HMAC-SHA256(lamp key, transcript).
     public static func hello(_ hello: Hello, serverNonce: Block16) -> [UInt8] {

@@ -20,7 +20,7 @@ struct ByteReader {
     /// Number of bytes not yet read.
     var remaining: Int { bytes.count - offset }
 
-    private mutating func require(_ count: Int, field: StaticString) throws(LampProtocolError) {
+    mutating func require(_ count: Int, field: StaticString) throws(LampProtocolError) {
         guard remaining >= count else {
             throw LampProtocolError(.truncated, offset: offset, messageType: messageType, field: field)
         }

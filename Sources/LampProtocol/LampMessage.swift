@@ -28,6 +28,8 @@ public enum LampMessage: Hashable, Sendable {
     case identify(Identify)
     /// Restart.
     case reboot(Reboot)
+    /// A new lamp key (minor 2).
+    case rekey(Rekey)
     /// 0x30, C→L.
     case programHeader(ProgramHeader)
     /// 0x31, C→L.
@@ -50,6 +52,7 @@ public enum LampMessage: Hashable, Sendable {
         case .config: Config.type
         case .identify: Identify.type
         case .reboot: Reboot.type
+        case .rekey: Rekey.type
         case .programHeader: ProgramHeader.type
         case .programPage: ProgramPage.type
         }
@@ -73,6 +76,7 @@ public enum LampMessage: Hashable, Sendable {
         case .config(let message): message.encodeFields(into: &sink)
         case .identify(let message): message.encodeFields(into: &sink)
         case .reboot(let message): message.encodeFields(into: &sink)
+        case .rekey(let message): message.encodeFields(into: &sink)
         case .programHeader(let message): message.encodeFields(into: &sink)
         case .programPage(let message): message.encodeFields(into: &sink)
         }
@@ -135,6 +139,7 @@ public enum LampMessage: Hashable, Sendable {
         case .config: message = .config(try Config.decodeFields(from: &reader))
         case .identify: message = .identify(try Identify.decodeFields(from: &reader))
         case .reboot: message = .reboot(try Reboot.decodeFields(from: &reader))
+        case .rekey: message = .rekey(try Rekey.decodeFields(from: &reader))
         case .programHeader: message = .programHeader(try ProgramHeader.decodeFields(from: &reader))
         case .programPage: message = .programPage(try ProgramPage.decodeFields(from: &reader))
         default:

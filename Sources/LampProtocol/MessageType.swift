@@ -36,6 +36,8 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let identify = MessageType(rawValue: 0x25)
     /// Controller to lamp, restart.
     public static let reboot = MessageType(rawValue: 0x26)
+    /// Controller to lamp, a new lamp key (minor 2, authenticated links only).
+    public static let rekey = MessageType(rawValue: 0x27)
 
     /// Controller to lamp, the first frame of a lighting program (minor version 1).
     public static let programHeader = MessageType(rawValue: 0x30)
@@ -62,6 +64,7 @@ public struct MessageType: RawRepresentable, Hashable, Sendable, CustomStringCon
         case 0x24: "config"
         case 0x25: "identify"
         case 0x26: "reboot"
+        case 0x27: "rekey"
         case 0x30: "programHeader"
         case 0x31: "programPage"
         default: "0x" + hexByte(rawValue)

@@ -8,7 +8,7 @@ struct GoldenVectorTests {
         #expect(Vectors.valid.count + Vectors.invalid.count >= 40)
         #expect(Vectors.invalid.count >= 15)
         let types = Dictionary(grouping: Vectors.valid, by: \.type).mapValues(\.count)
-        #expect(types.count == 16)
+        #expect(types.count == 17)
         for (type, count) in types {
             #expect(count >= 2, "only \(count) vector(s) for \(type)")
         }

@@ -33,7 +33,7 @@ struct MessageGenerator {
     static let printable = (0x20...0x7e).map { Character(Unicode.Scalar(UInt8($0))) }
 
     mutating func message() -> LampMessage {
-        switch Int.random(in: 0..<16, using: &rng) {
+        switch Int.random(in: 0..<17, using: &rng) {
         case 0: return .challenge(Challenge(serverNonce: block()))
         case 1:
             return .hello(
@@ -87,6 +87,10 @@ struct MessageGenerator {
                     level: level(), fade: fade(), days: UInt8.random(in: 1...127, using: &rng))!
             }
             return .programPage(ProgramPage(revision: u32(), page: UInt8.random(in: 0...3, using: &rng), entries: entries)!)
+        case 15:
+            var wrapped: [UInt8] = []
+            for _ in 0..<32 { wrapped.append(u8()) }
+            return .rekey(Rekey(ref: u32(), generation: UInt32.random(in: 1...UInt32.max, using: &rng), wrappedKey: wrapped)!)
         default: return .reboot(Reboot(ref: u32()))
         }
     }

@@ -136,6 +136,8 @@ func message(type: String, fields f: [String: Any]) -> LampMessage {
         return .identify(Identify(ref: u32("ref"), durationSeconds: u16("durationSeconds"))!)
     case "reboot":
         return .reboot(Reboot(ref: u32("ref")))
+    case "rekey":
+        return .rekey(Rekey(ref: u32("ref"), generation: u32("generation"), wrappedKey: bytes(hex: f["wrappedKey"] as! String))!)
     case "programHeader":
         return .programHeader(
             ProgramHeader(

@@ -46,7 +46,12 @@ struct SimLampProfile: Sendable, Equatable {
 /// event loop; uses LampProtocol for every byte, never a codec of its own.
 final class SimLamp {
     let id: LampID
-    let key: LampKey
+    /// The lamp key: derived from the master at start (generation 0), replaced by a rekey
+    /// (SPEC.md §8.12) and used from the next hello on. Kept in memory only: a real lamp
+    /// stores it durably before it acks; a restarted lampsim starts again from generation 0.
+    private(set) var key: LampKey
+    /// The generation of ``key``.
+    private(set) var keyGeneration: UInt32 = 0
     let index: Int
     let wattage: Double
     var misbehaviour: Misbehaviour
@@ -312,12 +317,28 @@ final class SimLamp {
             return [.ack(Ack(ackedType: .identify, ref: m.ref))]
         case .reboot(let m):
             return [.ack(Ack(ackedType: .reboot, ref: m.ref))]
+        case .rekey(let m):
+            return rekey(m)
         case .ack(let ack) where ack.ackedType == .event:
             unackedEvents.removeAll { $0.sequence == ack.ref }
             return []
         default:
             return []
         }
+    }
+
+    /// SPEC.md §8.12: only over a link with tags; unwrap, keep (a real lamp: store durably),
+    /// then ack; the same key again is acked again, an older generation refused.
+    private func rekey(_ request: Rekey) -> [LampMessage] {
+        guard let frames else { return [.nack(Nack(ackedType: .rekey, ref: request.ref, reason: .unexpected))] }
+        let newKey = frames.unwrap(request)
+        if request.generation <= keyGeneration {
+            let again = request.generation == keyGeneration && newKey == key
+            return [again ? .ack(Ack(ackedType: .rekey, ref: request.ref)) : .nack(Nack(ackedType: .rekey, ref: request.ref, reason: .staleVersion))]
+        }
+        key = newKey
+        keyGeneration = request.generation
+        return [.ack(Ack(ackedType: .rekey, ref: request.ref))]
     }
 
     /// SPEC.md §8.0: apply a newer version, re-acknowledge the same, refuse an older one.

@@ -175,6 +175,74 @@ public final class FleetService: Sendable {
         return view
     }
 
+    // MARK: Keys
+
+    /// Rotates the keys of the lamps in `target` (SPEC.md §8.12), admin only, audited: each
+    /// gets a pending generation (current + 1; one already pending is kept), sent at once to
+    /// a linked lamp and to the others when they link. The old key stays accepted until the
+    /// lamp proves the new one. A lamp whose last hello in this run was of minor 0 or 1 is
+    /// refused (its link has no tags to carry a key); naming only such a lamp is a conflict.
+    public func rekey(_ request: RekeyRequest, by caller: Caller) async throws(FleetError) -> RekeyResult {
+        guard let target = CommandTarget(request.target) else {
+            throw .invalid("must be lamp:ID, group:NAME or all", field: "target")
+        }
+        let result = try await mutations.exclusive { () async throws(FleetError) -> RekeyResult in
+            let (ids, refused) = try fleet.withModel { model throws(FleetError) -> ([LampID], [String: String]) in
+                guard let slots = model.resolve(target) else {
+                    throw .notFound("no lamp \(request.target.dropFirst(5)) is registered", field: "target")
+                }
+                if case .group(let name) = target, slots.isEmpty { throw .notFound("no lamp is in group \(name)", field: "target") }
+                var ids: [LampID] = []
+                var refused: [String: String] = [:]
+                for slot in slots {
+                    let entry = model.lamps[slot]
+                    if entry.cannotRotateKey {
+                        refused[entry.record.id.value] =
+                            "its last hello was protocol 1.\(entry.minorVersion): frames are not authenticated, so its key cannot be rotated (SPEC.md §8.12)"
+                    } else {
+                        ids.append(entry.record.id)
+                    }
+                }
+                return (ids, refused)
+            }
+            if ids.isEmpty, case .lamp = target, let reason = refused.values.first {
+                throw .conflict("lamp \(request.target.dropFirst(5)): \(reason)", field: "target")
+            }
+            let audit = entry(caller, "lamps.rekey", target: target.description, detail: "\(ids.count) lamps, \(refused.count) refused")
+            let pending = try await storing("starting the key rotation") { try await store.requestRekey(ids, audit: audit) }
+            let slots = fleet.withModel { model -> [Int] in
+                pending.compactMap { id, generation in
+                    guard let slot = model.slot(of: id) else { return nil }
+                    model.setKeyGenerations(slot, current: model.lamps[slot].record.keyGeneration, pending: generation)
+                    return slot
+                }
+            }
+            gateway.rekeyIfPending(slots)
+            return RekeyResult(pending: Dictionary(uniqueKeysWithValues: pending.map { ($0.key.value, $0.value) }), refused: refused)
+        }
+        logger.notice(
+            "lamp key rotation started", metadata: ["rekey.target": "\(request.target)", "rekey.lamps": "\(result.pending.count)", "api.caller": "\(caller.name)"])
+        return result
+    }
+
+    /// Where the fleet's lamp keys stand: lamps by generation, rotations pending, lamps that
+    /// cannot be rotated.
+    public func keys() -> KeysView {
+        fleet.withModel { model in
+            var generations: [String: Int] = [:]
+            var pending: [String] = []
+            var unrotatable: [String] = []
+            for entry in model.lamps where !entry.removed {
+                generations["\(entry.record.keyGeneration)", default: 0] += 1
+                if entry.record.pendingKeyGeneration != nil { pending.append(entry.record.id.value) }
+                if entry.cannotRotateKey {
+                    unrotatable.append(entry.record.id.value)
+                }
+            }
+            return KeysView(generations: generations, pending: pending.sorted(), unrotatable: unrotatable.sorted())
+        }
+    }
+
     // MARK: Commands
 
     /// Validates a command, makes it durable (with its audit entry), then sends it. Returns
@@ -498,6 +566,8 @@ public final class FleetService: Sendable {
             programRevision: entry.appliedProgramRevision)
         if entry.runsPrograms == false { view.programUnsupported = true }
         if entry.record.revoked { view.revoked = true }
+        if entry.record.keyGeneration > 0 { view.keyGeneration = entry.record.keyGeneration }
+        view.keyRotationPending = entry.record.pendingKeyGeneration
         return view
     }
 

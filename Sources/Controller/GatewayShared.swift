@@ -69,6 +69,18 @@ final class GatewayShared: Sendable {
         return (fleetKey.lampKey(for: registered ? id : standIn), registered)
     }
 
+    /// The two keys a hello claiming `id` is checked against (SPEC.md §8.12): the lamp's
+    /// current key and, while a rekey is pending, the pending generation's; with none
+    /// pending (and for an unknown or revoked id, both) stand-ins derived the same way, so
+    /// every hello costs two derivations and the same MAC checks.
+    func helloKeys(for id: LampID) -> (key: LampKey, alternate: LampKey, pending: UInt32?, registered: Bool) {
+        let (registered, current, pending) = fleet.withModel { $0.helloKeyGenerations(for: id) }
+        let standIn = LampID(String(standInCharacters.prefix(id.value.utf8.count)))!
+        let key = fleetKey.lampKey(for: registered ? id : standIn, generation: current)
+        let alternate = fleetKey.lampKey(for: registered && pending != nil ? id : standIn, generation: pending ?? current &+ 1)
+        return (key, alternate, registered ? pending : nil, registered)
+    }
+
     func makeLinkID() -> UInt64 {
         nextLinkID.wrappingAdd(1, ordering: .relaxed).oldValue
     }

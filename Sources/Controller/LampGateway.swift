@@ -200,6 +200,13 @@ public final class LampGateway: Service, Sendable {
         }
     }
 
+    /// Sends each linked lamp in `slots` its pending key (SPEC.md §8.12).
+    func rekeyIfPending(_ slots: [Int]) {
+        for (_, handle) in shared.registry.handles(for: slots) {
+            handle.eventLoop.execute { handle.handler.value.rekeyIfPending() }
+        }
+    }
+
     /// How many lamps have an authenticated link.
     public var linkedLamps: Int { shared.registry.count }
 }

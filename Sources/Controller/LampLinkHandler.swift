@@ -42,6 +42,13 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let serverNonce: Block16
     /// The lamp's key, once looked up: the session keys derive from it.
     private var lampKey: LampKey?
+    /// The key of a pending rekey (or a stand-in) the hello was also checked against, and the
+    /// pending generation if there is one (SPEC.md §8.12).
+    private var alternateKey: (key: LampKey, pending: UInt32?)?
+    /// The rekey in flight on this link: its ref and generation.
+    private var rekeyInFlight: (ref: UInt32, generation: UInt32)?
+    /// The ref of this link's next rekey: new for every rekey on a link, so no pad repeats.
+    private var nextRekeyRef: UInt32 = 1
     /// Seals what this link sends after the welcome and checks what it receives (SPEC.md
     /// §4.3); nil before the welcome and on a link of minor 0 or 1.
     private var frames: FrameAuthenticator?
@@ -219,8 +226,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// The key lookup answered.
-    private func keyLookedUp(_ key: LampKey, registered: Bool) {
+    private func keyLookedUp(_ key: LampKey, alternate: LampKey, pending: UInt32?, registered: Bool) {
         lampKey = key
+        alternateKey = (alternate, pending)
         let now = shared.clock.nowMilliseconds()
         // LampGateway.run() validated both intervals before accepting links, so the welcome is valid.
         // The machine drops the epoch for a lamp before minor 2 (SPEC.md §5.3).
@@ -228,7 +236,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             timeMilliseconds: now, reportIntervalSeconds: shared.configuration.reportIntervalSeconds,
             pingIntervalSeconds: shared.configuration.pingIntervalSeconds, fleetEpoch: shared.fleet.withModel { $0.fleetEpoch },
             proof: .zero)!
-        run(machine.keyLookedUp(key, registered: registered, welcome: template, atMilliseconds: now))
+        run(
+            machine.keyLookedUp(
+                key, alternate: alternate, alternateAccepted: pending != nil, registered: registered, welcome: template, atMilliseconds: now))
         flush()
     }
 
@@ -327,6 +337,16 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             log(.info, "program transfer given up after restarts", ["program.revision": "\(revision)"])
         case .retrying(let type, let ref, let attempt):
             log(.debug, "request timed out, sending again", ["request.type": "\(type)", "request.ref": "\(ref)", "attempt": "\(attempt)"])
+        case .onceAnswered(let type, let ref, let accepted) where type == .rekey:
+            guard let inFlight = rekeyInFlight, inFlight.ref == ref, let lampID = machine.lampID else { return }
+            rekeyInFlight = nil
+            if accepted {
+                completeRekey(lampID, generation: inFlight.generation, how: "ack")
+            } else {
+                log(.warning, "lamp did not take its new key: it keeps the old one, the rotation stays pending", [
+                    "key.generation": "\(inFlight.generation)"
+                ])
+            }
         case .onceAnswered(let type, let ref, let accepted):
             let events = shared.fleet.withModel { model in
                 model.noteOnceAnswered(slot, ref: ref, accepted: accepted, atMilliseconds: now)
@@ -340,8 +360,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Finds the key the hello is checked against, in memory and at once: the same work for
     /// a registered id and an unknown one (see ``GatewayShared/helloKey(for:)``).
     private func lookUpKey(_ id: LampID) {
-        let (key, registered) = shared.helloKey(for: id)
-        keyLookedUp(key, registered: registered)
+        let keys = shared.helloKeys(for: id)
+        keyLookedUp(keys.key, alternate: keys.alternate, pending: keys.pending, registered: keys.registered)
     }
 
     private func authenticated(_ hello: Hello) {
@@ -387,6 +407,11 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         finishPending()
         shared.counters.handshakesAccepted.add()
+        if machine.authenticatedWithAlternate, let alternateKey, let generation = alternateKey.pending {
+            // SPEC.md §8.12: the lamp stored the new key (its ack was lost): the new key is now its own.
+            lampKey = alternateKey.key
+            completeRekey(hello.lampID, generation: generation, how: "hello with the new key")
+        }
         if AuthenticationTranscript.framesAuthenticated(controllerMinor: LampProtocolVersion.minor, lampMinor: hello.minorVersion),
             let lampKey
         {
@@ -403,6 +428,58 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
         run(machine.established(desired: desired, reported: linkUp.reported, atMilliseconds: now))
         shared.events.emit(events, atMilliseconds: now)
+        if !machine.authenticatedWithAlternate { rekeyIfPending() }
+    }
+
+    /// Sends the lamp its pending key (SPEC.md §8.12), if a rekey is pending and none is in
+    /// flight on this link; a link without frame tags (minor 0 or 1) cannot carry one.
+    func rekeyIfPending() {
+        guard let slot, let lampID = machine.lampID, rekeyInFlight == nil, machine.isLinked else { return }
+        let pending = shared.fleet.withModel { model in model.entry(lampID)?.record.pendingKeyGeneration }
+        guard let generation = pending, shared.fleet.withModel({ $0.slot(of: lampID) }) == slot else { return }
+        guard let frames else {
+            log(.warning, "cannot rotate this lamp's key: its link has no frame tags (protocol minor below 2)", [
+                "lamp.minor": "\(machine.peerMinorVersion)"
+            ])
+            return
+        }
+        let ref = nextRekeyRef
+        nextRekeyRef &+= 1
+        // generation is pending = current + 1 >= 1, so the request can be made.
+        guard let rekey = frames.rekey(ref: ref, generation: generation, newKey: shared.fleetKey.lampKey(for: lampID, generation: generation))
+        else { return }
+        rekeyInFlight = (ref, generation)
+        log(.info, "sending the lamp its new key", ["key.generation": "\(generation)", "request.ref": "\(ref)"])
+        run(machine.requestOnce(.rekey(rekey), atMilliseconds: shared.clock.nowMilliseconds()))
+        flush()
+    }
+
+    /// The lamp proved its new key (its ack, or a hello with it): stored with an audit entry,
+    /// then made current in memory; from then on the old key is refused.
+    private func completeRekey(_ lampID: LampID, generation: UInt32, how: String) {
+        guard let context else { return }
+        let store = shared.store
+        let fleet = shared.fleet
+        let logger = shared.logger
+        let now = shared.clock.nowMilliseconds()
+        let audit = AuditRecord(
+            atMilliseconds: now, actor: "lamplighterd", role: "system", action: "lamps.rekeyed", target: "lamp:\(lampID)",
+            detail: "generation \(generation) (\(how))", outcome: "ok")
+        context.eventLoop.makeFutureWithTask {
+            try await store.completeRekey(lampID, generation: generation, audit: audit)
+        }.whenComplete { result in
+            switch result {
+            case .success(true):
+                fleet.withModel { model in
+                    if let slot = model.slot(of: lampID) { model.setKeyGenerations(slot, current: generation, pending: nil) }
+                }
+                logger.notice("lamp key rotated", metadata: ["lamp.id": "\(lampID)", "key.generation": "\(generation)", "key.proof": "\(how)"])
+            case .success(false):
+                break
+            case .failure(let error):
+                logger.warning("cannot store a completed key rotation: it stays pending", metadata: ["lamp.id": "\(lampID)", "error": "\(error)"])
+            }
+        }
     }
 
     private func unlinked(_ lampID: LampID) {

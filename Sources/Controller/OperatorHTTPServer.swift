@@ -28,6 +28,8 @@ import OperatorAPI
 /// | GET | /commands/{id} | viewer | its progress: applied, failed, pending |
 /// | GET | /events?lamp=&kind=&before=&limit= | viewer | the event history, newest first |
 /// | GET | /stats | viewer | live counters |
+/// | POST | /keys/rekey | admin | rotate the keys of `lamp:ID`, `group:NAME` or `all` (SPEC.md §8.12) |
+/// | GET | /keys | admin | lamps by key generation, rotations pending, lamps that cannot rotate |
 /// | GET | /audit?actor=&action=&before=&limit= | operator | the audit log, newest first |
 /// | GET, POST | /tokens | admin | list, create tokens |
 /// | DELETE | /tokens/{name} | admin | revoke a token |
@@ -165,6 +167,13 @@ public enum OperatorHTTPServer {
         }
         route(api, .post, "lamps/:id/restore", .admin, service) { _, context, caller in
             try json(try await service.setRevoked(context.parameters.get("id") ?? "", false, by: caller))
+        }
+        route(api, .post, "keys/rekey", .admin, service) { request, _, caller in
+            let body = try await request.body.collect(upTo: maximumBodySize)
+            return try json(try await service.rekey(try decode(RekeyRequest.self, body), by: caller))
+        }
+        route(api, .get, "keys", .admin, service) { _, _, _ in
+            try json(service.keys())
         }
         route(api, .get, "events", .viewer, service) { request, _, _ in
             let query = request.uri.queryParameters

@@ -277,6 +277,32 @@ public struct ConnectionStateMachine: Sendable {
         }
     }
 
+    /// Whether the lamp authenticated with the pending rekey's key (SPEC.md §8.12), not its
+    /// current one: ``keyLookedUp(_:alternate:alternateAccepted:registered:welcome:atMilliseconds:)``.
+    public private(set) var authenticatedWithAlternate = false
+
+    /// The key lookup answered with the lamp's current key and a second one: a pending
+    /// rekey's (`alternateAccepted`) or a stand-in. Both MACs are computed whatever the id
+    /// (SPEC.md §8.12); otherwise as ``keyLookedUp(_:registered:welcome:atMilliseconds:)``.
+    public mutating func keyLookedUp(
+        _ key: LampKey, alternate: LampKey, alternateAccepted: Bool, registered: Bool, welcome: Welcome, atMilliseconds now: UInt64
+    ) -> [Action] {
+        guard case .lookingUpKey(var handshake, let hello) = state else { return [] }
+        let verdict = handshake.verify(
+            hello, key: key, alternate: alternate, alternateAccepted: alternateAccepted, registered: registered, atMilliseconds: now,
+            welcome: welcome)
+        switch verdict {
+        case .authenticated(let hello, let proven):
+            authenticatedWithAlternate = handshake.verifiedWithAlternate
+            state = .authenticated(hello, welcome: proven)
+            return [.helloMACCompared, .authenticated(hello)]
+        case .close(let code, let reason, let id):
+            return [.helloMACCompared] + refuse(code: code, reason: reason, lampID: id)
+        case .none:
+            return []
+        }
+    }
+
     /// The lamp is now the link's lamp (with this desired state): welcome it, then bring it
     /// to the desired state from `reported` (default: the hello's versions).
     public mutating func established(desired: DesiredState, reported: ReportedVersions? = nil, atMilliseconds now: UInt64) -> [Action] {

@@ -41,6 +41,11 @@ public struct LampEntry: Sendable {
     public var capabilities: Capabilities?
     /// The minor protocol version of its last hello.
     public var minorVersion: UInt8 = 0
+    /// Whether its last hello in this run was of minor 0 or 1: its link has no frame tags,
+    /// so its key cannot be rotated (SPEC.md §8.12). False before its first hello.
+    public var cannotRotateKey: Bool {
+        capabilities != nil && minorVersion < AuthenticationTranscript.frameAuthenticationMinor
+    }
 
     /// Whether the lamp runs lighting programs (SPEC.md §5.2): it announced the programs
     /// capability at minor 1 or later. Nil before its first hello in this run.
@@ -208,6 +213,20 @@ public struct FleetModel: Sendable {
         lamps[slot].record.revoked = revoked
     }
 
+    /// Sets the lamp's key generations (after the store): current, and pending if a rekey
+    /// waits for the lamp (SPEC.md §8.12).
+    public mutating func setKeyGenerations(_ slot: Int, current: UInt32, pending: UInt32?) {
+        lamps[slot].record.keyGeneration = current
+        lamps[slot].record.pendingKeyGeneration = pending
+    }
+
+    /// What a hello claiming `id` is checked against: whether it may authenticate, its key's
+    /// generation and a pending one (SPEC.md §8.12), in one lock.
+    public func helloKeyGenerations(for id: LampID) -> (accepted: Bool, current: UInt32, pending: UInt32?) {
+        guard let slot = slots[id], !lamps[slot].record.revoked else { return (false, 0, nil) }
+        return (true, lamps[slot].record.keyGeneration, lamps[slot].record.pendingKeyGeneration)
+    }
+
     /// Whether `id` may authenticate: registered and not revoked.
     public func acceptsHello(from id: LampID) -> Bool {
         guard let slot = slots[id] else { return false }
@@ -287,6 +306,7 @@ public struct FleetModel: Sendable {
         }
         lamps[slot].online = true
         lamps[slot].firmware = hello.firmware.value
+        lamps[slot].minorVersion = hello.minorVersion
         lamps[slot].capabilities = hello.capabilities
         lamps[slot].minorVersion = hello.minorVersion
         lamps[slot].appliedVersion = reported.control

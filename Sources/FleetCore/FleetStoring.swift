@@ -30,6 +30,12 @@ public protocol FleetStoring: Sendable {
     func removeLamp(_ id: LampID, audit: AuditRecord) async throws -> Bool
     /// Revokes (`revoked`) or restores a lamp, with its audit entry; false if it is unknown.
     func setRevoked(_ id: LampID, _ revoked: Bool, audit: AuditRecord) async throws -> Bool
+    /// Starts a key rotation for each lamp without one pending (pending = current + 1), with
+    /// one audit entry; returns each known lamp's pending generation (SPEC.md §8.12).
+    func requestRekey(_ ids: [LampID], audit: AuditRecord) async throws -> [LampID: UInt32]
+    /// Makes the lamp's pending key `generation` current, with its audit entry; false if it
+    /// is not the pending one.
+    func completeRekey(_ id: LampID, generation: UInt32, audit: AuditRecord) async throws -> Bool
     /// Deletes events and audit entries older than the given times (nil keeps them).
     func prune(eventsBefore: UInt64?, auditBefore: UInt64?) async throws -> (events: Int, audit: Int)
     /// The database's fleet epoch (SPEC.md §5.4): made with the database, kept by its copies.

@@ -31,6 +31,11 @@ public struct HandshakeStateMachine: Sendable {
     /// closed with 4007 before any key is looked up.
     public let minimumMinorVersion: UInt8
     private var state = State.awaitingHello
+    /// Whether the hello verified with the second key of
+    /// ``verify(_:key:alternate:alternateAccepted:registered:atMilliseconds:welcome:)``
+    /// (a pending rekey's, SPEC.md §8.12): the welcome's proof and the session keys then
+    /// derive from it.
+    public private(set) var verifiedWithAlternate = false
 
     /// A new handshake with a fresh nonce, starting at `now`.
     public init(
@@ -109,6 +114,25 @@ public struct HandshakeStateMachine: Sendable {
         if !hello.carriesFleetEpoch { proven.fleetEpoch = nil }
         proven.proof = key.welcomeProof(for: proven, clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
         return .authenticated(hello, welcome: proven)
+    }
+
+    /// Checks a hello's MAC against two keys: the lamp's current one and `alternate`, a
+    /// pending rekey's key (SPEC.md §8.12) when `alternateAccepted`, else a stand-in. Both
+    /// MACs are always computed and compared in constant time, so the time taken says
+    /// nothing about whether the id is registered or a rekey is pending. A hello that
+    /// matches the accepted alternate is welcomed with a proof under it
+    /// (``verifiedWithAlternate``).
+    public mutating func verify(
+        _ hello: Hello, key: LampKey, alternate: LampKey, alternateAccepted: Bool, registered: Bool, atMilliseconds now: UInt64,
+        welcome: Welcome
+    ) -> Action {
+        guard case .awaitingHello = state else { return .none }
+        let currentMatches = key.verify(hello, serverNonce: challenge.serverNonce)
+        let alternateMatches = alternate.verify(hello, serverNonce: challenge.serverNonce)
+        let useAlternate = !currentMatches && alternateMatches && alternateAccepted
+        let action = verify(hello, key: useAlternate ? alternate : key, registered: registered, atMilliseconds: now, welcome: welcome)
+        if case .authenticated = action { verifiedWithAlternate = useAlternate }
+        return action
     }
 
     /// A message arrived before authentication completed, with the key at hand.

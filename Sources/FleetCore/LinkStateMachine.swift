@@ -308,7 +308,7 @@ public struct LinkStateMachine: Sendable {
     /// The requests that carry a control version.
     public static let controlTypes: Set<MessageType> = [.setLevel, .switch, .override, .resumeProgram]
     static let programTypes: Set<MessageType> = [.programHeader, .programPage]
-    static let onceTypes: Set<MessageType> = [.identify, .reboot]
+    static let onceTypes: Set<MessageType> = [.identify, .reboot, .rekey]
 
     /// The header or a page of the transfer was acknowledged: move on, and after the last
     /// page the lamp holds the program.

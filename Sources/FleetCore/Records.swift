@@ -16,6 +16,11 @@ public struct LampRecord: Sendable, Hashable {
     public var groups: [String]
     /// Revoked: its hellos are refused like an unknown id's, until it is restored.
     public var revoked = false
+    /// The generation of the lamp's current key (SPEC.md §4.1): 0 until its first rekey.
+    public var keyGeneration: UInt32 = 0
+    /// The generation of a rekey not yet proven by the lamp (§8.12): its hellos are checked
+    /// against this key too, until its ack or a hello with it makes it current.
+    public var pendingKeyGeneration: UInt32?
 
     /// A registration.
     public init(

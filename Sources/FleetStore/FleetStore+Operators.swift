@@ -255,6 +255,41 @@ extension FleetStore {
         }
     }
 
+    /// Starts a key rotation (SPEC.md §8.12) for each lamp in `ids` that has none pending:
+    /// its pending generation becomes its current one + 1. A lamp that already has one keeps
+    /// it (it may have stored that key already: a second generation would lock it out). One
+    /// audit entry for the whole request. Returns each known lamp's pending generation.
+    public func requestRekey(_ ids: [LampID], audit: AuditRecord) throws -> [LampID: UInt32] {
+        try pool.write { db in
+            let start = try db.cachedStatement(
+                sql: "UPDATE lamp SET key_pending = key_generation + 1 WHERE id = ? AND key_pending IS NULL AND key_generation < 4294967295")
+            let read = try db.cachedStatement(sql: "SELECT key_pending FROM lamp WHERE id = ?")
+            var pending: [LampID: UInt32] = [:]
+            for id in ids {
+                try start.execute(arguments: [id.value])
+                if let generation = try Int64.fetchOne(read, arguments: [id.value]) {
+                    pending[id] = UInt32(clamping: generation)
+                }
+            }
+            try FleetStore.insertAudit(db, audit)
+            return pending
+        }
+    }
+
+    /// Ends a lamp's key rotation: its pending `generation` becomes current (the lamp acked
+    /// it or said hello with it), with its audit entry. False if that generation is not the
+    /// lamp's pending one (finished already, or the lamp is gone).
+    public func completeRekey(_ id: LampID, generation: UInt32, audit: AuditRecord) throws -> Bool {
+        try pool.write { db in
+            try db.execute(
+                sql: "UPDATE lamp SET key_generation = key_pending, key_pending = NULL WHERE id = ? AND key_pending = ?",
+                arguments: [id.value, Int64(generation)])
+            guard db.changesCount > 0 else { return false }
+            try FleetStore.insertAudit(db, audit)
+            return true
+        }
+    }
+
     /// Removes a lamp: its registration, desired and reported state and group memberships
     /// (its events stay in the history), with its audit entry. False if it is not registered.
     public func removeLamp(_ id: LampID, audit: AuditRecord) throws -> Bool {

@@ -190,6 +190,13 @@ public final class FleetStore: FleetStoring {
                     CREATE INDEX audit_by_time ON audit(at);
                     """)
         }
+        migrator.registerMigration("v8: lamp key generations") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE lamp ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE lamp ADD COLUMN key_pending INTEGER;
+                    """)
+        }
         return migrator
     }
 
@@ -254,6 +261,7 @@ public final class FleetStore: FleetStoring {
             db,
             sql: """
                 SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage, lamp.revoked_at,
+                       lamp.key_generation, lamp.key_pending,
                        d.control_version, d.intent, d.level, d.override_until, d.fade, d.config_version,
                        d.report_interval, d.fail_safe_level, d.power_on_level, d.min_level, d.max_level,
                        d.program_name, d.program_revision,
@@ -270,6 +278,8 @@ public final class FleetStore: FleetStoring {
                 id: id, name: row["name"], latitude: row["latitude"], longitude: row["longitude"], wattage: row["wattage"],
                 groups: groups[idText] ?? [])
             record.revoked = (row["revoked_at"] as Int64?) != nil
+            record.keyGeneration = UInt32(clamping: row["key_generation"] as Int64)
+            record.pendingKeyGeneration = (row["key_pending"] as Int64?).map { UInt32(clamping: $0) }
             var reported: ReportedRecord?
             if let applied: Int64 = row["applied_version"] {
                 let statusBytes: [UInt8]? = (row["status"] as Data?).map { [UInt8]($0) }

@@ -38,6 +38,11 @@ public struct LampView: Codable, Sendable, Equatable {
     /// True when the lamp is revoked (`POST /lamps/{id}/revoke`): its hellos are refused like
     /// an unknown lamp's until it is restored. Nil otherwise.
     public var revoked: Bool?
+    /// The generation of the lamp's key (SPEC.md §4.1); nil for 0, the key it was made with.
+    public var keyGeneration: UInt32?
+    /// The generation of a key rotation the lamp has not yet proven (SPEC.md §8.12); nil
+    /// when none is pending.
+    public var keyRotationPending: UInt32?
 
     /// A lamp view.
     public init(
@@ -316,5 +321,47 @@ public struct StatsView: Codable, Sendable, Equatable {
         self.linksClosedMalformed = linksClosedMalformed
         self.messagesIn = messagesIn
         self.messagesOut = messagesOut
+    }
+}
+
+/// `POST /api/v1/keys/rekey`: rotate the keys of these lamps (admin).
+public struct RekeyRequest: Codable, Sendable, Equatable {
+    /// `lamp:ID`, `group:NAME` or `all`.
+    public var target: String
+
+    /// A request.
+    public init(target: String) { self.target = target }
+}
+
+/// The answer to a rekey request: which lamps will get a new key, and which cannot.
+public struct RekeyResult: Codable, Sendable, Equatable {
+    /// Lamp id → the generation it will be given (SPEC.md §8.12) as soon as it is linked;
+    /// a lamp that already had a rotation pending keeps that one.
+    public var pending: [String: UInt32]
+    /// Lamp id → why its key cannot be rotated (a lamp whose last hello was of protocol
+    /// minor 0 or 1 has no authenticated frames to carry a key).
+    public var refused: [String: String]
+
+    /// A result.
+    public init(pending: [String: UInt32], refused: [String: String]) {
+        self.pending = pending
+        self.refused = refused
+    }
+}
+
+/// `GET /api/v1/keys`: where the fleet's lamp keys stand.
+public struct KeysView: Codable, Sendable, Equatable {
+    /// Lamp count by key generation ("0", "1", ...).
+    public var generations: [String: Int]
+    /// Lamps with a rotation not yet proven by the lamp.
+    public var pending: [String]
+    /// Lamps whose key cannot be rotated: their last hello was of protocol minor 0 or 1.
+    public var unrotatable: [String]
+
+    /// A view.
+    public init(generations: [String: Int], pending: [String], unrotatable: [String]) {
+        self.generations = generations
+        self.pending = pending
+        self.unrotatable = unrotatable
     }
 }

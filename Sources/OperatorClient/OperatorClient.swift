@@ -177,6 +177,16 @@ public struct OperatorClient: Sendable {
         try await send("POST", "/api/v1/lamps/\(OperatorClient.escaped(id))/\(revoked ? "revoke" : "restore")", body: nil)
     }
 
+    /// Rotates the keys of `target` (`lamp:ID`, `group:NAME`, `all`; admin): SPEC.md §8.12.
+    public func rekey(_ target: String) async throws -> RekeyResult {
+        try await send("POST", "/api/v1/keys/rekey", body: try APICoding.encoder().encode(RekeyRequest(target: target)))
+    }
+
+    /// Where the fleet's lamp keys stand (admin).
+    public func keys() async throws -> KeysView {
+        try await send("GET", "/api/v1/keys", body: nil)
+    }
+
     public func removeLamp(_ id: String) async throws {
         let _: Empty = try await send("DELETE", "/api/v1/lamps/\(OperatorClient.escaped(id))", body: nil)
     }

@@ -14,7 +14,7 @@ struct Lamps: AsyncParsableCommand {
             Registration needs an admin token. A lamp is known to the running daemon the \
             moment this returns: it may connect at once.
             """,
-        subcommands: [List.self, Add.self, Import.self, Generate.self, Set.self, Remove.self, Revoke.self, Restore.self],
+        subcommands: [List.self, Add.self, Import.self, Generate.self, Set.self, Remove.self, Revoke.self, Restore.self, Rekey.self, Keys.self],
         defaultSubcommand: List.self)
 
     /// Prints registered lamps as `lampctl lamps` does, or their JSON.
@@ -148,8 +148,9 @@ struct Lamps: AsyncParsableCommand {
             abstract: "Revoke lamps (admin): their links close at once (4001) and their hellos are refused until restored.",
             discussion: """
                 A revoked lamp stays registered (state, groups, history) and shows 'revoked'. \
-                Its key is derived from the fleet key: a lamp that was really stolen must stay \
-                revoked until its key is rotated ('lamps restore' lets the same key in again).
+                A restored lamp is let in with its old key, which must be presumed stolen: \
+                run 'lamps rekey ID' right after 'lamps restore', so that its first link gives \
+                it a new key and the old one is refused from then on.
                 """)
         @OptionGroup var options: ClientOptions
         @Argument(help: "Lamp ids.") var ids: [String]
@@ -174,6 +175,50 @@ struct Lamps: AsyncParsableCommand {
 
         func run() async throws {
             try await Lamps.setRevoked(ids, false, options: options)
+        }
+    }
+
+    struct Rekey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rotate lamp keys (admin, audited): each lamp gets a new key over its authenticated link.",
+            discussion: """
+                A linked lamp gets its new key at once, the others when they link. Until the lamp \
+                has proven the new key (its ack, or a hello with it) both keys are accepted; then \
+                the old one is refused (4001). Lamps of protocol 1.0 and 1.1 have no authenticated \
+                frames and cannot be rotated: they are listed as refused. 'lampctl lamps keys' \
+                shows the rotations still pending.
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "all, group:NAME, lamp:ID or a lamp ID.") var target: String
+
+        func run() async throws {
+            let client = options.client
+            let text = target == "all" || target.hasPrefix("group:") || target.hasPrefix("lamp:") ? target : "lamp:\(target)"
+            let result = try await Exit.call { try await client.rekey(text) }
+            if options.json { return try options.printJSON(result) }
+            for (id, generation) in result.pending.sorted(by: { $0.key < $1.key }) {
+                print("rekey \(id): generation \(generation) pending")
+            }
+            for (id, reason) in result.refused.sorted(by: { $0.key < $1.key }) {
+                print("not rekeyed \(id): \(reason)")
+            }
+        }
+    }
+
+    struct Keys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show lamp key generations, rotations pending and lamps that cannot be rotated (admin).")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let client = options.client
+            let view = try await Exit.call { try await client.keys() }
+            if options.json { return try options.printJSON(view) }
+            for (generation, count) in view.generations.sorted(by: { UInt32($0.key) ?? 0 < UInt32($1.key) ?? 0 }) {
+                print("generation \(generation): \(LampCSV.lamps(count))")
+            }
+            print("rotation pending: \(view.pending.isEmpty ? "none" : view.pending.joined(separator: " "))")
+            if !view.unrotatable.isEmpty { print("cannot rotate (protocol 1.0/1.1): \(view.unrotatable.joined(separator: " "))") }
         }
     }
 

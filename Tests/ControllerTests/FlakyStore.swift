@@ -70,6 +70,10 @@ final class FlakyStore: FleetStoring {
     }
     func removeLamp(_ id: LampID, audit: AuditRecord) async throws -> Bool { try real.removeLamp(id, audit: audit) }
     func setRevoked(_ id: LampID, _ revoked: Bool, audit: AuditRecord) async throws -> Bool { try real.setRevoked(id, revoked, audit: audit) }
+    func requestRekey(_ ids: [LampID], audit: AuditRecord) async throws -> [LampID: UInt32] { try real.requestRekey(ids, audit: audit) }
+    func completeRekey(_ id: LampID, generation: UInt32, audit: AuditRecord) async throws -> Bool {
+        try real.completeRekey(id, generation: generation, audit: audit)
+    }
     func prune(eventsBefore: UInt64?, auditBefore: UInt64?) async throws -> (events: Int, audit: Int) {
         try real.prune(eventsBefore: eventsBefore, auditBefore: auditBefore)
     }

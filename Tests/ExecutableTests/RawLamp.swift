@@ -16,8 +16,15 @@ final class RawLamp {
     private(set) var closeCode: UInt16?
 
     /// Connects lamp `id` to the daemon's lamp port and completes the handshake with the
-    /// fleet key in `keyFile`.
-    init(port: Int, id: String, keyFile: String) throws {
+    /// fleet key in `keyFile` (the lamp's generation-0 key).
+    convenience init(port: Int, id: String, keyFile: String) throws {
+        let text = try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let fleetKey = FleetKey(hex: text), let lampID = LampID(id) else { throw HarnessError("no fleet key in \(keyFile)") }
+        try self.init(port: port, id: lampID, key: fleetKey.lampKey(for: lampID))
+    }
+
+    /// Connects lamp `id` and completes the handshake with `key` (a rotated key, SPEC.md §8.12).
+    init(port: Int, id lampID: LampID, key: LampKey) throws {
         descriptor = try loopbackSocket(port: port)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -33,17 +40,15 @@ final class RawLamp {
         guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
             throw HarnessError("upgrade refused: \(String(decoding: head, as: UTF8.self))")
         }
-        let text = try String(contentsOfFile: keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let fleetKey = FleetKey(hex: text), let lampID = LampID(id) else { throw HarnessError("no fleet key in \(keyFile)") }
         guard case .challenge(let challenge) = try receive() else { throw HarnessError("no challenge") }
         var hello = Hello(
             lampID: lampID, firmware: FirmwareVersion("raw-1")!, capabilities: [.dimmable], appliedVersion: 0, configVersion: 0,
             programRevision: 0, clock: 0, clientNonce: Nonce.random(), mac: .zero)
-        hello.mac = fleetKey.lampKey(for: lampID).helloMAC(for: hello, serverNonce: challenge.serverNonce)
+        hello.mac = key.helloMAC(for: hello, serverNonce: challenge.serverNonce)
         try send(.hello(hello))
         guard case .welcome = try receive() else { throw HarnessError("no welcome") }
         frames = FrameAuthenticator(
-            lampKey: fleetKey.lampKey(for: lampID), role: .lamp, clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
+            lampKey: key, role: .lamp, clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
     }
 
     /// The message's bytes with the next frame tag: what `send` puts on the wire.
@@ -100,6 +105,11 @@ final class RawLamp {
         var byte: UInt8 = 0
         guard recv(descriptor, &byte, 1, 0) == 1 else { throw HarnessError("the link closed or timed out") }
         return byte
+    }
+
+    /// Drops the link at once, without a close frame (a lamp that lost power or network).
+    func drop() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
     }
 
     deinit {

@@ -32,7 +32,7 @@ OUTPUT = os.path.join(ROOT, "Sources", "Controller", "Resources", "openapi.json"
 # Bodies the server decodes (requests and stream requests): their optionals may also be null.
 REQUEST_TYPES = {
     "LampRegistration", "LampUpdate", "GroupCreate", "GroupMembersChange", "CommandRequest", "TokenCreate", "ProgramSave",
-    "ProgramAssign", "StreamRequest",
+    "ProgramAssign", "StreamRequest", "RekeyRequest",
 }
 ROLES = ["viewer", "operator", "admin"]
 # Closed sets of values, where the server checks them (requests) or only ever sends these.
@@ -96,8 +96,11 @@ def schema_of(swift_type, structs, nullable):
     if swift_type.endswith("?"):
         raise SystemExit(f"nested optional {swift_type} is not supported")
     array = re.fullmatch(r"\[(\w+\??)\]", swift_type)
+    dictionary = re.fullmatch(r"\[String: (\w+)\]", swift_type)
     if array:
         schema = {"type": "array", "items": schema_of(array.group(1), structs, False)}
+    elif dictionary:
+        schema = {"type": "object", "additionalProperties": schema_of(dictionary.group(1), structs, False)}
     elif swift_type in SCALARS:
         schema = dict(SCALARS[swift_type])
     elif swift_type in structs:
@@ -265,7 +268,7 @@ PATHS = {
     "/api/v1/lamps/{id}/revoke": {
         "post": op("Revoke a lamp: its live link is closed at once (4001) and its hellos are refused like an unknown "
                    "lamp's until it is restored; it stays registered and shows revoked. Its key is derived from the fleet "
-                   "key: a stolen lamp must stay revoked until key rotation exists. Audited", "admin",
+                   "key: a stolen lamp's key must be presumed known, so rotate it (POST /keys/rekey) right after a restore. Audited", "admin",
                    ok(ref("LampView")), [pp("id")], codes=("401", "403", "404"))},
     "/api/v1/lamps/{id}/restore": {
         "post": op("Restore a revoked lamp: its hellos are accepted again. Audited", "admin", ok(ref("LampView")), [pp("id")],
@@ -290,6 +293,15 @@ PATHS = {
                                         codes=("401", "403", "404"))},
     "/api/v1/events": {"get": op("The event history, newest first", "viewer", ok(arr(ref("EventView"))),
                                  [q("lamp"), q("kind"), q("before", "integer"), q("limit", "integer")])},
+    "/api/v1/keys/rekey": {
+        "post": op("Rotate the keys of lamp:ID, group:NAME or all (SPEC.md 8.12): each lamp gets a pending generation, sent "
+                   "over its authenticated link now or when it links; both keys are accepted until the lamp proves the new one, "
+                   "then the old one is refused (4001). A lamp whose last hello was of protocol 1.0 or 1.1 cannot be rotated: "
+                   "it is listed in refused (409 when it is the only lamp named). Audited", "admin", ok(ref("RekeyResult")),
+                   body=ref("RekeyRequest"), codes=("400", "401", "403", "404", "409", "413"))},
+    "/api/v1/keys": {
+        "get": op("Lamps by key generation, rotations pending, lamps that cannot be rotated", "admin", ok(ref("KeysView")),
+                  codes=("401", "403"))},
     "/api/v1/stats": {"get": op("Live counters", "viewer", ok(ref("StatsView")), codes=("401", "403"))},
     "/api/v1/audit": {"get": op("The audit log, newest first", "operator", ok(arr(ref("AuditView"))),
                                 [q("actor"), q("action"), q("before", "integer"), q("limit", "integer")])},

@@ -299,6 +299,14 @@ PATHS = {
                    "then the old one is refused (4001). A lamp whose last hello was of protocol 1.0 or 1.1 cannot be rotated: "
                    "it is listed in refused (409 when it is the only lamp named). Audited", "admin", ok(ref("RekeyResult")),
                    body=ref("RekeyRequest"), codes=("400", "401", "403", "404", "409", "413"))},
+    "/api/v1/keys/master/rotate": {
+        "post": op("Rotate the fleet master key without downtime: a new key becomes current, the old one stays in the key "
+                   "file (one per line, current first, 0600) for lamps not yet moved, and every lamp is rekeyed onto the new "
+                   "master over its link, now or when it links; no link is closed. 409 when the key was given with --fleet-key "
+                   "or the key file is full. Audited", "admin", ok(ref("KeysView")), codes=("401", "403", "409"))},
+    "/api/v1/keys/master/retire": {
+        "post": op("Drop the older master keys from the key file; 409 while any lamp still derives its key from one. Audited",
+                   "admin", ok(ref("KeysView")), codes=("401", "403", "409"))},
     "/api/v1/keys": {
         "get": op("Lamps by key generation, rotations pending, lamps that cannot be rotated", "admin", ok(ref("KeysView")),
                   codes=("401", "403"))},

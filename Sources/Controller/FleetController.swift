@@ -40,7 +40,8 @@ public final class FleetController: Sendable {
 
     /// A controller over `store`, whose lamps and programs are loaded already into `fleet`.
     public init(
-        store: any FleetStoring, fleet: FleetState, fleetKey: FleetKey, gateway configuration: GatewayConfiguration,
+        store: any FleetStoring, fleet: FleetState, fleetKey: FleetKey, olderFleetKeys: [FleetKey] = [], keyFile: String? = nil,
+        gateway configuration: GatewayConfiguration,
         programCheckInterval: Duration = .seconds(60), streamBuffer: Int = 4096, history historyLimits: HistoryLimits = HistoryLimits(),
         metrics: ControllerMetrics = ControllerMetrics(),
         clock: any FleetClock = SystemClock(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
@@ -60,11 +61,11 @@ public final class FleetController: Sendable {
         self.history = history
         gateway = LampGateway(
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
-            eventCommitter: eventCommitter, counters: counters, mutations: mutations, fleetKey: fleetKey, metrics: metrics,
+            eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: FleetKeyRing(current: fleetKey, older: olderFleetKeys), metrics: metrics,
             clock: clock, group: group, logger: logger)
         service = FleetService(
             store: store, fleet: fleet, gateway: gateway, events: events, metrics: metrics, clock: clock,
-            reportIntervalSeconds: configuration.reportIntervalSeconds, mutations: mutations, logger: logger)
+            reportIntervalSeconds: configuration.reportIntervalSeconds, mutations: mutations, keyFile: keyFile, logger: logger)
         programWatch = ProgramWatch(fleet: fleet, events: events, clock: clock, interval: programCheckInterval, logger: logger)
         progress = CommandProgressPublisher(fleet: fleet, events: events, clock: clock)
     }

@@ -1,4 +1,5 @@
 import FleetCore
+import LampAuth
 import Foundation
 import LampProtocol
 import LightingPrograms
@@ -28,11 +29,15 @@ public final class FleetService: Sendable {
     let reportIntervalSeconds: UInt16
     /// The API's tokens in memory, in step with the store.
     let tokenCache: TokenCache
+    /// The key file the fleet master keys came from; nil when the key was given in hex
+    /// (`--fleet-key`): a master-key rotation then has nowhere to keep the new key.
+    let keyFile: String?
 
     init(
         store: any FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, metrics: ControllerMetrics,
-        clock: any FleetClock, reportIntervalSeconds: UInt16, mutations: FleetMutations, logger: Logger
+        clock: any FleetClock, reportIntervalSeconds: UInt16, mutations: FleetMutations, keyFile: String? = nil, logger: Logger
     ) {
+        self.keyFile = keyFile
         self.store = store
         self.fleet = fleet
         self.mutations = mutations
@@ -225,21 +230,99 @@ public final class FleetService: Sendable {
         return result
     }
 
-    /// Where the fleet's lamp keys stand: lamps by generation, rotations pending, lamps that
-    /// cannot be rotated.
+    /// Rotates the fleet master key without downtime (SPEC.md §4.1), admin only, audited: a
+    /// new random key becomes current, the old one stays in the key file (one key per line,
+    /// current first, replaced atomically, 0600) for the lamps that still derive from it,
+    /// and every lamp is given a key of its next generation under the new master, at once
+    /// when linked, else when it links. No link is closed. Refused (409) when the key was
+    /// given in hex rather than a key file, or the file holds its most keys already.
+    public func rotateMasterKey(by caller: Caller) async throws(FleetError) -> KeysView {
+        guard let keyFile else {
+            throw .conflict("the fleet key was given with --fleet-key / LAMPLIGHTER_FLEET_KEY: a rotation needs a key file to keep the new key in")
+        }
+        try await mutations.exclusive { () async throws(FleetError) -> Void in
+            let ring = gateway.keyRing
+            guard ring.older.count + 1 < FleetKey.maximumKeysInFile else {
+                throw .conflict("the key file holds \(FleetKey.maximumKeysInFile) master keys: retire the older ones first (lampctl lamps retire-master)")
+            }
+            let new = FleetKey.generate()
+            let audit = entry(caller, "keys.master.rotate", target: "master:\(new.id)", detail: "from master:\(ring.current.id)")
+            // The store first: its lamps are pinned to the old master before the key file
+            // makes the new one current, so a crash in between leaves every lamp's key known.
+            _ = try await storing("recording the master key rotation") { try await store.rotateMaster(from: ring.current.id, audit: audit) }
+            var next = ring
+            next.older.insert(next.current, at: 0)
+            next.current = new
+            do {
+                try SecretFile.replace(keyFile, next.fileText)
+            } catch {
+                let reference = ErrorReference.make()
+                logger.error("writing the key file failed", metadata: ["error": "\((error as? SecretFile.Failure)?.reason ?? "\(error)")", "error.reference": "\(reference)"])
+                throw .storage("writing the key file", reference: reference)
+            }
+            let stored = try await storing("reading the lamps' keys") { try await store.loadAll() }
+            let slots = gateway.swapKeyRing(next) { model -> [Int] in
+                stored.compactMap { lamp -> Int? in
+                    guard let slot = model.slot(of: lamp.record.id) else { return nil }
+                    model.setKeyState(slot, from: lamp.record)
+                    return slot
+                }
+            }
+            gateway.rekeyIfPending(slots)
+        }
+        logger.notice("fleet master key rotated", metadata: ["key.master": "\(gateway.keyRing.current.id)", "api.caller": "\(caller.name)"])
+        return keys()
+    }
+
+    /// Drops the older master keys from the key file once no lamp derives its current or
+    /// pending key from them (admin, audited); refused (409) naming how many still do.
+    public func retireMasterKeys(by caller: Caller) async throws(FleetError) -> KeysView {
+        guard let keyFile else { throw .conflict("the fleet key was given with --fleet-key / LAMPLIGHTER_FLEET_KEY: there is no older key") }
+        try await mutations.exclusive { () async throws(FleetError) -> Void in
+            let ring = gateway.keyRing
+            guard !ring.older.isEmpty else { throw .conflict("there is no older master key to retire") }
+            let ids = ring.older.map(\.id)
+            let audit = entry(caller, "keys.master.retire", target: ids.map { "master:\($0)" }.joined(separator: " "), detail: "")
+            let users = try await storing("checking the older master keys") { try await store.retireMasters(ids, audit: audit) }
+            guard users == 0 else {
+                throw .conflict("\(users) lamps still use an older master key: they move to the current one when they next link (lampctl lamps keys)")
+            }
+            let next = FleetKeyRing(current: ring.current)
+            do {
+                try SecretFile.replace(keyFile, next.fileText)
+            } catch {
+                let reference = ErrorReference.make()
+                logger.error("writing the key file failed", metadata: ["error": "\((error as? SecretFile.Failure)?.reason ?? "\(error)")", "error.reference": "\(reference)"])
+                throw .storage("writing the key file", reference: reference)
+            }
+            _ = gateway.swapKeyRing(next) { _ in [Int]() }
+        }
+        logger.notice("older fleet master keys retired", metadata: ["api.caller": "\(caller.name)"])
+        return keys()
+    }
+
+    /// Where the fleet's lamp keys stand: lamps by generation and by master key, rotations
+    /// pending, lamps that cannot be rotated.
     public func keys() -> KeysView {
-        fleet.withModel { model in
+        let ring = gateway.keyRing
+        return fleet.withModel { model in
+            var masters: [String: Int] = [:]
             var generations: [String: Int] = [:]
             var pending: [String] = []
             var unrotatable: [String] = []
             for entry in model.lamps where !entry.removed {
                 generations["\(entry.record.keyGeneration)", default: 0] += 1
+                masters[entry.record.keyMaster ?? ring.current.id, default: 0] += 1
                 if entry.record.pendingKeyGeneration != nil { pending.append(entry.record.id.value) }
                 if entry.cannotRotateKey {
                     unrotatable.append(entry.record.id.value)
                 }
             }
-            return KeysView(generations: generations, pending: pending.sorted(), unrotatable: unrotatable.sorted())
+            var view = KeysView(generations: generations, pending: pending.sorted(), unrotatable: unrotatable.sorted())
+            view.currentMaster = ring.current.id
+            view.olderMasters = ring.older.map(\.id)
+            view.masters = masters
+            return view
         }
     }
 

@@ -17,7 +17,12 @@ final class GatewayShared: Sendable {
     let eventCommitter: LampEventCommitter
     /// The order of changes to the fleet.
     let mutations: FleetMutations
-    let fleetKey: FleetKey
+    /// The fleet master keys: the current one and older ones lamps still derive from. A
+    /// master-key rotation swaps it while holding the fleet's lock, and every reader takes
+    /// it inside that lock too, so a lamp's key state and the keys always agree.
+    let keyRing: Mutex<FleetKeyRing>
+    /// The current fleet master key.
+    var fleetKey: FleetKey { keyRing.withLock { $0.current } }
     let logger: Logger
     let counters: GatewayCounters
     let metrics: ControllerMetrics
@@ -39,7 +44,7 @@ final class GatewayShared: Sendable {
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
         events: FleetEvents, history: HistoryKeeper, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
-        fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock, logger: Logger
+        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, logger: Logger
     ) {
         self.configuration = configuration
         self.mutations = mutations
@@ -52,7 +57,7 @@ final class GatewayShared: Sendable {
         self.writer = writer
         self.events = events
         self.history = history
-        self.fleetKey = fleetKey
+        self.keyRing = Mutex(keyRing)
         self.metrics = metrics
         self.clock = clock
         self.logger = logger
@@ -73,12 +78,32 @@ final class GatewayShared: Sendable {
     /// current key and, while a rekey is pending, the pending generation's; with none
     /// pending (and for an unknown or revoked id, both) stand-ins derived the same way, so
     /// every hello costs two derivations and the same MAC checks.
+    ///
+    /// Each key derives from the master key its generation was issued under (SPEC.md §4.1);
+    /// a lamp whose master is missing from the key file is checked against stand-ins (and
+    /// refused, 4001) like an unknown id.
     func helloKeys(for id: LampID) -> (key: LampKey, alternate: LampKey, pending: UInt32?, registered: Bool) {
-        let (registered, current, pending) = fleet.withModel { $0.helloKeyGenerations(for: id) }
+        let (state, masters) = fleet.withModel { model in
+            let state = model.helloKeyGenerations(for: id)
+            let masters = keyRing.withLock { ring in
+                (ring.key(id: state.master), state.pending == nil ? nil : ring.key(id: state.pendingMaster), ring.current)
+            }
+            return (state, masters)
+        }
+        let (master, pendingMaster, current) = masters
+        let registered = state.accepted && master != nil
+        let pending = registered ? state.pending : nil
         let standIn = LampID(String(standInCharacters.prefix(id.value.utf8.count)))!
-        let key = fleetKey.lampKey(for: registered ? id : standIn, generation: current)
-        let alternate = fleetKey.lampKey(for: registered && pending != nil ? id : standIn, generation: pending ?? current &+ 1)
-        return (key, alternate, registered ? pending : nil, registered)
+        let key = (master ?? current).lampKey(for: registered ? id : standIn, generation: state.current)
+        let alternate = (pendingMaster ?? current).lampKey(
+            for: pending != nil && pendingMaster != nil ? id : standIn, generation: pending ?? state.current &+ 1)
+        return (key, alternate, pendingMaster == nil ? nil : pending, registered)
+    }
+
+    /// The key of generation `generation` under master `master` (nil: the current one) that a
+    /// rekey gives lamp `id`; nil if the key file lacks that master.
+    func rekeyKey(for id: LampID, generation: UInt32, master: String?) -> LampKey? {
+        keyRing.withLock { $0.key(id: master) }?.lampKey(for: id, generation: generation)
     }
 
     func makeLinkID() -> UInt64 {

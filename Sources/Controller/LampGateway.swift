@@ -32,11 +32,11 @@ public final class LampGateway: Service, Sendable {
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
         events: FleetEvents, history: HistoryKeeper, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
-        fleetKey: FleetKey, metrics: ControllerMetrics, clock: any FleetClock, group: any EventLoopGroup, logger: Logger
+        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, group: any EventLoopGroup, logger: Logger
     ) {
         self.shared = GatewayShared(
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
-            eventCommitter: eventCommitter, counters: counters, mutations: mutations, fleetKey: fleetKey, metrics: metrics,
+            eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: keyRing, metrics: metrics,
             clock: clock, logger: logger)
         self.group = group
     }
@@ -197,6 +197,18 @@ public final class LampGateway: Service, Sendable {
     func closeLinks(_ slots: [Int], code: UInt16, reason: String) {
         for (_, handle) in shared.registry.handles(for: slots) {
             handle.eventLoop.execute { handle.handler.value.closeLink(code: code, reason: reason) }
+        }
+    }
+
+    /// The fleet master keys in use.
+    var keyRing: FleetKeyRing { shared.keyRing.withLock { $0 } }
+
+    /// Makes `ring` the fleet's master keys and, in the same hold of the fleet's lock,
+    /// applies `update` to the model (every hello reads both under that lock).
+    func swapKeyRing<Result>(_ ring: FleetKeyRing, _ update: (inout FleetModel) -> Result) -> Result {
+        shared.fleet.withModel { model in
+            shared.keyRing.withLock { $0 = ring }
+            return update(&model)
         }
     }
 

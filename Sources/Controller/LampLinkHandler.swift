@@ -435,8 +435,10 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// flight on this link; a link without frame tags (minor 0 or 1) cannot carry one.
     func rekeyIfPending() {
         guard let slot, let lampID = machine.lampID, rekeyInFlight == nil, machine.isLinked else { return }
-        let pending = shared.fleet.withModel { model in model.entry(lampID)?.record.pendingKeyGeneration }
-        guard let generation = pending, shared.fleet.withModel({ $0.slot(of: lampID) }) == slot else { return }
+        let pending = shared.fleet.withModel { model in
+            model.entry(lampID).flatMap { entry in entry.record.pendingKeyGeneration.map { ($0, entry.record.pendingKeyMaster) } }
+        }
+        guard let (generation, master) = pending, shared.fleet.withModel({ $0.slot(of: lampID) }) == slot else { return }
         guard let frames else {
             log(.warning, "cannot rotate this lamp's key: its link has no frame tags (protocol minor below 2)", [
                 "lamp.minor": "\(machine.peerMinorVersion)"
@@ -445,9 +447,14 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let ref = nextRekeyRef
         nextRekeyRef &+= 1
+        guard let newKey = shared.rekeyKey(for: lampID, generation: generation, master: master) else {
+            log(.error, "cannot rotate this lamp's key: the key file lacks the master key its pending key derives from", [
+                "key.master": "\(master ?? "-")"
+            ])
+            return
+        }
         // generation is pending = current + 1 >= 1, so the request can be made.
-        guard let rekey = frames.rekey(ref: ref, generation: generation, newKey: shared.fleetKey.lampKey(for: lampID, generation: generation))
-        else { return }
+        guard let rekey = frames.rekey(ref: ref, generation: generation, newKey: newKey) else { return }
         rekeyInFlight = (ref, generation)
         log(.info, "sending the lamp its new key", ["key.generation": "\(generation)", "request.ref": "\(ref)"])
         run(machine.requestOnce(.rekey(rekey), atMilliseconds: shared.clock.nowMilliseconds()))
@@ -465,16 +472,21 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let audit = AuditRecord(
             atMilliseconds: now, actor: "lamplighterd", role: "system", action: "lamps.rekeyed", target: "lamp:\(lampID)",
             detail: "generation \(generation) (\(how))", outcome: "ok")
-        context.eventLoop.makeFutureWithTask {
-            try await store.completeRekey(lampID, generation: generation, audit: audit)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask { () -> LampRecord? in
+            guard try await store.completeRekey(lampID, generation: generation, audit: audit) else { return nil }
+            return try await store.lamp(lampID)?.record
         }.whenComplete { result in
             switch result {
-            case .success(true):
+            case .success(let record?):
+                // As stored: the store starts the next rotation at once if the key was issued
+                // under a master key rotated out meanwhile.
                 fleet.withModel { model in
-                    if let slot = model.slot(of: lampID) { model.setKeyGenerations(slot, current: generation, pending: nil) }
+                    if let slot = model.slot(of: lampID) { model.setKeyState(slot, from: record) }
                 }
                 logger.notice("lamp key rotated", metadata: ["lamp.id": "\(lampID)", "key.generation": "\(generation)", "key.proof": "\(how)"])
-            case .success(false):
+                if record.pendingKeyGeneration != nil { handler.value.rekeyIfPending() }
+            case .success(nil):
                 break
             case .failure(let error):
                 logger.warning("cannot store a completed key rotation: it stays pending", metadata: ["lamp.id": "\(lampID)", "error": "\(error)"])

@@ -29,6 +29,8 @@ import OperatorAPI
 /// | GET | /events?lamp=&kind=&before=&limit= | viewer | the event history, newest first |
 /// | GET | /stats | viewer | live counters |
 /// | POST | /keys/rekey | admin | rotate the keys of `lamp:ID`, `group:NAME` or `all` (SPEC.md §8.12) |
+/// | POST | /keys/master/rotate | admin | a new fleet master key; every lamp is rekeyed onto it as it links |
+/// | POST | /keys/master/retire | admin | drop older master keys once no lamp uses them |
 /// | GET | /keys | admin | lamps by key generation, rotations pending, lamps that cannot rotate |
 /// | GET | /audit?actor=&action=&before=&limit= | operator | the audit log, newest first |
 /// | GET, POST | /tokens | admin | list, create tokens |
@@ -171,6 +173,12 @@ public enum OperatorHTTPServer {
         route(api, .post, "keys/rekey", .admin, service) { request, _, caller in
             let body = try await request.body.collect(upTo: maximumBodySize)
             return try json(try await service.rekey(try decode(RekeyRequest.self, body), by: caller))
+        }
+        route(api, .post, "keys/master/rotate", .admin, service) { _, _, caller in
+            try json(try await service.rotateMasterKey(by: caller))
+        }
+        route(api, .post, "keys/master/retire", .admin, service) { _, _, caller in
+            try json(try await service.retireMasterKeys(by: caller))
         }
         route(api, .get, "keys", .admin, service) { _, _, _ in
             try json(service.keys())

@@ -220,11 +220,22 @@ public struct FleetModel: Sendable {
         lamps[slot].record.pendingKeyGeneration = pending
     }
 
+    /// Sets the lamp's whole key state from its stored registration (after the store).
+    public mutating func setKeyState(_ slot: Int, from record: LampRecord) {
+        lamps[slot].record.keyGeneration = record.keyGeneration
+        lamps[slot].record.pendingKeyGeneration = record.pendingKeyGeneration
+        lamps[slot].record.keyMaster = record.keyMaster
+        lamps[slot].record.pendingKeyMaster = record.pendingKeyMaster
+    }
+
     /// What a hello claiming `id` is checked against: whether it may authenticate, its key's
-    /// generation and a pending one (SPEC.md §8.12), in one lock.
-    public func helloKeyGenerations(for id: LampID) -> (accepted: Bool, current: UInt32, pending: UInt32?) {
-        guard let slot = slots[id], !lamps[slot].record.revoked else { return (false, 0, nil) }
-        return (true, lamps[slot].record.keyGeneration, lamps[slot].record.pendingKeyGeneration)
+    /// generation and master, and a pending one's (SPEC.md §8.12), in one lock.
+    public func helloKeyGenerations(for id: LampID) -> (
+        accepted: Bool, current: UInt32, pending: UInt32?, master: String?, pendingMaster: String?
+    ) {
+        guard let slot = slots[id], !lamps[slot].record.revoked else { return (false, 0, nil, nil, nil) }
+        let record = lamps[slot].record
+        return (true, record.keyGeneration, record.pendingKeyGeneration, record.keyMaster, record.pendingKeyMaster)
     }
 
     /// Whether `id` may authenticate: registered and not revoked.

@@ -36,6 +36,11 @@ public protocol FleetStoring: Sendable {
     /// Makes the lamp's pending key `generation` current, with its audit entry; false if it
     /// is not the pending one.
     func completeRekey(_ id: LampID, generation: UInt32, audit: AuditRecord) async throws -> Bool
+    /// Records a fleet master-key rotation away from `oldMaster` (every lamp pinned to it and
+    /// given a rotation under the new one), with its audit entry; each lamp's pending generation.
+    func rotateMaster(from oldMaster: String, audit: AuditRecord) async throws -> [LampID: UInt32]
+    /// How many lamps still use any of `masters`; with none, the audit entry is recorded.
+    func retireMasters(_ masters: [String], audit: AuditRecord) async throws -> Int
     /// Deletes events and audit entries older than the given times (nil keeps them).
     func prune(eventsBefore: UInt64?, auditBefore: UInt64?) async throws -> (events: Int, audit: Int)
     /// The database's fleet epoch (SPEC.md §5.4): made with the database, kept by its copies.

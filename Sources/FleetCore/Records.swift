@@ -21,6 +21,11 @@ public struct LampRecord: Sendable, Hashable {
     /// The generation of a rekey not yet proven by the lamp (§8.12): its hellos are checked
     /// against this key too, until its ack or a hello with it makes it current.
     public var pendingKeyGeneration: UInt32?
+    /// The id of the older fleet master key the current key derives from (SPEC.md §4.1);
+    /// nil: the current master key.
+    public var keyMaster: String?
+    /// The id of the older master key the pending key derives from; nil: the current one.
+    public var pendingKeyMaster: String?
 
     /// A registration.
     public init(

@@ -282,11 +282,56 @@ extension FleetStore {
     public func completeRekey(_ id: LampID, generation: UInt32, audit: AuditRecord) throws -> Bool {
         try pool.write { db in
             try db.execute(
-                sql: "UPDATE lamp SET key_generation = key_pending, key_pending = NULL WHERE id = ? AND key_pending = ?",
+                sql: """
+                    UPDATE lamp SET key_generation = key_pending, key_pending = NULL, key_master = key_pending_master,
+                                    key_pending_master = NULL
+                    WHERE id = ? AND key_pending = ?
+                    """,
                 arguments: [id.value, Int64(generation)])
             guard db.changesCount > 0 else { return false }
             try FleetStore.insertAudit(db, audit)
+            // A key issued under a master key rotated out meanwhile: the next one, under the current master.
+            try db.execute(
+                sql: """
+                    UPDATE lamp SET key_pending = key_generation + 1
+                    WHERE id = ? AND key_master IS NOT NULL AND key_generation < 4294967295
+                    """, arguments: [id.value])
             return true
+        }
+    }
+
+    /// Records a fleet master-key rotation (SPEC.md §4.1): every lamp on the current master
+    /// (`key_master` NULL) is pinned to `oldMaster`, every pending key issued under it too, and
+    /// every lamp without a rotation pending gets one (current + 1) under the new master
+    /// (NULL from now on), with the audit entry. Returns each lamp's pending generation.
+    public func rotateMaster(from oldMaster: String, audit: AuditRecord) throws -> [LampID: UInt32] {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE lamp SET key_master = ? WHERE key_master IS NULL", arguments: [oldMaster])
+            try db.execute(
+                sql: "UPDATE lamp SET key_pending_master = ? WHERE key_pending IS NOT NULL AND key_pending_master IS NULL",
+                arguments: [oldMaster])
+            try db.execute(
+                sql: "UPDATE lamp SET key_pending = key_generation + 1 WHERE key_pending IS NULL AND key_generation < 4294967295")
+            try FleetStore.insertAudit(db, audit)
+            var pending: [LampID: UInt32] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, key_pending FROM lamp WHERE key_pending IS NOT NULL") {
+                if let id = LampID(row["id"] as String) { pending[id] = UInt32(clamping: row["key_pending"] as Int64) }
+            }
+            return pending
+        }
+    }
+
+    /// How many lamps still derive their current or pending key from each of `masters`; when
+    /// none does, records the audit entry (the caller then drops those keys).
+    public func retireMasters(_ masters: [String], audit: AuditRecord) throws -> Int {
+        try pool.write { db in
+            var users = 0
+            for master in masters {
+                users += try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM lamp WHERE key_master = ? OR key_pending_master = ?", arguments: [master, master]) ?? 0
+            }
+            if users == 0 { try FleetStore.insertAudit(db, audit) }
+            return users
         }
     }
 

@@ -195,6 +195,8 @@ public final class FleetStore: FleetStoring {
                 sql: """
                     ALTER TABLE lamp ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE lamp ADD COLUMN key_pending INTEGER;
+                    ALTER TABLE lamp ADD COLUMN key_master TEXT;
+                    ALTER TABLE lamp ADD COLUMN key_pending_master TEXT;
                     """)
         }
         return migrator
@@ -261,7 +263,7 @@ public final class FleetStore: FleetStoring {
             db,
             sql: """
                 SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage, lamp.revoked_at,
-                       lamp.key_generation, lamp.key_pending,
+                       lamp.key_generation, lamp.key_pending, lamp.key_master, lamp.key_pending_master,
                        d.control_version, d.intent, d.level, d.override_until, d.fade, d.config_version,
                        d.report_interval, d.fail_safe_level, d.power_on_level, d.min_level, d.max_level,
                        d.program_name, d.program_revision,
@@ -280,6 +282,8 @@ public final class FleetStore: FleetStoring {
             record.revoked = (row["revoked_at"] as Int64?) != nil
             record.keyGeneration = UInt32(clamping: row["key_generation"] as Int64)
             record.pendingKeyGeneration = (row["key_pending"] as Int64?).map { UInt32(clamping: $0) }
+            record.keyMaster = row["key_master"]
+            record.pendingKeyMaster = row["key_pending_master"]
             var reported: ReportedRecord?
             if let applied: Int64 = row["applied_version"] {
                 let statusBytes: [UInt8]? = (row["status"] as Data?).map { [UInt8]($0) }

@@ -8,6 +8,9 @@ import Darwin
 public struct LoadedFleetKey: Sendable {
     /// The key.
     public let key: FleetKey
+    /// Older master keys after the current one in the key file, still used by lamps not yet
+    /// rotated (SPEC.md §4.1); empty for a key given in hex.
+    public var older: [FleetKey] = []
     /// `--fleet-key / LAMPLIGHTER_FLEET_KEY`, or the key file's path.
     public let source: String
     /// Whether it was generated (and written to the key file) just now.
@@ -33,10 +36,16 @@ extension FleetKey {
             return LoadedFleetKey(key: key, source: flagName, generated: false)
         }
         if let text = try readFile(path) {
-            guard let key = FleetKey(hex: trimmed(text)) else {
-                throw FleetKeyError(description: "the key file \(path) must hold 32 to 128 hex digits (16 to 64 bytes)")
+            // One key per line, the current one first (a master-key rotation adds lines).
+            let lines = text.split(whereSeparator: \.isNewline).map { trimmed(String($0)) }.filter { !$0.isEmpty }
+            let keys = lines.compactMap { FleetKey(hex: $0) }
+            guard let key = keys.first, keys.count == lines.count, keys.count <= maximumKeysInFile else {
+                throw FleetKeyError(
+                    description: "the key file \(path) must hold 1 to \(maximumKeysInFile) keys of 32 to 128 hex digits (16 to 64 bytes), one per line")
             }
-            return LoadedFleetKey(key: key, source: path, generated: false)
+            var loaded = LoadedFleetKey(key: key, source: path, generated: false)
+            loaded.older = Array(keys.dropFirst())
+            return loaded
         }
         guard createIfMissing else {
             throw FleetKeyError(description: "no fleet key: \(path) does not exist (start lamplighterd once, or pass \(flagName))")
@@ -45,6 +54,9 @@ extension FleetKey {
         try writeNewFile(path, key.hex + "\n")
         return LoadedFleetKey(key: key, source: path, generated: true)
     }
+
+    /// The most master keys a key file holds: the current one and older ones still in use.
+    public static let maximumKeysInFile = 8
 
     private static func trimmed(_ text: String) -> String {
         String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
@@ -86,6 +98,20 @@ public enum SecretFile {
     public struct Failure: Error, Sendable {
         /// The system's reason, in words.
         public let reason: String
+    }
+
+    /// Replaces `path` with `text` atomically: a new file `path.new` (mode 0600 from its first
+    /// byte, `O_EXCL`; a stale one from a crash is removed first), synced, then renamed over
+    /// `path`, so a crash leaves the old file or the new one, never half of either.
+    public static func replace(_ path: String, _ text: String) throws(Failure) {
+        let temporary = path + ".new"
+        unlink(temporary)
+        try create(temporary, text)
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw Failure(reason: reason)
+        }
     }
 
     /// Creates `path` with `text`, mode 0600; fails if it exists.

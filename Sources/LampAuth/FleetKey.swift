@@ -29,6 +29,13 @@ public struct FleetKey: Sendable {
         return FleetKey(bytes: bytes)!
     }
 
+    /// The key's id (SPEC.md §4.1): the first 8 bytes of SHA-256 of the key, as 16 hex digits.
+    /// Names a master key in the store and the API without revealing it.
+    public var id: String {
+        let digest = key.withUnsafeBytes { SHA256.hash(data: $0) }
+        return HexBytes.encode(Array(digest).prefix(8))
+    }
+
     /// The key as lowercase hexadecimal, for storing in a key file.
     public var hex: String {
         key.withUnsafeBytes { HexBytes.encode($0) }
@@ -98,5 +105,33 @@ public enum Nonce {
     public static func random() -> Block16 {
         var generator = SystemRandomNumberGenerator()
         return Block16(high: generator.next(), low: generator.next())
+    }
+}
+
+/// The fleet master keys a controller holds (SPEC.md §4.1): the current one, from which new
+/// lamp keys are derived, and older ones that lamps not yet rotated onto the current one
+/// still derive from. The key file holds them one per line, current first.
+public struct FleetKeyRing: Sendable {
+    /// The current master key.
+    public var current: FleetKey
+    /// Older master keys still in use, newest first.
+    public var older: [FleetKey]
+
+    /// A ring.
+    public init(current: FleetKey, older: [FleetKey] = []) {
+        self.current = current
+        self.older = older
+    }
+
+    /// The master key with this id (nil: the current one); nil if the ring lacks it.
+    public func key(id: String?) -> FleetKey? {
+        guard let id else { return current }
+        if current.id == id { return current }
+        return older.first { $0.id == id }
+    }
+
+    /// The key file's text: one key in hex per line, current first.
+    public var fileText: String {
+        ([current] + older).map { $0.hex + "\n" }.joined()
     }
 }

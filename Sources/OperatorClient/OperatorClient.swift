@@ -182,6 +182,16 @@ public struct OperatorClient: Sendable {
         try await send("POST", "/api/v1/keys/rekey", body: try APICoding.encoder().encode(RekeyRequest(target: target)))
     }
 
+    /// Rotates the fleet master key (admin): every lamp is rekeyed onto the new one.
+    public func rotateMasterKey() async throws -> KeysView {
+        try await send("POST", "/api/v1/keys/master/rotate", body: nil)
+    }
+
+    /// Drops the older master keys once no lamp uses them (admin).
+    public func retireMasterKeys() async throws -> KeysView {
+        try await send("POST", "/api/v1/keys/master/retire", body: nil)
+    }
+
     /// Where the fleet's lamp keys stand (admin).
     public func keys() async throws -> KeysView {
         try await send("GET", "/api/v1/keys", body: nil)

@@ -14,7 +14,8 @@ struct Lamps: AsyncParsableCommand {
             Registration needs an admin token. A lamp is known to the running daemon the \
             moment this returns: it may connect at once.
             """,
-        subcommands: [List.self, Add.self, Import.self, Generate.self, Set.self, Remove.self, Revoke.self, Restore.self, Rekey.self, Keys.self],
+        subcommands: [List.self, Add.self, Import.self, Generate.self, Set.self, Remove.self, Revoke.self, Restore.self, Rekey.self, Keys.self, RotateMaster.self, RetireMaster.self,
+        ],
         defaultSubcommand: List.self)
 
     /// Prints registered lamps as `lampctl lamps` does, or their JSON.
@@ -213,12 +214,54 @@ struct Lamps: AsyncParsableCommand {
         func run() async throws {
             let client = options.client
             let view = try await Exit.call { try await client.keys() }
+            try Keys.print(view, options: options)
+        }
+
+        static func print(_ view: KeysView, options: ClientOptions) throws {
             if options.json { return try options.printJSON(view) }
-            for (generation, count) in view.generations.sorted(by: { UInt32($0.key) ?? 0 < UInt32($1.key) ?? 0 }) {
-                print("generation \(generation): \(LampCSV.lamps(count))")
+            Swift.print("master \(view.currentMaster) (current): \(LampCSV.lamps(view.masters[view.currentMaster] ?? 0))")
+            for id in view.olderMasters {
+                Swift.print("master \(id) (older): \(LampCSV.lamps(view.masters[id] ?? 0))")
             }
-            print("rotation pending: \(view.pending.isEmpty ? "none" : view.pending.joined(separator: " "))")
-            if !view.unrotatable.isEmpty { print("cannot rotate (protocol 1.0/1.1): \(view.unrotatable.joined(separator: " "))") }
+            for (generation, count) in view.generations.sorted(by: { UInt32($0.key) ?? 0 < UInt32($1.key) ?? 0 }) {
+                Swift.print("generation \(generation): \(LampCSV.lamps(count))")
+            }
+            Swift.print("rotation pending: \(view.pending.isEmpty ? "none" : view.pending.joined(separator: " "))")
+            if !view.unrotatable.isEmpty { Swift.print("cannot rotate (protocol 1.0/1.1): \(view.unrotatable.joined(separator: " "))") }
+        }
+    }
+
+    struct RotateMaster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rotate the fleet master key without downtime (admin, audited).",
+            discussion: """
+                The running daemon makes a new master key and keeps the old one in its key file \
+                (one key per line, current first, mode 0600) for lamps not yet moved; every lamp \
+                is rekeyed onto the new master over its link, now or when it links. No link is \
+                closed. When 'lampctl lamps keys' shows no lamp on an older master, drop it with \
+                'lampctl lamps retire-master'. Lamps of protocol 1.0/1.1 cannot move and keep the \
+                old master in use. Refused when the key was given with --fleet-key.
+                """)
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let client = options.client
+            let view = try await Exit.call { try await client.rotateMasterKey() }
+            if !options.json { Swift.print("new master key \(view.currentMaster): every lamp is being rekeyed onto it") }
+            try Keys.print(view, options: options)
+        }
+    }
+
+    struct RetireMaster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Drop the older fleet master keys from the key file (admin, audited); refused while a lamp uses one.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let client = options.client
+            let view = try await Exit.call { try await client.retireMasterKeys() }
+            if !options.json { Swift.print("older master keys retired: the key file holds \(view.currentMaster) only") }
+            try Keys.print(view, options: options)
         }
     }
 

@@ -110,7 +110,8 @@ struct Run: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         Gauge(label: "lamplighter_build_info", dimensions: [("version", LamplighterVersion.current)]).record(1)
         let controller = FleetController(
-            store: store, fleet: fleet, fleetKey: key.key, gateway: gatewayConfiguration,
+            store: store, fleet: fleet, fleetKey: key.key, olderFleetKeys: key.older,
+            keyFile: sources.lookup(.fleetKey) == nil ? key.source : nil, gateway: gatewayConfiguration,
             programCheckInterval: .seconds(settings.programCheckInterval), streamBuffer: settings.streamBuffer,
             history: history, logger: logger)
         let gateway = controller.gateway

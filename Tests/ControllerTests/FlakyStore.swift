@@ -71,6 +71,10 @@ final class FlakyStore: FleetStoring {
     func removeLamp(_ id: LampID, audit: AuditRecord) async throws -> Bool { try real.removeLamp(id, audit: audit) }
     func setRevoked(_ id: LampID, _ revoked: Bool, audit: AuditRecord) async throws -> Bool { try real.setRevoked(id, revoked, audit: audit) }
     func requestRekey(_ ids: [LampID], audit: AuditRecord) async throws -> [LampID: UInt32] { try real.requestRekey(ids, audit: audit) }
+    func rotateMaster(from oldMaster: String, audit: AuditRecord) async throws -> [LampID: UInt32] {
+        try real.rotateMaster(from: oldMaster, audit: audit)
+    }
+    func retireMasters(_ masters: [String], audit: AuditRecord) async throws -> Int { try real.retireMasters(masters, audit: audit) }
     func completeRekey(_ id: LampID, generation: UInt32, audit: AuditRecord) async throws -> Bool {
         try real.completeRekey(id, generation: generation, audit: audit)
     }

@@ -158,6 +158,60 @@ struct RekeyTests {
         #expect(report.handshakes == 2 * count, "links dropped during the rotation: \(report.handshakes) handshakes")
     }
 
+    @Test("fleet master key rotation with lampsim lamps linked: no link dropped, every lamp moves to the new master, the old key retired once unused, a restart keeps working")
+    func masterRotation() async throws {
+        let count = 20
+        // lamp-0021 is registered but never links: it keeps the old master in use.
+        let daemon = try Daemon(lamps: count + 1)
+        try await daemon.start()
+        let original = try String(contentsOfFile: daemon.keyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let sim = try Simulator(daemon, count: count, duration: 120)
+        try await waitUntil("every lamp is online") { try await daemon.stats().lampsOnline == count }
+
+        let (_, made): (Int, TokenCreated?) = try await daemon.request("POST", "/tokens", body: TokenCreate(name: "op", role: "operator"))
+        let (forbidden, _): (Int, APIError?) = try await daemon.request("POST", "/keys/master/rotate", token: try #require(made?.token))
+        #expect(forbidden == 403)
+
+        let run = try ProductRunner.run("lampctl", ["lamps", "rotate-master"] + daemon.lampctlOptions)
+        #expect(run.status == 0 && run.stdout.contains("new master key"), "\(run.stdout) \(run.stderr)")
+        let (_, rotated): (Int, KeysView?) = try await daemon.request("GET", "/keys")
+        let newMaster = try #require(rotated?.currentMaster)
+        #expect(rotated?.olderMasters == [FleetKey(hex: original)!.id] && newMaster != FleetKey(hex: original)!.id)
+        let lines = try String(contentsOfFile: daemon.keyFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 2 && lines[1] == original && lines[0] != original)
+        #expect(FleetKey(hex: lines[0])?.id == newMaster)
+        let mode = try FileManager.default.attributesOfItem(atPath: daemon.keyFile)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        try await waitUntil("every linked lamp is on the new master") {
+            let (_, keys): (Int, KeysView?) = try await daemon.request("GET", "/keys")
+            return keys?.masters[newMaster] == count && keys?.pending == ["lamp-0021"]
+        }
+        let stats = try await daemon.stats()
+        #expect(stats.lampsOnline == count && stats.handshakesAccepted == count && stats.linksReplaced == 0, "links dropped: \(stats)")
+
+        let refused = try ProductRunner.run("lampctl", ["lamps", "retire-master"] + daemon.lampctlOptions)
+        #expect(refused.status != 0 && refused.stderr.contains("1 lamps still use an older master key"), "\(refused.stdout) \(refused.stderr)")
+        #expect(try String(contentsOfFile: daemon.keyFile, encoding: .utf8).split(separator: "\n").count == 2)
+        let (removed, _): (Int, APIError?) = try await daemon.request("DELETE", "/lamps/lamp-0021")
+        #expect(removed == 204)
+        let retired = try ProductRunner.run("lampctl", ["lamps", "retire-master"] + daemon.lampctlOptions)
+        #expect(retired.status == 0, "\(retired.stderr)")
+        let kept = try String(contentsOfFile: daemon.keyFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(kept == [lines[0]])
+
+        daemon.stop()
+        try await daemon.start()
+        try await waitUntil("every lamp is online again under the new master") { try await daemon.stats().lampsOnline == count }
+        let report = try sim.finish()
+        #expect(report.authRefused == 0, "a lamp's new key was refused")
+        #expect(report.handshakes == 2 * count, "links dropped during the rotation: \(report.handshakes) handshakes")
+        let (_, audit): (Int, [AuditView]?) = try await daemon.request("GET", "/audit?limit=200")
+        let actions = (audit ?? []).map { "\($0.actor) \($0.action)" }
+        #expect(actions.contains("admin keys.master.rotate") && actions.contains("admin keys.master.retire"), "\(actions)")
+        #expect(actions.filter { $0 == "lamplighterd lamps.rekeyed" }.count == count)
+    }
+
     @Test("a lamp of protocol 1.1 cannot be rotated: lampctl says why and exits non-zero")
     func oldLampRefused() async throws {
         let daemon = try Daemon(lamps: 1)

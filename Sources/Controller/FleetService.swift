@@ -318,11 +318,9 @@ public final class FleetService: Sendable {
                     unrotatable.append(entry.record.id.value)
                 }
             }
-            var view = KeysView(generations: generations, pending: pending.sorted(), unrotatable: unrotatable.sorted())
-            view.currentMaster = ring.current.id
-            view.olderMasters = ring.older.map(\.id)
-            view.masters = masters
-            return view
+            return KeysView(
+                generations: generations, pending: pending.sorted(), unrotatable: unrotatable.sorted(), currentMaster: ring.current.id,
+                olderMasters: ring.older.map(\.id), masters: masters)
         }
     }
 

@@ -358,16 +358,22 @@ public struct KeysView: Codable, Sendable, Equatable {
     /// Lamps whose key cannot be rotated: their last hello was of protocol minor 0 or 1.
     public var unrotatable: [String]
     /// The current fleet master key's id (the first 8 bytes of its SHA-256, in hex).
-    public var currentMaster: String = ""
+    public var currentMaster: String
     /// The ids of older master keys still in the key file, newest first.
-    public var olderMasters: [String] = []
+    public var olderMasters: [String]
     /// Lamp count by the id of the master key their current key derives from.
-    public var masters: [String: Int] = [:]
+    public var masters: [String: Int]
 
     /// A view.
-    public init(generations: [String: Int], pending: [String], unrotatable: [String]) {
+    public init(
+        generations: [String: Int], pending: [String], unrotatable: [String], currentMaster: String, olderMasters: [String],
+        masters: [String: Int]
+    ) {
         self.generations = generations
         self.pending = pending
         self.unrotatable = unrotatable
+        self.currentMaster = currentMaster
+        self.olderMasters = olderMasters
+        self.masters = masters
     }
 }

@@ -210,6 +210,15 @@ struct OpenAPIContractTests {
         try await api.call("PUT", "/api/v1/programs/unused", body, expect: 201)
         try await api.call("DELETE", "/api/v1/programs/unused", expect: 204)
 
+        // Keys (SPEC.md §8.12): rotations, the fleet master key.
+        try await api.call("POST", "/api/v1/keys/rekey", #"{"target":"lamp:extra-3"}"#, expect: 200)
+        try await api.call("POST", "/api/v1/keys/rekey", #"{"target":"nowhere"}"#, expect: 400)
+        try await api.call("POST", "/api/v1/keys/rekey", #"{"target":"lamp:nobody"}"#, expect: 404)
+        try await api.call("GET", "/api/v1/keys", expect: 200)
+        try await api.call("POST", "/api/v1/keys/master/retire", expect: 409)
+        try await api.call("POST", "/api/v1/keys/master/rotate", expect: 200)
+        try await api.call("POST", "/api/v1/keys/master/retire", expect: 409)
+
         let missed = api.contract.operations.subtracting(api.called)
         #expect(missed.isEmpty, "documented operations this test never called: \(missed.sorted())")
         _ = try sim.finish()

@@ -268,10 +268,11 @@ PATHS = {
     "/api/v1/lamps/{id}/revoke": {
         "post": op("Revoke a lamp: its live link is closed at once (4001) and its hellos are refused like an unknown "
                    "lamp's until it is restored; it stays registered and shows revoked. Its key is derived from the fleet "
-                   "key: a stolen lamp's key must be presumed known, so rotate it (POST /keys/rekey) right after a restore. Audited", "admin",
+                   "key: a stolen lamp's key must be presumed known, so a restore starts a key rotation. Audited", "admin",
                    ok(ref("LampView")), [pp("id")], codes=("401", "403", "404"))},
     "/api/v1/lamps/{id}/restore": {
-        "post": op("Restore a revoked lamp: its hellos are accepted again. Audited", "admin", ok(ref("LampView")), [pp("id")],
+        "post": op("Restore a revoked lamp: its hellos are accepted again, and a key rotation starts (its old key is presumed "
+                   "stolen; refused once the lamp holds the new one). Audited", "admin", ok(ref("LampView")), [pp("id")],
                    codes=("401", "403", "404"))},
     "/api/v1/groups": {
         "get": op("Every group and its size", "viewer", ok(arr(ref("GroupView")))),

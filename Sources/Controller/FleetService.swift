@@ -174,6 +174,17 @@ public final class FleetService: Sendable {
             if revoked, let slot {
                 gateway.closeLinks([slot], code: LampCloseCode.authenticationFailed, reason: "revoked")
             }
+            if !revoked, let slot, !(fleet.withModel { $0.lamps[slot].cannotRotateKey }) {
+                // A restored lamp's key must be presumed stolen: its first link gives it a new
+                // one (SPEC.md §8.12), and the old key is refused from then on.
+                let rekeyAudit = entry(caller, "lamps.rekey", target: "lamp:\(id)", detail: "after restore")
+                let pending = try await storing("starting the key rotation") { try await store.requestRekey([id], audit: rekeyAudit) }
+                if let generation = pending[id] {
+                    fleet.withModel { model in
+                        model.setKeyGenerations(slot, current: model.lamps[slot].record.keyGeneration, pending: generation)
+                    }
+                }
+            }
             return fleet.withModel { model in model.entry(id).map { FleetService.view($0, atMilliseconds: now) } }!
         }
         logger.notice(revoked ? "lamp revoked" : "lamp restored", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])

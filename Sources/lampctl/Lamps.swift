@@ -149,9 +149,9 @@ struct Lamps: AsyncParsableCommand {
             abstract: "Revoke lamps (admin): their links close at once (4001) and their hellos are refused until restored.",
             discussion: """
                 A revoked lamp stays registered (state, groups, history) and shows 'revoked'. \
-                A restored lamp is let in with its old key, which must be presumed stolen: \
-                run 'lamps rekey ID' right after 'lamps restore', so that its first link gives \
-                it a new key and the old one is refused from then on.
+                A restored lamp's old key must be presumed stolen: 'lamps restore' also starts a \
+                key rotation, so its first link gives it a new key and the old one is refused \
+                from then on ('lamps keys' shows it pending until then).
                 """)
         @OptionGroup var options: ClientOptions
         @Argument(help: "Lamp ids.") var ids: [String]

@@ -1,4 +1,5 @@
 import Foundation
+import LampProtocol
 import OperatorAPI
 import Testing
 
@@ -50,11 +51,20 @@ struct RevocationTests {
 
         let restore = try ProductRunner.run("lampctl", ["lamps", "restore", "lamp-0001"] + daemon.lampctlOptions)
         #expect(restore.status == 0, "\(restore.stderr)")
-        _ = try RawLamp(port: daemon.lampPort, id: "lamp-0001", keyFile: daemon.keyFile)
+        // The restore starts a key rotation: the old key (presumed stolen) gets in once more,
+        // is sent its new key, and is refused once the lamp has it (SPEC.md §8.12).
+        #expect(try await daemon.lamp("lamp-0001")?.keyRotationPending == 1)
+        let restored = try RawLamp(port: daemon.lampPort, id: "lamp-0001", keyFile: daemon.keyFile)
         #expect(try await daemon.lamp("lamp-0001")?.revoked == nil)
+        let rekey = try RekeyTests.awaitRekey(restored)
+        try restored.send(.ack(Ack(ackedType: .rekey, ref: rekey.ref)))
+        try await waitUntil("the restored lamp holds a new key") { try await daemon.lamp("lamp-0001")?.keyGeneration == 1 }
+        restored.drop()
+        #expect(throws: HarnessError.self) { try RawLamp(port: daemon.lampPort, id: "lamp-0001", keyFile: daemon.keyFile) }
         let (_, audit): (Int, [AuditView]?) = try await daemon.request("GET", "/audit?limit=100")
         let actions = (audit ?? []).map { "\($0.actor) \($0.action) \($0.target)" }
         #expect(actions.contains("admin lamps.revoke lamp:lamp-0001") && actions.contains("admin lamps.restore lamp:lamp-0001"), "\(actions)")
+        #expect(actions.contains("admin lamps.rekey lamp:lamp-0001"), "\(actions)")
         #expect(actions.contains("viewer denied /api/v1/lamps/lamp-0001/revoke"), "\(actions)")
         let (missing, _): (Int, APIError?) = try await daemon.request("POST", "/lamps/lamp-9999/revoke")
         #expect(missing == 404)

@@ -70,3 +70,49 @@ struct HandshakeTests {
         #expect(code2 == LampCloseCode.policyViolation)
     }
 }
+
+@Suite("The handshake during a key rotation (SPEC.md §8.12)")
+struct RekeyHandshakeTests {
+    static let current = Fixtures.fleet.lampKey(for: Fixtures.lampID)
+    static let pending = Fixtures.fleet.lampKey(for: Fixtures.lampID, generation: 1)
+    static let standIn = Fixtures.fleet.lampKey(for: LampID("zzzzzzzzz")!, generation: 1)
+
+    func verify(signedWith key: LampKey, alternate: LampKey, accepted: Bool, registered: Bool = true) -> (HandshakeStateMachine, HandshakeStateMachine.Action, Hello) {
+        var handshake = HandshakeStateMachine(serverNonce: Nonce.random(), atMilliseconds: 0)
+        var hello = Fixtures.hello()
+        hello.mac = key.helloMAC(for: hello, serverNonce: handshake.challenge.serverNonce)
+        let action = handshake.verify(
+            hello, key: Self.current, alternate: alternate, alternateAccepted: accepted, registered: registered, atMilliseconds: 1,
+            welcome: HandshakeTests.welcome)
+        return (handshake, action, hello)
+    }
+
+    @Test("while a rotation is pending both keys are welcomed, each with a proof under its own key")
+    func bothKeysInTheWindow() {
+        for (key, alternate) in [(Self.current, false), (Self.pending, true)] {
+            let (handshake, action, hello) = verify(signedWith: key, alternate: Self.pending, accepted: true)
+            guard case .authenticated(_, let welcome) = action else {
+                Issue.record("refused")
+                continue
+            }
+            #expect(handshake.verifiedWithAlternate == alternate)
+            #expect(key.verify(welcome, clientNonce: hello.clientNonce, serverNonce: handshake.challenge.serverNonce))
+        }
+    }
+
+    @Test("the new key without a pending rotation, a stand-in, and an unknown id are refused with 4001")
+    func refusals() {
+        // The pending key is checked (same work) but not accepted when no rotation is pending.
+        for (action, what) in [
+            (verify(signedWith: Self.pending, alternate: Self.pending, accepted: false).1, "not pending"),
+            (verify(signedWith: Self.standIn, alternate: Self.standIn, accepted: false).1, "stand-in"),
+            (verify(signedWith: Self.pending, alternate: Self.pending, accepted: true, registered: false).1, "unknown id"),
+        ] {
+            guard case .close(let code, _, _) = action else {
+                Issue.record("\(what): welcomed")
+                continue
+            }
+            #expect(code == LampCloseCode.authenticationFailed, "\(what)")
+        }
+    }
+}

@@ -94,7 +94,11 @@ public struct HandshakeStateMachine: Sendable {
     /// 10x faster refusal for registered ids classified 20 of 20 candidates).
     public mutating func verify(_ hello: Hello, key: LampKey, registered: Bool, atMilliseconds now: UInt64, welcome: Welcome) -> Action {
         guard case .awaitingHello = state else { return .none }
-        let macMatches = key.verify(hello, serverNonce: challenge.serverNonce)
+        return conclude(hello, key: key, macMatches: key.verify(hello, serverNonce: challenge.serverNonce), registered: registered, welcome: welcome)
+    }
+
+    /// The verdict once the MAC has been compared: welcome (with a proof under `key`) or 4001.
+    private mutating func conclude(_ hello: Hello, key: LampKey, macMatches: Bool, registered: Bool, welcome: Welcome) -> Action {
         guard registered, macMatches else {
             state = .closed
             return .close(code: LampCloseCode.authenticationFailed, reason: registered ? "wrong MAC" : "unknown lamp", lampID: hello.lampID)
@@ -130,7 +134,9 @@ public struct HandshakeStateMachine: Sendable {
         let currentMatches = key.verify(hello, serverNonce: challenge.serverNonce)
         let alternateMatches = alternate.verify(hello, serverNonce: challenge.serverNonce)
         let useAlternate = !currentMatches && alternateMatches && alternateAccepted
-        let action = verify(hello, key: useAlternate ? alternate : key, registered: registered, atMilliseconds: now, welcome: welcome)
+        // Two MAC computations for every hello: the verdict reuses them.
+        let action = conclude(
+            hello, key: useAlternate ? alternate : key, macMatches: currentMatches || useAlternate, registered: registered, welcome: welcome)
         if case .authenticated = action { verifiedWithAlternate = useAlternate }
         return action
     }

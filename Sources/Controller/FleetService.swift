@@ -155,7 +155,7 @@ public final class FleetService: Sendable {
 
     /// Revokes a lamp (`revoked`) or restores it: stored with its audit entry, then its
     /// live link is closed at once (4001, "revoked") and its hellos are refused like an
-    /// unknown id's (``GatewayShared/helloKey(for:)``) until it is restored.
+    /// unknown id's (``GatewayShared/helloKeys(for:)``) until it is restored.
     public func setRevoked(_ text: String, _ revoked: Bool, by caller: Caller) async throws(FleetError) -> LampView {
         guard let id = LampID(text) else { throw .notFound("no lamp \(text) is registered", field: "id") }
         let view = try await mutations.exclusive { () async throws(FleetError) -> LampView in

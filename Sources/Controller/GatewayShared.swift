@@ -63,17 +63,6 @@ final class GatewayShared: Sendable {
         self.logger = logger
     }
 
-    /// The key a hello claiming `id` is checked against, and whether `id` may link: the
-    /// lamp's own key for a registered lamp, else (unknown or revoked) a stand-in derived
-    /// the same way. One fleet
-    /// lock and one key derivation either way; the store is never read (the fleet in memory
-    /// is the registry: every registration goes through this process).
-    func helloKey(for id: LampID) -> (key: LampKey, registered: Bool) {
-        let registered = fleet.withModel { $0.acceptsHello(from: id) }
-        let standIn = LampID(String(standInCharacters.prefix(id.value.utf8.count)))!
-        return (fleetKey.lampKey(for: registered ? id : standIn), registered)
-    }
-
     /// The two keys a hello claiming `id` is checked against (SPEC.md §8.12): the lamp's
     /// current key and, while a rekey is pending, the pending generation's; with none
     /// pending (and for an unknown or revoked id, both) stand-ins derived the same way, so

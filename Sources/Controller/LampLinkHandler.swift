@@ -358,7 +358,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Finds the key the hello is checked against, in memory and at once: the same work for
-    /// a registered id and an unknown one (see ``GatewayShared/helloKey(for:)``).
+    /// a registered id and an unknown one (see ``GatewayShared/helloKeys(for:)``).
     private func lookUpKey(_ id: LampID) {
         let keys = shared.helloKeys(for: id)
         keyLookedUp(keys.key, alternate: keys.alternate, pending: keys.pending, registered: keys.registered)

@@ -90,14 +90,17 @@ struct HandshakeOracleTests {
     @Test("the stand-in key for an unknown id is derived from an id of the same length, and never a registered lamp's")
     func standInKey() throws {
         let gateway = try Gateway()
-        let (known, registered) = gateway.shared.helloKey(for: Self.lampID)
-        #expect(registered && known == Self.fleetKey.lampKey(for: Self.lampID))
+        let known = gateway.shared.helloKeys(for: Self.lampID)
+        #expect(known.registered && known.key == Self.fleetKey.lampKey(for: Self.lampID) && known.pending == nil)
         let unknownID = LampID("lamp-0404")!
-        let (standIn, unknownRegistered) = gateway.shared.helloKey(for: unknownID)
-        #expect(!unknownRegistered)
-        #expect(standIn != Self.fleetKey.lampKey(for: unknownID))
+        let unknown = gateway.shared.helloKeys(for: unknownID)
+        #expect(!unknown.registered && unknown.pending == nil)
+        #expect(unknown.key != Self.fleetKey.lampKey(for: unknownID))
+        // Two derivations for every id (SPEC.md §8.12): with no rotation pending the second
+        // key is a stand-in, for the known lamp as for the unknown id, never a real key.
+        #expect(known.alternate == unknown.alternate && known.alternate != Self.fleetKey.lampKey(for: Self.lampID, generation: 1))
         // The same stand-in for every id of one length within a process (one derivation each).
-        #expect(gateway.shared.helloKey(for: LampID("lamp-0405")!).key == standIn)
+        #expect(gateway.shared.helloKeys(for: LampID("lamp-0405")!).key == unknown.key)
     }
 
     @Test("after the limit of failures from one address its connections are refused for a doubling backoff; others are not")

@@ -48,6 +48,49 @@ struct StrictFramingTests {
     }
 }
 
+extension StrictFramingTests {
+    @Test("on the API's event stream an unmasked frame, RSV bits or a reserved opcode close it with 1002; masked frames do not")
+    func streamPort() async throws {
+        let daemon = try Daemon(lamps: 0)
+        try await daemon.start()
+        let mask: [UInt8] = [1, 2, 3, 4]
+        let cases: [(String, [UInt8], UInt16?)] = [
+            ("unmasked text", [0x81, 0x02] + Array("hi".utf8), 1002),
+            ("RSV2", [0xA1, 0x80] + mask, 1002),
+            ("opcode 3", [0x83, 0x80] + mask, 1002),
+            // Sent in the same packet as the upgrade request, before the 101 is written.
+            ("unmasked, early", [0x81, 0x00], 1002),
+            // A masked ping, then a masked close: the server answers the close with its own (1000).
+            ("masked ping and close", [0x89, 0x80] + mask + [0x88, 0x82] + mask + [0x03 ^ 1, 0xE8 ^ 2], 1000),
+        ]
+        for (name, frame, expected) in cases {
+            let descriptor = try FloodHello.socket(port: daemon.apiPort, from: "127.0.0.1")
+            defer { close(descriptor) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let request = Array((
+                "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + "Authorization: Bearer \(daemon.adminToken)\r\n\r\n").utf8)
+            let early = name.hasSuffix("early")
+            let first = early ? request + frame : request
+            _ = send(descriptor, first, first.count, Int32(MSG_NOSIGNAL))
+            var head: [UInt8] = []
+            while !head.ends(with: Array("\r\n\r\n".utf8)) { head.append(try #require(FloodHello.readByte(descriptor))) }
+            #expect(String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101"), "\(name)")
+            if !early { _ = send(descriptor, frame, frame.count, Int32(MSG_NOSIGNAL)) }
+            var code: UInt16?
+            while let (opcode, payload) = FloodHello.readFrame(descriptor) {
+                if opcode == 8 {
+                    code = payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : 1005
+                    break
+                }
+            }
+            #expect(code == expected, "\(name)")
+        }
+    }
+}
+
 /// Issue 12: a raw 0xFF byte in a request's path got no answer on the API port, and on the
 /// lamp port a 400 without the connection being closed.
 @Suite("Malformed HTTP requests")

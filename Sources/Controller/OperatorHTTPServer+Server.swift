@@ -57,6 +57,8 @@ struct GuardedChannel<Inner: ServerChildChannel & HTTPChannelHandler>: ServerChi
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
         do {
+            // In front of the HTTP decoder, behind the guard (and TLS): plain bytes.
+            try channel.pipeline.syncOperations.addHandler(StreamFramingCheck(), position: .first)
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionGuard(limits: limits, counters: counters, endsAtFirstHeader: true), position: .first)
             if let tls {

@@ -348,8 +348,10 @@ public enum OperatorHTTPServer {
         func unknown(_ sent: Any, _ known: Any, _ prefix: String) -> String? {
             if let sent = sent as? [String: Any] {
                 let known = known as? [String: Any] ?? [:]
-                for key in sent.keys.sorted() where !(sent[key] is NSNull) && known[key] == nil {
-                    return prefix.isEmpty ? key : "\(prefix).\(key)"
+                for key in sent.keys.sorted() where !(sent[key] is NSNull) {
+                    let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+                    guard let inner = known[key] else { return path }
+                    if let found = unknown(sent[key]!, inner, path) { return found }
                 }
             } else if let sent = sent as? [Any], let known = known as? [Any], sent.count == known.count {
                 for (index, element) in sent.enumerated() {

@@ -137,3 +137,22 @@ func loopbackSocket(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
     }
     return descriptor
 }
+
+/// A TCP socket listening on 127.0.0.1 at a port the kernel chose (with `backlog`), and that port.
+func loopbackListener(backlog: Int32) throws -> (descriptor: Int32, port: Int) {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(listener, pointer, length) == 0 && listen(listener, backlog) == 0 && getsockname(listener, pointer, &length) == 0
+        }
+    }
+    guard bound else {
+        close(listener)
+        throw HarnessError("cannot listen: \(errno)")
+    }
+    return (listener, Int(UInt16(bigEndian: address.sin_port)))
+}

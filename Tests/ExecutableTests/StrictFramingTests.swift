@@ -23,28 +23,73 @@ struct StrictFramingTests {
             ("opcode 0xB", [0x8B, 0x80] + mask),
         ]
         for (name, frame) in frames {
-            let descriptor = try FloodHello.socket(port: daemon.lampPort, from: "127.0.0.1")
+            let (descriptor, _) = try Self.upgrade(
+                port: daemon.lampPort, path: LampProtocolVersion.path,
+                header: "Sec-WebSocket-Protocol: \(LampProtocolVersion.subprotocol)")
             defer { close(descriptor) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let request = Array((
-                "GET \(LampProtocolVersion.path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                + "Sec-WebSocket-Protocol: \(LampProtocolVersion.subprotocol)\r\n\r\n").utf8)
-            _ = send(descriptor, request, request.count, Int32(MSG_NOSIGNAL))
-            var head: [UInt8] = []
-            while !head.ends(with: Array("\r\n\r\n".utf8)) { head.append(try #require(FloodHello.readByte(descriptor))) }
             _ = try #require(FloodHello.readFrame(descriptor))  // the challenge
             _ = send(descriptor, frame, frame.count, Int32(MSG_NOSIGNAL))
-            var code: UInt16?
-            while let (opcode, payload) = FloodHello.readFrame(descriptor) {
-                if opcode == 8, payload.count >= 2 {
-                    code = UInt16(payload[0]) << 8 | UInt16(payload[1])
-                    break
-                }
-            }
-            #expect(code == 1002, "\(name)")
+            #expect(Self.closeCode(descriptor) == 1002, "\(name)")
         }
+    }
+}
+
+extension StrictFramingTests {
+    @Test("on the API's event stream an unmasked frame, RSV bits or a reserved opcode close it with 1002; masked frames do not")
+    func streamPort() async throws {
+        let daemon = try Daemon(lamps: 0)
+        try await daemon.start()
+        let mask: [UInt8] = [1, 2, 3, 4]
+        let cases: [(String, [UInt8], UInt16?)] = [
+            ("unmasked text", [0x81, 0x02] + Array("hi".utf8), 1002),
+            ("RSV2", [0xA1, 0x80] + mask, 1002),
+            ("opcode 3", [0x83, 0x80] + mask, 1002),
+            // Sent in the same packet as the upgrade request, before the 101 is written.
+            ("unmasked, early", [0x81, 0x00], 1002),
+            // A masked ping, then a masked close: the server answers the close with its own (1000).
+            ("masked ping and close", [0x89, 0x80] + mask + [0x88, 0x82] + mask + [0x03 ^ 1, 0xE8 ^ 2], 1000),
+        ]
+        for (name, frame, expected) in cases {
+            let early = name.hasSuffix("early")
+            let (descriptor, head) = try Self.upgrade(
+                port: daemon.apiPort, path: "/api/v1/stream", header: "Authorization: Bearer \(daemon.adminToken)",
+                sendingAlong: early ? frame : [])
+            defer { close(descriptor) }
+            #expect(head.hasPrefix("HTTP/1.1 101"), "\(name)")
+            if !early { _ = send(descriptor, frame, frame.count, Int32(MSG_NOSIGNAL)) }
+            #expect(Self.closeCode(descriptor) == expected, "\(name)")
+        }
+    }
+}
+
+extension StrictFramingTests {
+    /// Opens a WebSocket on `path` with one more `header` line (and `sendingAlong` in the same
+    /// packet as the request); the descriptor (10 s receive timeout) and the answer's head.
+    static func upgrade(port: Int, path: String, header: String, sendingAlong extra: [UInt8] = []) throws -> (Int32, String) {
+        let descriptor = try FloodHello.socket(port: port, from: "127.0.0.1")
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array((
+            "GET \(path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(header)\r\n\r\n").utf8) + extra
+        _ = send(descriptor, request, request.count, Int32(MSG_NOSIGNAL))
+        var head: [UInt8] = []
+        while !head.ends(with: Array("\r\n\r\n".utf8)) {
+            guard let byte = FloodHello.readByte(descriptor) else {
+                close(descriptor)
+                throw HarnessError("no answer to the upgrade on port \(port)")
+            }
+            head.append(byte)
+        }
+        return (descriptor, String(decoding: head, as: UTF8.self))
+    }
+
+    /// The code of the first close frame the server sends (1005 for one without a code), or nil.
+    static func closeCode(_ descriptor: Int32) -> UInt16? {
+        while let (opcode, payload) = FloodHello.readFrame(descriptor) {
+            if opcode == 8 { return payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : 1005 }
+        }
+        return nil
     }
 }
 

@@ -47,21 +47,9 @@ final class TamperingProxy: Sendable {
     var lampURL: String { "ws://127.0.0.1:\(port)/lamp/v1" }
 
     init(upstreamPort: Int, tamper: Tamper) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(listener, pointer, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw HarnessError("cannot listen: \(errno)") }
-        self.listener = listener
+        (listener, port) = try loopbackListener(backlog: 16)
         self.upstreamPort = upstreamPort
         self.tamper = tamper
-        port = Int(UInt16(bigEndian: address.sin_port))
         Thread.detachNewThread { self.serve() }
     }
 

@@ -17,15 +17,18 @@ let pollInterval = Duration.milliseconds(50)
 /// The one way these tests wait: for something they can observe (an API answer, a line of
 /// output, a process's end), never for a fixed time. `timeout` only bounds a failing wait; a
 /// passing one returns as soon as the condition holds.
+/// `explain`, when given, adds what the test knows that may say why (a process's last lines)
+/// to the error.
 func waitUntil(
     _ what: String, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
+    explain: (() -> String)? = nil, _ condition: () async throws -> Bool
 ) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     while try await !condition() {
         guard clock.now < deadline else {
-            throw HarnessError("\(sourceLocation.fileName):\(sourceLocation.line): timed out after \(timeout) waiting until \(what)")
+            let why = explain.map { "\n" + $0() } ?? ""
+            throw HarnessError("\(sourceLocation.fileName):\(sourceLocation.line): timed out after \(timeout) waiting until \(what)\(why)")
         }
         try await Task.sleep(for: pollInterval)
     }
@@ -295,6 +298,15 @@ final class Simulator: @unchecked Sendable {
     /// point or override end of any lamp; connected lamps report at once.
     func skipIdleTime() {
         kill(process.processIdentifier, SIGUSR2)
+    }
+
+    /// For a failing test's message: the simulator's last lines other than its once-a-second
+    /// summary (skips, signals, errors), then its last few summaries.
+    func lastLines(_ count: Int = 10) -> String {
+        let lines = output.lines
+        let summaries = lines.filter { $0.hasPrefix(" ") }
+        let others = lines.filter { !$0.hasPrefix(" ") }
+        return "lampsim printed:\n" + (others.suffix(count) + summaries.suffix(5)).joined(separator: "\n")
     }
 
     /// The lamps' simulated clock as the last summary line gave it (not `quiet`), if any.

@@ -42,7 +42,12 @@ struct ProgramNightTests {
     @Test("200 lamps follow midnight dimming through a time-scaled night, an override and a daemon outage")
     func night() async throws {
         let daemon = try Daemon(lamps: 200)
-        daemon.runArguments = ["--timezone", "Europe/Amsterdam", "--latitude", "52.3676", "--longitude", "4.9041"]
+        // Reports every 5 real seconds besides those the lamps send on a change or a skip, so
+        // a wait for reports never hangs on one report of one lamp (CI once timed out after the
+        // second skip): the next comes within 5 real seconds, not the default minute.
+        daemon.runArguments = [
+            "--timezone", "Europe/Amsterdam", "--latitude", "52.3676", "--longitude", "4.9041", "--report-interval", "5",
+        ]
         try await daemon.start()
         let (saved, _): (Int, ProgramView?) = try await daemon.request("PUT", "/programs/midnight", body: ProgramSave(source: Self.program))
         #expect(saved == 201)
@@ -98,7 +103,7 @@ struct ProgramNightTests {
         // override.
         sim.skipIdleTime()
         var duringOverride: [LampView] = []
-        try await waitUntil("every lamp reported from its clock past 18:00") {
+        try await waitUntil("every lamp reported from its clock past 18:00", explain: { Self.explain(duringOverride, daemon, sim) }) {
             duringOverride = try await daemon.lamps("limit=200")
             return duringOverride.count == 200 && duringOverride.allSatisfy { (lampClock($0) ?? 0) >= Self.local(18, 0, 0) }
         }
@@ -160,6 +165,16 @@ struct ProgramNightTests {
             let dimmedAlone = lamp.programHistory.contains { abs($0[0] - Self.dim) <= 120 && $0[1] == 300 }
             #expect(dimmedAlone, "\(lamp.id) did not dim at 23:00 while the daemon was away")
         }
+    }
+
+    /// For a failed wait: the lamps whose clock is behind, and what both processes said last.
+    static func explain(_ lamps: [LampView], _ daemon: Daemon, _ sim: Simulator) -> String {
+        let behind = lamps.filter { ($0.reported?.lampClock ?? .distantPast).timeIntervalSince1970 < Double(Self.local(18, 0, 0)) }
+        let listed = behind.prefix(5).map { lamp in
+            "\(lamp.id) online \(lamp.online), clock \(lamp.reported?.lampClock.map { "\($0)" } ?? "none"), reported at \(lamp.reported.map { "\($0.reportedAt)" } ?? "never")"
+        }
+        let daemonLines = daemon.printed.errors.split(separator: "\n").suffix(15).joined(separator: "\n")
+        return "\(behind.count) lamps behind: \(listed)\n\(sim.lastLines())\nlamplighterd printed:\n\(daemonLines)"
     }
 
     @Test("a lamp whose report disagrees with its program raises a program.mismatch event")

@@ -264,13 +264,7 @@ public final class FleetService: Sendable {
             var next = ring
             next.older.insert(next.current, at: 0)
             next.current = new
-            do {
-                try SecretFile.replace(keyFile, next.fileText)
-            } catch {
-                let reference = ErrorReference.make()
-                logger.error("writing the key file failed", metadata: ["error": "\((error as? SecretFile.Failure)?.reason ?? "\(error)")", "error.reference": "\(reference)"])
-                throw .storage("writing the key file", reference: reference)
-            }
+            try writeKeyFile(keyFile, next)
             let stored = try await storing("reading the lamps' keys") { try await store.loadAll() }
             let slots = gateway.swapKeyRing(next) { model -> [Int] in
                 stored.compactMap { lamp -> Int? in
@@ -283,6 +277,18 @@ public final class FleetService: Sendable {
         }
         logger.notice("fleet master key rotated", metadata: ["key.master": "\(gateway.keyRing.current.id)", "api.caller": "\(caller.name)"])
         return keys()
+    }
+
+    /// Replaces the key file with `ring` (0600 from the first byte); a failure is logged
+    /// with a reference the error names, never with a key.
+    private func writeKeyFile(_ keyFile: String, _ ring: FleetKeyRing) throws(FleetError) {
+        do {
+            try SecretFile.replace(keyFile, ring.fileText)
+        } catch {
+            let reference = ErrorReference.make()
+            logger.error("writing the key file failed", metadata: ["error": "\((error as? SecretFile.Failure)?.reason ?? "\(error)")", "error.reference": "\(reference)"])
+            throw .storage("writing the key file", reference: reference)
+        }
     }
 
     /// Drops the older master keys from the key file once no lamp derives its current or
@@ -299,13 +305,7 @@ public final class FleetService: Sendable {
                 throw .conflict("\(users) lamps still use an older master key: they move to the current one when they next link (lampctl lamps keys)")
             }
             let next = FleetKeyRing(current: ring.current)
-            do {
-                try SecretFile.replace(keyFile, next.fileText)
-            } catch {
-                let reference = ErrorReference.make()
-                logger.error("writing the key file failed", metadata: ["error": "\((error as? SecretFile.Failure)?.reason ?? "\(error)")", "error.reference": "\(reference)"])
-                throw .storage("writing the key file", reference: reference)
-            }
+            try writeKeyFile(keyFile, next)
             _ = gateway.swapKeyRing(next) { _ in [Int]() }
         }
         logger.notice("older fleet master keys retired", metadata: ["api.caller": "\(caller.name)"])

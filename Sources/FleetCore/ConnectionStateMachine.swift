@@ -266,8 +266,14 @@ public struct ConnectionStateMachine: Sendable {
     /// with 4001.
     public mutating func keyLookedUp(_ key: LampKey, registered: Bool, welcome: Welcome, atMilliseconds now: UInt64) -> [Action] {
         guard case .lookingUpKey(var handshake, let hello) = state else { return [] }
-        switch handshake.verify(hello, key: key, registered: registered, atMilliseconds: now, welcome: welcome) {
+        return concluded(handshake.verify(hello, key: key, registered: registered, atMilliseconds: now, welcome: welcome))
+    }
+
+    /// The handshake's verdict on a hello whose key was looked up: welcome or refusal.
+    private mutating func concluded(_ verdict: HandshakeStateMachine.Action, withAlternate: Bool = false) -> [Action] {
+        switch verdict {
         case .authenticated(let hello, let proven):
+            authenticatedWithAlternate = withAlternate
             state = .authenticated(hello, welcome: proven)
             return [.helloMACCompared, .authenticated(hello)]
         case .close(let code, let reason, let id):
@@ -291,16 +297,7 @@ public struct ConnectionStateMachine: Sendable {
         let verdict = handshake.verify(
             hello, key: key, alternate: alternate, alternateAccepted: alternateAccepted, registered: registered, atMilliseconds: now,
             welcome: welcome)
-        switch verdict {
-        case .authenticated(let hello, let proven):
-            authenticatedWithAlternate = handshake.verifiedWithAlternate
-            state = .authenticated(hello, welcome: proven)
-            return [.helloMACCompared, .authenticated(hello)]
-        case .close(let code, let reason, let id):
-            return [.helloMACCompared] + refuse(code: code, reason: reason, lampID: id)
-        case .none:
-            return []
-        }
+        return concluded(verdict, withAlternate: handshake.verifiedWithAlternate)
     }
 
     /// The lamp is now the link's lamp (with this desired state): welcome it, then bring it

@@ -144,6 +144,15 @@ struct Lamps: AsyncParsableCommand {
         }
     }
 
+    /// One or more lamp ids, as revoke and restore take them.
+    struct LampIDs: ParsableArguments {
+        @Argument(help: "Lamp ids.") var ids: [String]
+
+        func validate() throws {
+            guard !ids.isEmpty else { throw ValidationError("name at least one lamp") }
+        }
+    }
+
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke lamps (admin): their links close at once (4001) and their hellos are refused until restored.",
@@ -154,28 +163,21 @@ struct Lamps: AsyncParsableCommand {
                 from then on ('lamps keys' shows it pending until then).
                 """)
         @OptionGroup var options: ClientOptions
-        @Argument(help: "Lamp ids.") var ids: [String]
-
-        func validate() throws {
-            guard !ids.isEmpty else { throw ValidationError("name at least one lamp") }
-        }
+        @OptionGroup var lamps: LampIDs
 
         func run() async throws {
-            try await Lamps.setRevoked(ids, true, options: options)
+            try await Lamps.setRevoked(lamps.ids, true, options: options)
         }
     }
 
     struct Restore: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Restore revoked lamps (admin): their hellos are accepted again.")
+        static let configuration = CommandConfiguration(
+            abstract: "Restore revoked lamps (admin): their hellos are accepted again, and each one's key is rotated on its next link.")
         @OptionGroup var options: ClientOptions
-        @Argument(help: "Lamp ids.") var ids: [String]
-
-        func validate() throws {
-            guard !ids.isEmpty else { throw ValidationError("name at least one lamp") }
-        }
+        @OptionGroup var lamps: LampIDs
 
         func run() async throws {
-            try await Lamps.setRevoked(ids, false, options: options)
+            try await Lamps.setRevoked(lamps.ids, false, options: options)
         }
     }
 
@@ -217,6 +219,17 @@ struct Lamps: AsyncParsableCommand {
             try Keys.print(view, options: options)
         }
 
+        /// A change to the master keys: the daemon's answer, a line saying what happened
+        /// (not with --json), then where the keys stand.
+        static func change(
+            _ options: ClientOptions, _ call: (OperatorClient) async throws -> KeysView, done: (KeysView) -> String
+        ) async throws {
+            let client = options.client
+            let view = try await Exit.call { try await call(client) }
+            if !options.json { Swift.print(done(view)) }
+            try print(view, options: options)
+        }
+
         static func print(_ view: KeysView, options: ClientOptions) throws {
             if options.json { return try options.printJSON(view) }
             Swift.print("master \(view.currentMaster) (current): \(LampCSV.lamps(view.masters[view.currentMaster] ?? 0))")
@@ -245,10 +258,7 @@ struct Lamps: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let client = options.client
-            let view = try await Exit.call { try await client.rotateMasterKey() }
-            if !options.json { Swift.print("new master key \(view.currentMaster): every lamp is being rekeyed onto it") }
-            try Keys.print(view, options: options)
+            try await Keys.change(options, { try await $0.rotateMasterKey() }) { "new master key \($0.currentMaster): every lamp is being rekeyed onto it" }
         }
     }
 
@@ -258,10 +268,7 @@ struct Lamps: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
 
         func run() async throws {
-            let client = options.client
-            let view = try await Exit.call { try await client.retireMasterKeys() }
-            if !options.json { Swift.print("older master keys retired: the key file holds \(view.currentMaster) only") }
-            try Keys.print(view, options: options)
+            try await Keys.change(options, { try await $0.retireMasterKeys() }) { "older master keys retired: the key file holds \($0.currentMaster) only" }
         }
     }
 

@@ -269,6 +269,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             shared.counters.helloMACsCompared.add()
         case .handshakeRefused(let code, let reason, let id):
             shared.counters.handshakesRefused.add()
+            shared.writer.handshakeEnded()
             if code != LampCloseCode.tryAgainLater, let sourceAddress {
                 if shared.failureLimiter.failed(sourceAddress, atMilliseconds: shared.clock.nowMilliseconds()) {
                     log(.warning, "too many failed handshakes from one address: its new connections are refused for a while", ["source.address": "\(sourceAddress)"])
@@ -424,7 +425,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             old.eventLoop.execute { old.handler.value.replaced() }
         }
         markDirty(slot)
-        shared.writer.linkOpened()
+        shared.writer.handshakeEnded()
         log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
         run(machine.established(desired: desired, reported: linkUp.reported, atMilliseconds: now))
         shared.events.emit(events, atMilliseconds: now)

@@ -60,23 +60,25 @@ public final class ReportedStateWriter: Service, Sendable {
         self.logger = logger
     }
 
-    /// Links opened since memory was last handed back to the system.
-    private let linksOpenedSinceTrim = Atomic<Int>(0)
-    /// After this many new links, the writer hands freed memory back once (see ``trimIfChurned()``).
-    static let linksPerTrim = 1000
+    /// Handshakes ended since memory was last handed back to the system.
+    private let handshakesSinceTrim = Atomic<Int>(0)
+    /// After this many handshakes, the writer hands freed memory back once (see ``trimIfChurned()``).
+    static let handshakesPerTrim = 1000
 
-    /// A link authenticated (counts towards the next ``trimIfChurned()``).
-    func linkOpened() {
-        linksOpenedSinceTrim.wrappingAdd(1, ordering: .relaxed)
+    /// A handshake ended, the lamp welcomed or refused (counts towards the next
+    /// ``trimIfChurned()``).
+    func handshakeEnded() {
+        handshakesSinceTrim.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// Every handshake allocates and frees HTTP-upgrade state; glibc keeps freed memory in its
     /// arenas, so after a connection storm (a controller restart: every lamp at once) the
     /// daemon holds about 0.5 KiB per link it no longer uses (measured: 4.1 to 3.65 KiB per
-    /// link at 10,000 links). After many new links, hand it back once.
+    /// link at 10,000 links), and after a flood of failed hellos about 2 KiB per hello
+    /// (BENCHMARKS.md, "A flood of failed hellos"). After many handshakes, hand it back once.
     func trimIfChurned() {
-        guard linksOpenedSinceTrim.load(ordering: .relaxed) >= ReportedStateWriter.linksPerTrim else { return }
-        linksOpenedSinceTrim.store(0, ordering: .relaxed)
+        guard handshakesSinceTrim.load(ordering: .relaxed) >= ReportedStateWriter.handshakesPerTrim else { return }
+        handshakesSinceTrim.store(0, ordering: .relaxed)
         ReportedStateWriter.mallocTrim?(0)
     }
 

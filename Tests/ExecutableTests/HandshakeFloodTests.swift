@@ -60,19 +60,7 @@ enum FloodHello {
     static func attempt(port: Int, from source: String, id: String, key: LampKey) throws -> UInt16? {
         let descriptor = try socket(port: port, from: source)
         defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request =
-            "GET \(LampProtocolVersion.path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            + "Sec-WebSocket-Protocol: \(LampProtocolVersion.subprotocol)\r\n\r\n"
-        let bytes = Array(request.utf8)
-        _ = Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL))
-        var head: [UInt8] = []
-        while !head.ends(with: Array("\r\n\r\n".utf8)) {
-            guard let byte = readByte(descriptor) else { throw Refused() }
-            head.append(byte)
-        }
+        guard webSocketUpgrade(descriptor) != nil else { throw Refused() }
         guard let (opcode, payload) = readFrame(descriptor), opcode == 2, case .challenge(let challenge) = try LampMessage.decode(payload)
         else { throw HarnessError("no challenge") }
         var hello = Hello(

@@ -26,20 +26,8 @@ final class RawLamp {
     /// Connects lamp `id` and completes the handshake with `key` (a rotated key, SPEC.md §8.12).
     init(port: Int, id lampID: LampID, key: LampKey) throws {
         descriptor = try loopbackSocket(port: port)
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request =
-            "GET \(LampProtocolVersion.path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            + "Sec-WebSocket-Protocol: \(LampProtocolVersion.subprotocol)\r\n\r\n"
-        try write(Array(request.utf8))
-        var head: [UInt8] = []
-        while !head.ends(with: Array("\r\n\r\n".utf8)) {
-            head.append(try readByte())
-        }
-        guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
-            throw HarnessError("upgrade refused: \(String(decoding: head, as: UTF8.self))")
-        }
+        let head = webSocketUpgrade(descriptor) ?? "no answer"
+        guard head.hasPrefix("HTTP/1.1 101") else { throw HarnessError("upgrade refused: \(head)") }
         guard case .challenge(let challenge) = try receive() else { throw HarnessError("no challenge") }
         var hello = Hello(
             lampID: lampID, firmware: FirmwareVersion("raw-1")!, capabilities: [.dimmable], appliedVersion: 0, configVersion: 0,
@@ -119,6 +107,27 @@ final class RawLamp {
 
 /// A blocking TCP socket connected to 127.0.0.1:`port` (`receiveBuffer` bytes of receive
 /// buffer if given).
+/// Asks for a WebSocket on `path` over the connected `descriptor` (and sets a 10 s receive
+/// timeout): the lamp protocol's subprotocol unless `headers` says otherwise, with `extra` in the
+/// same packet as the request. Returns the answer's head, nil when the connection ended first.
+func webSocketUpgrade(
+    _ descriptor: Int32, path: String = LampProtocolVersion.path,
+    headers: [String] = ["Sec-WebSocket-Protocol: \(LampProtocolVersion.subprotocol)"], sendingAlong extra: [UInt8] = []
+) -> String? {
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let lines = ["GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"] + headers
+    let request = Array(lines.map { $0 + "\r\n" }.joined().appending("\r\n").utf8) + extra
+    _ = send(descriptor, request, request.count, Int32(MSG_NOSIGNAL))
+    var head: [UInt8] = []
+    while !head.ends(with: Array("\r\n\r\n".utf8)) {
+        guard let byte = FloodHello.readByte(descriptor) else { return nil }
+        head.append(byte)
+    }
+    return String(decoding: head, as: UTF8.self)
+}
+
 func loopbackSocket(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     if var size = receiveBuffer {

@@ -67,21 +67,11 @@ extension StrictFramingTests {
     /// packet as the request); the descriptor (10 s receive timeout) and the answer's head.
     static func upgrade(port: Int, path: String, header: String, sendingAlong extra: [UInt8] = []) throws -> (Int32, String) {
         let descriptor = try FloodHello.socket(port: port, from: "127.0.0.1")
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array((
-            "GET \(path) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(header)\r\n\r\n").utf8) + extra
-        _ = send(descriptor, request, request.count, Int32(MSG_NOSIGNAL))
-        var head: [UInt8] = []
-        while !head.ends(with: Array("\r\n\r\n".utf8)) {
-            guard let byte = FloodHello.readByte(descriptor) else {
-                close(descriptor)
-                throw HarnessError("no answer to the upgrade on port \(port)")
-            }
-            head.append(byte)
+        guard let head = webSocketUpgrade(descriptor, path: path, headers: [header], sendingAlong: extra) else {
+            close(descriptor)
+            throw HarnessError("no answer to the upgrade on port \(port)")
         }
-        return (descriptor, String(decoding: head, as: UTF8.self))
+        return (descriptor, head)
     }
 
     /// The code of the first close frame the server sends (1005 for one without a code), or nil.

@@ -286,7 +286,7 @@ public final class FleetService: Sendable {
             try SecretFile.replace(keyFile, ring.fileText)
         } catch {
             let reference = ErrorReference.make()
-            logger.error("writing the key file failed", metadata: ["error": "\((error as? SecretFile.Failure)?.reason ?? "\(error)")", "error.reference": "\(reference)"])
+            logger.error("writing the key file failed", metadata: ["error": "\(error.reason)", "error.reference": "\(reference)"])
             throw .storage("writing the key file", reference: reference)
         }
     }

@@ -123,10 +123,12 @@ public final class LampGateway: Service, Sendable {
                     if let tls = configuration.tls {
                         try channel.pipeline.syncOperations.addHandler(tls.makeHandler())
                     }
+                    // The upgrade completes on this channel's event loop: the handlers stay there.
+                    let upgraded = NIOLoopBound((refuse, guarding), eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
-                            context.pipeline.syncOperations.removeHandler(refuse, promise: nil)
-                            context.pipeline.syncOperations.removeHandler(guarding, promise: nil)
+                            context.pipeline.syncOperations.removeHandler(upgraded.value.0, promise: nil)
+                            context.pipeline.syncOperations.removeHandler(upgraded.value.1, promise: nil)
                         }))
                     try channel.pipeline.syncOperations.addHandler(refuse)
                 }
@@ -247,7 +249,7 @@ final class RefuseNonUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     /// A request NIO's parser refused (e.g. a raw 0xFF in the path): NIO's error handler has

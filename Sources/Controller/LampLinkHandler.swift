@@ -571,7 +571,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     private func finishPending() {

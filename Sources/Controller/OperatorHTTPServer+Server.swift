@@ -98,6 +98,6 @@ final class MalformedRequestAnswer: ChannelInboundHandler, RemovableChannelHandl
         guard error is HTTPParserError, let encoder = try? context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
         else { return context.fireErrorCaught(error) }
         let buffer = context.channel.allocator.buffer(string: Self.answer)
-        encoder.writeAndFlush(NIOAny(buffer)).whenComplete { _ in context.close(promise: nil) }
+        encoder.writeAndFlush(NIOAny(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }

@@ -79,7 +79,7 @@ public final class ReportedStateWriter: Service, Sendable {
     func trimIfChurned() {
         guard handshakesSinceTrim.load(ordering: .relaxed) >= ReportedStateWriter.handshakesPerTrim else { return }
         handshakesSinceTrim.store(0, ordering: .relaxed)
-        ReportedStateWriter.mallocTrim?(0)
+        _ = ReportedStateWriter.mallocTrim?(0)
     }
 
     /// glibc's `malloc_trim`, looked up at run time: Swift's Glibc module leaves out

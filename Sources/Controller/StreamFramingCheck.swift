@@ -115,7 +115,7 @@ final class StreamFramingCheck: ChannelDuplexHandler, RemovableChannelHandler {
     private func refuse(context: ChannelHandlerContext, _ violation: String) {
         phase = .closed
         let close = context.channel.allocator.buffer(bytes: Self.protocolErrorClose)
-        context.writeAndFlush(wrapOutboundOut(.byteBuffer(close))).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(close))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
 

@@ -311,6 +311,16 @@ PATHS = {
     "/api/v1/keys": {
         "get": op("Lamps by key generation, rotations pending, lamps that cannot be rotated", "admin", ok(ref("KeysView")),
                   codes=("401", "403"))},
+    "/api/v1/energy": {"get": op(
+        "Energy of a lamp, a group or the fleet per UTC hour, day or month: used (from the lamps' energy counters), at full power "
+        "for the same time lit (the registered wattage), and saved (the difference). A lamp offline for a while has its counter's "
+        "gain spread over the hours it was away; a counter that went back (a reset) counts nothing for that interval. Steps "
+        "without energy are left out", "viewer", ok(ref("EnergyReport")),
+        [q("target", description="all (default), group:NAME or a lamp id"),
+         q("from", description="ISO 8601 time or date, included; default a day before to"),
+         q("to", description="ISO 8601 time or date, not included; default now"),
+         q("step", description="hour (default), day or month; at most 10000 rows")],
+        codes=("400", "401", "403", "404"))},
     "/api/v1/stats": {"get": op("Live counters", "viewer", ok(ref("StatsView")), codes=("401", "403"))},
     "/api/v1/audit": {"get": op("The audit log, newest first", "operator", ok(arr(ref("AuditView"))),
                                 [q("actor"), q("action"), q("before", "integer"), q("limit", "integer")])},

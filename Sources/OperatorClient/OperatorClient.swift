@@ -231,6 +231,12 @@ public struct OperatorClient: Sendable {
         try await get("/api/v1/events", query: OperatorClient.query([("limit", "\(limit)"), ("lamp", lamp), ("kind", kind)]))
     }
 
+    /// Energy of `target` (`all`, `group:NAME`, a lamp id) per `step` (`hour`, `day`,
+    /// `month`); `from` and `to` are ISO 8601 (the daemon's defaults: the last day).
+    public func energy(target: String, from: String? = nil, to: String? = nil, step: String? = nil) async throws -> EnergyReport {
+        try await get("/api/v1/energy", query: OperatorClient.query([("target", target), ("from", from), ("to", to), ("step", step)]))
+    }
+
     /// The daemon's live counters.
     public func stats() async throws -> StatsView {
         try await get("/api/v1/stats")

@@ -237,6 +237,16 @@ public struct OperatorClient: Sendable {
         try await get("/api/v1/energy", query: OperatorClient.query([("target", target), ("from", from), ("to", to), ("step", step)]))
     }
 
+    /// A program's year ahead: hours lit and energy per month.
+    public func forecast(_ name: String, year: Int, latitude: Double?, longitude: Double?, wattage: Double?) async throws -> ProgramForecast {
+        try await get(
+            "/api/v1/programs/\(OperatorClient.escaped(name))/forecast",
+            query: OperatorClient.query([
+                ("year", "\(year)"), ("latitude", latitude.map { "\($0)" }), ("longitude", longitude.map { "\($0)" }),
+                ("wattage", wattage.map { "\($0)" }),
+            ]))
+    }
+
     /// The daemon's live counters.
     public func stats() async throws -> StatsView {
         try await get("/api/v1/stats")

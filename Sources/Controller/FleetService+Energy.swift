@@ -27,7 +27,7 @@ extension FleetService {
         case .lamp(let id):
             guard fleet.entry(id) != nil else { throw .notFound("no lamp \(id) is registered", field: "target") }
         case .group(let name):
-            _ = try await group(name)
+            guard try await groups().contains(where: { $0.name == name }) else { throw .notFound("no group \(name)", field: "target") }
         }
         guard from < to else { throw .invalid("must be after from", field: "to") }
         let fromHour = EnergyMeter.hour(UInt64(max(0, from.timeIntervalSince1970 * 1000)))

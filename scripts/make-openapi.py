@@ -311,6 +311,16 @@ PATHS = {
     "/api/v1/keys": {
         "get": op("Lamps by key generation, rotations pending, lamps that cannot be rotated", "admin", ok(ref("KeysView")),
                   codes=("401", "403"))},
+    "/api/v1/energy": {"get": op(
+        "Energy of a lamp, a group or the fleet per UTC hour, day or month: used (from the lamps' energy counters), at full power "
+        "for the same time lit (the registered wattage), and saved (the difference). A lamp offline for a while has its counter's "
+        "gain spread over the hours it was away; a counter that went back (a reset) counts nothing for that interval. Steps "
+        "without energy are left out", "viewer", ok(ref("EnergyReport")),
+        [q("target", description="all (default), group:NAME or a lamp id"),
+         q("from", description="ISO 8601 time or date, included; default a day before to"),
+         q("to", description="ISO 8601 time or date, not included; default now"),
+         q("step", description="hour (default), day or month; at most 10000 rows")],
+        codes=("400", "401", "403", "404"))},
     "/api/v1/stats": {"get": op("Live counters", "viewer", ok(ref("StatsView")), codes=("401", "403"))},
     "/api/v1/audit": {"get": op("The audit log, newest first", "operator", ok(arr(ref("AuditView"))),
                                 [q("actor"), q("action"), q("before", "integer"), q("limit", "integer")])},
@@ -336,6 +346,15 @@ PATHS = {
         "to lamplighterd run --latitude --longitude, the date to the night under way", "viewer", ok(ref("ProgramPreview")),
         [pp("name"), q("date", description="the evening's local date, YYYY-MM-DD"),
          q("latitude", "number", description="decimal degrees, with longitude"), q("longitude", "number", description="decimal degrees")],
+        codes=("400", "401", "403", "404"))},
+    "/api/v1/programs/{name}/forecast": {"get": op(
+        "A year of a program at a place: per month, hours lit and energy (kWh) from the solar calculator, every night local noon "
+        "to noon in the fleet's time zone, a night counted in the month of its evening. Power is taken as proportional to level. "
+        "The place defaults to lamplighterd run --latitude --longitude, the year to the next, the wattage to the registered "
+        "wattages of the lamps the program is assigned to, summed", "viewer", ok(ref("ProgramForecast")),
+        [pp("name"), q("year", "integer", description="1970 to 2199"),
+         q("latitude", "number", description="decimal degrees, with longitude"), q("longitude", "number", description="decimal degrees"),
+         q("wattage", "number", description="watts in all, above 0")],
         codes=("400", "401", "403", "404"))},
     "/api/v1/whoami": {"get": op("The caller's token name and role (any valid token), and the dashboard's map tile server",
                                  "viewer", ok(ref("WhoAmI")), codes=("401",))},

@@ -140,7 +140,9 @@ final class SimFleet {
                         id: slot.lamp.id.value, connected: slot.isConnected, appliedVersion: slot.lamp.appliedVersion,
                         appliedHistory: slot.lamp.appliedHistory, level: slot.lamp.status(now: clock.nowMilliseconds()).level.permille,
                         lastCloseCode: slot.lastCloseCode, programRevision: slot.lamp.programRevision,
-                        programHistory: slot.lamp.programHistory.map { [$0.clock, Int64($0.level)] }))
+                        programHistory: slot.lamp.programHistory.map { [$0.clock, Int64($0.level)] },
+                        energyWattHours: slot.lamp.energyCounterWattHours,
+                        firstReportedEnergyWattHours: slot.lamp.firstReportedEnergyWattHours))
             }
         }
         return snapshot
@@ -159,4 +161,9 @@ struct LampReport: Codable, Sendable {
     let programRevision: UInt32
     /// Each time it looked at its program: [lamp clock (Unix s), level per mille].
     let programHistory: [[Int64]]
+    /// Its energy counter now, Wh (as its next report would say).
+    let energyWattHours: UInt32
+    /// Its energy counter in the first report it sent over a link, Wh (nil: it never sent
+    /// one); the controller can only count from there.
+    let firstReportedEnergyWattHours: UInt32?
 }

@@ -82,6 +82,11 @@ final class SimLamp {
     private var overrideUntil: UInt64?
     private(set) var faults: FaultSet = []
     private var energyWattHours = 0.0
+    /// The energy counter in the first report the lamp sent over a link (nil: none yet): the
+    /// controller counts from there, so the final report gives both.
+    private(set) var firstReportedEnergyWattHours: UInt32?
+    /// The energy counter as a report would give it now (whole Wh).
+    var energyCounterWattHours: UInt32 { UInt32(clamping: Int(energyWattHours)) }
     private var burnSeconds = 0.0
     private var lastModelUpdate: UInt64
 
@@ -132,7 +137,7 @@ final class SimLamp {
         self.wattage = wattage
         self.misbehaviour = misbehaviour
         self.backoff = backoff
-        self.lastModelUpdate = now
+        self.lastModelUpdate = clock.isSimulated ? clock.simulated(now) : now
         fadeStart = now
     }
 
@@ -159,13 +164,17 @@ final class SimLamp {
     }
 
     /// Accumulates energy and burn time up to `now`.
+    /// On a simulated clock (`--time-scale`, skips), energy and burn time accrue on the lamp's
+    /// clock, as a real lamp's would over the night it simulates; otherwise in real time.
     func updateModel(now: UInt64) {
-        guard now > lastModelUpdate else { return }
-        let seconds = Double(now - lastModelUpdate) / 1000
-        lastModelUpdate = now
+        let time = simClock.isSimulated ? clock(now) : now
+        guard time > lastModelUpdate else { return }
+        let seconds = Double(time - lastModelUpdate) / 1000
+        lastModelUpdate = time
         let watts = powerWatts(at: now)
         energyWattHours += watts * seconds / 3600
-        if watts > 0 { burnSeconds += seconds }
+        // Burn time is time lit: the controller's standby power is not light.
+        if !faults.contains(.lampFailure) && level(at: now) > 0 { burnSeconds += seconds }
     }
 
     /// Active power: proportional to light output, plus 0.5 W standby for the controller.
@@ -519,6 +528,7 @@ final class SimLamp {
         updateModel(now: now)
         let shown = faults.contains(.lampFailure) ? 0 : level(at: now)
         let permille = Level(permille: Int(shown.rounded())) ?? .off
+        if authenticated && firstReportedEnergyWattHours == nil { firstReportedEnergyWattHours = energyCounterWattHours }
         return StatusReport(
             appliedVersion: appliedVersion, level: permille, mode: mode, isLit: permille.isOn,
             isFading: fadeMilliseconds > 0 && now < fadeStart + fadeMilliseconds,

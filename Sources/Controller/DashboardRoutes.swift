@@ -96,6 +96,25 @@ extension OperatorHTTPServer {
         }
     }
 
+    /// `GET /api/v1/programs/{name}/forecast?year=&latitude=&longitude=&wattage=`.
+    static func forecastRoute(_ api: RouterGroup<Context>, _ service: FleetService) {
+        route(api, .get, "programs/:name/forecast", .viewer, service) { request, context, _ in
+            let query = request.uri.queryParameters
+            let year = try integer(query.get("year"), name: "year", default: Calendar(identifier: .gregorian).component(.year, from: service.now) + 1, range: 1970...2199)
+            let latitude = try coordinate(query.get("latitude"), name: "latitude", limit: 90)
+            let longitude = try coordinate(query.get("longitude"), name: "longitude", limit: 180)
+            var wattage: Double?
+            if let text = query.get("wattage") {
+                guard let value = Double(text), value.isFinite, value > 0, value <= 1_000_000_000 else {
+                    throw APIFailure.badRequest("must be watts above 0", field: "wattage")
+                }
+                wattage = value
+            }
+            return try json(
+                try await service.forecast(context.parameters.get("name") ?? "", year: year, latitude: latitude, longitude: longitude, wattage: wattage))
+        }
+    }
+
     /// A `YYYY-MM-DD` date from 1970 to 2199.
     static func civilDate(_ text: String) throws(APIFailure) -> CivilDate {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)

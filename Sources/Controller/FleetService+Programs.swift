@@ -107,9 +107,33 @@ extension FleetService {
     /// run it: the fleet's time-zone rule, the program's current revision. `date` is the
     /// evening's local date (default: the night under way now, so at 03:00 the one that began
     /// yesterday); the place defaults to `lamplighterd run --latitude --longitude`.
-    public func preview(_ name: String, date: CivilDate?, latitude: Double?, longitude: Double?) async throws(FleetError) -> ProgramPreview {
+    /// A program's year ahead at a place (the daemon's default place unless given), for
+    /// `wattage` watts or the registered wattages of the lamps it is assigned to.
+    public func forecast(_ name: String, year: Int, latitude: Double?, longitude: Double?, wattage: Double?) async throws(FleetError) -> ProgramForecast {
         let view = try await program(name)
         guard let program = fleet.program(named: name) else { throw .notFound("no program \(name)", field: "name") }
+        let place = try place(latitude: latitude, longitude: longitude)
+        let watts = wattage ?? fleet.withEntries { entries in
+            entries.filter { !$0.removed && $0.desired.program.name == name }.reduce(0) { $0 + ($1.record.wattage ?? 0) }
+        }
+        guard watts > 0 else {
+            throw .invalid("is required: no lamp running \(name) has a registered wattage", field: "wattage")
+        }
+        let months = ProgramEvaluator(program: program, place: place).forecast(year: year).map { month in
+            ForecastMonth(
+                month: month.month, litHours: Double(month.litSeconds) / 3600, energyKWh: watts * month.fullPowerSeconds / 3_600_000,
+                fullPowerKWh: watts * Double(month.litSeconds) / 3_600_000)
+        }
+        let total = ForecastMonth(
+            month: 0, litHours: months.reduce(0) { $0 + $1.litHours }, energyKWh: months.reduce(0) { $0 + $1.energyKWh },
+            fullPowerKWh: months.reduce(0) { $0 + $1.fullPowerKWh })
+        return ProgramForecast(
+            program: name, year: year, latitude: place.latitude, longitude: place.longitude, timeZone: place.timeZone.text, wattage: watts,
+            lamps: view.lamps, months: months, total: total)
+    }
+
+    /// The place asked for, or the daemon's default place; both coordinates or neither.
+    func place(latitude: Double?, longitude: Double?) throws(FleetError) -> Place {
         if (latitude == nil) != (longitude == nil) {
             throw .invalid("give latitude and longitude together", field: latitude == nil ? "latitude" : "longitude")
         }
@@ -117,8 +141,14 @@ extension FleetService {
         guard let latitude = latitude ?? defaults.latitude, let longitude = longitude ?? defaults.longitude else {
             throw .invalid("is required: the daemon has no default place (lamplighterd run --latitude --longitude)", field: "latitude")
         }
-        let zone = defaults.timeZone
-        let place = Place(latitude: latitude, longitude: longitude, timeZone: zone)
+        return Place(latitude: latitude, longitude: longitude, timeZone: defaults.timeZone)
+    }
+
+    public func preview(_ name: String, date: CivilDate?, latitude: Double?, longitude: Double?) async throws(FleetError) -> ProgramPreview {
+        let view = try await program(name)
+        guard let program = fleet.program(named: name) else { throw .notFound("no program \(name)", field: "name") }
+        let place = try place(latitude: latitude, longitude: longitude)
+        let (latitude, longitude, zone) = (place.latitude, place.longitude, place.timeZone)
         let evening =
             date
             ?? {

@@ -72,6 +72,8 @@ public struct HistoryLimits: Sendable, Equatable {
     public var eventRetentionDays: Int? = 90
     /// Audit entries older than this many days are deleted (nil: kept for ever).
     public var auditRetentionDays: Int? = 365
+    /// Hourly energy older than this many days is deleted (nil: kept for ever).
+    public var energyRetentionDays: Int? = 400
     /// How often the old rows are deleted, milliseconds.
     public var pruneIntervalMilliseconds: UInt64 = 3_600_000
     /// Failed hellos (per source address, and lamp if registered) and refused API requests (per token, method and
@@ -166,6 +168,14 @@ public final class HistoryKeeper: Service, Sendable {
         let day: UInt64 = 86_400_000
         let eventsBefore = limits.eventRetentionDays.map { now - min(now, UInt64($0) * day) }
         let auditBefore = limits.auditRetentionDays.map { now - min(now, UInt64($0) * day) }
+        if let days = limits.energyRetentionDays {
+            do {
+                let deleted = try await store.pruneEnergy(before: EnergyMeter.hour(now - min(now, UInt64(days) * day)))
+                if deleted > 0 { logger.info("deleted energy past its retention", metadata: ["energy.hours.deleted": "\(deleted)"]) }
+            } catch {
+                logger.error("deleting old energy failed", metadata: ["error": "\(error)"])
+            }
+        }
         guard eventsBefore != nil || auditBefore != nil else { return }
         do {
             let (events, audit) = try await store.prune(eventsBefore: eventsBefore, auditBefore: auditBefore)

@@ -27,6 +27,7 @@ import OperatorAPI
 /// | POST | /commands | operator | a command to `lamp:ID`, `group:NAME` or `all` |
 /// | GET | /commands/{id} | viewer | its progress: applied, failed, pending |
 /// | GET | /events?lamp=&kind=&before=&limit= | viewer | the event history, newest first |
+/// | GET | /energy?target=&from=&to=&step= | viewer | energy used, at full power, saved, per hour, day or month |
 /// | GET | /stats | viewer | live counters |
 /// | POST | /keys/rekey | admin | rotate the keys of `lamp:ID`, `group:NAME` or `all` (SPEC.md §8.12) |
 /// | POST | /keys/master/rotate | admin | a new fleet master key; every lamp is rekeyed onto it as it links |
@@ -39,6 +40,7 @@ import OperatorAPI
 /// | PUT, DELETE | /programs/{name} | operator | create or change (file text), delete an unused one |
 /// | POST | /programs/{name}/assign | operator | run it on `lamp:ID`, `group:NAME` or `all` |
 /// | GET | /programs/{name}/preview?date=&latitude=&longitude= | viewer | a night of a program at a place |
+/// | GET | /programs/{name}/forecast?year=&latitude=&longitude=&wattage= | viewer | a year of a program: hours lit and kWh per month |
 /// | GET | /whoami | viewer | the caller's token name and role |
 /// | GET | /stream | viewer | the live event stream (WebSocket) |
 ///
@@ -100,6 +102,8 @@ public enum OperatorHTTPServer {
         whoAmIRoute(api, service, settings)
         programRoutes(api, service)
         previewRoute(api, service)
+        energyRoute(api, service)
+        forecastRoute(api, service)
         streamRoute(api, service)
         return router
     }

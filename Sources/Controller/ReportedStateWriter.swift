@@ -22,6 +22,10 @@ import Synchronization
 /// Bounded: at most ``maximumPendingEvents`` events wait for the next write; beyond that the
 /// oldest are dropped and counted (the lamps' current state is never dropped: it is a set of
 /// lamp ids, at most one entry per lamp).
+///
+/// Lamps' hourly energy (``EnergyMeter``, kept in the fleet model: an open hour per lamp
+/// and the hours lamps left) is written with the reported state, as one batch of upserts
+/// that add to the stored hour.
 public final class ReportedStateWriter: Service, Sendable {
     struct Pending {
         /// Slots of lamps whose reported state changed, each once (`isDirty` dedupes).
@@ -153,6 +157,16 @@ public final class ReportedStateWriter: Service, Sendable {
         } catch {
             logger.error("writing reported state failed: kept for the next write", metadata: ["error": "\(error)"])
             for slot in taken.dirty { markDirty(slot) }
+        }
+        if includingReported {
+            let energy = fleet.withModel { $0.takeEnergy() }
+            do {
+                try await store.addEnergy(energy)
+            } catch {
+                logger.error(
+                    "writing energy failed: kept for the next write", metadata: ["energy.hours": "\(energy.count)", "error": "\(error)"])
+                fleet.withModel { $0.returnEnergy(energy) }
+            }
         }
         do {
             try await store.appendEvents(taken.events)

@@ -33,6 +33,8 @@ public struct LampEntry: Sendable {
     public var reportedAtMilliseconds: UInt64 = 0
     /// When anything last arrived, Unix ms (0: never).
     public var lastSeenMilliseconds: UInt64 = 0
+    /// Energy of the hour under way not yet handed to the store (see ``EnergyMeter``).
+    public var openEnergy = OpenEnergyHour()
     /// Whether an authenticated link is open.
     public var online = false
     /// Whether the lamp was removed: its slot stays (slots never move), empty of it.
@@ -95,6 +97,8 @@ public struct LampEntry: Sendable {
 public struct FleetModel: Sendable {
     /// Every lamp, by slot.
     public internal(set) var lamps: [LampEntry] = []
+    /// Lamps' energy of hours they left, waiting for the next batch write.
+    private var closedEnergy: [EnergyHour] = []
     private var slots: [LampID: Int] = [:]
     /// The highest control version handed out, committed or not.
     public private(set) var lastVersion: UInt32
@@ -408,6 +412,9 @@ public struct FleetModel: Sendable {
     /// A status report arrived. Returns the control version it newly proves applied, if any.
     @discardableResult
     public mutating func noteStatus(_ slot: Int, _ report: StatusReport, atMilliseconds now: UInt64) -> UInt32? {
+        if let previous = lamps[slot].status, lamps[slot].reportedAtMilliseconds > 0 {
+            meterEnergy(slot, from: previous, at: lamps[slot].reportedAtMilliseconds, to: report, at: now)
+        }
         lamps[slot].status = report
         lamps[slot].appliedProgramRevision = max(lamps[slot].appliedProgramRevision, report.programRevision)
         lamps[slot].reportedAtMilliseconds = now
@@ -421,6 +428,55 @@ public struct FleetModel: Sendable {
         lamps[slot].appliedAtMilliseconds = now
         if tracker.isWaiting { tracker.controlApplied(slot, version: report.appliedVersion, atMilliseconds: now) }
         return report.appliedVersion
+    }
+
+    /// Adds the energy between two reports of a lamp to its open hour; an hour it leaves
+    /// goes to ``closedEnergy`` (one append per lamp and hour, not per report).
+    private mutating func meterEnergy(_ slot: Int, from previous: StatusReport, at previousAt: UInt64, to report: StatusReport, at now: UInt64) {
+        let id = lamps[slot].record.id
+        EnergyMeter.spread(
+            from: EnergyReading(atMilliseconds: previousAt, energyWattHours: previous.energyWattHours, burnSeconds: previous.burnSeconds),
+            to: EnergyReading(atMilliseconds: now, energyWattHours: report.energyWattHours, burnSeconds: report.burnSeconds),
+            wattage: lamps[slot].record.wattage
+        ) { hour, used, full, lit in
+            var open = lamps[slot].openEnergy
+            if open.hour != hour {
+                if !open.isEmpty {
+                    closedEnergy.append(
+                        EnergyHour(lampID: id, hour: open.hour, usedWh: open.usedWh, fullPowerWh: open.fullPowerWh, litSeconds: open.litSeconds))
+                }
+                open = OpenEnergyHour()
+                open.hour = hour
+            }
+            open.usedWh += used
+            open.fullPowerWh += full
+            open.litSeconds += lit
+            lamps[slot].openEnergy = open
+        }
+    }
+
+    /// Takes every lamp's energy not yet handed to the store (closed hours, and what the
+    /// hours under way hold so far, which then start again from zero), for one batch write.
+    public mutating func takeEnergy() -> [EnergyHour] {
+        var taken = closedEnergy
+        closedEnergy.removeAll(keepingCapacity: true)
+        for slot in lamps.indices where !lamps[slot].openEnergy.isEmpty {
+            let open = lamps[slot].openEnergy
+            if open.usedWh > 0 || open.litSeconds > 0 || open.fullPowerWh > 0 {
+                taken.append(
+                    EnergyHour(lampID: lamps[slot].record.id, hour: open.hour, usedWh: open.usedWh, fullPowerWh: open.fullPowerWh, litSeconds: open.litSeconds))
+            }
+            lamps[slot].openEnergy.usedWh = 0
+            lamps[slot].openEnergy.fullPowerWh = 0
+            lamps[slot].openEnergy.litSeconds = 0
+        }
+        return taken
+    }
+
+    /// Energy whose write failed, kept for the next (ahead of newer energy of the same hours:
+    /// the store adds them up, so order does not matter).
+    public mutating func returnEnergy(_ energy: [EnergyHour]) {
+        closedEnergy.append(contentsOf: energy)
     }
 
     // MARK: Commands

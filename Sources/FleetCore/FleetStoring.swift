@@ -85,6 +85,17 @@ public protocol FleetStoring: Sendable {
     /// The newest events, newest first; optionally of one lamp, of one kind, older than an id.
     func events(lampID: LampID?, kind: String?, beforeID: Int64?, limit: Int) async throws -> [EventRecord]
 
+    // MARK: Energy
+
+    /// Adds hourly energy to what is stored for each lamp and hour, in one transaction (a
+    /// lamp no longer registered is skipped).
+    func addEnergy(_ batch: [EnergyHour]) async throws
+    /// The energy of a target's lamps from `fromHour` up to (not including) `toHour`, per
+    /// step, oldest first; steps without energy are left out.
+    func energy(target: CommandTarget, fromHour: Int32, toHour: Int32, step: EnergyStep) async throws -> [EnergyTotal]
+    /// Deletes hourly energy before `hour`; returns how many lamp-hours.
+    func pruneEnergy(before hour: Int32) async throws -> Int
+
     // MARK: Tokens and audit
 
     /// Stores a new token with its audit entry; a taken name is a conflict.

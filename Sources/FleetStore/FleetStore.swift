@@ -199,6 +199,25 @@ public final class FleetStore: FleetStoring {
                     ALTER TABLE lamp ADD COLUMN key_pending_master TEXT;
                     """)
         }
+        migrator.registerMigration("v9: hourly energy per lamp") { db in
+            // Compact: integers only (SQLite stores each in 1 to 4 bytes here), the lamp as
+            // its rowid, no rowid of its own. used and full are mWh, lit is seconds.
+            try db.execute(
+                sql: """
+                    CREATE TABLE energy_hour (
+                        lamp INTEGER NOT NULL,
+                        hour INTEGER NOT NULL,
+                        used INTEGER NOT NULL,
+                        full INTEGER NOT NULL,
+                        lit INTEGER NOT NULL,
+                        PRIMARY KEY (lamp, hour)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX energy_hour_by_hour ON energy_hour(hour);
+                    CREATE TRIGGER energy_of_removed_lamp AFTER DELETE ON lamp BEGIN
+                        DELETE FROM energy_hour WHERE lamp = OLD.rowid;
+                    END;
+                    """)
+        }
         return migrator
     }
 

@@ -164,3 +164,61 @@ public struct ProgramSwitchPoint: Codable, Sendable, Equatable {
         self.change = change
     }
 }
+
+/// A program's year ahead at a place (`GET /api/v1/programs/NAME/forecast`): per month, the
+/// hours lit and the energy, from the solar calculator. Power is taken as proportional to
+/// level: a step at 30 % uses 30 % of the wattage.
+public struct ProgramForecast: Codable, Sendable, Equatable {
+    /// The program's name.
+    public var program: String
+    /// The year.
+    public var year: Int
+    /// Where, decimal degrees.
+    public var latitude: Double
+    public var longitude: Double
+    /// The time-zone rule (POSIX) the nights are computed with.
+    public var timeZone: String
+    /// The watts the energy is for: as asked, or the registered wattages of the lamps the
+    /// program is assigned to, summed.
+    public var wattage: Double
+    /// Lamps the program is assigned to.
+    public var lamps: Int
+    /// January to December; a night counts in the month of its evening.
+    public var months: [ForecastMonth]
+    /// The year.
+    public var total: ForecastMonth
+
+    public init(
+        program: String, year: Int, latitude: Double, longitude: Double, timeZone: String, wattage: Double, lamps: Int,
+        months: [ForecastMonth], total: ForecastMonth
+    ) {
+        self.program = program
+        self.year = year
+        self.latitude = latitude
+        self.longitude = longitude
+        self.timeZone = timeZone
+        self.wattage = wattage
+        self.lamps = lamps
+        self.months = months
+        self.total = total
+    }
+}
+
+/// One month of a forecast (month 0: the whole year).
+public struct ForecastMonth: Codable, Sendable, Equatable {
+    /// 1 to 12; 0 for the year's total.
+    public var month: Int
+    /// Hours lit (level above 0).
+    public var litHours: Double
+    /// Energy at the program's levels, kWh.
+    public var energyKWh: Double
+    /// Energy at full power for the same hours, kWh.
+    public var fullPowerKWh: Double
+
+    public init(month: Int, litHours: Double, energyKWh: Double, fullPowerKWh: Double) {
+        self.month = month
+        self.litHours = litHours
+        self.energyKWh = energyKWh
+        self.fullPowerKWh = fullPowerKWh
+    }
+}

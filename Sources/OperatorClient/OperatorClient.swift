@@ -231,6 +231,22 @@ public struct OperatorClient: Sendable {
         try await get("/api/v1/events", query: OperatorClient.query([("limit", "\(limit)"), ("lamp", lamp), ("kind", kind)]))
     }
 
+    /// Energy of `target` (`all`, `group:NAME`, a lamp id) per `step` (`hour`, `day`,
+    /// `month`); `from` and `to` are ISO 8601 (the daemon's defaults: the last day).
+    public func energy(target: String, from: String? = nil, to: String? = nil, step: String? = nil) async throws -> EnergyReport {
+        try await get("/api/v1/energy", query: OperatorClient.query([("target", target), ("from", from), ("to", to), ("step", step)]))
+    }
+
+    /// A program's year ahead: hours lit and energy per month.
+    public func forecast(_ name: String, year: Int, latitude: Double?, longitude: Double?, wattage: Double?) async throws -> ProgramForecast {
+        try await get(
+            "/api/v1/programs/\(OperatorClient.escaped(name))/forecast",
+            query: OperatorClient.query([
+                ("year", "\(year)"), ("latitude", latitude.map { "\($0)" }), ("longitude", longitude.map { "\($0)" }),
+                ("wattage", wattage.map { "\($0)" }),
+            ]))
+    }
+
     /// The daemon's live counters.
     public func stats() async throws -> StatsView {
         try await get("/api/v1/stats")

@@ -7,7 +7,7 @@ import OperatorClient
 /// `lampctl program ...`: lighting programs.
 struct Program: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Lighting programs: set from a file, show, list, assign, preview a night.",
+        abstract: "Lighting programs: set from a file, show, list, assign, preview a night, forecast a year.",
         discussion: """
             A program file has one switch point per line: TRIGGER LEVEL [fade S] [days D] \
             [dates MM-DD..MM-DD], where TRIGGER is HH:MM or sunset, sunrise, dusk, dawn with an \
@@ -15,7 +15,7 @@ struct Program: AsyncParsableCommand {
             'skip-shorter-than 15m' drops a switch-on that would be off again sooner. \
             Lamps run their program themselves, also without a link.
             """,
-        subcommands: [List.self, Show.self, Set.self, Assign.self, Preview.self, Delete.self],
+        subcommands: [List.self, Show.self, Set.self, Assign.self, Preview.self, Forecast.self, Delete.self],
         defaultSubcommand: List.self)
 
     struct List: AsyncParsableCommand {
@@ -101,6 +101,78 @@ struct Program: AsyncParsableCommand {
         }
     }
 
+    /// `--at LAT,LON`.
+    static func coordinates(_ at: String) throws -> (latitude: Double, longitude: Double) {
+        let parts = at.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, (-90...90).contains(parts[0]), (-180...180).contains(parts[1]) else {
+            throw ValidationError("--at must be LAT,LON in degrees, e.g. 52.37,4.90")
+        }
+        return (parts[0], parts[1])
+    }
+
+    struct Forecast: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A year of a program at a place: hours lit and energy per month, from the solar calculator.",
+            discussion: """
+                Every night of the year (local noon to noon, in the daemon's time zone) at the \
+                program's levels; a night counts in the month of its evening. Power is taken as \
+                proportional to level: a step at 30 % uses 30 % of the wattage. The wattage is \
+                --wattage, else the registered wattages of the lamps the program is assigned to, \
+                summed. --compare shows a second program beside it and the difference.
+
+                Example:
+                  lampctl program forecast midnight --at 52.37,4.90 --year 2027 --wattage 60 --compare all-night
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The program's name.") var name: String
+        @Option(parsing: .unconditional, help: "LAT,LON in degrees, e.g. 52.37,4.90 (default: the daemon's place).") var at: String?
+        @Option(help: "The year, 1970 to 2199 (default: next year).") var year: Int = Calendar(identifier: .gregorian).component(.year, from: Date()) + 1
+        @Option(help: "Watts in all (default: the lamps running the program).") var wattage: Double?
+        @Option(help: "A second program to compare with.") var compare: String?
+
+        func validate() throws {
+            guard (1970...2199).contains(year) else { throw ValidationError("--year must be from 1970 to 2199") }
+            if let wattage, !(wattage > 0 && wattage.isFinite) { throw ValidationError("--wattage must be above 0") }
+        }
+
+        func run() async throws {
+            let place = try at.map(Program.coordinates)
+            let (latitude, longitude) = (place?.latitude, place?.longitude)
+            let client = options.client
+            let first = try await Exit.call { try await client.forecast(name, year: year, latitude: latitude, longitude: longitude, wattage: wattage) }
+            var second: ProgramForecast?
+            if let compare {
+                // The same watts for both, so the difference is the programs'.
+                second = try await Exit.call {
+                    try await client.forecast(compare, year: year, latitude: latitude, longitude: longitude, wattage: first.wattage)
+                }
+            }
+            if options.json { return try second.map { try options.printJSON([first, $0]) } ?? options.printJSON(first) }
+            print(Self.render(first, second))
+        }
+
+        static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+        static func render(_ first: ProgramForecast, _ second: ProgramForecast?) -> String {
+            func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+            var header = ["MONTH", "\(first.program) HOURS", "\(first.program) KWH"]
+            if let second { header += ["\(second.program) HOURS", "\(second.program) KWH", "DIFFERENCE KWH"] } else { header += ["FULL POWER KWH", "SAVED KWH"] }
+            var rows = [header]
+            for (index, month) in (first.months + [first.total]).enumerated() {
+                var row = [month.month == 0 ? "year" : monthNames[month.month - 1], f(month.litHours), f(month.energyKWh)]
+                if let second {
+                    let other = index < second.months.count ? second.months[index] : second.total
+                    row += [f(other.litHours), f(other.energyKWh), f(month.energyKWh - other.energyKWh)]
+                } else {
+                    row += [f(month.fullPowerKWh), f(month.fullPowerKWh - month.energyKWh)]
+                }
+                rows.append(row)
+            }
+            let place = "\(first.latitude),\(first.longitude)"
+            return "\(first.program), \(first.year), at \(place) (\(first.timeZone)), \(f(first.wattage, 0)) W\n" + Table.render(rows)
+        }
+    }
+
     struct Preview: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A night of a program at a place: sunset, switch-on, every dim step, sunrise.",
@@ -113,10 +185,7 @@ struct Program: AsyncParsableCommand {
         @Option(help: "Time zone: IANA name or POSIX rule (default: the daemon's, or with --file the system's).") var tz: String?
 
         func run() async throws {
-            let parts = at.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 2, (-90...90).contains(parts[0]), (-180...180).contains(parts[1]) else {
-                throw ValidationError("--at must be LAT,LON in degrees, e.g. 52.37,4.90")
-            }
+            let parts = try Program.coordinates(at)
             let evening = try Self.date(date)
             var source: String
             var zoneText = tz
@@ -137,7 +206,7 @@ struct Program: AsyncParsableCommand {
                 throw Exit.invalidInput
             }
             let zone = try Self.zone(zoneText)
-            let place = Place(latitude: parts[0], longitude: parts[1], timeZone: zone)
+            let place = Place(latitude: parts.latitude, longitude: parts.longitude, timeZone: zone)
             let night = ProgramEvaluator(program: program, place: place).night(of: evening)
             if options.json { return try options.printJSON(Self.preview(night, program: program, name: name, place: place)) }
             print(Self.render(night, program: program, name: name, place: place))

@@ -36,7 +36,7 @@ struct Config: ParsableCommand {
         .apiPort: "7380", .reportInterval: "60", .pingInterval: "20", .requestTimeout: "10", .maxPendingHandshakes: "2048",
         .adminTokenFile: "lamplighter.admin-token", .streamBuffer: "4096", .timezone: "(the system's)", .programCheckInterval: "60",
         .logLevel: "info", .logFormat: "text", .handshakeFailures: "20", .handshakeBackoff: "10", .eventRetention: "90",
-        .auditRetention: "365", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)",
+        .auditRetention: "365", .energyRetention: "400", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)",
         .tlsCertificate: "(none: plain ws:// and http://)", .tlsKey: "(none)", .lampTLSClientCA: "(none: no client certificates)",
         .lampMinimumMinor: "0",
     ]

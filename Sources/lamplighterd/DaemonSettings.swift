@@ -31,6 +31,8 @@ struct DaemonSettings: Sendable, Equatable {
     /// Days the event history and the audit log are kept (0: for ever).
     var eventRetention: Int
     var auditRetention: Int
+    /// Days hourly energy is kept (0: for ever).
+    var energyRetention: Int
     /// The lowest protocol minor a lamp may announce (2: only lamps that authenticate frames).
     var lampMinimumMinor: Int
     /// Where the first admin token is written, absolute.
@@ -85,6 +87,7 @@ struct DaemonSettings: Sendable, Equatable {
         handshakeBackoff = try sources.integer(.handshakeBackoff, default: 10, range: 1...86_400, unit: " seconds")
         eventRetention = try sources.integer(.eventRetention, default: 90, range: 0...36_500, unit: " days")
         auditRetention = try sources.integer(.auditRetention, default: 365, range: 0...36_500, unit: " days")
+        energyRetention = try sources.integer(.energyRetention, default: 400, range: 0...36_500, unit: " days")
         lampMinimumMinor = try sources.integer(.lampMinimumMinor, default: 0, range: 0...Int(LampProtocolVersion.minor))
         adminTokenFile = URL(fileURLWithPath: sources.string(.adminTokenFile, default: "lamplighter.admin-token")).path
         streamBuffer = try sources.integer(.streamBuffer, default: 4096, range: 16...1_000_000, unit: " events")
@@ -171,6 +174,7 @@ struct DaemonSettings: Sendable, Equatable {
             (.handshakeFailures, "\(handshakeFailures)", "\(new.handshakeFailures)"),
             (.handshakeBackoff, "\(handshakeBackoff)", "\(new.handshakeBackoff)"),
             (.eventRetention, "\(eventRetention)", "\(new.eventRetention)"), (.auditRetention, "\(auditRetention)", "\(new.auditRetention)"),
+            (.energyRetention, "\(energyRetention)", "\(new.energyRetention)"),
             (.tlsCertificate, tlsCertificate ?? "-", new.tlsCertificate ?? "-"), (.tlsKey, tlsKey ?? "-", new.tlsKey ?? "-"),
             (.lampTLSClientCA, lampTLSClientCA ?? "-", new.lampTLSClientCA ?? "-"),
         ]

@@ -96,6 +96,7 @@ struct Run: AsyncParsableCommand {
         var history = HistoryLimits()
         history.eventRetentionDays = settings.eventRetention == 0 ? nil : settings.eventRetention
         history.auditRetentionDays = settings.auditRetention == 0 ? nil : settings.auditRetention
+        history.energyRetentionDays = settings.energyRetention == 0 ? nil : settings.energyRetention
         let lampTLS: ReloadableTLSContext?
         let apiTLS: ReloadableTLSContext?
         do {
@@ -345,6 +346,8 @@ struct RunOptions: ParsableArguments {
 
     @Option(help: "Days the audit log is kept; older entries are deleted hourly; 0 keeps them for ever (default 365).")
     var auditRetention: Int?
+    @Option(help: "Days hourly energy is kept; older hours are deleted hourly; 0 keeps them for ever (default 400).")
+    var energyRetention: Int?
     @Option(help: "Refuse lamps whose protocol minor is below this, 0 to 2 (4007); 2 admits only lamps that authenticate every frame (default 0).")
     var lampMinimumMinor: Int?
 
@@ -400,6 +403,7 @@ struct RunOptions: ParsableArguments {
             .corsOrigin: corsOrigin, .mapTiles: mapTiles, .handshakeFailures: handshakeFailures.map { "\($0)" },
             .handshakeBackoff: handshakeBackoff.map { "\($0)" }, .eventRetention: eventRetention.map { "\($0)" },
             .auditRetention: auditRetention.map { "\($0)" },
+            .energyRetention: energyRetention.map { "\($0)" },
             .tlsCertificate: tlsCertificate, .tlsKey: tlsKey,
             .lampTLSClientCA: lampTLSClientCA,
         ]

@@ -20,7 +20,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case logLevel = "log-level", logFormat = "log-format"
     case corsOrigin = "cors-origin", mapTiles = "map-tiles"
     case handshakeFailures = "handshake-failures", handshakeBackoff = "handshake-backoff"
-    case eventRetention = "event-retention", auditRetention = "audit-retention"
+    case eventRetention = "event-retention", auditRetention = "audit-retention", energyRetention = "energy-retention"
     case tlsCertificate = "tls-certificate", tlsKey = "tls-key", lampTLSClientCA = "lamp-tls-client-ca"
     case lampMinimumMinor = "lamp-minimum-minor"
 

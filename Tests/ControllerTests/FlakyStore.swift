@@ -100,6 +100,11 @@ final class FlakyStore: FleetStoring {
         try real.idempotentCommand(caller: caller, key: key, atMilliseconds: now)
     }
     func saveReported(_ batch: [ReportedRecord]) async throws { try real.saveReported(batch) }
+    func addEnergy(_ batch: [EnergyHour]) async throws { try real.addEnergy(batch) }
+    func energy(target: CommandTarget, fromHour: Int32, toHour: Int32, step: EnergyStep) async throws -> [EnergyTotal] {
+        try real.energy(target: target, fromHour: fromHour, toHour: toHour, step: step)
+    }
+    func pruneEnergy(before hour: Int32) async throws -> Int { try real.pruneEnergy(before: hour) }
     func events(lampID: LampID?, kind: String?, beforeID: Int64?, limit: Int) async throws -> [EventRecord] {
         try real.events(lampID: lampID, kind: kind, beforeID: beforeID, limit: limit)
     }

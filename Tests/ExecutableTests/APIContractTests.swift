@@ -170,6 +170,23 @@ struct OpenAPIContractTests {
         try await api.call("GET", "/api/v1/events?limit=0", expect: 400)
         try await api.call("GET", "/api/v1/stats", expect: 200)
 
+        // Energy: rows once the writer has stored the lamps' first lit seconds (every 5 s).
+        try await waitUntil("energy is stored for lamp-0001") {
+            let (_, report): (Int, EnergyReport?) = try await daemon.request("GET", "/energy?target=lamp-0001")
+            return report?.rows.isEmpty == false
+        }
+        let energy = try await api.call("GET", "/api/v1/energy?target=group:evening&step=day&from=2026-01-01", expect: 200)
+        #expect(energy["rows"]?.elements?.isEmpty == false)
+        try await api.call("GET", "/api/v1/energy", expect: 200)
+        try await api.call("GET", "/api/v1/energy?target=lamp-0001&step=month&to=2100-01-01T00:00:00Z&from=2026-01-01", expect: 200)
+        try await api.call("GET", "/api/v1/energy?target=nobody", expect: 404)
+        try await api.call("GET", "/api/v1/energy?target=group:nobody", expect: 404)
+        try await api.call("GET", "/api/v1/energy?target=lamp:", expect: 400)
+        try await api.call("GET", "/api/v1/energy?step=week", expect: 400)
+        try await api.call("GET", "/api/v1/energy?from=yesterday", expect: 400)
+        try await api.call("GET", "/api/v1/energy?from=2026-11-30&to=2026-11-29", expect: 400)
+        try await api.call("GET", "/api/v1/energy?from=2000-01-01&to=2026-01-01&step=hour", expect: 400)
+
         // Tokens and roles.
         let created = try await api.call("POST", "/api/v1/tokens", #"{"name":"night-shift","role":"viewer"}"#, expect: 201)
         let viewer = try #require(created["token"]?.string)
@@ -191,6 +208,12 @@ struct OpenAPIContractTests {
         try await api.call("GET", "/api/v1/programs/all-night/preview?latitude=69.65&longitude=18.96", expect: 200)
         try await api.call("GET", "/api/v1/programs/all-night/preview?date=tomorrow", expect: 400)
         try await api.call("GET", "/api/v1/programs/nobody/preview", expect: 404)
+        try await api.call("GET", "/api/v1/programs/all-night/forecast?year=2027&wattage=60", expect: 200)
+        try await api.call("GET", "/api/v1/programs/all-night/forecast?year=2027&latitude=69.65&longitude=18.96&wattage=60", expect: 200)
+        try await api.call("GET", "/api/v1/programs/all-night/forecast?year=1800", expect: 400)
+        try await api.call("GET", "/api/v1/programs/all-night/forecast?wattage=-5", expect: 400)
+        try await api.call("GET", "/api/v1/programs/all-night/forecast?latitude=52", expect: 400)
+        try await api.call("GET", "/api/v1/programs/nobody/forecast", expect: 404)
         try await api.call("POST", "/api/v1/programs/all-night/assign", #"{"target":"lamp:lamp-0003"}"#, expect: 202)
         try await api.call("POST", "/api/v1/programs/nobody/assign", #"{"target":"all"}"#, expect: 404)
         try await api.call("DELETE", "/api/v1/programs/all-night", expect: 409)

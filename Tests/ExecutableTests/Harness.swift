@@ -328,6 +328,9 @@ final class Simulator: @unchecked Sendable {
             let programRevision: UInt32
             /// [lamp clock (Unix s), level per mille] each time it looked at its program.
             let programHistory: [[Int64]]
+            /// Its energy counter when the report was written, and in its first status report, Wh.
+            let energyWattHours: UInt32
+            let firstReportedEnergyWattHours: UInt32?
         }
         let connected: Int
         let handshakes: Int

@@ -36,8 +36,12 @@ struct LampSim: AsyncParsableCommand {
     @Flag(help: "Connect with TLS (wss://) even when --url says ws://.")
     var tls = false
 
-    @Option(help: "Trust the controller's certificate when this CA (PEM) signed it, instead of the system's CAs (env LAMPSIM_CA_FILE).")
-    var caFile: String? = ProcessInfo.processInfo.environment["LAMPSIM_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    @Option(
+        name: .customLong("ca-file"),
+        help: "Trust the controller's certificate when this CA (PEM) signed it, instead of the system's CAs (env LAMPSIM_CA_FILE).")
+    var caFileFlag: String?
+    /// --ca-file, else LAMPSIM_CA_FILE when set and not empty.
+    var caFile: String? { caFileFlag ?? ProcessInfo.processInfo.environment["LAMPSIM_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 } }
 
     @Option(help: "A TLS client certificate (PEM) every lamp presents (a controller with lamp-tls-client-ca asks for one).")
     var clientCertificate: String?
@@ -60,8 +64,10 @@ struct LampSim: AsyncParsableCommand {
     @Option(help: "File with the fleet master key in hex (env LAMPLIGHTER_KEY_FILE).")
     var keyFile: String = ProcessInfo.processInfo.environment["LAMPLIGHTER_KEY_FILE"] ?? "lamplighter.key"
 
-    @Option(help: "The fleet master key in hex, instead of --key-file (env LAMPLIGHTER_FLEET_KEY).")
-    var fleetKey: String? = ProcessInfo.processInfo.environment["LAMPLIGHTER_FLEET_KEY"]
+    @Option(name: .customLong("fleet-key"), help: "The fleet master key in hex, instead of --key-file (env LAMPLIGHTER_FLEET_KEY).")
+    var fleetKeyFlag: String?
+    /// --fleet-key, else LAMPLIGHTER_FLEET_KEY.
+    var fleetKey: String? { fleetKeyFlag ?? ProcessInfo.processInfo.environment["LAMPLIGHTER_FLEET_KEY"] }
 
     @Option(help: "Comma-separated source addresses to spread lamps over, e.g. 127.0.0.2,127.0.0.3 (each has ~28k ports).")
     var sourceAddresses: String?
@@ -378,12 +384,13 @@ struct LampSim: AsyncParsableCommand {
             return
         }
         var reached: UInt64?
+        let skip = soonest - lead
         for (loop, fleet) in fleets {
-            if let clock = try? await loop.submit({ fleet.value.skipClock(by: soonest - lead) }).get() {
+            if let clock = try? await loop.submit({ fleet.value.skipClock(by: skip) }).get() {
                 reached = clock
             }
         }
-        print("lampsim: skipped \((soonest - lead) / 1000) s of the lamps' clocks, to \(reached.map(Self.instant) ?? "?")")
+        print("lampsim: skipped \(skip / 1000) s of the lamps' clocks, to \(reached.map(Self.instant) ?? "?")")
         fflush(nil)
     }
 

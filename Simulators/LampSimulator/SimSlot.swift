@@ -286,7 +286,7 @@ final class SimSlot {
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: maskKey(), data: payload)
-        context.writeAndFlush(NIOAny(frame)).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(NIOAny(frame)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     // MARK: Time

@@ -255,9 +255,12 @@ public struct FaultMonitor: Sendable {
     public mutating func pass(_ model: FleetModel, graceSeconds: Int64 = 180, atMilliseconds now: UInt64) -> [IncidentRecord] {
         var result: [IncidentRecord] = []
         let seconds = Int64(now / 1000)
+        // Every lamp in its cabinet first: the cabinet rule needs each cabinet's whole size.
+        for entry in model.lamps where cabinets[entry.record.id] != (entry.removed ? nil : entry.record.cabinet) {
+            setCabinet(entry.removed ? nil : entry.record.cabinet, of: entry.record.id)
+        }
         for entry in model.lamps where !entry.removed {
             let id = entry.record.id
-            if cabinets[id] != entry.record.cabinet { setCabinet(entry.record.cabinet, of: id) }
             let before = seen[id] ?? (online: false, reportedAt: 0)
             seen[id] = (entry.online, entry.reportedAtMilliseconds)
             if before.online != entry.online {

@@ -189,6 +189,24 @@ struct FaultDetectionTests {
         #expect(changes.count == 1)
     }
 
+    @Test("a pass over the fleet model: lamps of a cabinet that linked and dropped, even between two passes, are one incident of the whole cabinet")
+    func passOverModel() {
+        let stored = (1...10).map { n in
+            StoredLamp(record: LampRecord(id: Self.lamp(n), wattage: 40, cabinet: "C-1"), desired: .initial, reported: nil)
+        }
+        var model = FleetModel(stored: stored)
+        var monitor = FaultMonitor(thresholds: Self.thresholds, lamps: [], atMilliseconds: Self.start)
+        #expect(monitor.pass(model, atMilliseconds: Self.start + 1000).isEmpty)
+        // Six link and are seen by a pass; four link after it; all drop before the next.
+        for n in 1...6 { _ = model.linkUp(Fixtures.hello(id: Self.lamp(n)), atMilliseconds: Self.start + 2000) }
+        #expect(monitor.pass(model, atMilliseconds: Self.start + 3000).isEmpty)
+        for n in 7...10 { _ = model.linkUp(Fixtures.hello(id: Self.lamp(n)), atMilliseconds: Self.start + 4000) }
+        for slot in 0..<10 { model.linkDown(slot, atMilliseconds: Self.start + 5000) }
+        let opened = monitor.pass(model, atMilliseconds: Self.start + 6000)
+        #expect(opened.map(\.subject) == [.cabinet("C-1")])
+        #expect(opened.first?.detail.hasSuffix("of 10 lamps went offline within 120 s") == true, "\(opened)")
+    }
+
     @Test("one unresolved incident per lamp and kind; acknowledge and resolve record who and when")
     func incidentBook() {
         var book = IncidentBook(highestID: 41)

@@ -90,7 +90,10 @@ struct Incidents: AsyncParsableCommand {
             "state:   \(incident.state)", "opened:  \(time.string(from: incident.openedAt))", "detail:  \(incident.detail)",
         ]
         if let by = incident.acknowledgedBy, let at = incident.acknowledgedAt { lines.append("acknowledged by \(by) at \(time.string(from: at))") }
-        if let by = incident.resolvedBy, let at = incident.resolvedAt { lines.append("resolved by \(by) at \(time.string(from: at))") }
+        if let by = incident.resolvedBy, let at = incident.resolvedAt {
+            // The fault stopping is no one's name: "resolved at T: cleared by the lamp".
+            lines.append(by == "cleared by the lamp" ? "resolved at \(time.string(from: at)): \(by)" : "resolved by \(by) at \(time.string(from: at))")
+        }
         Swift.print(lines.joined(separator: "\n"))
     }
 }

@@ -42,6 +42,8 @@ ENUMS = {
     ("TokenView", "role"): ROLES,
     ("StreamRequest", "op"): ["subscribe", "unsubscribe"],
     ("DesiredView", "mode"): ["program", "level", "on", "off", "override"],
+    ("IncidentView", "state"): ["open", "acknowledged", "resolved"],
+    ("IncidentView", "kind"): ["lamp-failure", "lit-by-day", "power-out-of-tolerance", "cycling", "dark-at-night", "cabinet-power-lost"],
 }
 SCALARS = {
     "String": {"type": "string"},
@@ -259,7 +261,7 @@ PATHS = {
     "/api/v1/lamps/{id}": {
         "get": op("One lamp: desired versus reported, last seen, energy, recent events", "viewer",
                   ok(ref("LampView")), [pp("id")], codes=("401", "403", "404")),
-        "patch": op("Change a lamp's name, place or wattage (each field given replaces the registered one); a lamp that moves "
+        "patch": op("Change a lamp's name, place, wattage or cabinet (each field given replaces the registered one); a lamp that moves "
                     "and runs a program gets it again for its new place", "admin", ok(ref("LampView")), [pp("id")],
                     body=ref("LampUpdate"), codes=("400", "401", "403", "404")),
         "delete": op("Remove a lamp: registration, desired and reported state, group memberships (its events stay); its "
@@ -292,6 +294,19 @@ PATHS = {
                                     codes=("400", "401", "403", "404", "422"))},
     "/api/v1/commands/{id}": {"get": op("A command's progress", "viewer", ok(ref("CommandProgress")), [pp("id")],
                                         codes=("401", "403", "404"))},
+    "/api/v1/incidents": {"get": op("Incidents (faults the controller found, about a lamp or a cabinet), newest first", "viewer",
+                                    ok(arr(ref("IncidentView"))),
+                                    [q("state", description="open, acknowledged, resolved"),
+                                     q("kind", description="lamp-failure, lit-by-day, power-out-of-tolerance, cycling, dark-at-night, "
+                                                           "cabinet-power-lost"),
+                                     q("lamp"), q("cabinet"), q("limit", "integer", description="1 to 10000, default 100")])},
+    "/api/v1/incidents/{id}": {"get": op("One incident", "viewer", ok(ref("IncidentView")), [pp("id")], codes=("401", "403", "404"))},
+    "/api/v1/incidents/{id}/acknowledge": {
+        "post": op("Acknowledge an open incident (acknowledging again changes nothing); audited", "operator", ok(ref("IncidentView")),
+                   [pp("id")], codes=("401", "403", "404", "409"))},
+    "/api/v1/incidents/{id}/resolve": {
+        "post": op("Resolve an incident by hand; if its fault still holds, a new incident opens only once the fault clears and "
+                   "is raised again. Audited", "operator", ok(ref("IncidentView")), [pp("id")], codes=("401", "403", "404", "409"))},
     "/api/v1/events": {"get": op("The event history, newest first", "viewer", ok(arr(ref("EventView"))),
                                  [q("lamp"), q("kind"), q("before", "integer"), q("limit", "integer")])},
     "/api/v1/keys/rekey": {

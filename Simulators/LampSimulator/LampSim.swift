@@ -106,6 +106,14 @@ struct LampSim: AsyncParsableCommand {
     var oversize: Int = 0
     @Option(help: "Fault injection: this many lamps go half-open (stop answering) once connected.")
     var stall: Int = 0
+    @Option(help: "Fault injection: this many lamps draw 0 W while lit (lamp failure), the first ones.")
+    var failLamps: Int = 0
+    @Option(help: "Fault injection: this many lamps, after those, stay lit at full whatever they are told (lit by day).")
+    var stuckOn: Int = 0
+    @Option(help: "Fault injection: --drift-lamps lamps, after those, draw this percent more (negative: less) than wattage x level.")
+    var powerDrift: Double = 0
+    @Option(help: "How many lamps --power-drift applies to.")
+    var driftLamps: Int = 1
 
     @Option(help: "The lamps' protocol minor version, 0 to 2 (0: a 1.0 lamp without programs, 1: a 1.1 lamp without the fleet epoch).")
     var minor: UInt8 = LampProtocolVersion.minor
@@ -148,6 +156,10 @@ struct LampSim: AsyncParsableCommand {
         guard wrongKey + replay + garbage + oversize + stall <= count else {
             throw ValidationError("more misbehaving lamps than lamps")
         }
+        guard failLamps >= 0, stuckOn >= 0, driftLamps >= 0, failLamps + stuckOn + (powerDrift != 0 ? driftLamps : 0) <= count else {
+            throw ValidationError("--fail-lamps, --stuck-on and --drift-lamps must not be negative, nor more than --count together")
+        }
+        guard powerDrift > -100 && powerDrift <= 1000 else { throw ValidationError("--power-drift must be above -100 and at most 1000 percent") }
         _ = try parseURL()
         _ = try parseSources()
         _ = try makeTLS()
@@ -250,6 +262,10 @@ struct LampSim: AsyncParsableCommand {
         for (role, n) in [(Misbehaviour.wrongKey, wrongKey), (.replay, replay), (.garbage, garbage), (.oversize, oversize), (.stall, stall)] {
             roles += Array(repeating: role, count: n)
         }
+        // Lamps with an electrical fault are the first ones too, in this order.
+        let electrical =
+            Array(repeating: ElectricalFault.failed, count: failLamps) + Array(repeating: .stuckOn, count: stuckOn)
+            + Array(repeating: .drift(1 + powerDrift / 100), count: powerDrift != 0 ? driftLamps : 0)
         var fleets: [(any EventLoop, NIOLoopBound<SimFleet>)] = []
         let now = WallClock.nowMilliseconds()
         let startAt = try parseStartTime()
@@ -259,7 +275,7 @@ struct LampSim: AsyncParsableCommand {
         let profile = SimLampProfile(
             minorVersion: minor, dimmable: !notDimmable, programs: !noPrograms && minor >= 1, busyEvery: busyEvery, startVersion: startVersion)
         for (loopIndex, loop) in loops.enumerated() {
-            let fleet = try await loop.submit { [count, start, prefix, wattage, backoffMin, backoffJitter, backoffCap, maxConnecting, failureRate, dropRate, roles, clock, profile] in
+            let fleet = try await loop.submit { [count, start, prefix, wattage, backoffMin, backoffJitter, backoffCap, maxConnecting, failureRate, dropRate, roles, electrical, clock, profile] in
                 let fleet = SimFleet(
                     loop: loop, maximumConnecting: max(1, maxConnecting / loops.count),
                     failureChancePerTick: failureRate / ticksPerHour, dropChancePerTick: dropRate / ticksPerHour)
@@ -272,6 +288,7 @@ struct LampSim: AsyncParsableCommand {
                         misbehaviour: index < roles.count ? roles[index] : .none,
                         backoff: Backoff(minimumMilliseconds: backoffMin, jitterMilliseconds: backoffJitter, capMilliseconds: backoffCap),
                         clock: clock, profile: profile, now: now)
+                    if index < electrical.count { lamp.electrical = electrical[index] }
                     fleet.add(SimSlot(lamp: lamp, stats: stats, target: target, loop: loop, startAt: now))
                 }
                 fleet.start()

@@ -19,6 +19,19 @@ enum Misbehaviour: Sendable, Equatable {
     case replay
 }
 
+/// An electrical fault of a simulated lamp, which only the controller's own fault detection
+/// finds (the lamp reports no fault bit for it): `lampsim --fail-lamps/--stuck-on/--power-drift`.
+enum ElectricalFault: Sendable, Equatable {
+    /// Works.
+    case none
+    /// Draws 0 W while it says it is lit (a dead lamp behind a live controller).
+    case failed
+    /// Stays lit at full whatever it is told (a welded relay).
+    case stuckOn
+    /// Draws this factor of its rated power (1.5: 50 % over).
+    case drift(Double)
+}
+
 /// What kind of lamp is simulated: its protocol minor, its capabilities, and the state it
 /// starts in (for compatibility and fault-injection runs).
 struct SimLampProfile: Sendable, Equatable {
@@ -121,6 +134,8 @@ final class SimLamp {
     private(set) var programHistory: [(clock: Int64, level: UInt16)] = []
 
     static let maximumUnackedEvents = 32
+    /// Its electrical fault, if any (set once, before it connects).
+    var electrical = ElectricalFault.none
 
     init(
         index: Int, id: LampID, key: LampKey, wattage: Double, misbehaviour: Misbehaviour, backoff: Backoff, clock: SimClock = .real(),
@@ -180,7 +195,12 @@ final class SimLamp {
     /// Active power: proportional to light output, plus 0.5 W standby for the controller.
     func powerWatts(at now: UInt64) -> Double {
         guard !faults.contains(.lampFailure) else { return 0.5 }
-        return wattage * level(at: now) / 1000 + 0.5
+        switch electrical {
+        case .none: return wattage * level(at: now) / 1000 + 0.5
+        case .failed: return 0
+        case .stuckOn: return wattage + 0.5
+        case .drift(let factor): return wattage * level(at: now) / 1000 * factor + 0.5
+        }
     }
 
     // MARK: Protocol
@@ -526,7 +546,7 @@ final class SimLamp {
     /// The status report now.
     func status(now: UInt64) -> StatusReport {
         updateModel(now: now)
-        let shown = faults.contains(.lampFailure) ? 0 : level(at: now)
+        let shown = faults.contains(.lampFailure) ? 0 : electrical == .stuckOn ? 1000 : level(at: now)
         let permille = Level(permille: Int(shown.rounded())) ?? .off
         if authenticated && firstReportedEnergyWattHours == nil { firstReportedEnergyWattHours = energyCounterWattHours }
         return StatusReport(

@@ -29,6 +29,8 @@ public final class FleetController: Sendable {
     public let service: FleetService
     /// Compares lamps' reports with their programs.
     public let programWatch: ProgramWatch
+    /// Finds faults and keeps their incidents.
+    public let faultWatch: FaultWatch
     /// Bounds the stored history: throttled failed-auth records, retention.
     public let history: HistoryKeeper
     /// Publishes command progress the rate limit held back.
@@ -43,7 +45,7 @@ public final class FleetController: Sendable {
         store: any FleetStoring, fleet: FleetState, fleetKey: FleetKey, olderFleetKeys: [FleetKey] = [], keyFile: String? = nil,
         gateway configuration: GatewayConfiguration,
         programCheckInterval: Duration = .seconds(60), streamBuffer: Int = 4096, history historyLimits: HistoryLimits = HistoryLimits(),
-        metrics: ControllerMetrics = ControllerMetrics(),
+        metrics: ControllerMetrics = ControllerMetrics(), faults: FaultThresholds = FaultThresholds(),
         clock: any FleetClock = SystemClock(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.store = store
@@ -63,16 +65,18 @@ public final class FleetController: Sendable {
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: FleetKeyRing(current: fleetKey, older: olderFleetKeys), metrics: metrics,
             clock: clock, group: group, logger: logger)
+        faultWatch = FaultWatch(fleet: fleet, store: store, thresholds: faults, clock: clock, logger: logger)
         service = FleetService(
             store: store, fleet: fleet, gateway: gateway, events: events, metrics: metrics, clock: clock,
-            reportIntervalSeconds: configuration.reportIntervalSeconds, mutations: mutations, keyFile: keyFile, logger: logger)
+            reportIntervalSeconds: configuration.reportIntervalSeconds, mutations: mutations, keyFile: keyFile, faults: faultWatch,
+            logger: logger)
         programWatch = ProgramWatch(fleet: fleet, events: events, clock: clock, interval: programCheckInterval, logger: logger)
         progress = CommandProgressPublisher(fleet: fleet, events: events, clock: clock)
     }
 
     /// The services to run beside the operator API: the writer, the event committer, the
-    /// program watch, the progress publisher, the history keeper and the lamp gateway.
-    public var services: [any Service] { [writer, eventCommitter, programWatch, progress, history, gateway] }
+    /// program watch, the fault watch, the progress publisher, the history keeper and the lamp gateway.
+    public var services: [any Service] { [writer, eventCommitter, programWatch, faultWatch, progress, history, gateway] }
 }
 
 /// A few times a second, publishes the `command.progress` events that the tracker's rate

@@ -32,11 +32,15 @@ public final class FleetService: Sendable {
     /// The key file the fleet master keys came from; nil when the key was given in hex
     /// (`--fleet-key`): a master-key rotation then has nowhere to keep the new key.
     let keyFile: String?
+    /// Fault detection: its incidents are acknowledged and resolved through it.
+    let faults: FaultWatch
 
     init(
         store: any FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, metrics: ControllerMetrics,
-        clock: any FleetClock, reportIntervalSeconds: UInt16, mutations: FleetMutations, keyFile: String? = nil, logger: Logger
+        clock: any FleetClock, reportIntervalSeconds: UInt16, mutations: FleetMutations, keyFile: String? = nil, faults: FaultWatch,
+        logger: Logger
     ) {
+        self.faults = faults
         self.keyFile = keyFile
         self.store = store
         self.fleet = fleet
@@ -86,7 +90,7 @@ public final class FleetService: Sendable {
             records.append(
                 try LampRecord.validated(
                     id: registration.id, name: registration.name, latitude: registration.latitude, longitude: registration.longitude,
-                    wattage: registration.wattage, groups: registration.groups ?? [],
+                    wattage: registration.wattage, groups: registration.groups ?? [], cabinet: registration.cabinet,
                     fieldPrefix: registrations.count > 1 ? "[\(index)]." : ""))
         }
         var seen: Set<LampID> = []
@@ -106,7 +110,7 @@ public final class FleetService: Sendable {
         }
     }
 
-    /// Changes a lamp's registration (name, place, wattage), durably and audited. A lamp that
+    /// Changes a lamp's registration (name, place, wattage, cabinet), durably and audited. A lamp that
     /// moved and runs a program gets it again, framed for its new place, as a new revision.
     public func updateLamp(_ text: String, _ update: LampUpdate, by caller: Caller) async throws(FleetError) -> LampView {
         try await mutations.exclusive { () async throws(FleetError) -> LampView in try await changeLamp(text, update, by: caller) }
@@ -115,7 +119,8 @@ public final class FleetService: Sendable {
     private func changeLamp(_ text: String, _ update: LampUpdate, by caller: Caller) async throws(FleetError) -> LampView {
         guard let id = LampID(text), let current = fleet.entry(id) else { throw .notFound("no lamp \(text) is registered", field: "id") }
         let record = try FleetModel.changedRegistration(
-            current.record, name: update.name, latitude: update.latitude, longitude: update.longitude, wattage: update.wattage)
+            current.record, name: update.name, latitude: update.latitude, longitude: update.longitude, wattage: update.wattage,
+            cabinet: update.cabinet)
         let revision = fleet.withModel { model in model.needsProgramAgain(record) ? model.nextProgramRevision() : nil }
         var detail: [String] = []
         if record.name != current.record.name { detail.append("name \(record.name ?? "-")") }
@@ -123,6 +128,7 @@ public final class FleetService: Sendable {
             detail.append("place \(record.latitude.map { "\($0)" } ?? "-"), \(record.longitude.map { "\($0)" } ?? "-")")
         }
         if record.wattage != current.record.wattage { detail.append("wattage \(record.wattage.map { "\($0)" } ?? "-")") }
+        if record.cabinet != current.record.cabinet { detail.append("cabinet \(record.cabinet ?? "-")") }
         let audit = entry(caller, "lamps.update", target: "lamp:\(id)", detail: detail.joined(separator: "; "))
         let updated = try await storing("storing the lamp") {
             try await store.updateLamp(record, programRevision: revision, audit: audit)
@@ -656,6 +662,7 @@ public final class FleetService: Sendable {
                 fadeSeconds: Double(desired.fade.deciseconds) / 10),
             reported: reported, converged: entry.isConverged, program: entry.desired.program.name,
             programRevision: entry.appliedProgramRevision)
+        view.cabinet = entry.record.cabinet
         if entry.runsPrograms == false { view.programUnsupported = true }
         if entry.record.revoked { view.revoked = true }
         if entry.record.keyGeneration > 0 { view.keyGeneration = entry.record.keyGeneration }

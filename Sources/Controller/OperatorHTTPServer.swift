@@ -17,7 +17,7 @@ import OperatorAPI
 /// | GET | /lamps?group=&mode=&online=&fault=&offset=&limit= | viewer | a page of lamps |
 /// | POST | /lamps | admin | register one lamp or an array of lamps |
 /// | GET | /lamps/{id} | viewer | one lamp: desired versus reported, recent events |
-/// | PATCH | /lamps/{id} | admin | change its name, place or wattage |
+/// | PATCH | /lamps/{id} | admin | change its name, place, wattage or cabinet |
 /// | DELETE | /lamps/{id} | admin | remove it (its events stay) |
 /// | GET | /groups | viewer | every group and its size |
 /// | POST | /groups | operator | create an empty group |
@@ -34,6 +34,9 @@ import OperatorAPI
 /// | POST | /keys/master/retire | admin | drop older master keys once no lamp uses them |
 /// | GET | /keys | admin | lamps by key generation, rotations pending, lamps that cannot rotate |
 /// | GET | /audit?actor=&action=&before=&limit= | operator | the audit log, newest first |
+/// | GET | /incidents?state=&kind=&lamp=&cabinet=&limit= | viewer | incidents, newest first |
+/// | GET | /incidents/{id} | viewer | one incident |
+/// | POST | /incidents/{id}/acknowledge, /resolve | operator | acknowledge or resolve it (audited) |
 /// | GET, POST | /tokens | admin | list, create tokens |
 /// | DELETE | /tokens/{name} | admin | revoke a token |
 /// | GET | /programs, /programs/{name} | viewer | lighting programs |
@@ -101,6 +104,7 @@ public enum OperatorHTTPServer {
         accessRoutes(api, service)
         whoAmIRoute(api, service, settings)
         programRoutes(api, service)
+        incidentRoutes(api, service)
         previewRoute(api, service)
         energyRoute(api, service)
         forecastRoute(api, service)

@@ -155,11 +155,13 @@ public struct FleetModel: Sendable {
     /// The registration `record` would be after `change`: each given field replaces the old
     /// one, by the one registration rule. Nil fields keep their value.
     public static func changedRegistration(
-        _ record: LampRecord, name: String?, latitude: Double?, longitude: Double?, wattage: Double?
+        _ record: LampRecord, name: String?, latitude: Double?, longitude: Double?, wattage: Double?,
+        cabinet: String? = nil
     ) throws(FleetError) -> LampRecord {
         try LampRecord.validated(
             id: record.id.value, name: name ?? record.name, latitude: latitude ?? record.latitude, longitude: longitude ?? record.longitude,
-            wattage: wattage ?? record.wattage, groups: record.groups)
+            wattage: wattage ?? record.wattage, groups: record.groups,
+            cabinet: cabinet ?? record.cabinet)
     }
 
     /// Whether changing a lamp's registration to `record` means sending its program again:

@@ -122,6 +122,18 @@ public protocol FleetStoring: Sendable {
     /// Adds and removes members, all or nothing.
     func changeMembers(of name: String, add: [LampID], remove: [LampID], audit: AuditRecord) async throws
 
+    // MARK: Incidents
+
+    /// Stores incidents as they now are (newest state wins by id), with an operator's audit
+    /// entry if given, in one transaction.
+    func saveIncidents(_ batch: [IncidentRecord], audit: AuditRecord?) async throws
+    /// Incidents newest first, filtered by state, kind, lamp and cabinet (nil: any).
+    func incidents(state: IncidentState?, kind: FaultKind?, lamp: LampID?, cabinet: String?, limit: Int) async throws -> [IncidentRecord]
+    /// One incident, or nil.
+    func incident(_ id: Int64) async throws -> IncidentRecord?
+    /// The unresolved incidents and the highest incident id ever used.
+    func unresolvedIncidents() async throws -> (incidents: [IncidentRecord], highestID: Int64)
+
     // MARK: Programs
 
     /// Every program, by name.

@@ -5,10 +5,10 @@ extension LampRecord {
     /// `lamplighterd lamps`: an id of 1 to 32 characters of `A-Z a-z 0-9 . _ -`, group names
     /// of 1 to 64 such characters, latitude and longitude given together and within range, a
     /// wattage from 0 to 6553 W (what a status report can carry), a name of at most 200
-    /// characters. `field` prefixes each error's field name (e.g. `[3].` in a batch).
+    /// characters, a cabinet named like a group. `field` prefixes each error's field name (e.g. `[3].` in a batch).
     public static func validated(
         id: String, name: String?, latitude: Double?, longitude: Double?, wattage: Double?, groups: [String],
-        fieldPrefix prefix: String = ""
+        cabinet: String? = nil, fieldPrefix prefix: String = ""
     ) throws(FleetError) -> LampRecord {
         guard let lampID = LampID(id) else {
             throw .invalid("must be 1 to 32 characters of A-Z a-z 0-9 . _ - (got '\(id)')", field: prefix + "id")
@@ -28,9 +28,12 @@ extension LampRecord {
         if let wattage, !(wattage.isFinite && (0...6553).contains(wattage)) {
             throw .invalid("must be from 0 to 6553 watts", field: prefix + "wattage")
         }
+        if let cabinet, !GroupName.isValid(cabinet) {
+            throw .invalid("must be 1 to 64 characters of A-Z a-z 0-9 . _ - (got '\(cabinet)')", field: prefix + "cabinet")
+        }
         if let name, name.count > 200 {
             throw .invalid("must be at most 200 characters", field: prefix + "name")
         }
-        return LampRecord(id: lampID, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: groups)
+        return LampRecord(id: lampID, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: groups, cabinet: cabinet)
     }
 }

@@ -14,6 +14,9 @@ public struct LampRecord: Sendable, Hashable {
     public var wattage: Double?
     /// Groups, sorted, without duplicates.
     public var groups: [String]
+    /// The cabinet (feeder pillar) it is fed from: lamps of one cabinet lose power together,
+    /// and fault detection groups them (one incident for the cabinet, not one per lamp).
+    public var cabinet: String?
     /// Revoked: its hellos are refused like an unknown id's, until it is restored.
     public var revoked = false
     /// The generation of the lamp's current key (SPEC.md §4.1): 0 until its first rekey.
@@ -30,8 +33,9 @@ public struct LampRecord: Sendable, Hashable {
     /// A registration.
     public init(
         id: LampID, name: String? = nil, latitude: Double? = nil, longitude: Double? = nil, wattage: Double? = nil,
-        groups: [String] = []
+        groups: [String] = [], cabinet: String? = nil
     ) {
+        self.cabinet = cabinet
         self.id = id
         self.name = name
         self.latitude = latitude

@@ -229,8 +229,8 @@ extension FleetStore {
     public func updateLamp(_ record: LampRecord, programRevision: UInt32?, audit: AuditRecord) throws -> Bool {
         try pool.write { db in
             try db.execute(
-                sql: "UPDATE lamp SET name = ?, latitude = ?, longitude = ?, wattage = ? WHERE id = ?",
-                arguments: [record.name, record.latitude, record.longitude, record.wattage, record.id.value])
+                sql: "UPDATE lamp SET name = ?, latitude = ?, longitude = ?, wattage = ?, cabinet = ? WHERE id = ?",
+                arguments: [record.name, record.latitude, record.longitude, record.wattage, record.cabinet, record.id.value])
             guard db.changesCount > 0 else { return false }
             if let programRevision {
                 try db.execute(

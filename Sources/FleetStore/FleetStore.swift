@@ -218,6 +218,29 @@ public final class FleetStore: FleetStoring {
                     END;
                     """)
         }
+        migrator.registerMigration("v10: incidents and cabinets") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE lamp ADD COLUMN cabinet TEXT;
+                    CREATE INDEX lamp_by_cabinet ON lamp(cabinet);
+                    CREATE TABLE incident (
+                        id INTEGER PRIMARY KEY NOT NULL,
+                        kind TEXT NOT NULL,
+                        lamp_id TEXT,
+                        cabinet TEXT,
+                        opened_at INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        acknowledged_by TEXT,
+                        acknowledged_at INTEGER,
+                        resolved_by TEXT,
+                        resolved_at INTEGER,
+                        detail TEXT NOT NULL
+                    );
+                    CREATE INDEX incident_by_state ON incident(state);
+                    CREATE INDEX incident_by_lamp ON incident(lamp_id);
+                    CREATE INDEX incident_by_cabinet ON incident(cabinet);
+                    """)
+        }
         return migrator
     }
 
@@ -229,7 +252,7 @@ public final class FleetStore: FleetStoring {
         try pool.write { db in
             let exists = try db.cachedStatement(sql: "SELECT 1 FROM lamp WHERE id = ?")
             let insertLamp = try db.cachedStatement(
-                sql: "INSERT INTO lamp (id, name, latitude, longitude, wattage, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                sql: "INSERT INTO lamp (id, name, latitude, longitude, wattage, cabinet, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             let insertGroup = try db.cachedStatement(sql: "INSERT INTO lamp_group (name, lamp_id) VALUES (?, ?)")
             let defineGroup = try db.cachedStatement(sql: "INSERT OR IGNORE INTO group_def (name, created_at) VALUES (?, ?)")
             for record in records {
@@ -237,7 +260,7 @@ public final class FleetStore: FleetStoring {
                     throw FleetError.conflict("lamp \(record.id) is already registered", field: "id")
                 }
                 try insertLamp.execute(arguments: [
-                    record.id.value, record.name, record.latitude, record.longitude, record.wattage, Int64(now),
+                    record.id.value, record.name, record.latitude, record.longitude, record.wattage, record.cabinet, Int64(now),
                 ])
                 for group in record.groups {
                     // Naming a group at registration creates it.
@@ -281,7 +304,7 @@ public final class FleetStore: FleetStoring {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage, lamp.revoked_at,
+                SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage, lamp.cabinet, lamp.revoked_at,
                        lamp.key_generation, lamp.key_pending, lamp.key_master, lamp.key_pending_master,
                        d.control_version, d.intent, d.level, d.override_until, d.fade, d.config_version,
                        d.report_interval, d.fail_safe_level, d.power_on_level, d.min_level, d.max_level,
@@ -297,7 +320,7 @@ public final class FleetStore: FleetStoring {
             guard let id = LampID(idText) else { throw FleetStoreError("stored lamp id \(idText) is not valid") }
             var record = LampRecord(
                 id: id, name: row["name"], latitude: row["latitude"], longitude: row["longitude"], wattage: row["wattage"],
-                groups: groups[idText] ?? [])
+                groups: groups[idText] ?? [], cabinet: row["cabinet"])
             record.revoked = (row["revoked_at"] as Int64?) != nil
             record.keyGeneration = UInt32(clamping: row["key_generation"] as Int64)
             record.pendingKeyGeneration = (row["key_pending"] as Int64?).map { UInt32(clamping: $0) }

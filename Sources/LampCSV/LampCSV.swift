@@ -18,10 +18,10 @@ public struct LampCSVRow: Sendable, Equatable {
 /// The lamp import format (`lampctl lamps import`, `lamplighterd lamps import`): CSV as
 /// RFC 4180 has it (through CSV.swift), so a field in double quotes may hold commas, quotes
 /// (doubled) and line breaks. The first line names the columns: `id` (required), `name`,
-/// `latitude`, `longitude`, `wattage`, `groups` (several separated by `;`), in any order.
+/// `latitude`, `longitude`, `wattage`, `groups` (several separated by `;`), `cabinet`, in any order.
 public enum LampCSV {
     /// The columns a file may have.
-    public static let columns = ["id", "name", "latitude", "longitude", "wattage", "groups"]
+    public static let columns = ["id", "name", "latitude", "longitude", "wattage", "groups", "cabinet"]
 
     /// Reads every row; the first error ends it. Checks the format only (numbers, columns,
     /// duplicate ids): the registration rule itself is the daemon's (`LampRecord.validated`).
@@ -81,7 +81,7 @@ public enum LampCSV {
                     line: start,
                     registration: LampRegistration(
                         id: id, name: values["name"], groups: groups, latitude: try number("latitude"), longitude: try number("longitude"),
-                        wattage: try number("wattage"))))
+                        wattage: try number("wattage"), cabinet: values["cabinet"])))
         }
         guard !rows.isEmpty else { throw LampCSVError(description: "\(file): no lamps after the header") }
         return rows

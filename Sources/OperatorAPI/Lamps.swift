@@ -14,6 +14,8 @@ public struct LampView: Codable, Sendable, Equatable {
     public var longitude: Double?
     /// Rated power at full light, watts.
     public var wattage: Double?
+    /// The cabinet (feeder pillar) it is fed from.
+    public var cabinet: String?
     /// Whether the lamp holds an authenticated link now.
     public var online: Bool
     /// When the controller last heard from it (ISO 8601).
@@ -173,12 +175,15 @@ public struct LampRegistration: Codable, Sendable, Equatable {
     public var longitude: Double?
     /// Rated power at full light, watts (0 to 6553).
     public var wattage: Double?
+    /// The cabinet (feeder pillar) it is fed from: 1 to 64 characters of A-Z a-z 0-9 . _ -.
+    public var cabinet: String?
 
     /// A registration.
     public init(
         id: String, name: String? = nil, groups: [String]? = nil, latitude: Double? = nil, longitude: Double? = nil,
-        wattage: Double? = nil
+        wattage: Double? = nil, cabinet: String? = nil
     ) {
+        self.cabinet = cabinet
         self.id = id
         self.name = name
         self.groups = groups
@@ -200,9 +205,12 @@ public struct LampUpdate: Codable, Sendable, Equatable {
     public var longitude: Double?
     /// Rated power at full light, watts (0 to 6553).
     public var wattage: Double?
+    /// The cabinet (feeder pillar) it is fed from.
+    public var cabinet: String?
 
     /// A change.
-    public init(name: String? = nil, latitude: Double? = nil, longitude: Double? = nil, wattage: Double? = nil) {
+    public init(name: String? = nil, latitude: Double? = nil, longitude: Double? = nil, wattage: Double? = nil, cabinet: String? = nil) {
+        self.cabinet = cabinet
         self.name = name
         self.latitude = latitude
         self.longitude = longitude

@@ -100,6 +100,25 @@ public struct OperatorClient: Sendable {
         try await get("/api/v1/audit", query: OperatorClient.query([("limit", "\(limit)"), ("actor", actor), ("action", action)]))
     }
 
+    /// Incidents newest first, filtered (nil: any).
+    public func incidents(
+        state: String? = nil, kind: String? = nil, lamp: String? = nil, cabinet: String? = nil, limit: Int = 100
+    ) async throws -> [IncidentView] {
+        try await get(
+            "/api/v1/incidents",
+            query: OperatorClient.query([("limit", "\(limit)"), ("state", state), ("kind", kind), ("lamp", lamp), ("cabinet", cabinet)]))
+    }
+
+    /// One incident.
+    public func incident(_ id: String) async throws -> IncidentView {
+        try await get("/api/v1/incidents/\(id)")
+    }
+
+    /// Acknowledges (`resolve` false) or resolves an incident.
+    public func settleIncident(_ id: String, resolve: Bool) async throws -> IncidentView {
+        try await send("POST", "/api/v1/incidents/\(id)/\(resolve ? "resolve" : "acknowledge")", body: nil)
+    }
+
     /// Every token (never the secrets).
     public func tokens() async throws -> [TokenView] {
         try await get("/api/v1/tokens")
@@ -166,7 +185,7 @@ public struct OperatorClient: Sendable {
         try await send("POST", "/api/v1/lamps", body: try APICoding.encoder().encode(lamps))
     }
 
-    /// Changes a lamp's name, place or wattage.
+    /// Changes a lamp's name, place, wattage or cabinet.
     public func updateLamp(_ id: String, _ update: LampUpdate) async throws -> LampView {
         try await send("PATCH", "/api/v1/lamps/\(OperatorClient.escaped(id))", body: try APICoding.encoder().encode(update))
     }

@@ -34,11 +34,13 @@ struct Lamps: AsyncParsableCommand {
         @Option(parsing: .unconditional, help: "Latitude, decimal degrees (south is negative).") var latitude: Double?
         @Option(parsing: .unconditional, help: "Longitude, decimal degrees (west is negative).") var longitude: Double?
         @Option(help: "Rated power at full light, watts.") var wattage: Double?
+        @Option(help: "The cabinet (feeder pillar) it is fed from.") var cabinet: String?
 
         func run() async throws {
             let client = options.client
             let registration = LampRegistration(
-                id: id, name: name, groups: group.isEmpty ? nil : group, latitude: latitude, longitude: longitude, wattage: wattage)
+                id: id, name: name, groups: group.isEmpty ? nil : group, latitude: latitude, longitude: longitude, wattage: wattage,
+                cabinet: cabinet)
             let lamps = try await Exit.call { try await client.register([registration]) }
             try Lamps.printRegistered(lamps, options: options, what: "")
         }
@@ -49,7 +51,7 @@ struct Lamps: AsyncParsableCommand {
             abstract: "Register lamps from a CSV file, all or none (admin).",
             discussion: """
                 The first line names the columns: id (required), name, latitude, longitude, \
-                wattage, groups (several separated by ';'). A field in double quotes may hold \
+                wattage, groups (several separated by ';'), cabinet. A field in double quotes may hold \
                 commas ("Quay, north"). Errors name the line and the column; the daemon's \
                 refusals are mapped back to the line.
                 """)
@@ -102,6 +104,7 @@ struct Lamps: AsyncParsableCommand {
         @Option(help: "First number.") var start: Int = 1
         @Option(help: "A group for all of them; repeat for several.") var group: [String] = []
         @Option(help: "Rated power at full light, watts.") var wattage: Double = 40
+        @Option(help: "The cabinet (feeder pillar) they are fed from.") var cabinet: String?
         @OptionGroup var grid: StreetGridOptions
 
         func validate() throws {
@@ -114,7 +117,8 @@ struct Lamps: AsyncParsableCommand {
             let registrations = LampCSV.numberedIDs(prefix: prefix, start: start, count: count).enumerated().map { index, id in
                 let place = grid.place(index, of: count)
                 return LampRegistration(
-                    id: id, groups: group.isEmpty ? nil : group, latitude: place?.latitude, longitude: place?.longitude, wattage: wattage)
+                    id: id, groups: group.isEmpty ? nil : group, latitude: place?.latitude, longitude: place?.longitude, wattage: wattage,
+                    cabinet: cabinet)
             }
             let lamps = try await Exit.call { try await client.register(registrations) }
             try Lamps.printRegistered(lamps, options: options, what: "")
@@ -284,7 +288,7 @@ struct Lamps: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a lamp's name, place or wattage (admin).",
+            abstract: "Change a lamp's name, place, wattage or cabinet (admin).",
             discussion: """
                 A lamp that moves and runs a lighting program gets it again for its new place. \
                 Groups change with 'lampctl group add/remove'.
@@ -295,21 +299,22 @@ struct Lamps: AsyncParsableCommand {
         @Option(parsing: .unconditional, help: "Latitude, decimal degrees (south is negative).") var latitude: Double?
         @Option(parsing: .unconditional, help: "Longitude, decimal degrees (west is negative).") var longitude: Double?
         @Option(help: "Rated power at full light, watts.") var wattage: Double?
+        @Option(help: "The cabinet (feeder pillar) it is fed from.") var cabinet: String?
 
         func validate() throws {
-            guard name != nil || latitude != nil || longitude != nil || wattage != nil else {
-                throw ValidationError("nothing to change: give --name, --latitude and --longitude, or --wattage")
+            guard name != nil || latitude != nil || longitude != nil || wattage != nil || cabinet != nil else {
+                throw ValidationError("nothing to change: give --name, --latitude and --longitude, --wattage or --cabinet")
             }
         }
 
         func run() async throws {
             let client = options.client
             let lamp = try await Exit.call {
-                try await client.updateLamp(id, LampUpdate(name: name, latitude: latitude, longitude: longitude, wattage: wattage))
+                try await client.updateLamp(id, LampUpdate(name: name, latitude: latitude, longitude: longitude, wattage: wattage, cabinet: cabinet))
             }
             if options.json { return try options.printJSON(lamp) }
             let place = lamp.latitude.flatMap { latitude in lamp.longitude.map { "\(latitude), \($0)" } } ?? "none"
-            print("lamp \(lamp.id): name \(lamp.name ?? "-"), place \(place), wattage \(lamp.wattage.map { "\($0) W" } ?? "-")")
+            print("lamp \(lamp.id): name \(lamp.name ?? "-"), place \(place), wattage \(lamp.wattage.map { "\($0) W" } ?? "-"), cabinet \(lamp.cabinet ?? "-")")
         }
     }
 }

@@ -38,6 +38,7 @@ struct Config: ParsableCommand {
         .logLevel: "info", .logFormat: "text", .handshakeFailures: "20", .handshakeBackoff: "10", .eventRetention: "90",
         .auditRetention: "365", .energyRetention: "400", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)",
         .tlsCertificate: "(none: plain ws:// and http://)", .tlsKey: "(none)", .lampTLSClientCA: "(none: no client certificates)",
-        .lampMinimumMinor: "0",
+        .lampMinimumMinor: "0", .faultMinWatts: "1", .faultPowerTolerance: "25", .faultMaxSwitches: "10", .faultDarkAfter: "900", .faultHold: "60",
+        .cabinetDarkShare: "0.8",
     ]
 }

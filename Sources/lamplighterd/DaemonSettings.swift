@@ -46,6 +46,8 @@ struct DaemonSettings: Sendable, Equatable {
     var longitude: Double?
     /// Seconds between program checks.
     var programCheckInterval: Int
+    /// Fault detection's thresholds (`fault-*`, `cabinet-dark-share`).
+    var faults: FaultThresholds
     /// Log level and format.
     var logLevel: Logger.Level
     var logFormat: LogFormat
@@ -107,6 +109,13 @@ struct DaemonSettings: Sendable, Equatable {
                 description: "\(sources.lookup(given)?.source ?? given.flag) is set without \(missing.rawValue): give latitude and longitude together")
         }
         programCheckInterval = try sources.integer(.programCheckInterval, default: 60, range: 1...3600, unit: " seconds")
+        faults = FaultThresholds()
+        faults.minWatts = try sources.decimal(.faultMinWatts, range: 0...6553) ?? faults.minWatts
+        faults.powerTolerancePercent = try sources.decimal(.faultPowerTolerance, range: 1...1000) ?? faults.powerTolerancePercent
+        faults.maxSwitchesPerHour = try sources.integer(.faultMaxSwitches, default: faults.maxSwitchesPerHour, range: 1...3600)
+        faults.darkAfterSeconds = UInt64(try sources.integer(.faultDarkAfter, default: Int(faults.darkAfterSeconds), range: 1...86400, unit: " seconds"))
+        faults.holdSeconds = UInt64(try sources.integer(.faultHold, default: Int(faults.holdSeconds), range: 0...3600, unit: " seconds"))
+        faults.cabinetDarkShare = try sources.decimal(.cabinetDarkShare, range: 0.01...1) ?? faults.cabinetDarkShare
         let level = try sources.choice(.logLevel, default: "info", choices: Logger.Level.allCases.map(\.rawValue))
         // choice() allowed only the levels' raw values.
         logLevel = Logger.Level(rawValue: level) ?? .info

@@ -29,10 +29,11 @@ struct Lamps: ParsableCommand {
         @Option(parsing: .unconditional, help: "Latitude, decimal degrees (south is negative).") var latitude: Double?
         @Option(parsing: .unconditional, help: "Longitude, decimal degrees (west is negative).") var longitude: Double?
         @Option(help: "Rated power at full light, watts.") var wattage: Double?
+        @Option(help: "The cabinet (feeder pillar) it is fed from.") var cabinet: String?
 
         func run() throws {
             let record = try LampRows.record(
-                id: id, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: group, where: "")
+                id: id, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: group, cabinet: cabinet, where: "")
             let path = try LampRows.register([record], database, lampctl: "lampctl lamps add \(id) ...")
             print("registered \(record.id) in \(path)")
         }
@@ -43,7 +44,7 @@ struct Lamps: ParsableCommand {
             abstract: "Register lamps from a CSV file, all or none.",
             discussion: """
                 The first line names the columns: id (required), name, latitude, longitude, \
-                wattage, groups (several separated by ';'). Fields in double quotes may hold \
+                wattage, groups (several separated by ';'), cabinet. Fields in double quotes may hold \
                 commas ("Quay, north"). Errors name the line and the column.
                 """)
 
@@ -64,7 +65,7 @@ struct Lamps: ParsableCommand {
                 let lamp = row.registration
                 return try LampRows.record(
                     id: lamp.id, name: lamp.name, latitude: lamp.latitude, longitude: lamp.longitude, wattage: lamp.wattage,
-                    groups: lamp.groups ?? [], where: "\(file):\(row.line): ")
+                    groups: lamp.groups ?? [], cabinet: lamp.cabinet, where: "\(file):\(row.line): ")
             }
             let path = try LampRows.register(records, database, lampctl: "lampctl lamps import \(file)")
             print("registered \(LampCSV.lamps(records.count)) from \(file) in \(path)")
@@ -84,7 +85,7 @@ struct Lamps: ParsableCommand {
                 let place = grid.place(index, of: numbering.count)
                 return try LampRows.record(
                     id: id, name: nil, latitude: place?.latitude, longitude: place?.longitude, wattage: numbering.wattage,
-                    groups: numbering.group, where: "")
+                    groups: numbering.group, cabinet: numbering.cabinet, where: "")
             }
             let path = try LampRows.register(records, database, lampctl: "lampctl lamps generate --count \(numbering.count)")
             // LampNumbering.validate() made count at least 1, so there is a first and a last.
@@ -118,6 +119,7 @@ struct LampNumbering: ParsableArguments {
     @Option(help: "First number.") var start: Int = 1
     @Option(help: "A group for all of them; repeat for several.") var group: [String] = []
     @Option(help: "Rated power at full light, watts.") var wattage: Double = 40
+    @Option(help: "The cabinet (feeder pillar) they are fed from.") var cabinet: String?
 
     func validate() throws {
         guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be from 1 to 1000000") }
@@ -158,10 +160,12 @@ enum LampRows {
     /// A lamp record by the one registration rule (`LampRecord.validated`, the API's too),
     /// with errors that say where (`place`: e.g. `lamps.csv:3: `).
     static func record(
-        id: String, name: String?, latitude: Double?, longitude: Double?, wattage: Double?, groups: [String], where place: String
+        id: String, name: String?, latitude: Double?, longitude: Double?, wattage: Double?, groups: [String], cabinet: String?,
+        where place: String
     ) throws -> LampRecord {
         do {
-            return try LampRecord.validated(id: id, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: groups)
+            return try LampRecord.validated(
+                id: id, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: groups, cabinet: cabinet)
         } catch {
             throw DaemonExit.fail(place + error.message, DaemonExit.dataError)
         }

@@ -114,7 +114,7 @@ struct Run: AsyncParsableCommand {
             store: store, fleet: fleet, fleetKey: key.key, olderFleetKeys: key.older,
             keyFile: sources.lookup(.fleetKey) == nil ? key.source : nil, gateway: gatewayConfiguration,
             programCheckInterval: .seconds(settings.programCheckInterval), streamBuffer: settings.streamBuffer,
-            history: history, logger: logger)
+            history: history, faults: settings.faults, logger: logger)
         let gateway = controller.gateway
         let metrics = controller.metrics
 
@@ -363,6 +363,24 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Seconds between comparisons of each lamp's report with its program (default 60; SIGHUP reloads).")
     var programCheckInterval: Int?
 
+    @Option(help: "Fault detection: a lamp expected on that draws less (watts) has failed (default 1).")
+    var faultMinWatts: Double?
+
+    @Option(help: "Fault detection: percent a lit lamp's power may be off its wattage x level (linear in level) (default 25).")
+    var faultPowerTolerance: Double?
+
+    @Option(help: "Fault detection: more on/off switches than this in an hour is cycling (default 10).")
+    var faultMaxSwitches: Int?
+
+    @Option(help: "Fault detection: seconds offline or unreported while it should be lit before a lamp is dark at night (default 900).")
+    var faultDarkAfter: Int?
+
+    @Option(help: "Fault detection: seconds a fault must hold before its incident opens, and be gone before it clears (default 60).")
+    var faultHold: Int?
+
+    @Option(help: "Fault detection: the share of a cabinet's lamps (at least 3) going offline together that is one 'cabinet power lost' incident (default 0.8).")
+    var cabinetDarkShare: Double?
+
     @Option(help: "Where the first admin token is written when the database has none (default lamplighter.admin-token).")
     var adminTokenFile: String?
 
@@ -405,7 +423,9 @@ struct RunOptions: ParsableArguments {
             .auditRetention: auditRetention.map { "\($0)" },
             .energyRetention: energyRetention.map { "\($0)" },
             .tlsCertificate: tlsCertificate, .tlsKey: tlsKey,
-            .lampTLSClientCA: lampTLSClientCA,
+            .lampTLSClientCA: lampTLSClientCA, .faultMinWatts: faultMinWatts.map { "\($0)" },
+            .faultPowerTolerance: faultPowerTolerance.map { "\($0)" }, .faultMaxSwitches: faultMaxSwitches.map { "\($0)" },
+            .faultDarkAfter: faultDarkAfter.map { "\($0)" }, .faultHold: faultHold.map { "\($0)" }, .cabinetDarkShare: cabinetDarkShare.map { "\($0)" },
         ]
     }
 

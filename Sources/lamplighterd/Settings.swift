@@ -23,6 +23,8 @@ enum SettingKey: String, CaseIterable, Sendable {
     case eventRetention = "event-retention", auditRetention = "audit-retention", energyRetention = "energy-retention"
     case tlsCertificate = "tls-certificate", tlsKey = "tls-key", lampTLSClientCA = "lamp-tls-client-ca"
     case lampMinimumMinor = "lamp-minimum-minor"
+    case faultMinWatts = "fault-min-watts", faultPowerTolerance = "fault-power-tolerance", faultMaxSwitches = "fault-max-switches"
+    case faultDarkAfter = "fault-dark-after", faultHold = "fault-hold", cabinetDarkShare = "cabinet-dark-share"
 
     /// The environment variable, e.g. `LAMPLIGHTER_API_PORT`.
     var environment: String { "LAMPLIGHTER_" + rawValue.uppercased().replacingOccurrences(of: "-", with: "_") }

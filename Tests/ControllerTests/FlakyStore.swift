@@ -58,6 +58,12 @@ final class FlakyStore: FleetStoring {
         try real.addLamps(records, config: config, atMilliseconds: now)
     }
     func lamp(_ id: LampID) async throws -> StoredLamp? { try real.lamp(id) }
+    func saveIncidents(_ batch: [IncidentRecord], audit: AuditRecord?) async throws { try real.saveIncidents(batch, audit: audit) }
+    func incidents(state: IncidentState?, kind: FaultKind?, lamp: LampID?, cabinet: String?, limit: Int) async throws -> [IncidentRecord] {
+        try real.incidents(state: state, kind: kind, lamp: lamp, cabinet: cabinet, limit: limit)
+    }
+    func incident(_ id: Int64) async throws -> IncidentRecord? { try real.incident(id) }
+    func unresolvedIncidents() async throws -> (incidents: [IncidentRecord], highestID: Int64) { try real.unresolvedIncidents() }
     func loadAll() async throws -> [StoredLamp] { try real.loadAll() }
     func highestControlVersion() async throws -> UInt32 { try real.highestControlVersion() }
     func highestProgramRevision() async throws -> UInt32 { try real.highestProgramRevision() }

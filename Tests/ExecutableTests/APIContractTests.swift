@@ -168,6 +168,12 @@ struct OpenAPIContractTests {
         try await api.call("GET", "/api/v1/events", expect: 200)
         try await api.call("GET", "/api/v1/events?lamp=lamp-0001&kind=online&limit=5", expect: 200)
         try await api.call("GET", "/api/v1/events?limit=0", expect: 400)
+        // Incidents (no fault here: FaultEndToEndTests makes real ones).
+        try await api.call("GET", "/api/v1/incidents?state=open&kind=lamp-failure&lamp=lamp-0001&cabinet=C-1&limit=5", expect: 200)
+        try await api.call("GET", "/api/v1/incidents?kind=flicker", expect: 400)
+        try await api.call("GET", "/api/v1/incidents/999", expect: 404)
+        try await api.call("POST", "/api/v1/incidents/999/acknowledge", expect: 404)
+        try await api.call("POST", "/api/v1/incidents/999/resolve", expect: 404)
         try await api.call("GET", "/api/v1/stats", expect: 200)
 
         // Energy: rows once the writer has stored the lamps' first lit seconds (every 5 s).

@@ -1,4 +1,5 @@
 import CommandLineSupport
+import FleetCore
 import LampCSV
 import OperatorAPI
 import Testing
@@ -6,6 +7,16 @@ import Testing
 /// The pieces the command lines share, as values: the CSV format, "did you mean", negative numbers.
 @Suite("Command-line helpers")
 struct CommandLineUnitTests {
+    @Test("CSV: a cabinet column registers each lamp's cabinet; a cabinet that is not a name is refused naming the field")
+    func csvCabinet() throws {
+        let rows = try LampCSV.parse("id,cabinet,wattage\nq-1,C-7,40\nq-2,,40\n", file: "f.csv")
+        #expect(rows.map(\.registration.cabinet) == ["C-7", nil])
+        #expect { _ = try LampRecord.validated(id: "q-3", name: nil, latitude: nil, longitude: nil, wattage: nil, groups: [], cabinet: "C 7") } throws: {
+            ($0 as? FleetError)?.field == "cabinet"
+        }
+        #expect(try LampRecord.validated(id: "q-4", name: nil, latitude: nil, longitude: nil, wattage: nil, groups: [], cabinet: "C-7").cabinet == "C-7")
+    }
+
     @Test("CSV: quoted fields hold commas, quotes and line breaks; lines are counted across them")
     func csvQuoting() throws {
         let text = "id,name,latitude,longitude,groups\nq-1,\"Quay, north\",52.1,4.5,harbour;pier\nq-2,\"the \"\"old\"\"\nlamp\",,,\nq-3,,,,\n"

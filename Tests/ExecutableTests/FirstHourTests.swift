@@ -215,6 +215,8 @@ struct FirstHourTests {
             "--log-format": "json", "--cors-origin": "https://ops.example.org", "--map-tiles": "https://tiles.example.org/{z}/{x}/{y}.png",
             "--handshake-failures": "9", "--handshake-backoff": "9", "--event-retention": "9", "--audit-retention": "9",
             "--energy-retention": "9",
+            "--fault-min-watts": "2", "--fault-power-tolerance": "30", "--fault-max-switches": "9", "--fault-dark-after": "9", "--fault-hold": "9",
+            "--cabinet-dark-share": "0.5",
         ]
         let help = try ProductRunner.run("lamplighterd", ["run", "--help"]).stdout
         let flags = Set(help.matches(of: /--[a-z][a-z-]*[a-z]/).map { String($0.output) }).subtracting(["--help", "--version", "--config"])

@@ -18,7 +18,7 @@ struct LampctlTests {
             ("program show", "One program's file"), ("program list", "Every program"), ("program assign", "Run a program"),
             ("program preview", "A night of a program"), ("program delete", "Delete a program"), ("lamps add", "Register one lamp"),
             ("lamps import", "Register lamps from a CSV file"), ("lamps generate", "Register numbered lamps"),
-            ("lamps set", "Change a lamp's name, place or wattage"), ("lamps remove", "Remove lamps"), ("lamps list", "List lamps"), ("command", "Follow a command sent earlier"),
+            ("lamps set", "Change a lamp's name, place, wattage or cabinet"), ("lamps remove", "Remove lamps"), ("lamps list", "List lamps"), ("command", "Follow a command sent earlier"),
         ])
     func help(subcommand: String, abstract: String) throws {
         let output = try ProductRunner.run("lampctl", subcommand.split(separator: " ").map(String.init) + ["--help"])

@@ -1,0 +1,35 @@
+import Foundation
+import OperatorAPI
+import Testing
+
+/// Each lamp fault lampsim can inject becomes its incident, with real processes.
+@Suite("Lamp faults end to end", .serialized)
+struct LampFaultEndToEndTests {
+    @Test("a failed lamp, a lamp stuck on and a lamp drawing 50 % too much each open their incident")
+    func lampFaults() async throws {
+        let daemon = try Daemon(lamps: 4)
+        daemon.runArguments = ["--fault-hold", "2", "--report-interval", "1"]
+        try await daemon.start()
+        let simulator = try Simulator(daemon, count: 4, duration: 120, extra: ["--fail-lamps", "1", "--stuck-on", "1", "--power-drift", "50"])
+        try await waitUntil("4 lamps are online", explain: { simulator.lastLines() }) { try await daemon.onlineCount() == 4 }
+        for (lamp, action) in [("lamp-0001", "on"), ("lamp-0002", "off"), ("lamp-0003", "on"), ("lamp-0004", "on")] {
+            _ = try await daemon.command(CommandRequest(target: "lamp:\(lamp)", action: action))
+        }
+        let started = ContinuousClock.now
+        var incidents: [IncidentView] = []
+        try await waitUntil("three incidents open", timeout: .seconds(60), explain: { "\(incidents)\n" + simulator.lastLines() }) {
+            incidents = try await FaultEndToEndTests.incidents(daemon)
+            return incidents.count >= 3
+        }
+        print("three lamp incidents after \(ContinuousClock.now - started): \(incidents.map { "\($0.kind) \($0.lamp ?? "-"): \($0.detail)" })")
+        let byLamp = Dictionary(incidents.map { ($0.lamp ?? "", $0.kind) }, uniquingKeysWith: { a, b in a + "," + b })
+        #expect(byLamp == ["lamp-0001": "lamp-failure", "lamp-0002": "lit-by-day", "lamp-0003": "power-out-of-tolerance"], "\(incidents)")
+        let resolve = try ProductRunner.run("lampctl", ["incidents", "resolve", "\(incidents[0].id)"] + daemon.lampctlOptions)
+        #expect(resolve.status == 0 && resolve.stdout.contains("resolved by admin"), "\(resolve.stdout) \(resolve.stderr)")
+        let json = try ProductRunner.run("lampctl", ["incidents", "list", "--state", "open", "--json"] + daemon.lampctlOptions)
+        let open = try APICoding.decoder().decode([IncidentView].self, from: Data(json.stdout.utf8))
+        #expect(open.count == 2, "\(json.stdout)")
+        let (_, audit): (Int, [AuditView]?) = try await daemon.request("GET", "/audit?action=incident.resolve", body: nil as String?)
+        #expect(audit?.count == 1)
+    }
+}

@@ -571,7 +571,10 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
-        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        // Not `assumeIsolated()`: the unit tests drive this handler on an EmbeddedChannel from
+        // the test's threads, and an isolated callback on a completed write releases the
+        // future there at once; CI crashed once in EmbeddedEventLoop's promise bookkeeping.
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in context.close(promise: nil) }
     }
 
     private func finishPending() {

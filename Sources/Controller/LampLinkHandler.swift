@@ -392,12 +392,16 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "lamp.applied": "\(hello.appliedVersion)", "lamp.config": "\(hello.configVersion)",
                 "lamp.program": "\(hello.programRevision)", "desired.version": "\(desired.control.version)",
             ])
+            // Off the event loop, and nothing comes back to it: no promise of the link's loop
+            // is completed from the store's thread.
             let store = shared.store
             let logger = shared.logger
-            context.eventLoop.makeFutureWithTask {
-                try await store.reissueDesired(hello.lampID, desired, atMilliseconds: now)
-            }.whenFailure { error in
-                logger.warning("cannot store a desired state issued again", metadata: ["lamp.id": "\(hello.lampID)", "error": "\(error)"])
+            Task {
+                do {
+                    try await store.reissueDesired(hello.lampID, desired, atMilliseconds: now)
+                } catch {
+                    logger.warning("cannot store a desired state issued again", metadata: ["lamp.id": "\(hello.lampID)", "error": "\(error)"])
+                }
             }
         case .tooFarAhead(let reported):
             shared.counters.lampsAhead.add()

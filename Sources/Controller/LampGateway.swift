@@ -166,11 +166,10 @@ public final class LampGateway: Service, Sendable {
     /// Sends each lamp's new desired state (by slot) to its link, if it has one: one hop
     /// per event loop, not one per lamp.
     func deliver(_ states: [(Int, DesiredState)]) {
-        var byLoop: [ObjectIdentifier: (any EventLoop, [(NIOLoopBound<LampLinkHandler>, DesiredState)])] = [:]
-        for (position, handle) in shared.registry.handles(for: states.map(\.0)) {
-            byLoop[ObjectIdentifier(handle.eventLoop), default: (handle.eventLoop, [])].1.append((handle.handler, states[position].1))
+        let batches = LampGateway.perLoop(shared.registry.handles(for: states.map(\.0))) { position, handle in
+            (handle.handler, states[position].1)
         }
-        for (_, (loop, batch)) in byLoop {
+        for (loop, batch) in batches {
             loop.execute {
                 for (handler, desired) in batch {
                     handler.value.desiredChanged(desired)
@@ -182,17 +181,42 @@ public final class LampGateway: Service, Sendable {
     /// Hands a once request (identify, reboot) to the links of those of `slots` linked now;
     /// each link's machine sends it in turn and reports the answer to the command tracker.
     func requestOnce(_ slots: [Int], _ message: LampMessage) {
-        var byLoop: [ObjectIdentifier: (any EventLoop, [NIOLoopBound<LampLinkHandler>])] = [:]
-        for (_, handle) in shared.registry.handles(for: slots) {
-            byLoop[ObjectIdentifier(handle.eventLoop), default: (handle.eventLoop, [])].1.append(handle.handler)
-        }
-        for (_, (loop, batch)) in byLoop {
+        for (loop, batch) in LampGateway.perLoop(shared.registry.handles(for: slots), { $1.handler }) {
             loop.execute {
                 for handler in batch {
                     handler.value.requestOnce(message)
                 }
             }
         }
+    }
+
+    /// `handles` split by event loop, each made an item: one array per loop, sized once. The
+    /// loops are few (one per core), so finding a handle's loop is a short linear search; a
+    /// dictionary grown lamp by lamp cost a fleet command an allocation per lamp (issue 13).
+    static func perLoop<Item>(
+        _ handles: [(Int, LinkHandle)], _ item: (Int, LinkHandle) -> Item
+    ) -> [(any EventLoop, [Item])] {
+        var loops: [(loop: any EventLoop, count: Int)] = []
+        var loopOf: [Int] = []
+        loopOf.reserveCapacity(handles.count)
+        for (_, handle) in handles {
+            if let index = loops.firstIndex(where: { $0.loop === handle.eventLoop }) {
+                loops[index].count += 1
+                loopOf.append(index)
+            } else {
+                loops.append((handle.eventLoop, 1))
+                loopOf.append(loops.count - 1)
+            }
+        }
+        var batches: [(any EventLoop, [Item])] = loops.map { loop in
+            var items: [Item] = []
+            items.reserveCapacity(loop.count)
+            return (loop.loop, items)
+        }
+        for (index, (position, handle)) in handles.enumerated() {
+            batches[loopOf[index]].1.append(item(position, handle))
+        }
+        return batches
     }
 
     /// Closes the links of those of `slots` linked now (e.g. a removed lamp's).

@@ -120,7 +120,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let now = shared.clock.nowMilliseconds()
         switch frame.opcode {
         case .binary, .continuation:
-            switch assembler.add(frame) {
+            let payload = sweeper?.scratch.unmasked(frame) ?? frame.unmaskedData
+            switch assembler.add(frame, payload: payload) {
             case .message(let message):
                 received(message, now: now)
             case .incomplete:
@@ -168,9 +169,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         do {
             let message = try LampMessage.decode(buffer, peerMinorVersion: machine.peerMinorVersion)
-            var actions: [ConnectionStateMachine.Action] = []
-            machine.received(message, atMilliseconds: now, into: &actions)
-            run(actions)
+            runActions { machine.received(message, atMilliseconds: now, into: &$0) }
         } catch {
             let ref = buffer.withUnsafeReadableBytes { LampMessage.referenceForNack($0) }
             if error.code != "unknownType" || !machine.isLinked {
@@ -185,9 +184,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The operator changed this lamp's desired state.
     func desiredChanged(_ desired: DesiredState) {
-        var actions: [ConnectionStateMachine.Action] = []
-        machine.desiredChanged(desired, atMilliseconds: shared.clock.nowMilliseconds(), into: &actions)
-        run(actions)
+        let now = shared.clock.nowMilliseconds()
+        runActions { machine.desiredChanged(desired, atMilliseconds: now, into: &$0) }
         flush()
     }
 
@@ -219,9 +217,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     func tickIfDue() {
         let now = shared.clock.nowMilliseconds()
         guard machine.nextDueMilliseconds <= now else { return }
-        var actions: [ConnectionStateMachine.Action] = []
-        machine.tick(atMilliseconds: now, into: &actions)
-        run(actions)
+        runActions { machine.tick(atMilliseconds: now, into: &$0) }
         flush()
     }
 
@@ -243,6 +239,21 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     // MARK: Actions
+
+    /// Lets the machine append its actions to the loop's reused list, then runs them: the hot
+    /// path (a command, an ack, a status report) allocates no list of its own.
+    private func runActions(_ step: (inout [ConnectionStateMachine.Action]) -> Void) {
+        guard let scratch = sweeper?.scratch else {
+            var actions: [ConnectionStateMachine.Action] = []
+            step(&actions)
+            run(actions)
+            return
+        }
+        var actions = scratch.takeActions()
+        step(&actions)
+        run(actions)
+        scratch.giveBack(&actions)
+    }
 
     private func run(_ actions: [ConnectionStateMachine.Action]) {
         for action in actions {
@@ -611,9 +622,9 @@ struct MessageAssembler {
         self.maximumMessageSize = maximumMessageSize
     }
 
-    /// Adds a binary or continuation frame.
-    mutating func add(_ frame: WebSocketFrame) -> Outcome {
-        var data = frame.unmaskedData
+    /// Adds a binary or continuation frame whose unmasked payload is `payload`.
+    mutating func add(_ frame: WebSocketFrame, payload: ByteBuffer) -> Outcome {
+        var data = payload
         if frame.opcode == .binary {
             guard fragments == nil else {
                 return .refused(code: LampCloseCode.protocolError, reason: "new message inside a fragmented one", malformed: false)

@@ -1,12 +1,17 @@
+import FleetCore
 import NIOCore
 import NIOPosix
+import NIOWebSocket
 
 /// One per event loop: every sweep interval, calls ``LampLinkHandler/tick()`` on each link
 /// of that loop whose next due time has passed. One timer per loop instead of one (or three) per link keeps an
-/// idle link's memory to its socket and handler.
+/// idle link's memory to its socket and handler. Also holds the ``LinkScratch`` the loop's
+/// links borrow while they handle an event.
 final class LinkSweeper {
     private let eventLoop: any EventLoop
     private var links: [UInt64: LampLinkHandler] = [:]
+    /// Buffers the links of this loop reuse, one event at a time.
+    let scratch = LinkScratch()
 
     /// The sweeper of each loop, created on first use on that loop.
     /// Only ever read and written on the owning event loop's thread, so no two threads share
@@ -50,5 +55,52 @@ final class LinkSweeper {
         for link in links.values {
             link.tickIfDue()
         }
+    }
+}
+
+/// Working buffers shared by the links of one event loop. A loop handles one link's event at
+/// a time, so one set serves them all: a fleet command then allocates no action list and no
+/// unmasking copy per lamp (issue 13), and an idle link holds none of it.
+///
+/// Borrowing takes the buffer out and returns it afterwards, so an event that starts another
+/// on the same loop (an action that runs the machine again) only allocates its own.
+final class LinkScratch {
+    private var actions: [ConnectionStateMachine.Action] = []
+    /// The unmasked payload of the frame being handled.
+    private var payload = ByteBuffer()
+
+    /// The largest action list kept between events; a longer one is let go.
+    static let maximumKeptActions = 64
+    /// The largest payload buffer kept between frames (SPEC.md §10's message limit is larger;
+    /// a rare large message gets a buffer of its own).
+    static let maximumKeptPayloadBytes = 4096
+
+    /// An empty action list with room from earlier events.
+    func takeActions() -> [ConnectionStateMachine.Action] {
+        var taken: [ConnectionStateMachine.Action] = []
+        swap(&taken, &actions)
+        return taken
+    }
+
+    /// Hands an action list back for the next event.
+    func giveBack(_ list: inout [ConnectionStateMachine.Action]) {
+        guard list.capacity <= LinkScratch.maximumKeptActions, list.capacity > actions.capacity else { return }
+        list.removeAll(keepingCapacity: true)
+        swap(&list, &actions)
+    }
+
+    /// The frame's payload unmasked (RFC 6455 §5.3) in this loop's buffer, valid until the
+    /// next call: no copy of its own per frame. A caller that keeps it (a fragment) keeps a
+    /// reference, and the next call then writes into a new buffer.
+    func unmasked(_ frame: WebSocketFrame) -> ByteBuffer {
+        guard let key = frame.maskKey else { return frame.data }
+        if payload.capacity > LinkScratch.maximumKeptPayloadBytes {
+            payload = ByteBuffer()
+        }
+        payload.clear()
+        var data = frame.data
+        payload.writeBuffer(&data)
+        payload.webSocketUnmask(key)
+        return payload
     }
 }

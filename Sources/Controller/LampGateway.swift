@@ -83,9 +83,10 @@ public final class LampGateway: Service, Sendable {
             settle(.failure(failure))
             throw failure
         }
-        // One handler after NIO's frame decoder and encoder: LampLinkHandler reassembles
-        // fragments and answers decoder errors itself, so every read crosses two handlers
-        // fewer and an idle link holds two handler contexts fewer.
+        // After the upgrade a link's pipeline is NIO's frame encoder (for control frames) and
+        // LampLinkHandler, which parses the lamp's frames from the bytes, reassembles
+        // fragments and frames its own messages: every read crosses one handler, and an idle
+        // link holds no decoder.
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: configuration.maximumMessageSize,
             automaticErrorHandling: false,
@@ -94,8 +95,12 @@ public final class LampGateway: Service, Sendable {
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        LampLinkHandler(shared: shared))
+                    // The link handler reads the frames from the bytes itself: NIO's decoder
+                    // goes, and bytes it held, if any, reach the handler when it leaves.
+                    let pipeline = channel.pipeline.syncOperations
+                    let decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                    try pipeline.addHandler(LampLinkHandler(shared: shared))
+                    pipeline.removeHandler(context: decoder, promise: nil)
                 }
             })
         let bootstrap = ServerBootstrap(group: group)
@@ -284,16 +289,3 @@ final class RefuseNonUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
     }
 }
 
-/// RFC 6455's rules on a client's frames that NIO's decoder leaves to the application
-/// (issue 12: unmasked frames, RSV bits and opcode 3 were accepted silently). A lamp's link
-/// negotiates no extension, so each of these closes it with 1002 (SPEC.md §11).
-enum StrictFraming {
-    /// Why `frame` breaks RFC 6455 for a client's frame without extensions, or nil.
-    static func violation(_ frame: WebSocketFrame) -> String? {
-        if frame.maskKey == nil { return "unmasked client frame" }
-        if frame.rsv1 || frame.rsv2 || frame.rsv3 { return "RSV bits set without an extension" }
-        let opcode = UInt8(webSocketOpcode: frame.opcode)
-        if (0x3...0x7).contains(opcode) || (0xB...0xF).contains(opcode) { return "reserved opcode \(opcode)" }
-        return nil
-    }
-}

@@ -17,7 +17,7 @@ import Synchronization
 /// ``tickIfDue()`` a few times a second, so an idle link costs only its socket, its channel
 /// and this object.
 final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = WebSocketFrame
 
     private let shared: GatewayShared
@@ -29,6 +29,10 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var countedAsPending = false
     private var sweeper: LinkSweeper?
     private var assembler: MessageAssembler
+    /// The start of a frame whose rest has not arrived, in a buffer of its own.
+    private var partialFrame: ByteBuffer?
+    /// A frame broke a rule: the link is closing and reads nothing more.
+    private var inputRefused = false
     /// The writer generation in which this link last marked its lamp dirty.
     private var markedGeneration = UInt64.max
     /// Messages were written since the last flush: one flush (one syscall) per event handled
@@ -107,31 +111,54 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        switch error as? NIOWebSocketError {
-        case .invalidFrameLength:
-            shared.counters.linksClosedMalformed.add()
-            run(machine.refuse(code: LampCloseCode.messageTooBig, reason: "frame over the message size limit"))
-        case .fragmentedControlFrame, .multiByteControlFrameLength:
-            shared.counters.linksClosedMalformed.add()
-            run(machine.refuse(code: LampCloseCode.protocolError, reason: "invalid control frame"))
-        case nil:
-            log(.debug, "link error", ["error": "\(error)"])
-            context.close(promise: nil)
+        log(.debug, "link error", ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    /// The bytes of the lamp's frames, as the socket (or TLS) delivered them: parsed here
+    /// (``ClientFrameParser``), so a frame costs no decoder handler and no box of its own.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !inputRefused else { return }
+        var input = unwrapInboundIn(data)
+        if var partial = partialFrame {
+            partialFrame = nil
+            partial.writeBuffer(&input)
+            input = partial
+        }
+        while input.readableBytes > 0 {
+            switch ClientFrameParser.next(&input, maximumPayloadBytes: shared.configuration.maximumMessageSize) {
+            case .frame(let frame):
+                frameReceived(frame)
+            case .needMore:
+                // The rest of a frame comes in a later read: keep its start in a buffer of its
+                // own (the read's buffer goes back to NIO's pool). The parser refuses a frame
+                // over the limit from its header, so this holds at most one frame.
+                var kept = context.channel.allocator.buffer(capacity: input.readableBytes)
+                kept.writeBuffer(&input)
+                partialFrame = kept
+                return
+            case .refused(let refusal):
+                inputRefused = true
+                shared.counters.linksClosedMalformed.add()
+                switch refusal {
+                case .tooLong:
+                    run(machine.refuse(code: LampCloseCode.messageTooBig, reason: "frame over the message size limit"))
+                case .invalidControl:
+                    run(machine.refuse(code: LampCloseCode.protocolError, reason: "invalid control frame"))
+                case .violation(let reason):
+                    run(machine.refuse(code: LampCloseCode.protocolError, reason: reason))
+                }
+                return
+            }
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        if let violation = StrictFraming.violation(frame) {
-            shared.counters.linksClosedMalformed.add()
-            run(machine.refuse(code: LampCloseCode.protocolError, reason: violation))
-            return
-        }
+    private func frameReceived(_ frame: ClientFrame) {
         let now = shared.clock.nowMilliseconds()
         switch frame.opcode {
         case .binary, .continuation:
-            let payload = sweeper?.scratch.unmasked(frame) ?? frame.unmaskedData
-            switch assembler.add(frame, payload: payload) {
+            let payload = LinkScratch.unmasked(frame.payload, key: frame.maskKey, in: sweeper?.scratch)
+            switch assembler.add(opcode: frame.opcode, fin: frame.fin, payload: payload) {
             case .message(let message):
                 received(message, now: now)
             case .incomplete:
@@ -143,7 +170,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .text:
             run(machine.refuse(code: LampCloseCode.unsupportedData, reason: "text message"))
         case .ping:
-            pingPayload = frame.unmaskedData
+            pingPayload = LinkScratch.unmasked(frame.payload, key: frame.maskKey, in: nil)
             run(machine.pingReceived(atMilliseconds: now))
         case .pong:
             machine.frameReceived(atMilliseconds: now)
@@ -654,13 +681,13 @@ struct MessageAssembler {
     }
 
     /// Adds a binary or continuation frame whose unmasked payload is `payload`.
-    mutating func add(_ frame: WebSocketFrame, payload: ByteBuffer) -> Outcome {
+    mutating func add(opcode: WebSocketOpcode, fin: Bool, payload: ByteBuffer) -> Outcome {
         var data = payload
-        if frame.opcode == .binary {
+        if opcode == .binary {
             guard fragments == nil else {
                 return .refused(code: LampCloseCode.protocolError, reason: "new message inside a fragmented one", malformed: false)
             }
-            if frame.fin { return .message(data) }
+            if fin { return .message(data) }
             fragments = (data, 1)
             return .incomplete
         }
@@ -673,7 +700,7 @@ struct MessageAssembler {
             return .refused(code: LampCloseCode.messageTooBig, reason: "message over the size or fragment limit", malformed: true)
         }
         buffer.writeBuffer(&data)
-        if frame.fin {
+        if fin {
             fragments = nil
             return .message(buffer)
         }

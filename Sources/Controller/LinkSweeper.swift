@@ -1,7 +1,6 @@
 import FleetCore
 import NIOCore
 import NIOPosix
-import NIOWebSocket
 
 /// One per event loop: every sweep interval, calls ``LampLinkHandler/tick()`` on each link
 /// of that loop whose next due time has passed. One timer per loop instead of one (or three) per link keeps an
@@ -67,7 +66,7 @@ final class LinkSweeper {
 final class LinkScratch {
     private var actions: [ConnectionStateMachine.Action] = []
     /// The unmasked payload of the frame being handled.
-    private var payload = ByteBuffer()
+    fileprivate var payload = ByteBuffer()
 
     /// The largest action list kept between events; a longer one is let go.
     static let maximumKeptActions = 64
@@ -89,18 +88,22 @@ final class LinkScratch {
         swap(&list, &actions)
     }
 
-    /// The frame's payload unmasked (RFC 6455 §5.3) in this loop's buffer, valid until the
-    /// next call: no copy of its own per frame. A caller that keeps it (a fragment) keeps a
-    /// reference, and the next call then writes into a new buffer.
-    func unmasked(_ frame: WebSocketFrame) -> ByteBuffer {
-        guard let key = frame.maskKey else { return frame.data }
-        if payload.capacity > LinkScratch.maximumKeptPayloadBytes {
-            payload = ByteBuffer()
+    /// `payload` unmasked (RFC 6455 §5.3) in `scratch`'s buffer, valid until its next use:
+    /// no copy of its own per frame. A caller that keeps it (a fragment) keeps a reference,
+    /// and the next use then writes into a new buffer. Without a scratch (a ping's payload,
+    /// kept for the pong), a buffer of its own.
+    static func unmasked(_ payload: ByteBuffer, key: UInt32, in scratch: LinkScratch?) -> ByteBuffer {
+        var data = payload
+        guard let scratch else {
+            data.withUnsafeMutableReadableBytes { ClientFrame.unmask($0, key: key) }
+            return data
         }
-        payload.clear()
-        var data = frame.data
-        payload.writeBuffer(&data)
-        payload.webSocketUnmask(key)
-        return payload
+        if scratch.payload.capacity > LinkScratch.maximumKeptPayloadBytes {
+            scratch.payload = ByteBuffer()
+        }
+        scratch.payload.clear()
+        scratch.payload.writeBuffer(&data)
+        scratch.payload.withUnsafeMutableReadableBytes { ClientFrame.unmask($0, key: key) }
+        return scratch.payload
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 
 /// RFC 6455's rules on a client's frames, for the operator API's event stream (issue 12): an
 /// unmasked client frame was accepted silently there (swift-websocket checks RSV bits and
-/// opcodes, not the mask). The lamp port checks decoded frames (``StrictFraming``); here the
+/// opcodes, not the mask). The lamp port's ``ClientFrameParser`` applies the same rules; here the
 /// upgraded pipeline belongs to Hummingbird, so this handler reads the frame headers in the
 /// plain byte stream instead, in front of the HTTP decoder, and passes every byte on unchanged.
 ///

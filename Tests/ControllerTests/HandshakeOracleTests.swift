@@ -54,7 +54,7 @@ struct HandshakeOracleTests {
                 lampID: id, firmware: FirmwareVersion("t")!, capabilities: [.dimmable], appliedVersion: 0, configVersion: 1,
                 programRevision: 0, clock: 0, clientNonce: Nonce.random(), mac: .zero)
             hello.mac = key.helloMAC(for: hello, serverNonce: challenge.serverNonce)
-            try channel.writeInbound(WebSocketFrame(fin: true, opcode: .binary, maskKey: WebSocketMaskingKey([0, 0, 0, 0]), data: channel.allocator.buffer(bytes: LampMessage.hello(hello).bytes)))
+            try channel.writeInbound(clientFrameBytes(LampMessage.hello(hello).bytes))
             frames = []
             while let frame = try channel.readOutbound(as: WebSocketFrame.self) { frames.append(frame) }
             _ = try? channel.finish()

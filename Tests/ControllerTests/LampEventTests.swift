@@ -69,7 +69,7 @@ struct LampEventTests {
         func send(_ message: LampMessage, on channel: NIOAsyncTestingChannel) async throws {
             var bytes = message.bytes
             if links[ObjectIdentifier(channel)]?.welcomed == true { bytes = links[ObjectIdentifier(channel)]!.frames.sealed(bytes) }
-            try await channel.writeInbound(WebSocketFrame(fin: true, opcode: .binary, maskKey: WebSocketMaskingKey([0, 0, 0, 0]), data: channel.allocator.buffer(bytes: bytes)))
+            try await channel.writeInbound(clientFrameBytes(bytes))
         }
 
         /// Every protocol message the controller sent on `channel` since the last call, after

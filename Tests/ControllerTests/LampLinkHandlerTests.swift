@@ -28,7 +28,7 @@ struct LampLinkHandlerTests {
         /// Whether the welcome was read (frames after it carry tags).
         private var welcomed = false
         /// The minor of the lamp's hello: the layout of the controller's welcome.
-        private var minorVersion = LampProtocolVersion.minor
+        var minorVersion = LampProtocolVersion.minor
 
         init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048, minimumLampMinor: UInt8 = 0) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString).db").path
@@ -87,7 +87,7 @@ struct LampLinkHandlerTests {
         }
 
         func send(_ bytes: [UInt8], opcode: WebSocketOpcode = .binary, fin: Bool = true) throws {
-            try channel.writeInbound(WebSocketFrame(fin: fin, opcode: opcode, maskKey: WebSocketMaskingKey([0, 0, 0, 0]), data: channel.allocator.buffer(bytes: bytes)))
+            try channel.writeInbound(clientFrameBytes(bytes, opcode: opcode, fin: fin))
         }
 
         /// Reads the challenge and answers with a valid hello, in `pieces` fragments.
@@ -160,12 +160,62 @@ struct LampLinkHandlerTests {
         #expect(try text.closeCode() == LampCloseCode.unsupportedData)
     }
 
-    @Test("a frame over the size limit, reported by the decoder, closes with 1009")
+    @Test("a frame whose header announces more than the size limit closes with 1009 before its payload arrives")
     func oversizeFrame() throws {
+        // 16-bit and 64-bit length forms, masked; no payload follows.
+        for header: [UInt8] in [[0x82, 0xFE, 0x04, 0x01], [0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0]] {
+            let harness = try Harness()
+            _ = try harness.outbound()
+            try harness.channel.writeInbound(harness.channel.allocator.buffer(bytes: header))
+            #expect(try harness.closeCode() == LampCloseCode.messageTooBig)
+        }
+    }
+
+    @Test("frames split at every byte, and several in one read, are read whole and in order")
+    func framesAcrossReads() throws {
         let harness = try Harness()
-        _ = try harness.outbound()
-        harness.channel.pipeline.fireErrorCaught(NIOWebSocketError.invalidFrameLength)
-        #expect(try harness.closeCode() == LampCloseCode.messageTooBig)
+        guard case .challenge(let challenge)? = try harness.messages().first else { throw HarnessError() }
+        var hello = Hello(
+            lampID: LampLinkHandlerTests.lampID, firmware: FirmwareVersion("t")!, capabilities: [.dimmable],
+            appliedVersion: 0, configVersion: 1, programRevision: 0, clock: 0, clientNonce: Nonce.random(), mac: .zero)
+        hello.mac = LampLinkHandlerTests.fleetKey.lampKey(for: LampLinkHandlerTests.lampID).helloMAC(for: hello, serverNonce: challenge.serverNonce)
+        harness.minorVersion = hello.minorVersion
+        harness.frames = FrameAuthenticator(
+            lampKey: LampLinkHandlerTests.fleetKey.lampKey(for: LampLinkHandlerTests.lampID), role: .lamp,
+            clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
+        // A ping and the hello in two fragments, the whole stream fed one byte per read.
+        var stream = try clientFrameBytes([7, 7], opcode: .ping)
+        let bytes = LampMessage.hello(hello).bytes
+        var first = try clientFrameBytes(Array(bytes[..<10]), fin: false)
+        var rest = try clientFrameBytes(Array(bytes[10...]), opcode: .continuation)
+        stream.writeBuffer(&first)
+        stream.writeBuffer(&rest)
+        while let byte = stream.readSlice(length: 1) {
+            try harness.channel.writeInbound(byte)
+        }
+        let replies = try harness.messages()
+        guard case .welcome? = replies.first else {
+            Issue.record("no welcome: \(replies)")
+            return
+        }
+        #expect(harness.shared.registry.count == 1)
+    }
+
+    @Test("an unmasked frame, RSV bits, a reserved opcode and a fragmented or long control frame close with 1002")
+    func frameRules() throws {
+        let broken: [[UInt8]] = [
+            [0x82, 0x01, 0x05],  // unmasked
+            [0xC2, 0x81, 1, 2, 3, 4, 5],  // RSV1
+            [0x83, 0x81, 1, 2, 3, 4, 5],  // opcode 3
+            [0x09, 0x81, 1, 2, 3, 4, 5],  // a ping without FIN
+            [0x89, 0xFE, 0x00, 0x7E],  // a ping of 126 bytes
+        ]
+        for bytes in broken {
+            let harness = try Harness()
+            _ = try harness.outbound()
+            try harness.channel.writeInbound(harness.channel.allocator.buffer(bytes: bytes))
+            #expect(try harness.closeCode() == LampCloseCode.protocolError, "\(bytes)")
+        }
     }
 
     @Test("no hello before the deadline closes with 4002; a command before hello with 1008")

@@ -28,7 +28,7 @@ struct LampLinkHandlerTests {
         /// Whether the welcome was read (frames after it carry tags).
         private var welcomed = false
         /// The minor of the lamp's hello: the layout of the controller's welcome.
-        var minorVersion = LampProtocolVersion.minor
+        private var minorVersion = LampProtocolVersion.minor
 
         init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048, minimumLampMinor: UInt8 = 0) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString).db").path
@@ -92,6 +92,18 @@ struct LampLinkHandlerTests {
 
         /// Reads the challenge and answers with a valid hello, in `pieces` fragments.
         func authenticate(pieces: Int = 1, minorVersion: UInt8 = LampProtocolVersion.minor) throws -> [LampMessage] {
+            let bytes = try helloBytes(minorVersion: minorVersion)
+            let size = (bytes.count + pieces - 1) / pieces
+            for index in 0..<pieces {
+                let part = Array(bytes[min(bytes.count, index * size)..<min(bytes.count, (index + 1) * size)])
+                try send(part, opcode: index == 0 ? .binary : .continuation, fin: index == pieces - 1)
+            }
+            return try messages()
+        }
+
+        /// Reads the challenge and makes the valid hello that answers it (and the lamp's side
+        /// of the frame tags it sets up).
+        func helloBytes(minorVersion: UInt8 = LampProtocolVersion.minor) throws -> [UInt8] {
             guard case .challenge(let challenge)? = try messages().first else { throw HarnessError() }
             self.minorVersion = minorVersion
             var hello = Hello(
@@ -105,12 +117,16 @@ struct LampLinkHandlerTests {
                     lampKey: LampLinkHandlerTests.fleetKey.lampKey(for: LampLinkHandlerTests.lampID), role: .lamp,
                     clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
             }
-            let size = (bytes.count + pieces - 1) / pieces
-            for index in 0..<pieces {
-                let part = Array(bytes[min(bytes.count, index * size)..<min(bytes.count, (index + 1) * size)])
-                try send(part, opcode: index == 0 ? .binary : .continuation, fin: index == pieces - 1)
+            return bytes
+        }
+
+        /// Whether `replies` start with the welcome and the lamp is linked.
+        func expectWelcomed(_ replies: [LampMessage]) {
+            guard case .welcome? = replies.first else {
+                Issue.record("no welcome: \(replies)")
+                return
             }
-            return try messages()
+            #expect(shared.registry.count == 1)
         }
     }
 
@@ -119,12 +135,7 @@ struct LampLinkHandlerTests {
     @Test("a hello in three fragments is reassembled and welcomed")
     func fragmentedHello() throws {
         let harness = try Harness()
-        let replies = try harness.authenticate(pieces: 3)
-        guard case .welcome? = replies.first else {
-            Issue.record("no welcome: \(replies)")
-            return
-        }
-        #expect(harness.shared.registry.count == 1)
+        harness.expectWelcomed(try harness.authenticate(pieces: 3))
     }
 
     @Test("more than 16 fragments close the link with 1009")
@@ -174,18 +185,9 @@ struct LampLinkHandlerTests {
     @Test("frames split at every byte, and several in one read, are read whole and in order")
     func framesAcrossReads() throws {
         let harness = try Harness()
-        guard case .challenge(let challenge)? = try harness.messages().first else { throw HarnessError() }
-        var hello = Hello(
-            lampID: LampLinkHandlerTests.lampID, firmware: FirmwareVersion("t")!, capabilities: [.dimmable],
-            appliedVersion: 0, configVersion: 1, programRevision: 0, clock: 0, clientNonce: Nonce.random(), mac: .zero)
-        hello.mac = LampLinkHandlerTests.fleetKey.lampKey(for: LampLinkHandlerTests.lampID).helloMAC(for: hello, serverNonce: challenge.serverNonce)
-        harness.minorVersion = hello.minorVersion
-        harness.frames = FrameAuthenticator(
-            lampKey: LampLinkHandlerTests.fleetKey.lampKey(for: LampLinkHandlerTests.lampID), role: .lamp,
-            clientNonce: hello.clientNonce, serverNonce: challenge.serverNonce)
+        let bytes = try harness.helloBytes()
         // A ping and the hello in two fragments, the whole stream fed one byte per read.
         var stream = try clientFrameBytes([7, 7], opcode: .ping)
-        let bytes = LampMessage.hello(hello).bytes
         var first = try clientFrameBytes(Array(bytes[..<10]), fin: false)
         var rest = try clientFrameBytes(Array(bytes[10...]), opcode: .continuation)
         stream.writeBuffer(&first)
@@ -193,12 +195,7 @@ struct LampLinkHandlerTests {
         while let byte = stream.readSlice(length: 1) {
             try harness.channel.writeInbound(byte)
         }
-        let replies = try harness.messages()
-        guard case .welcome? = replies.first else {
-            Issue.record("no welcome: \(replies)")
-            return
-        }
-        #expect(harness.shared.registry.count == 1)
+        harness.expectWelcomed(try harness.messages())
     }
 
     @Test("an unmasked frame, RSV bits, a reserved opcode and a fragmented or long control frame close with 1002")

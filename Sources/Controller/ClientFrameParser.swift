@@ -9,13 +9,6 @@ struct ClientFrame {
     var maskKey: UInt32
     var payload: ByteBuffer
 
-    /// XORs `bytes` with `key` (RFC 6455 §5.3), from the payload's first byte. Here rather than
-    /// NIO's `WebSocketMaskingKey`, whose making from bytes allocated on every frame.
-    static func unmask(_ bytes: UnsafeMutableRawBufferPointer, key: UInt32) {
-        for index in bytes.indices {
-            bytes[index] ^= UInt8(truncatingIfNeeded: key >> (24 - 8 * (index & 3)))
-        }
-    }
 }
 
 /// Reads a lamp's WebSocket frames straight from the bytes the socket delivered, in the link

@@ -58,12 +58,12 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var frames: FrameAuthenticator?
     /// The context of NIO's frame encoder in this link's pipeline: a message written from it
     /// goes to the handlers before the encoder, so ``send(_:)`` writes whole frames built by
-    /// ``ServerFrame``. Nil in a pipeline without the encoder (the unit tests'), where
+    /// ``FrameBytes``. Nil in a pipeline without the encoder (the unit tests'), where
     /// messages go out as `WebSocketFrame`s.
     private var frameOutput: ChannelHandlerContext?
     /// Room in a message's buffer: the frame header, the longest message but a program page,
     /// and its tag (a program page grows its buffer once).
-    static let sendBufferBytes = 80
+    static let sendBufferBytes = 88
 
     init(shared: GatewayShared) {
         self.shared = shared
@@ -601,19 +601,19 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             // The whole frame in one buffer, written past NIO's encoder: one allocation less
             // per message, and one iovec instead of two.
             var buffer = context.channel.allocator.buffer(capacity: LampLinkHandler.sendBufferBytes)
-            let payloadStart = ServerFrame.reserveHeader(&buffer)
+            let payloadStart = FrameBytes.reserveHeader(&buffer)
             message.encode(into: &buffer)
             if sealed {
                 let tag = buffer.withUnsafeReadableBytes { frames!.seal(UnsafeRawBufferPointer(rebasing: $0[payloadStart...])) }
                 buffer.writeInteger(tag)
             }
-            if ServerFrame.writeHeader(&buffer, payloadStart: payloadStart) {
+            if FrameBytes.finish(&buffer, payloadStart: payloadStart) {
                 frameOutput.write(NIOAny(buffer), promise: nil)
                 unflushed = true
                 return
             }
             // Over 64 KiB: never a message of this protocol; NIO's encoder frames it.
-            buffer.moveReaderIndex(forwardBy: ServerFrame.headerRoom)
+            buffer.moveReaderIndex(forwardBy: FrameBytes.headerRoom)
             write(WebSocketFrame(fin: true, opcode: .binary, data: buffer))
             return
         }

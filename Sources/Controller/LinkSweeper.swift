@@ -1,4 +1,5 @@
 import FleetCore
+import LampProtocolNIO
 import NIOCore
 import NIOPosix
 
@@ -95,7 +96,7 @@ final class LinkScratch {
     static func unmasked(_ payload: ByteBuffer, key: UInt32, in scratch: LinkScratch?) -> ByteBuffer {
         var data = payload
         guard let scratch else {
-            data.withUnsafeMutableReadableBytes { ClientFrame.unmask($0, key: key) }
+            data.withUnsafeMutableReadableBytes { FrameBytes.mask($0, key: key) }
             return data
         }
         if scratch.payload.capacity > LinkScratch.maximumKeptPayloadBytes {
@@ -103,7 +104,7 @@ final class LinkScratch {
         }
         scratch.payload.clear()
         scratch.payload.writeBuffer(&data)
-        scratch.payload.withUnsafeMutableReadableBytes { ClientFrame.unmask($0, key: key) }
+        scratch.payload.withUnsafeMutableReadableBytes { FrameBytes.mask($0, key: key) }
         return scratch.payload
     }
 }

@@ -65,7 +65,7 @@ public final class FleetController: Sendable {
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: FleetKeyRing(current: fleetKey, older: olderFleetKeys), metrics: metrics,
             clock: clock, group: group, logger: logger)
-        faultWatch = FaultWatch(fleet: fleet, store: store, thresholds: faults, clock: clock, logger: logger)
+        faultWatch = FaultWatch(fleet: fleet, store: store, thresholds: faults, clock: clock, events: events, logger: logger)
         service = FleetService(
             store: store, fleet: fleet, gateway: gateway, events: events, metrics: metrics, clock: clock,
             reportIntervalSeconds: configuration.reportIntervalSeconds, mutations: mutations, keyFile: keyFile, faults: faultWatch,

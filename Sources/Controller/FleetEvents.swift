@@ -35,11 +35,15 @@ public final class FleetEvents: Sendable {
         switch event {
         case .command(let snapshot, _):
             hub.publishCommand(snapshot.target, event: FleetEvents.streamEvent(event, atMilliseconds: now))
+        case .incident(let incident) where event.lampID == nil:
+            // A cabinet's incident: on the fleet channel (no lamp or group channel names a cabinet).
+            hub.publishFleet(FleetEvents.streamEvent(.incident(incident), atMilliseconds: now))
         default:
             guard let lampID = event.lampID else { return }
             let fleet = self.fleet
             let isStatus: Bool
             if case .status = event { isStatus = true } else { isStatus = false }
+            let slot = slot ?? fleet.withModel { $0.slot(of: lampID) }
             hub.publishLamp(
                 lampID, isStatus: isStatus, atMilliseconds: now,
                 groups: { slot.map { fleet.groups(of: $0) } ?? [] },
@@ -69,6 +73,8 @@ public final class FleetEvents: Sendable {
             stream.raised = lampEvent.kind == .faultRaised
         case .command(let snapshot, _):
             stream.command = CommandProgress(snapshot)
+        case .incident(let incident):
+            stream.incident = FleetService.view(incident)
         case .online, .offline:
             break
         default:

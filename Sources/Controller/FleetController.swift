@@ -21,6 +21,8 @@ public final class FleetController: Sendable {
     public let hub: EventHub
     /// The one way events are stored and published.
     public let events: FleetEvents
+    /// Delivers events to webhooks (nil: a store without webhook tables).
+    public let webhooks: WebhookDispatcher?
     /// The one order of changes to lamps, groups and programs (store and memory together).
     public let mutations: FleetMutations
     /// The lamps' side.
@@ -45,7 +47,7 @@ public final class FleetController: Sendable {
         store: any FleetStoring, fleet: FleetState, fleetKey: FleetKey, olderFleetKeys: [FleetKey] = [], keyFile: String? = nil,
         gateway configuration: GatewayConfiguration,
         programCheckInterval: Duration = .seconds(60), streamBuffer: Int = 4096, history historyLimits: HistoryLimits = HistoryLimits(),
-        metrics: ControllerMetrics = ControllerMetrics(), faults: FaultThresholds = FaultThresholds(),
+        metrics: ControllerMetrics = ControllerMetrics(), faults: FaultThresholds = FaultThresholds(), webhookLimits: WebhookLimits = WebhookLimits(),
         clock: any FleetClock = SystemClock(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.store = store
@@ -54,7 +56,11 @@ public final class FleetController: Sendable {
         self.clock = clock
         writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
         hub = EventHub(bufferLimit: streamBuffer)
-        events = FleetEvents(writer: writer, hub: hub, fleet: fleet)
+        let webhooks = (store as? any WebhookStoring).map {
+            WebhookDispatcher(store: $0, fleet: fleet, limits: webhookLimits, clock: clock, group: group, logger: logger)
+        }
+        self.webhooks = webhooks
+        events = FleetEvents(writer: writer, hub: hub, fleet: fleet, webhooks: webhooks)
         let counters = GatewayCounters()
         let mutations = FleetMutations()
         self.mutations = mutations
@@ -75,8 +81,11 @@ public final class FleetController: Sendable {
     }
 
     /// The services to run beside the operator API: the writer, the event committer, the
-    /// program watch, the fault watch, the progress publisher, the history keeper and the lamp gateway.
-    public var services: [any Service] { [writer, eventCommitter, programWatch, faultWatch, progress, history, gateway] }
+    /// program watch, the fault watch, the progress publisher, the history keeper, the lamp
+    /// gateway and the webhook dispatcher.
+    public var services: [any Service] {
+        [writer, eventCommitter, programWatch, faultWatch, progress, history, gateway] + (webhooks.map { [$0] } ?? [])
+    }
 }
 
 /// A few times a second, publishes the `command.progress` events that the tracker's rate

@@ -12,9 +12,12 @@ public final class FleetEvents: Sendable {
     let writer: ReportedStateWriter
     let hub: EventHub
     let fleet: FleetState
+    /// Delivers events to webhooks (nil: a store without webhooks).
+    let webhooks: WebhookDispatcher?
 
-    /// Events stored through `writer`, streamed through `hub`.
-    init(writer: ReportedStateWriter, hub: EventHub, fleet: FleetState) {
+    /// Events stored through `writer`, streamed through `hub`, offered to `webhooks`.
+    init(writer: ReportedStateWriter, hub: EventHub, fleet: FleetState, webhooks: WebhookDispatcher? = nil) {
+        self.webhooks = webhooks
         self.writer = writer
         self.hub = hub
         self.fleet = fleet
@@ -31,6 +34,7 @@ public final class FleetEvents: Sendable {
 
     /// Offers an event to the live stream only (a lamp's event, once the committer stored it).
     func publish(_ event: FleetEvent, slot: Int? = nil, atMilliseconds now: UInt64) {
+        webhooks?.offer(event, atMilliseconds: now)
         guard hub.isActive else { return }
         switch event {
         case .command(let snapshot, _):
@@ -43,10 +47,13 @@ public final class FleetEvents: Sendable {
             let fleet = self.fleet
             let isStatus: Bool
             if case .status = event { isStatus = true } else { isStatus = false }
-            let slot = slot ?? fleet.withModel { $0.slot(of: lampID) }
             hub.publishLamp(
                 lampID, isStatus: isStatus, atMilliseconds: now,
-                groups: { slot.map { fleet.groups(of: $0) } ?? [] },
+                groups: {
+                    // An event emitted without its slot (an incident's) finds it only if a group channel asks.
+                    if let slot { return fleet.groups(of: slot) }
+                    return fleet.withModel { model in model.slot(of: lampID).map { model.groups(of: $0) } } ?? []
+                },
                 make: { FleetEvents.streamEvent(event, atMilliseconds: now) })
         }
     }

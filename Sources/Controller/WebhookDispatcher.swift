@@ -37,6 +37,11 @@ public final class WebhookDispatcher: Service, Sendable {
     private let inFlight = Mutex<(ids: Set<Int64>, perWebhook: [Int64: Int])>(([], [:]))
     /// Time between outbox writes (and looks for due deliveries).
     let flushInterval: Duration
+    /// Set when the outbox may have new work (a write, an attempt's end): the next loop looks
+    /// at once; otherwise it looks every ``idlePoll`` (retries coming due, replays).
+    private let changed = Atomic<Bool>(true)
+    /// How often an idle dispatcher looks for due deliveries.
+    static let idlePoll: Duration = .milliseconds(500)
     /// Offered deliveries held in memory at most, between two writes.
     static let bufferLimit = 100_000
 
@@ -124,13 +129,17 @@ public final class WebhookDispatcher: Service, Sendable {
         let client = makeClient()
         await withDiscardingTaskGroup { group in
             var lastDepth = ContinuousClock.now - .seconds(10)
+            var lastPoll = ContinuousClock.now - .seconds(10)
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 await flush()
                 if ContinuousClock.now - lastDepth >= .seconds(1) {
                     lastDepth = ContinuousClock.now
                     if let depths = try? await store.outboxDepths() { depth.record(depths.values.reduce(0, +)) }
                 }
-                if hookCount.load(ordering: .relaxed) > 0 {
+                if hookCount.load(ordering: .relaxed) > 0,
+                    changed.exchange(false, ordering: .relaxed) || ContinuousClock.now - lastPoll >= Self.idlePoll
+                {
+                    lastPoll = ContinuousClock.now
                     await startDue(in: &group, client: client)
                 }
                 do {
@@ -156,6 +165,7 @@ public final class WebhookDispatcher: Service, Sendable {
         guard !batch.isEmpty else { return }
         do {
             let refused = try await store.enqueueDeliveries(batch, capacity: limits.outboxCapacity)
+            changed.store(true, ordering: .relaxed)
             for (webhook, count) in refused {
                 dropped.increment(by: count)
                 logger.warning(
@@ -196,6 +206,7 @@ public final class WebhookDispatcher: Service, Sendable {
                     state.ids.remove(delivery.id)
                     state.perWebhook[hook.id, default: 1] -= 1
                 }
+                changed.store(true, ordering: .relaxed)
             }
         }
     }

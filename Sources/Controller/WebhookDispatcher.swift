@@ -33,8 +33,19 @@ public final class WebhookDispatcher: Service, Sendable {
     /// The webhooks, as stored.
     private let hooks = Mutex<[WebhookRecord]>([])
     private let hookCount = Atomic<Int>(0)
-    /// Deliveries being attempted, and how many per webhook.
-    private let inFlight = Mutex<(ids: Set<Int64>, perWebhook: [Int64: Int])>(([], [:]))
+    /// Deliveries being attempted, how many per webhook, and the attempts that ended during
+    /// the current look at the outbox (``Attempts``).
+    private let inFlight = Mutex(Attempts())
+
+    /// What is being attempted. A look at the outbox reads a snapshot: an attempt that ends
+    /// (and stores its outcome) after the look began is still pending in that snapshot, and
+    /// must not be started again from it (that sent a delivered one twice).
+    struct Attempts {
+        var ids: Set<Int64> = []
+        var perWebhook: [Int64: Int] = [:]
+        /// Attempts ended since the current look began.
+        var ended: Set<Int64> = []
+    }
     /// Time between outbox writes (and looks for due deliveries).
     let flushInterval: Duration
     /// Set when the outbox may have new work (a write, an attempt's end): the next loop looks
@@ -181,6 +192,8 @@ public final class WebhookDispatcher: Service, Sendable {
     /// Starts an attempt for each due delivery not in flight, within the concurrency limits
     /// (the outbox is read here, in this service's task).
     private func startDue(in group: inout DiscardingTaskGroup, client: HTTPClient) async {
+        // Attempts that ended before this look stored their outcome before it: the snapshot has it.
+        inFlight.withLock { $0.ended.removeAll() }
         let due: [DeliveryRecord]
         do {
             due = try await store.dueDeliveries(atMilliseconds: clock.nowMilliseconds(), limit: limits.concurrentAttempts * 4)
@@ -192,7 +205,7 @@ public final class WebhookDispatcher: Service, Sendable {
         for delivery in due {
             guard let hook = byID[delivery.webhookID] else { continue }
             let claimed = inFlight.withLock { state -> Bool in
-                guard !state.ids.contains(delivery.id), state.ids.count < limits.concurrentAttempts,
+                guard !state.ids.contains(delivery.id), !state.ended.contains(delivery.id), state.ids.count < limits.concurrentAttempts,
                     state.perWebhook[hook.id, default: 0] < limits.concurrentAttemptsPerWebhook
                 else { return false }
                 state.ids.insert(delivery.id)
@@ -205,6 +218,7 @@ public final class WebhookDispatcher: Service, Sendable {
                 inFlight.withLock { state in
                     state.ids.remove(delivery.id)
                     state.perWebhook[hook.id, default: 1] -= 1
+                    state.ended.insert(delivery.id)
                 }
                 changed.store(true, ordering: .relaxed)
             }

@@ -12,6 +12,10 @@ struct LampFaultEndToEndTests {
         try await daemon.start()
         let simulator = try Simulator(daemon, count: 4, duration: 120, extra: ["--fail-lamps", "1", "--stuck-on", "1", "--power-drift", "50"])
         try await waitUntil("4 lamps are online", explain: { simulator.lastLines() }) { try await daemon.onlineCount() == 4 }
+        // A webhook gets the incidents too (a real receiver that checks the signatures).
+        let receiver = try await WebhookReceiver(secret: WebhookTests.secret)
+        defer { Task { await receiver.close() } }
+        _ = try WebhookTests.add(daemon, receiver.url, events: "incident.*")
         // The live stream carries the incidents: the fleet channel all of them, a lamp's channel only that lamp's.
         let fleetWatcher = try EventStreamTests.Watcher(["fleet", "--json", "--seconds", "90"] + daemon.lampctlOptions)
         let lampWatcher = try EventStreamTests.Watcher(["lamp:lamp-0002", "--json", "--seconds", "90"] + daemon.lampctlOptions)
@@ -57,6 +61,11 @@ struct LampFaultEndToEndTests {
         // lamp:lamp-0002's channel: its own incident (lit by day) and no other lamp's.
         let lampIncidents = lampWatcher.events.filter { $0.type.hasPrefix("incident.") }
         #expect(!lampIncidents.isEmpty && lampIncidents.allSatisfy { $0.lamp == "lamp-0002" && $0.incident?.kind == "lit-by-day" }, "\(lampIncidents)")
+        try await waitUntil("the webhook got the three incidents and the resolution", explain: { "\(receiver.received.map(\.type))" }) {
+            let types = receiver.accepted.map(\.type)
+            return types.filter { $0 == "incident.opened" }.count == 3 && types.contains("incident.resolved")
+        }
+        #expect(receiver.received.allSatisfy { $0.signatureValid && $0.body.contains("\"incident\":{") })
         daemon.stop()
         let text = textWatcher.finish().lines.filter { $0.contains("incident.") }
         #expect(text.contains { $0.contains("incident.opened  lamp-0001  incident ") && $0.contains("lamp-failure") }, "\(text)")

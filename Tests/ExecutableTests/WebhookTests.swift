@@ -144,6 +144,27 @@ struct WebhookTests {
         #expect(text.contains("lamplighter_webhook_outbox_depth"))
     }
 
+    @Test("throughput: 200 lamps linking give 200 deliveries, each lamp's in order; figures printed")
+    func throughput() async throws {
+        let receiver = try await WebhookReceiver(secret: Self.secret)
+        defer { Task { await receiver.close() } }
+        let daemon = try Daemon(lamps: 200)
+        try await daemon.start()
+        let webhook = try Self.add(daemon, receiver.url, events: "lamp.online")
+        let started = ContinuousClock.now
+        let simulator = try Simulator(daemon, count: 200, duration: 60)
+        try await waitUntil("200 lamps are online", explain: { simulator.lastLines() }) { try await daemon.onlineCount() == 200 }
+        let online = ContinuousClock.now
+        try await waitUntil("200 deliveries accepted", timeout: .seconds(60), explain: { "\(receiver.accepted.count)" }) {
+            receiver.accepted.count >= 200
+        }
+        let done = ContinuousClock.now
+        let log = try await Self.deliveries(daemon, webhook.id)
+        Self.checkExactlyOnceInOrder(receiver, log)
+        let seconds = Double((done - started).components.attoseconds) / 1e18 + Double((done - started).components.seconds)
+        print("200 lamp.online deliveries: all online after \(online - started), all delivered after \(done - started) (\(Int(200 / seconds)) deliveries/s including the lamps' linking)")
+    }
+
     @Test("bad webhooks are refused at creation with 400 naming the field; only admin may add; limits hold; replay and remove")
     func creationAndLimits() async throws {
         let daemon = try Daemon(lamps: 1)

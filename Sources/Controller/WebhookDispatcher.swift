@@ -141,11 +141,16 @@ public final class WebhookDispatcher: Service, Sendable {
         await withDiscardingTaskGroup { group in
             var lastDepth = ContinuousClock.now - .seconds(10)
             var lastPoll = ContinuousClock.now - .seconds(10)
+            var lastPrune = ContinuousClock.now - .seconds(7200)
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 await flush()
                 if ContinuousClock.now - lastDepth >= .seconds(1) {
                     lastDepth = ContinuousClock.now
                     if let depths = try? await store.outboxDepths() { depth.record(depths.values.reduce(0, +)) }
+                }
+                if ContinuousClock.now - lastPrune >= .seconds(3600) {
+                    lastPrune = ContinuousClock.now
+                    await prune()
                 }
                 if hookCount.load(ordering: .relaxed) > 0,
                     changed.exchange(false, ordering: .relaxed) || ContinuousClock.now - lastPoll >= Self.idlePoll
@@ -165,6 +170,17 @@ public final class WebhookDispatcher: Service, Sendable {
             group.cancelAll()
         }
         try? await client.shutdown()
+    }
+
+    /// Deletes deliveries that ended longer than ``WebhookLimits/deliveryRetentionMilliseconds`` ago (hourly).
+    func prune() async {
+        let now = clock.nowMilliseconds()
+        do {
+            let pruned = try await store.pruneDeliveries(endedBefore: now - min(now, limits.deliveryRetentionMilliseconds))
+            if pruned > 0 { logger.info("pruned webhook deliveries", metadata: ["deliveries": "\(pruned)"]) }
+        } catch {
+            logger.error("pruning webhook deliveries failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Writes the buffered deliveries to the outbox (kept in memory for the next try if it fails).

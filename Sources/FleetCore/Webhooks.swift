@@ -185,6 +185,8 @@ public struct WebhookLimits: Sendable, Hashable {
     public var concurrentAttemptsPerWebhook = 8
     /// How long a URL may be.
     public var maximumURLLength = 2048
+    /// How long delivered and failed deliveries stay in the log (pending ones stay until they end).
+    public var deliveryRetentionMilliseconds: UInt64 = 7 * 24 * 3_600_000
 
     /// The defaults.
     public init() {}
@@ -224,4 +226,6 @@ public protocol WebhookStoring: Sendable {
     func replayDelivery(_ id: Int64, webhook: Int64, atMilliseconds now: UInt64, audit: AuditRecord) async throws -> DeliveryRecord?
     /// Pending deliveries per webhook.
     func outboxDepths() async throws -> [Int64: Int]
+    /// Deletes delivered and failed deliveries that ended before `cutoff`; how many.
+    func pruneDeliveries(endedBefore cutoff: UInt64) async throws -> Int
 }

@@ -168,6 +168,14 @@ extension FleetStore: WebhookStoring {
         }
     }
 
+    public func pruneDeliveries(endedBefore cutoff: UInt64) throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM webhook_delivery WHERE state != 'pending' AND finished_at < ?", arguments: [Int64(clamping: cutoff)])
+            return db.changesCount
+        }
+    }
+
     static func delivery(_ row: Row) throws -> DeliveryRecord {
         let stateText: String = row["state"]
         guard let state = DeliveryState(rawValue: stateText) else {

@@ -66,6 +66,24 @@ struct WebhookStoreTests {
         #expect(try store.deliveries(webhook: full.id, limit: 10).isEmpty)
     }
 
+    @Test("ended deliveries are pruned after the retention; pending ones stay")
+    func prune() throws {
+        let (store, _) = try FleetStoreTests.temporaryStore()
+        let hook = try Self.hook(store)
+        let batch = ["a", "b", "c"].map { NewDelivery(webhookID: hook.id, lamp: $0, type: "lamp.online", event: "{}", atMilliseconds: 1) }
+        _ = try store.enqueueDeliveries(batch, capacity: 10)
+        var due = try store.dueDeliveries(atMilliseconds: 10, limit: 10)
+        due[0].state = .delivered
+        due[0].finishedAtMilliseconds = 100
+        due[1].state = .failed
+        due[1].finishedAtMilliseconds = 300
+        try store.saveAttempt(due[0])
+        try store.saveAttempt(due[1])
+        #expect(try store.pruneDeliveries(endedBefore: 200) == 1)
+        #expect(try store.pruneDeliveries(endedBefore: 1000) == 1)
+        #expect(try store.deliveries(webhook: hook.id, limit: 10).map(\.state) == [.pending])
+    }
+
     @Test("at most `maximum` webhooks")
     func maximum() throws {
         let (store, _) = try FleetStoreTests.temporaryStore()

@@ -79,6 +79,19 @@ struct WebhookTests {
             let types = receiver.accepted.filter { $0.lamp == lamp }.map(\.type)
             #expect(types == ["lamp.online", "lamp.offline", "lamp.online", "lamp.offline"], "\(lamp): \(types)")
         }
+        if !kill {
+            // lampctl shows the log and replays a delivery: the receiver gets it again, same id.
+            let replayed = try #require(log.last)
+            let listed = try ProductRunner.run("lampctl", ["webhooks", "deliveries", "\(webhook.id)"] + daemon.lampctlOptions)
+            #expect(listed.status == 0 && listed.stdout.contains("delivered") && listed.stdout.contains("HTTP 204"), "\(listed.stdout)")
+            let replay = try ProductRunner.run("lampctl", ["webhooks", "replay", "\(webhook.id)", "\(replayed.id)"] + daemon.lampctlOptions)
+            #expect(replay.status == 0 && replay.stdout.contains("delivery \(replayed.id)"), "\(replay.stdout) \(replay.stderr)")
+            try await waitUntil("the replayed delivery arrives again") { receiver.accepted.filter { $0.delivery == replayed.id }.count == 2 }
+            let shown = try ProductRunner.run("lampctl", ["webhooks", "show", "\(webhook.id)"] + daemon.lampctlOptions)
+            #expect(shown.status == 0 && shown.stdout.contains(receiver.url) && !shown.stdout.contains(Self.secret), "\(shown.stdout)")
+            let (_, audit): (Int, [AuditView]?) = try await daemon.request("GET", "/audit?action=webhook.replay", body: nil as String?)
+            #expect(audit?.count == 1)
+        }
         let body = try #require(receiver.accepted.first?.body)
         #expect(body.hasPrefix("{\"delivery\":") && body.contains("\"webhook\":\(webhook.id)") && body.contains("\"type\":\"lamp."), "\(body)")
     }

@@ -80,11 +80,12 @@ public final class FleetController: Sendable {
         progress = CommandProgressPublisher(fleet: fleet, events: events, clock: clock)
     }
 
-    /// The services to run beside the operator API: the writer, the event committer, the
-    /// program watch, the fault watch, the progress publisher, the history keeper, the lamp
-    /// gateway and the webhook dispatcher.
+    /// The services to run beside the operator API: the webhook dispatcher, the writer, the
+    /// event committer, the program watch, the fault watch, the progress publisher, the history
+    /// keeper and the lamp gateway. A graceful stop ends them in reverse order: the dispatcher
+    /// last, so the `lamp.offline` events of the gateway's closing reach its outbox.
     public var services: [any Service] {
-        [writer, eventCommitter, programWatch, faultWatch, progress, history, gateway] + (webhooks.map { [$0] } ?? [])
+        (webhooks.map { [$0] } ?? []) + [writer, eventCommitter, programWatch, faultWatch, progress, history, gateway]
     }
 }
 

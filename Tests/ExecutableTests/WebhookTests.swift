@@ -106,6 +106,24 @@ struct WebhookTests {
         try await restartInRetries(kill: true)
     }
 
+    @Test("a graceful stop with lamps linked: the lamp.offline events of its own shutdown are delivered after the restart")
+    func offlineAtShutdown() async throws {
+        let receiver = try await WebhookReceiver(secret: Self.secret)
+        defer { Task { await receiver.close() } }
+        let daemon = try Daemon(lamps: 2)
+        try await daemon.start()
+        _ = try Self.add(daemon, receiver.url, events: "lamp.offline")
+        let simulator = try Simulator(daemon, count: 2, duration: 60)
+        try await waitUntil("2 lamps are online", explain: { simulator.lastLines() }) { try await daemon.onlineCount() == 2 }
+        daemon.stop()
+        _ = try simulator.finish()
+        try await daemon.start()
+        try await waitUntil("both lamps' lamp.offline arrive", explain: { "\(receiver.received.map(\.type))" }) {
+            Set(receiver.accepted.compactMap(\.lamp)) == ["lamp-0001", "lamp-0002"]
+        }
+        #expect(receiver.accepted.count == 2 && receiver.accepted.allSatisfy { $0.type == "lamp.offline" })
+    }
+
     @Test("a stalled receiver times out and holds up no other webhook; a refused connection and a huge answer are handled")
     func hostileReceivers() async throws {
         let stalled = try await WebhookReceiver(secret: Self.secret, behaviour: .stall)

@@ -107,6 +107,8 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                // Webhook deliveries (http:// and https:// with the system's trust store).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ] + nio,
             resources: [.copy("Resources/openapi.json"), .copy("Resources/dashboard")],
             swiftSettings: swiftSettings),
@@ -175,7 +177,7 @@ let package = Package(
             dependencies: [
                 "lamplighterd", "lampctl", "lampsim", "OperatorAPI", "OperatorClient", "LampCSV", "CommandLineSupport", "LampProtocol",
                 "LampAuth",
-            ],
+            ] + nio,
             swiftSettings: swiftSettings),
     ]
 )

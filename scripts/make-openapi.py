@@ -32,7 +32,7 @@ OUTPUT = os.path.join(ROOT, "Sources", "Controller", "Resources", "openapi.json"
 # Bodies the server decodes (requests and stream requests): their optionals may also be null.
 REQUEST_TYPES = {
     "LampRegistration", "LampUpdate", "GroupCreate", "GroupMembersChange", "CommandRequest", "TokenCreate", "ProgramSave",
-    "ProgramAssign", "StreamRequest", "RekeyRequest",
+    "ProgramAssign", "StreamRequest", "RekeyRequest", "WebhookCreate",
 }
 ROLES = ["viewer", "operator", "admin"]
 # Closed sets of values, where the server checks them (requests) or only ever sends these.
@@ -307,6 +307,23 @@ PATHS = {
     "/api/v1/incidents/{id}/resolve": {
         "post": op("Resolve an incident by hand; if its fault still holds, a new incident opens only once the fault clears and "
                    "is raised again. Audited", "operator", ok(ref("IncidentView")), [pp("id")], codes=("401", "403", "404", "409"))},
+    "/api/v1/webhooks": {
+        "get": op("Every webhook (never its secret), with the deliveries waiting in its outbox", "operator", ok(arr(ref("WebhookView")))),
+        "post": op("Add a webhook: events matching its event types and targets are POSTed to its URL, signed "
+                   "(Lamplighter-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">), retried with backoff, in order per "
+                   "lamp. The answer is the only place its secret is shown. At most 32 webhooks (409). Audited", "admin",
+                   ok(ref("WebhookView"), "201", "Created"), body=ref("WebhookCreate"), codes=("400", "401", "403", "409", "413"))},
+    "/api/v1/webhooks/{id}": {
+        "get": op("One webhook", "operator", ok(ref("WebhookView")), [pp("id")], codes=("401", "403", "404")),
+        "delete": op("Remove a webhook and its outbox. Audited", "admin", {"204": {"description": "Removed"}}, [pp("id")],
+                     codes=("401", "403", "404"))},
+    "/api/v1/webhooks/{id}/deliveries": {
+        "get": op("A webhook's deliveries, newest first: pending, delivered or failed (given up), with attempts and the last error",
+                  "operator", ok(arr(ref("DeliveryView"))), [pp("id"), q("limit", "integer", description="1 to 10000, default 100")],
+                  codes=("401", "403", "404"))},
+    "/api/v1/webhooks/{id}/deliveries/{delivery}/replay": {
+        "post": op("Queue a delivery again (pending now, attempts from 0), e.g. one given up. Audited", "admin",
+                   ok(ref("DeliveryView")), [pp("id"), pp("delivery")], codes=("401", "403", "404"))},
     "/api/v1/events": {"get": op("The event history, newest first", "viewer", ok(arr(ref("EventView"))),
                                  [q("lamp"), q("kind"), q("before", "integer"), q("limit", "integer")])},
     "/api/v1/keys/rekey": {

@@ -84,6 +84,12 @@ public final class EventHub: Sendable {
         fanOut({ event }) { $0.wantsCommand(channel: channel) }
     }
 
+    /// Offers an event that is about no lamp and no command (a cabinet's incident) to the
+    /// subscribers of `fleet`.
+    func publishFleet(_ event: StreamEvent) {
+        fanOut({ event }) { $0.wantsCommand(channel: nil) }
+    }
+
     /// Offers an event to every subscriber that wants it, encoding it once, and only if one does.
     private func fanOut(_ make: () -> StreamEvent, to wants: (StreamSubscriber) -> Bool) {
         guard isActive else { return }

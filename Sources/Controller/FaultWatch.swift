@@ -13,6 +13,8 @@ public final class FaultWatch: Service, Sendable {
     let store: any FleetStoring
     let clock: any FleetClock
     let logger: Logger
+    /// Where stored incidents are announced (the live stream, webhooks); nil in unit tests that need no stream.
+    let events: FleetEvents?
     let thresholds: FaultThresholds
     /// Time between passes.
     let interval: Duration
@@ -23,8 +25,9 @@ public final class FaultWatch: Service, Sendable {
 
     init(
         fleet: FleetState, store: any FleetStoring, thresholds: FaultThresholds, interval: Duration = .seconds(5), clock: any FleetClock,
-        logger: Logger
+        events: FleetEvents? = nil, logger: Logger
     ) {
+        self.events = events
         self.fleet = fleet
         self.store = store
         self.thresholds = thresholds
@@ -93,7 +96,10 @@ public final class FaultWatch: Service, Sendable {
         return changed
     }
 
+    /// Counts, logs and announces an incident once stored (announced at the time of its change).
     private func note(_ incident: IncidentRecord) {
+        let changedAt = incident.resolvedAtMilliseconds ?? incident.acknowledgedAtMilliseconds ?? incident.openedAtMilliseconds
+        events?.publish(.incident(incident), atMilliseconds: changedAt)
         var metadata: Logger.Metadata = ["incident.id": "\(incident.id)", "incident.kind": "\(incident.kind.rawValue)"]
         switch incident.subject {
         case .lamp(let id): metadata["lamp.id"] = "\(id)"

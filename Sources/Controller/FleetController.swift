@@ -21,6 +21,8 @@ public final class FleetController: Sendable {
     public let hub: EventHub
     /// The one way events are stored and published.
     public let events: FleetEvents
+    /// Delivers events to webhooks (nil: a store without webhook tables).
+    public let webhooks: WebhookDispatcher?
     /// The one order of changes to lamps, groups and programs (store and memory together).
     public let mutations: FleetMutations
     /// The lamps' side.
@@ -45,7 +47,7 @@ public final class FleetController: Sendable {
         store: any FleetStoring, fleet: FleetState, fleetKey: FleetKey, olderFleetKeys: [FleetKey] = [], keyFile: String? = nil,
         gateway configuration: GatewayConfiguration,
         programCheckInterval: Duration = .seconds(60), streamBuffer: Int = 4096, history historyLimits: HistoryLimits = HistoryLimits(),
-        metrics: ControllerMetrics = ControllerMetrics(), faults: FaultThresholds = FaultThresholds(),
+        metrics: ControllerMetrics = ControllerMetrics(), faults: FaultThresholds = FaultThresholds(), webhookLimits: WebhookLimits = WebhookLimits(),
         clock: any FleetClock = SystemClock(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.store = store
@@ -54,7 +56,11 @@ public final class FleetController: Sendable {
         self.clock = clock
         writer = ReportedStateWriter(store: store, fleet: fleet, metrics: metrics, logger: logger)
         hub = EventHub(bufferLimit: streamBuffer)
-        events = FleetEvents(writer: writer, hub: hub, fleet: fleet)
+        let webhooks = (store as? any WebhookStoring).map {
+            WebhookDispatcher(store: $0, fleet: fleet, limits: webhookLimits, clock: clock, group: group, logger: logger)
+        }
+        self.webhooks = webhooks
+        events = FleetEvents(writer: writer, hub: hub, fleet: fleet, webhooks: webhooks)
         let counters = GatewayCounters()
         let mutations = FleetMutations()
         self.mutations = mutations
@@ -65,7 +71,7 @@ public final class FleetController: Sendable {
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: FleetKeyRing(current: fleetKey, older: olderFleetKeys), metrics: metrics,
             clock: clock, group: group, logger: logger)
-        faultWatch = FaultWatch(fleet: fleet, store: store, thresholds: faults, clock: clock, logger: logger)
+        faultWatch = FaultWatch(fleet: fleet, store: store, thresholds: faults, clock: clock, events: events, logger: logger)
         service = FleetService(
             store: store, fleet: fleet, gateway: gateway, events: events, metrics: metrics, clock: clock,
             reportIntervalSeconds: configuration.reportIntervalSeconds, mutations: mutations, keyFile: keyFile, faults: faultWatch,
@@ -74,9 +80,13 @@ public final class FleetController: Sendable {
         progress = CommandProgressPublisher(fleet: fleet, events: events, clock: clock)
     }
 
-    /// The services to run beside the operator API: the writer, the event committer, the
-    /// program watch, the fault watch, the progress publisher, the history keeper and the lamp gateway.
-    public var services: [any Service] { [writer, eventCommitter, programWatch, faultWatch, progress, history, gateway] }
+    /// The services to run beside the operator API: the webhook dispatcher, the writer, the
+    /// event committer, the program watch, the fault watch, the progress publisher, the history
+    /// keeper and the lamp gateway. A graceful stop ends them in reverse order: the dispatcher
+    /// last, so the `lamp.offline` events of the gateway's closing reach its outbox.
+    public var services: [any Service] {
+        (webhooks.map { [$0] } ?? []) + [writer, eventCommitter, programWatch, faultWatch, progress, history, gateway]
+    }
 }
 
 /// A few times a second, publishes the `command.progress` events that the tracker's rate

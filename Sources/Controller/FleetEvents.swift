@@ -12,9 +12,12 @@ public final class FleetEvents: Sendable {
     let writer: ReportedStateWriter
     let hub: EventHub
     let fleet: FleetState
+    /// Delivers events to webhooks (nil: a store without webhooks).
+    let webhooks: WebhookDispatcher?
 
-    /// Events stored through `writer`, streamed through `hub`.
-    init(writer: ReportedStateWriter, hub: EventHub, fleet: FleetState) {
+    /// Events stored through `writer`, streamed through `hub`, offered to `webhooks`.
+    init(writer: ReportedStateWriter, hub: EventHub, fleet: FleetState, webhooks: WebhookDispatcher? = nil) {
+        self.webhooks = webhooks
         self.writer = writer
         self.hub = hub
         self.fleet = fleet
@@ -31,10 +34,14 @@ public final class FleetEvents: Sendable {
 
     /// Offers an event to the live stream only (a lamp's event, once the committer stored it).
     func publish(_ event: FleetEvent, slot: Int? = nil, atMilliseconds now: UInt64) {
+        webhooks?.offer(event, atMilliseconds: now)
         guard hub.isActive else { return }
         switch event {
         case .command(let snapshot, _):
             hub.publishCommand(snapshot.target, event: FleetEvents.streamEvent(event, atMilliseconds: now))
+        case .incident(let incident) where event.lampID == nil:
+            // A cabinet's incident: on the fleet channel (no lamp or group channel names a cabinet).
+            hub.publishFleet(FleetEvents.streamEvent(.incident(incident), atMilliseconds: now))
         default:
             guard let lampID = event.lampID else { return }
             let fleet = self.fleet
@@ -42,7 +49,11 @@ public final class FleetEvents: Sendable {
             if case .status = event { isStatus = true } else { isStatus = false }
             hub.publishLamp(
                 lampID, isStatus: isStatus, atMilliseconds: now,
-                groups: { slot.map { fleet.groups(of: $0) } ?? [] },
+                groups: {
+                    // An event emitted without its slot (an incident's) finds it only if a group channel asks.
+                    if let slot { return fleet.groups(of: slot) }
+                    return fleet.withModel { model in model.slot(of: lampID).map { model.groups(of: $0) } } ?? []
+                },
                 make: { FleetEvents.streamEvent(event, atMilliseconds: now) })
         }
     }
@@ -69,6 +80,8 @@ public final class FleetEvents: Sendable {
             stream.raised = lampEvent.kind == .faultRaised
         case .command(let snapshot, _):
             stream.command = CommandProgress(snapshot)
+        case .incident(let incident):
+            stream.incident = FleetService.view(incident)
         case .online, .offline:
             break
         default:

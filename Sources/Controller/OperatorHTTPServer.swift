@@ -105,6 +105,7 @@ public enum OperatorHTTPServer {
         whoAmIRoute(api, service, settings)
         programRoutes(api, service)
         incidentRoutes(api, service)
+        webhookRoutes(api, service)
         previewRoute(api, service)
         energyRoute(api, service)
         forecastRoute(api, service)

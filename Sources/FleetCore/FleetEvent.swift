@@ -17,6 +17,7 @@ import LampProtocol
 /// | its report disagrees / agrees again with its program | `program.mismatch`, `program.match` | `lamp.program-mismatch`, `lamp.program-match` |
 /// | a command's lamps answered (at most 4 a second) | (not stored: the command's progress is) | `command.progress` |
 /// | every linked lamp of a command answered | (not stored) | `command.applied` |
+/// | an incident opened, was acknowledged, resolved | (not in the event history: the incident table keeps each incident's life) | `incident.opened`, `incident.acknowledged`, `incident.resolved` |
 public enum FleetEvent: Sendable, Hashable {
     /// A link authenticated.
     case online(LampID, firmware: String)
@@ -34,6 +35,8 @@ public enum FleetEvent: Sendable, Hashable {
     case program(LampID, mismatch: String?)
     /// A command's lamps answered; `final` once no linked lamp is still pending.
     case command(CommandProgressSnapshot, final: Bool)
+    /// An incident as it now is, once stored: opened, acknowledged or resolved.
+    case incident(IncidentRecord)
 
     /// The lamp the event is about, if one.
     public var lampID: LampID? {
@@ -41,6 +44,8 @@ public enum FleetEvent: Sendable, Hashable {
         case .online(let id, _), .offline(let id), .authFailed(let id, _), .status(let id, _), .lamp(let id, _),
             .refused(let id, _, _, _), .program(let id, _):
             id
+        case .incident(let incident):
+            if case .lamp(let id) = incident.subject { id } else { nil }
         case .command: nil
         }
     }
@@ -51,7 +56,7 @@ public enum FleetEvent: Sendable, Hashable {
         case .online: "online"
         case .offline: "offline"
         case .authFailed: "auth.failed"
-        case .status, .command: nil
+        case .status, .command, .incident: nil
         case .lamp(_, let event):
             switch event.kind {
             case .faultRaised: "fault.raised"
@@ -82,6 +87,12 @@ public enum FleetEvent: Sendable, Hashable {
         case .refused: "lamp.refused"
         case .program(_, let mismatch): mismatch == nil ? "lamp.program-match" : "lamp.program-mismatch"
         case .command(_, let final): final ? "command.applied" : "command.progress"
+        case .incident(let incident):
+            switch incident.state {
+            case .open: "incident.opened"
+            case .acknowledged: "incident.acknowledged"
+            case .resolved: "incident.resolved"
+            }
         }
     }
 
@@ -99,6 +110,7 @@ public enum FleetEvent: Sendable, Hashable {
             }
         case .refused(_, let type, let ref, let reason): "\(type) version \(ref): \(reason)"
         case .program(_, let mismatch): mismatch ?? ""
+        case .incident(let incident): incident.detail
         }
     }
 

@@ -241,6 +241,7 @@ public final class FleetStore: FleetStoring {
                     CREATE INDEX incident_by_cabinet ON incident(cabinet);
                     """)
         }
+        registerWebhookMigration(&migrator)
         return migrator
     }
 

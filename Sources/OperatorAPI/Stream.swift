@@ -58,6 +58,7 @@ public struct StreamRequest: Codable, Sendable, Equatable {
 /// | `lamp.fault` | lamp, fault, raised |
 /// | `lamp.auth-failed`, `lamp.refused`, `lamp.power-up`, `lamp.clock-lost`, `lamp.event`, `lamp.program-mismatch`, `lamp.program-match` | lamp, kind (as stored in the event history), detail |
 /// | `command.progress`, `command.applied` | command |
+/// | `incident.opened`, `incident.acknowledged`, `incident.resolved` | incident (its id, kind, lamp or cabinet, who and when, detail); lamp too for a lamp's incident |
 /// | `error` | error |
 public struct StreamEvent: Codable, Sendable, Equatable {
     /// What happened.
@@ -82,6 +83,8 @@ public struct StreamEvent: Codable, Sendable, Equatable {
     public var raised: Bool?
     /// A command's progress.
     public var command: CommandProgress?
+    /// An incident as it now is (`incident.*`).
+    public var incident: IncidentView?
     /// For lamp events other than status, online, offline and faults: the kind the event
     /// history stores it under (e.g. `command.refused`).
     public var kind: String?

@@ -119,6 +119,37 @@ public struct OperatorClient: Sendable {
         try await send("POST", "/api/v1/incidents/\(id)/\(resolve ? "resolve" : "acknowledge")", body: nil)
     }
 
+    /// Creates a webhook; the answer carries its secret, shown only now.
+    public func createWebhook(_ request: WebhookCreate) async throws -> WebhookView {
+        try await send("POST", "/api/v1/webhooks", body: try APICoding.encoder().encode(request))
+    }
+
+    /// Every webhook.
+    public func webhooks() async throws -> [WebhookView] {
+        try await get("/api/v1/webhooks")
+    }
+
+    /// One webhook.
+    public func webhook(_ id: String) async throws -> WebhookView {
+        try await get("/api/v1/webhooks/\(OperatorClient.escaped(id))")
+    }
+
+    /// Deletes a webhook and its outbox.
+    public func deleteWebhook(_ id: String) async throws {
+        let _: Empty = try await send("DELETE", "/api/v1/webhooks/\(OperatorClient.escaped(id))", body: nil)
+    }
+
+    /// A webhook's deliveries, newest first.
+    public func webhookDeliveries(_ id: String, limit: Int = 100) async throws -> [DeliveryView] {
+        try await get("/api/v1/webhooks/\(OperatorClient.escaped(id))/deliveries", query: OperatorClient.query([("limit", "\(limit)")]))
+    }
+
+    /// Queues a delivery again.
+    public func replayDelivery(_ id: String, delivery: String) async throws -> DeliveryView {
+        try await send(
+            "POST", "/api/v1/webhooks/\(OperatorClient.escaped(id))/deliveries/\(OperatorClient.escaped(delivery))/replay", body: nil)
+    }
+
     /// Every token (never the secrets).
     public func tokens() async throws -> [TokenView] {
         try await get("/api/v1/tokens")

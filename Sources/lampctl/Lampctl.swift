@@ -27,7 +27,7 @@ struct Lampctl: AsyncParsableCommand {
         version: LamplighterVersion.current,
         subcommands: [
             Lamps.self, Lamp.self, Dim.self, On.self, Off.self, Resume.self, Identify.self, Reboot.self, FollowCommand.self, Group.self,
-            Program.self, Watch.self, Events.self, Energy.self, Audit.self, Incidents.self, Token.self,
+            Program.self, Watch.self, Events.self, Energy.self, Audit.self, Incidents.self, Webhooks.self, Token.self,
         ])
 
     /// Checks the command line for a mistyped subcommand and negative numbers first.

@@ -111,6 +111,13 @@ struct Watch: AsyncParsableCommand {
                 parts.append("command \(command.id) \(command.action) to \(command.target):")
                 parts.append(CommandRun.line(command, elapsed: Date().timeIntervalSince(command.createdAt)))
             }
+        case "incident.opened", "incident.acknowledged", "incident.resolved":
+            if let incident = event.incident {
+                if let cabinet = incident.cabinet { parts.append("cabinet " + cabinet) }
+                parts.append("incident \(incident.id) \(incident.kind)")
+                if let by = incident.resolvedBy ?? incident.acknowledgedBy { parts.append("by " + by) }
+                if !incident.detail.isEmpty { parts.append(incident.detail) }
+            }
         case "error":
             parts.append(event.error ?? "")
         default:

@@ -174,6 +174,15 @@ struct OpenAPIContractTests {
         try await api.call("GET", "/api/v1/incidents/999", expect: 404)
         try await api.call("POST", "/api/v1/incidents/999/acknowledge", expect: 404)
         try await api.call("POST", "/api/v1/incidents/999/resolve", expect: 404)
+        try await api.call("POST", "/api/v1/webhooks", #"{"url":"http://127.0.0.1:9/hooks","events":["incident.*"],"targets":["all"]}"#, expect: 201)
+        try await api.call("POST", "/api/v1/webhooks", #"{"url":"ftp://127.0.0.1/hooks"}"#, expect: 400)
+        try await api.call("GET", "/api/v1/webhooks", expect: 200)
+        try await api.call("GET", "/api/v1/webhooks/1", expect: 200)
+        try await api.call("GET", "/api/v1/webhooks/999", expect: 404)
+        try await api.call("GET", "/api/v1/webhooks/1/deliveries?limit=10", expect: 200)
+        try await api.call("POST", "/api/v1/webhooks/1/deliveries/999/replay", expect: 404)
+        try await api.call("DELETE", "/api/v1/webhooks/1", expect: 204)
+        try await api.call("DELETE", "/api/v1/webhooks/1", expect: 404)
         try await api.call("GET", "/api/v1/stats", expect: 200)
 
         // Energy: rows once the writer has stored the lamps' first lit seconds (every 5 s).

@@ -12,6 +12,17 @@ struct LampFaultEndToEndTests {
         try await daemon.start()
         let simulator = try Simulator(daemon, count: 4, duration: 120, extra: ["--fail-lamps", "1", "--stuck-on", "1", "--power-drift", "50"])
         try await waitUntil("4 lamps are online", explain: { simulator.lastLines() }) { try await daemon.onlineCount() == 4 }
+        // A webhook gets the incidents too (a real receiver that checks the signatures).
+        let receiver = try await WebhookReceiver(secret: WebhookTests.secret)
+        defer { Task { await receiver.close() } }
+        _ = try WebhookTests.add(daemon, receiver.url, events: "incident.*")
+        // The live stream carries the incidents: the fleet channel all of them, a lamp's channel only that lamp's.
+        let fleetWatcher = try EventStreamTests.Watcher(["fleet", "--json", "--seconds", "90"] + daemon.lampctlOptions)
+        let lampWatcher = try EventStreamTests.Watcher(["lamp:lamp-0002", "--json", "--seconds", "90"] + daemon.lampctlOptions)
+        let textWatcher = try EventStreamTests.Watcher(["lamp:lamp-0001", "--seconds", "90"] + daemon.lampctlOptions)
+        try await waitUntil("the watchers are subscribed") {
+            [fleetWatcher, lampWatcher].allSatisfy { $0.events.contains { $0.type == "subscribed" } }
+        }
         for (lamp, action) in [("lamp-0001", "on"), ("lamp-0002", "off"), ("lamp-0003", "on"), ("lamp-0004", "on")] {
             _ = try await daemon.command(CommandRequest(target: "lamp:\(lamp)", action: action))
         }
@@ -31,5 +42,32 @@ struct LampFaultEndToEndTests {
         #expect(open.count == 2, "\(json.stdout)")
         let (_, audit): (Int, [AuditView]?) = try await daemon.request("GET", "/audit?action=incident.resolve", body: nil as String?)
         #expect(audit?.count == 1)
+
+        let resolvedID = incidents[0].id
+        try await waitUntil("the stream carried the three incidents and the resolution", explain: { "\(fleetWatcher.events)" }) {
+            let events = fleetWatcher.events.filter { $0.type.hasPrefix("incident.") }
+            return events.filter { $0.type == "incident.opened" }.count >= 3
+                && events.contains { $0.type == "incident.resolved" && $0.incident?.id == resolvedID }
+        }
+        let streamed = fleetWatcher.events.filter { $0.type.hasPrefix("incident.") }
+        let opened = streamed.filter { $0.type == "incident.opened" }
+        #expect(Set(opened.compactMap(\.incident?.id)) == Set(incidents.map(\.id)), "\(streamed)")
+        for event in opened {
+            let incident = try #require(event.incident)
+            #expect(event.lamp == incident.lamp && incident.state == "open" && !incident.detail.isEmpty, "\(event)")
+        }
+        let resolution = try #require(streamed.first { $0.type == "incident.resolved" })
+        #expect(resolution.incident?.resolvedBy == "admin" && resolution.incident?.state == "resolved", "\(resolution)")
+        // lamp:lamp-0002's channel: its own incident (lit by day) and no other lamp's.
+        let lampIncidents = lampWatcher.events.filter { $0.type.hasPrefix("incident.") }
+        #expect(!lampIncidents.isEmpty && lampIncidents.allSatisfy { $0.lamp == "lamp-0002" && $0.incident?.kind == "lit-by-day" }, "\(lampIncidents)")
+        try await waitUntil("the webhook got the three incidents and the resolution", explain: { "\(receiver.received.map(\.type))" }) {
+            let types = receiver.accepted.map(\.type)
+            return types.filter { $0 == "incident.opened" }.count == 3 && types.contains("incident.resolved")
+        }
+        #expect(receiver.received.allSatisfy { $0.signatureValid && $0.body.contains("\"incident\":{") })
+        daemon.stop()
+        let text = textWatcher.finish().lines.filter { $0.contains("incident.") }
+        #expect(text.contains { $0.contains("incident.opened  lamp-0001  incident ") && $0.contains("lamp-failure") }, "\(text)")
     }
 }

@@ -196,11 +196,16 @@ private struct BitReader {
         guard position + count <= bytes.count * 8 else {
             throw EnergyDay.DecodingError(description: "a packed energy day ends inside a value (\(bytes.count) bytes)")
         }
+        // A byte's worth at a time: what is left of the current byte, or what is asked.
         var value: UInt64 = 0
-        for _ in 0..<count {
-            let bit = (bytes[position / 8] >> UInt8(7 - position % 8)) & 1
-            value = value << 1 | UInt64(bit)
-            position += 1
+        var remaining = count
+        while remaining > 0 {
+            let offset = position % 8
+            let take = min(8 - offset, remaining)
+            let chunk = (bytes[position / 8] >> UInt8(8 - offset - take)) & UInt8(truncatingIfNeeded: (1 << take) - 1)
+            value = value << UInt64(take) | UInt64(chunk)
+            position += take
+            remaining -= take
         }
         return value
     }

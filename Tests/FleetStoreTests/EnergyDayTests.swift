@@ -46,6 +46,31 @@ struct EnergyDayTests {
         #expect(EnergyDay().encoded() == [0, 0, 0])
     }
 
+    @Test("random days round-trip; random bytes either read as a day that packs back to the same bytes, or are refused")
+    func randomised() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<1000 {
+            var day = EnergyDay()
+            for hour in 0..<24 where Bool.random(using: &rng) {
+                let scale = [Int64(1), 4000, 200_000, .max][Int.random(in: 0..<4, using: &rng)]
+                day.add(
+                    .init(
+                        used: Int64.random(in: -scale...scale, using: &rng), full: Int64.random(in: 0...scale, using: &rng),
+                        lit: Int64.random(in: 0...3600, using: &rng)), at: hour)
+            }
+            #expect((try? EnergyDay(encoded: day.encoded())) == day)
+        }
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            if let day = try? EnergyDay(encoded: bytes) {
+                accepted += 1
+                #expect(day.encoded() == bytes)
+            }
+        }
+        print("random byte strings read as days: \(accepted) of 20000")
+    }
+
     @Test("damaged values are refused with a clear error, never read as figures or a crash")
     func hostile() {
         let good = Self.golden.encoded()

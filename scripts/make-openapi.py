@@ -381,12 +381,14 @@ PATHS = {
         codes=("400", "401", "403", "404"))},
     "/api/v1/programs/{name}/forecast": {"get": op(
         "A year of a program at a place: per month, hours lit and energy (kWh) from the solar calculator, every night local noon "
-        "to noon in the fleet's time zone, a night counted in the month of its evening. Power is taken as proportional to level. "
+        "to noon in the time zone asked for (default: the fleet's, the rule its lamps run programs by), so months and clock "
+        "times such as 23:00 are local; a night counted in the month of its evening. Power is taken as proportional to level. "
         "The place defaults to lamplighterd run --latitude --longitude, the year to the next, the wattage to the registered "
         "wattages of the lamps the program is assigned to, summed", "viewer", ok(ref("ProgramForecast")),
         [pp("name"), q("year", "integer", description="1970 to 2199"),
          q("latitude", "number", description="decimal degrees, with longitude"), q("longitude", "number", description="decimal degrees"),
-         q("wattage", "number", description="watts in all, above 0")],
+         q("wattage", "number", description="watts in all, above 0"),
+         q("timezone", description="an IANA time zone such as Europe/Amsterdam, or a POSIX rule; unknown: 400")],
         codes=("400", "401", "403", "404"))},
     "/api/v1/whoami": {"get": op("The caller's token name and role (any valid token), and the dashboard's map tile server",
                                  "viewer", ok(ref("WhoAmI")), codes=("401",))},

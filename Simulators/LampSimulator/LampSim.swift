@@ -114,6 +114,10 @@ struct LampSim: AsyncParsableCommand {
     var powerDrift: Double = 0
     @Option(help: "How many lamps --power-drift applies to.")
     var driftLamps: Int = 1
+    @Option(help: "Fault injection: this many lamps, after those, go dark and lit again every --cycle-seconds while they should be lit (cycling).")
+    var cycling: Int = 0
+    @Option(help: "How long a cycling lamp stays lit, then dark, in seconds of its clock (1 to 3600).")
+    var cycleSeconds: Int = 30
 
     @Option(help: "The lamps' protocol minor version, 0 to 2 (0: a 1.0 lamp without programs, 1: a 1.1 lamp without the fleet epoch).")
     var minor: UInt8 = LampProtocolVersion.minor
@@ -156,9 +160,12 @@ struct LampSim: AsyncParsableCommand {
         guard wrongKey + replay + garbage + oversize + stall <= count else {
             throw ValidationError("more misbehaving lamps than lamps")
         }
-        guard failLamps >= 0, stuckOn >= 0, driftLamps >= 0, failLamps + stuckOn + (powerDrift != 0 ? driftLamps : 0) <= count else {
-            throw ValidationError("--fail-lamps, --stuck-on and --drift-lamps must not be negative, nor more than --count together")
+        guard failLamps >= 0, stuckOn >= 0, driftLamps >= 0, cycling >= 0,
+            failLamps + stuckOn + (powerDrift != 0 ? driftLamps : 0) + cycling <= count
+        else {
+            throw ValidationError("--fail-lamps, --stuck-on, --drift-lamps and --cycling must not be negative, nor more than --count together")
         }
+        guard (1...3600).contains(cycleSeconds) else { throw ValidationError("--cycle-seconds must be from 1 to 3600") }
         guard powerDrift > -100 && powerDrift <= 1000 else { throw ValidationError("--power-drift must be above -100 and at most 1000 percent") }
         _ = try parseURL()
         _ = try parseSources()
@@ -266,6 +273,7 @@ struct LampSim: AsyncParsableCommand {
         let electrical =
             Array(repeating: ElectricalFault.failed, count: failLamps) + Array(repeating: .stuckOn, count: stuckOn)
             + Array(repeating: .drift(1 + powerDrift / 100), count: powerDrift != 0 ? driftLamps : 0)
+            + Array(repeating: .cycling(UInt64(cycleSeconds) * 1000), count: cycling)
         var fleets: [(any EventLoop, NIOLoopBound<SimFleet>)] = []
         let now = WallClock.nowMilliseconds()
         let startAt = try parseStartTime()

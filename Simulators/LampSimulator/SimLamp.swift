@@ -20,7 +20,7 @@ enum Misbehaviour: Sendable, Equatable {
 }
 
 /// An electrical fault of a simulated lamp, which only the controller's own fault detection
-/// finds (the lamp reports no fault bit for it): `lampsim --fail-lamps/--stuck-on/--power-drift`.
+/// finds (the lamp reports no fault bit for it): `lampsim --fail-lamps/--stuck-on/--power-drift/--cycling`.
 enum ElectricalFault: Sendable, Equatable {
     /// Works.
     case none
@@ -30,6 +30,9 @@ enum ElectricalFault: Sendable, Equatable {
     case stuckOn
     /// Draws this factor of its rated power (1.5: 50 % over).
     case drift(Double)
+    /// While it should be lit, goes dark and lit again every this many ms of its clock, and
+    /// reports each change (a failing photocell or ballast).
+    case cycling(UInt64)
 }
 
 /// What kind of lamp is simulated: its protocol minor, its capabilities, and the state it
@@ -115,6 +118,8 @@ final class SimLamp {
     private(set) var authenticated = false
     var reportIntervalMilliseconds: UInt64 = 60_000
     var nextReportAt: UInt64 = 0
+    /// The cycling half-period last reported (``ElectricalFault/cycling(_:)``).
+    private var reportedCyclingPhase: UInt64?
     private var eventSequence: UInt32 = 0
     private var unackedEvents: [LampEvent] = []
     private var clockOffsetMilliseconds: Int64 = 0
@@ -189,7 +194,7 @@ final class SimLamp {
         let watts = powerWatts(at: now)
         energyWattHours += watts * seconds / 3600
         // Burn time is time lit: the controller's standby power is not light.
-        if !faults.contains(.lampFailure) && level(at: now) > 0 { burnSeconds += seconds }
+        if !faults.contains(.lampFailure) && level(at: now) > 0 && !cyclingDark(at: now) { burnSeconds += seconds }
     }
 
     /// Active power: proportional to light output, plus 0.5 W standby for the controller.
@@ -200,7 +205,20 @@ final class SimLamp {
         case .failed: return 0
         case .stuckOn: return wattage + 0.5
         case .drift(let factor): return wattage * level(at: now) / 1000 * factor + 0.5
+        case .cycling: return cyclingDark(at: now) ? 0.5 : wattage * level(at: now) / 1000 + 0.5
         }
+    }
+
+    /// Which half-period of a cycling lamp's clock it is in (odd: dark); nil for other lamps.
+    func cyclingPhase(at now: UInt64) -> UInt64? {
+        guard case .cycling(let half) = electrical else { return nil }
+        return clock(now) / max(1, half)
+    }
+
+    /// Whether a cycling lamp that should be lit is in its dark half now.
+    func cyclingDark(at now: UInt64) -> Bool {
+        guard let phase = cyclingPhase(at: now) else { return false }
+        return phase % 2 == 1 && level(at: now) > 0
     }
 
     // MARK: Protocol
@@ -490,6 +508,9 @@ final class SimLamp {
             due = min(due, realTime(UInt64(max(0, nextProgramChange)) * 1000))
         }
         if fadeEndUnreported { due = min(due, fadeStart + fadeMilliseconds) }
+        if authenticated, case .cycling(let half) = electrical, let phase = cyclingPhase(at: now) {
+            due = min(due, realTime((phase + 1) * max(1, half)))
+        }
         return due
     }
 
@@ -519,6 +540,12 @@ final class SimLamp {
             fadeEndUnreported = false
             if authenticated { out.append(.statusReport(status(now: now))) }
         }
+        if authenticated, let phase = cyclingPhase(at: now), phase != reportedCyclingPhase {
+            // A cycling lamp reports each switch, as a lamp reports every change (nothing
+            // changes while it is told to be off).
+            reportedCyclingPhase = phase
+            if level(at: now) > 0 { out.append(.statusReport(status(now: now))) }
+        }
         if authenticated && now >= nextReportAt {
             nextReportAt = now + reportIntervalMilliseconds
             out.append(.statusReport(status(now: now)))
@@ -546,7 +573,7 @@ final class SimLamp {
     /// The status report now.
     func status(now: UInt64) -> StatusReport {
         updateModel(now: now)
-        let shown = faults.contains(.lampFailure) ? 0 : electrical == .stuckOn ? 1000 : level(at: now)
+        let shown = faults.contains(.lampFailure) || cyclingDark(at: now) ? 0 : electrical == .stuckOn ? 1000 : level(at: now)
         let permille = Level(permille: Int(shown.rounded())) ?? .off
         if authenticated && firstReportedEnergyWattHours == nil { firstReportedEnergyWattHours = energyCounterWattHours }
         return StatusReport(

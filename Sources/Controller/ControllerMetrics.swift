@@ -32,6 +32,9 @@ public final class ControllerMetrics: Sendable {
     let commandApplied = Timer(label: "lamplighter_command_applied_seconds")
     let storeCommandWrite = Timer(label: "lamplighter_store_write_seconds", dimensions: [("operation", "command")])
     let storeBatchWrite = Timer(label: "lamplighter_store_write_seconds", dimensions: [("operation", "batch")])
+    /// Lamp-hours of energy dropped because the store failed for longer than the model holds
+    /// them (``FleetModel/maximumHeldEnergyHours``).
+    let energyDropped = Counter(label: "lamplighter_energy_dropped_lamp_hours_total")
     /// One group commit of lamps' events (their acks wait for it).
     let storeEventCommit = Timer(label: "lamplighter_store_write_seconds", dimensions: [("operation", "events")])
     private let linksOpen = Gauge(label: "lamplighter_links_open")

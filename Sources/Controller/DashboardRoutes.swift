@@ -110,8 +110,28 @@ extension OperatorHTTPServer {
                 }
                 wattage = value
             }
+            let timeZone = try query.get("timezone").map(zone)
             return try json(
-                try await service.forecast(context.parameters.get("name") ?? "", year: year, latitude: latitude, longitude: longitude, wattage: wattage))
+                try await service.forecast(
+                    context.parameters.get("name") ?? "", year: year, latitude: latitude, longitude: longitude, wattage: wattage,
+                    timeZone: timeZone))
+        }
+    }
+
+    /// The longest `timezone` parameter read (IANA names are under 40 bytes, POSIX rules at
+    /// most 63).
+    static let maximumTimeZoneLength = 100
+
+    /// A time zone: an IANA name (e.g. Europe/Amsterdam) looked up in the daemon's zone
+    /// database, or a POSIX rule; anything else is a 400 naming `timezone`.
+    static func zone(_ text: String) throws(APIFailure) -> PosixTimeZone {
+        guard !text.isEmpty, text.utf8.count <= maximumTimeZoneLength else {
+            throw .badRequest("must be an IANA time zone such as Europe/Amsterdam (1 to \(maximumTimeZoneLength) bytes)", field: "timezone")
+        }
+        do {
+            return try PosixTimeZone.resolve(text) { path in FileManager.default.contents(atPath: path).map { [UInt8]($0) } }
+        } catch {
+            throw .badRequest(error.message, field: "timezone")
         }
     }
 

@@ -31,7 +31,7 @@ extension FleetService {
         }
         guard from < to else { throw .invalid("must be after from", field: "to") }
         let fromHour = EnergyMeter.hour(UInt64(max(0, from.timeIntervalSince1970 * 1000)))
-        let toHour = Int32(clamping: Int64((max(0, to.timeIntervalSince1970 * 1000) / 3_600_000).rounded(.up)))
+        let toHour = EnergyMeter.hourEnding(UInt64(max(0, (to.timeIntervalSince1970 * 1000).rounded(.up))))
         let steps: Int
         switch step {
         case .hour: steps = Int(toHour - fromHour)

@@ -108,11 +108,16 @@ extension FleetService {
     /// evening's local date (default: the night under way now, so at 03:00 the one that began
     /// yesterday); the place defaults to `lamplighterd run --latitude --longitude`.
     /// A program's year ahead at a place (the daemon's default place unless given), for
-    /// `wattage` watts or the registered wattages of the lamps it is assigned to.
-    public func forecast(_ name: String, year: Int, latitude: Double?, longitude: Double?, wattage: Double?) async throws(FleetError) -> ProgramForecast {
+    /// `wattage` watts or the registered wattages of the lamps it is assigned to. Months,
+    /// nights and clock times are in `timeZone`, else the fleet's own (the rule its lamps
+    /// run programs by; programs carry no zone of their own).
+    public func forecast(
+        _ name: String, year: Int, latitude: Double?, longitude: Double?, wattage: Double?, timeZone: PosixTimeZone? = nil
+    ) async throws(FleetError) -> ProgramForecast {
         let view = try await program(name)
         guard let program = fleet.program(named: name) else { throw .notFound("no program \(name)", field: "name") }
-        let place = try place(latitude: latitude, longitude: longitude)
+        var place = try place(latitude: latitude, longitude: longitude)
+        if let timeZone { place.timeZone = timeZone }
         let watts = wattage ?? fleet.withEntries { entries in
             entries.filter { !$0.removed && $0.desired.program.name == name }.reduce(0) { $0 + ($1.record.wattage ?? 0) }
         }

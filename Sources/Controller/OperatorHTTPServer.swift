@@ -43,7 +43,7 @@ import OperatorAPI
 /// | PUT, DELETE | /programs/{name} | operator | create or change (file text), delete an unused one |
 /// | POST | /programs/{name}/assign | operator | run it on `lamp:ID`, `group:NAME` or `all` |
 /// | GET | /programs/{name}/preview?date=&latitude=&longitude= | viewer | a night of a program at a place |
-/// | GET | /programs/{name}/forecast?year=&latitude=&longitude=&wattage= | viewer | a year of a program: hours lit and kWh per month |
+/// | GET | /programs/{name}/forecast?year=&latitude=&longitude=&wattage=&timezone= | viewer | a year of a program: hours lit and kWh per month |
 /// | GET | /whoami | viewer | the caller's token name and role |
 /// | GET | /stream | viewer | the live event stream (WebSocket) |
 ///

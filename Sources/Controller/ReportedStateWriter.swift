@@ -25,7 +25,9 @@ import Synchronization
 ///
 /// Lamps' hourly energy (``EnergyMeter``, kept in the fleet model: an open hour per lamp
 /// and the hours lamps left) is written with the reported state, as one batch of upserts
-/// that add to the stored hour.
+/// that add to the stored day (one per lamp-day). Energy whose write failed waits for the
+/// next, at most ``FleetModel/maximumHeldEnergyHours`` lamp-hours of it; beyond that the
+/// oldest is dropped and counted (`lamplighter_energy_dropped_lamp_hours_total`).
 public final class ReportedStateWriter: Service, Sendable {
     struct Pending {
         /// Slots of lamps whose reported state changed, each once (`isDirty` dedupes).
@@ -165,7 +167,13 @@ public final class ReportedStateWriter: Service, Sendable {
             } catch {
                 logger.error(
                     "writing energy failed: kept for the next write", metadata: ["energy.hours": "\(energy.count)", "error": "\(error)"])
-                fleet.withModel { $0.returnEnergy(energy) }
+                let dropped = fleet.withModel { $0.returnEnergy(energy) }
+                if dropped.lampHours > 0 {
+                    metrics.energyDropped.increment(by: dropped.lampHours)
+                    logger.error(
+                        "energy waiting for the store beyond its bound: dropped the oldest",
+                        metadata: ["energy.dropped.hours": "\(dropped.lampHours)", "energy.dropped.wh": "\(dropped.usedWh)"])
+                }
             }
         }
         do {

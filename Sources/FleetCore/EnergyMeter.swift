@@ -61,6 +61,13 @@ public enum EnergyMeter {
         Int32(clamping: milliseconds / millisecondsPerHour)
     }
 
+    /// The first hour bucket that starts at or after a Unix ms time: the exclusive end of a
+    /// range of hours that ends at that time (an end inside an hour includes that hour).
+    public static func hourEnding(_ milliseconds: UInt64) -> Int32 {
+        let (whole, part) = milliseconds.quotientAndRemainder(dividingBy: millisecondsPerHour)
+        return Int32(clamping: whole + (part > 0 ? 1 : 0))
+    }
+
     /// Calls `bucket(hour, usedWh, fullPowerWh, litSeconds)` for each hour the interval from
     /// `previous` to `current` covers, in order; nothing for a counter reset.
     public static func spread(
@@ -89,6 +96,17 @@ public enum EnergyMeter {
             from = to
         }
     }
+}
+
+/// Energy given up because it could not be written and more than the bound waited.
+public struct DroppedEnergy: Sendable, Equatable {
+    /// Lamp-hours dropped.
+    public var lampHours = 0
+    /// The energy they held, Wh.
+    public var usedWh = 0.0
+
+    /// Nothing dropped.
+    public init() {}
 }
 
 /// A lamp's energy in the hour under way, not yet handed to the store (kept inline in its

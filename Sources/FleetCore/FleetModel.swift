@@ -475,10 +475,35 @@ public struct FleetModel: Sendable {
         return taken
     }
 
-    /// Energy whose write failed, kept for the next (ahead of newer energy of the same hours:
-    /// the store adds them up, so order does not matter).
-    public mutating func returnEnergy(_ energy: [EnergyHour]) {
-        closedEnergy.append(contentsOf: energy)
+    /// The most lamp-hours of energy held for the store (``returnEnergy(_:)``): 500,000,
+    /// about a day of a 20,000-lamp fleet, some 30 MB. A store that stays down (a dead disk)
+    /// then costs no more memory; the oldest hours beyond it are dropped and counted.
+    public static let defaultMaximumHeldEnergyHours = 500_000
+    /// The bound ``returnEnergy(_:)`` keeps (``defaultMaximumHeldEnergyHours`` unless set).
+    public var maximumHeldEnergyHours = FleetModel.defaultMaximumHeldEnergyHours
+
+    /// Energy whose write failed, kept for the next (the store adds hours up, so order does
+    /// not matter), within ``maximumHeldEnergyHours``: beyond it the oldest, the returned
+    /// ones first, are dropped. Returns what was dropped.
+    @discardableResult
+    public mutating func returnEnergy(_ energy: [EnergyHour]) -> DroppedEnergy {
+        let excess = energy.count + closedEnergy.count - max(0, maximumHeldEnergyHours)
+        guard excess > 0 else {
+            closedEnergy.insert(contentsOf: energy, at: 0)
+            return DroppedEnergy()
+        }
+        var dropped = DroppedEnergy()
+        func drop(_ hour: EnergyHour) {
+            dropped.lampHours += 1
+            dropped.usedWh += hour.usedWh
+        }
+        let fromReturned = min(excess, energy.count)
+        energy.prefix(fromReturned).forEach(drop)
+        let fromClosed = excess - fromReturned
+        closedEnergy.prefix(fromClosed).forEach(drop)
+        closedEnergy.removeFirst(fromClosed)
+        closedEnergy.insert(contentsOf: energy.dropFirst(fromReturned), at: 0)
+        return dropped
     }
 
     // MARK: Commands

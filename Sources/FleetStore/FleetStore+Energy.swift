@@ -1,71 +1,245 @@
 import FleetCore
+import Foundation
 import GRDB
 import LampProtocol
 
 extension FleetStore {
+    /// The energy table of migration v11 (scripts/energy-storage.py reads it from here): one
+    /// row per lamp and UTC day, the day's hours packed by ``EnergyDay`` in `hours`; the lamp
+    /// as its rowid, no rowid of its own. Queries for the fleet or a group go lamp by lamp
+    /// through the primary key (`lamp IN (...)`), so no second index by day is needed.
+    static let energyDayTableSQL = """
+        CREATE TABLE energy_day (
+            lamp INTEGER NOT NULL,
+            day INTEGER NOT NULL,
+            hours BLOB NOT NULL,
+            PRIMARY KEY (lamp, day)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER energy_day_of_removed_lamp AFTER DELETE ON lamp BEGIN
+            DELETE FROM energy_day WHERE lamp = OLD.rowid;
+        END;
+        """
+
+    /// `energy_day_add(stored, added)`: the packed day `stored` (NULL for none) with the
+    /// packed day `added` added hour by hour, packed again. Registered on every connection,
+    /// so a batch writes each lamp-day touched with one upsert.
+    static let energyDayAdd = DatabaseFunction("energy_day_add", argumentCount: 2, pure: true) { values in
+        guard let added = Data.fromDatabaseValue(values[1]) else {
+            throw FleetStoreError("energy_day_add: the added day is not a blob")
+        }
+        var day = try EnergyDay(encoded: Array(added))
+        if let stored = Data.fromDatabaseValue(values[0]) {
+            day.add(try EnergyDay(encoded: Array(stored)))
+        }
+        return Data(day.encoded())
+    }
+
+    /// UTC day of an hour (floor division, hours before 1970 included).
+    static func day(ofHour hour: Int32) -> Int64 {
+        let hour = Int64(hour)
+        return hour >= 0 ? hour / 24 : (hour - 23) / 24
+    }
+
     /// Adds hourly energy (used and full-power as whole mWh, lit as whole seconds) to what
-    /// is stored for each lamp and hour, in one transaction; a lamp no longer registered is
-    /// skipped.
+    /// is stored for each lamp and hour, in one transaction with one upsert per lamp-day the
+    /// batch touches; a lamp no longer registered is skipped.
     public func addEnergy(_ batch: [EnergyHour]) throws {
         guard !batch.isEmpty else { return }
+        struct Key: Hashable {
+            var lamp: LampID
+            var day: Int64
+        }
+        // Each lamp-day once, in the order first seen.
+        var order: [Key] = []
+        var days: [Key: EnergyDay] = [:]
+        for bucket in batch {
+            let day = Self.day(ofHour: bucket.hour)
+            let key = Key(lamp: bucket.lampID, day: day)
+            let values = EnergyDay.Hour(
+                used: Int64((bucket.usedWh * 1000).rounded()), full: Int64((bucket.fullPowerWh * 1000).rounded()),
+                lit: Int64(bucket.litSeconds.rounded()))
+            if days[key] == nil { order.append(key) }
+            days[key, default: EnergyDay()].add(values, at: Int(Int64(bucket.hour) - day * 24))
+        }
         try pool.write { db in
             let statement = try db.cachedStatement(
                 sql: """
-                    INSERT INTO energy_hour (lamp, hour, used, full, lit)
-                    SELECT rowid, ?, ?, ?, ? FROM lamp WHERE id = ?
-                    ON CONFLICT(lamp, hour) DO UPDATE SET used = used + excluded.used, full = full + excluded.full,
-                        lit = lit + excluded.lit
+                    INSERT INTO energy_day (lamp, day, hours)
+                    SELECT rowid, ?, energy_day_add(NULL, ?) FROM lamp WHERE id = ?
+                    ON CONFLICT(lamp, day) DO UPDATE SET hours = energy_day_add(hours, excluded.hours)
                     """)
-            for bucket in batch {
-                try statement.execute(arguments: [
-                    Int64(bucket.hour), Int64((bucket.usedWh * 1000).rounded()), Int64((bucket.fullPowerWh * 1000).rounded()),
-                    Int64(bucket.litSeconds.rounded()), bucket.lampID.value,
-                ])
+            for key in order {
+                // Present: every key was given a day above.
+                try statement.execute(arguments: [key.day, Data(days[key]!.encoded()), key.lamp.value])
             }
         }
     }
 
     /// The energy of a target's lamps in `fromHour..<toHour`, per step (UTC), oldest first.
     public func energy(target: CommandTarget, fromHour: Int32, toHour: Int32, step: EnergyStep) throws -> [EnergyTotal] {
-        let start: String
-        switch step {
-        case .hour: start = "hour"
-        case .day: start = "hour / 24 * 24"
-        case .month: start = "CAST(strftime('%s', hour * 3600, 'unixepoch', 'start of month') AS INTEGER) / 3600"
-        }
+        guard fromHour < toHour else { return [] }
         let scope: String
-        var arguments: StatementArguments = [Int64(fromHour), Int64(toHour)]
+        var arguments: StatementArguments = []
         switch target {
         case .all:
-            scope = ""
+            scope = "SELECT rowid FROM lamp"
         case .group(let name):
-            scope = " AND lamp IN (SELECT lamp.rowid FROM lamp JOIN lamp_group ON lamp_group.lamp_id = lamp.id WHERE lamp_group.name = ?)"
+            scope = "SELECT lamp.rowid FROM lamp JOIN lamp_group ON lamp_group.lamp_id = lamp.id WHERE lamp_group.name = ?"
             arguments += [name]
         case .lamp(let id):
-            scope = " AND lamp = (SELECT rowid FROM lamp WHERE id = ?)"
+            scope = "SELECT rowid FROM lamp WHERE id = ?"
             arguments += [id.value]
         }
-        return try pool.read { db in
-            try Row.fetchAll(
+        arguments += [Self.day(ofHour: fromHour), Self.day(ofHour: toHour - 1)]
+        /// A step's sums; `lastLamp` counts each lamp once (rows come lamp by lamp).
+        struct Sum {
+            var used: Int64 = 0
+            var full: Int64 = 0
+            var lit: Int64 = 0
+            var lamps = 0
+            var lastLamp: Int64 = .min
+        }
+        var sums: [Int64: Sum] = [:]
+        try pool.read { db in
+            let rows = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT \(start) AS start, SUM(used) AS used, SUM(full) AS full, SUM(lit) AS lit, COUNT(DISTINCT lamp) AS lamps
-                    FROM energy_hour WHERE hour >= ? AND hour < ?\(scope)
-                    GROUP BY start ORDER BY start
-                    """, arguments: arguments
-            ).map { row in
-                EnergyTotal(
-                    startHour: Int32(clamping: row["start"] as Int64), usedWh: Double(row["used"] as Int64) / 1000,
-                    fullPowerWh: Double(row["full"] as Int64) / 1000, litSeconds: Double(row["lit"] as Int64), lamps: row["lamps"])
+                    SELECT lamp, day, hours FROM energy_day
+                    WHERE lamp IN (\(scope)) AND day >= ? AND day <= ?
+                    ORDER BY lamp, day
+                    """, arguments: arguments)
+            while let row = try rows.next() {
+                let lamp: Int64 = row[0]
+                let day: Int64 = row[1]
+                let packed: Data = row[2]
+                let energyDay: EnergyDay
+                do {
+                    energyDay = try EnergyDay(encoded: Array(packed))
+                } catch {
+                    throw FleetStoreError("energy of lamp row \(lamp), day \(day) is damaged: \(error)")
+                }
+                for (offset, values) in energyDay.hours.enumerated() {
+                    guard let values else { continue }
+                    let hour = day * 24 + Int64(offset)
+                    guard hour >= Int64(fromHour), hour < Int64(toHour) else { continue }
+                    let start = Self.stepStart(hour: hour, step: step)
+                    var sum = sums[start, default: Sum()]
+                    sum.used = EnergyDay.saturatingSum(sum.used, values.used)
+                    sum.full = EnergyDay.saturatingSum(sum.full, values.full)
+                    sum.lit = EnergyDay.saturatingSum(sum.lit, values.lit)
+                    if sum.lastLamp != lamp {
+                        sum.lastLamp = lamp
+                        sum.lamps += 1
+                    }
+                    sums[start] = sum
+                }
             }
+        }
+        return sums.keys.sorted().map { start in
+            // Present: the keys are the dictionary's own.
+            let sum = sums[start]!
+            return EnergyTotal(
+                startHour: Int32(clamping: start), usedWh: Double(sum.used) / 1000, fullPowerWh: Double(sum.full) / 1000,
+                litSeconds: Double(sum.lit), lamps: sum.lamps)
         }
     }
 
-    /// Deletes hourly energy before `hour`; returns how many lamp-hours.
-    public func pruneEnergy(before hour: Int32) throws -> Int {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM energy_hour WHERE hour < ?", arguments: [Int64(hour)])
-            return db.changesCount
+    /// The first hour of the step holding `hour` (UTC calendar months for `.month`).
+    static func stepStart(hour: Int64, step: EnergyStep) -> Int64 {
+        switch step {
+        case .hour:
+            return hour
+        case .day:
+            return hour >= 0 ? hour / 24 * 24 : (hour - 23) / 24 * 24
+        case .month:
+            let day = hour >= 0 ? hour / 24 : (hour - 23) / 24
+            return (day - (civil(fromDays: day).day - 1)) * 24
         }
+    }
+
+    /// Year, month and day of a day count since 1970-01-01 (proleptic Gregorian, H. Hinnant's
+    /// `civil_from_days`).
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shifted = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
+        let month = shifted < 10 ? shifted + 3 : shifted - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Deletes hourly energy before `hour`; returns how many lamp-hours. Whole days go by the
+    /// primary key, lamp by lamp; the day `hour` falls in loses its earlier hours only.
+    public func pruneEnergy(before hour: Int32) throws -> Int {
+        let boundary = Self.day(ofHour: hour)
+        let keptFrom = Int(Int64(hour) - boundary * 24)
+        return try pool.write { db in
+            var deleted = 0
+            let whole = try Data.fetchCursor(
+                db, sql: "SELECT hours FROM energy_day WHERE lamp IN (SELECT rowid FROM lamp) AND day < ?", arguments: [boundary])
+            while let packed = try whole.next() {
+                deleted += EnergyDay.presentCount(encoded: Array(packed))
+            }
+            try db.execute(sql: "DELETE FROM energy_day WHERE lamp IN (SELECT rowid FROM lamp) AND day < ?", arguments: [boundary])
+            guard keptFrom > 0 else { return deleted }
+            let partial = try Row.fetchAll(db, sql: "SELECT lamp, hours FROM energy_day WHERE lamp IN (SELECT rowid FROM lamp) AND day = ?", arguments: [boundary])
+            let update = try db.cachedStatement(sql: "UPDATE energy_day SET hours = ? WHERE lamp = ? AND day = ?")
+            let delete = try db.cachedStatement(sql: "DELETE FROM energy_day WHERE lamp = ? AND day = ?")
+            for row in partial {
+                let lamp: Int64 = row[0]
+                let packed: Data = row[1]
+                var energyDay: EnergyDay
+                do {
+                    energyDay = try EnergyDay(encoded: Array(packed))
+                } catch {
+                    throw FleetStoreError("energy of lamp row \(lamp), day \(boundary) is damaged: \(error)")
+                }
+                let removed = energyDay.removeHours(before: keptFrom)
+                guard removed > 0 else { continue }
+                deleted += removed
+                if energyDay.isEmpty {
+                    try delete.execute(arguments: [lamp, boundary])
+                } else {
+                    try update.execute(arguments: [Data(energyDay.encoded()), lamp, boundary])
+                }
+            }
+            return deleted
+        }
+    }
+
+    /// Migration v11: moves the hourly rows of v9 into packed days, lamp by lamp, then drops
+    /// the hourly table.
+    static func packHourlyEnergy(_ db: Database) throws {
+        try db.execute(sql: energyDayTableSQL)
+        let rows = try Row.fetchCursor(db, sql: "SELECT lamp, hour, used, full, lit FROM energy_hour ORDER BY lamp, hour")
+        let insert = try db.makeStatement(sql: "INSERT INTO energy_day (lamp, day, hours) VALUES (?, ?, ?)")
+        var current: (lamp: Int64, day: Int64)?
+        var energyDay = EnergyDay()
+        func flush() throws {
+            if let current, !energyDay.isEmpty {
+                try insert.execute(arguments: [current.lamp, current.day, Data(energyDay.encoded())])
+            }
+            energyDay = EnergyDay()
+        }
+        while let row = try rows.next() {
+            let lamp: Int64 = row[0]
+            let hour: Int64 = row[1]
+            let day = hour >= 0 ? hour / 24 : (hour - 23) / 24
+            if current?.lamp != lamp || current?.day != day {
+                try flush()
+                current = (lamp, day)
+            }
+            energyDay.add(EnergyDay.Hour(used: row[2], full: row[3], lit: row[4]), at: Int(hour - day * 24))
+        }
+        try flush()
+        try db.execute(
+            sql: """
+                DROP TRIGGER energy_of_removed_lamp;
+                DROP INDEX energy_hour_by_hour;
+                DROP TABLE energy_hour;
+                """)
     }
 }

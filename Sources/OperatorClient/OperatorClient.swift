@@ -288,12 +288,14 @@ public struct OperatorClient: Sendable {
     }
 
     /// A program's year ahead: hours lit and energy per month.
-    public func forecast(_ name: String, year: Int, latitude: Double?, longitude: Double?, wattage: Double?) async throws -> ProgramForecast {
+    public func forecast(
+        _ name: String, year: Int, latitude: Double?, longitude: Double?, wattage: Double?, timeZone: String? = nil
+    ) async throws -> ProgramForecast {
         try await get(
             "/api/v1/programs/\(OperatorClient.escaped(name))/forecast",
             query: OperatorClient.query([
                 ("year", "\(year)"), ("latitude", latitude.map { "\($0)" }), ("longitude", longitude.map { "\($0)" }),
-                ("wattage", wattage.map { "\($0)" }),
+                ("wattage", wattage.map { "\($0)" }), ("timezone", timeZone),
             ]))
     }
 

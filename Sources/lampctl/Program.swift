@@ -114,7 +114,8 @@ struct Program: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A year of a program at a place: hours lit and energy per month, from the solar calculator.",
             discussion: """
-                Every night of the year (local noon to noon, in the daemon's time zone) at the \
+                Every night of the year (local noon to noon, in --tz or else the daemon's time \
+                zone, so months and clock times such as 23:00 are local) at the \
                 program's levels; a night counts in the month of its evening. Power is taken as \
                 proportional to level: a step at 30 % uses 30 % of the wattage. The wattage is \
                 --wattage, else the registered wattages of the lamps the program is assigned to, \
@@ -129,6 +130,7 @@ struct Program: AsyncParsableCommand {
         @Option(help: "The year, 1970 to 2199 (default: next year).") var year: Int = Calendar(identifier: .gregorian).component(.year, from: Date()) + 1
         @Option(help: "Watts in all (default: the lamps running the program).") var wattage: Double?
         @Option(help: "A second program to compare with.") var compare: String?
+        @Option(help: "The time zone, an IANA name such as Europe/Amsterdam (default: the daemon's).") var tz: String?
 
         func validate() throws {
             guard (1970...2199).contains(year) else { throw ValidationError("--year must be from 1970 to 2199") }
@@ -139,12 +141,14 @@ struct Program: AsyncParsableCommand {
             let place = try at.map(Program.coordinates)
             let (latitude, longitude) = (place?.latitude, place?.longitude)
             let client = options.client
-            let first = try await Exit.call { try await client.forecast(name, year: year, latitude: latitude, longitude: longitude, wattage: wattage) }
+            let first = try await Exit.call {
+                try await client.forecast(name, year: year, latitude: latitude, longitude: longitude, wattage: wattage, timeZone: tz)
+            }
             var second: ProgramForecast?
             if let compare {
                 // The same watts for both, so the difference is the programs'.
                 second = try await Exit.call {
-                    try await client.forecast(compare, year: year, latitude: latitude, longitude: longitude, wattage: first.wattage)
+                    try await client.forecast(compare, year: year, latitude: latitude, longitude: longitude, wattage: first.wattage, timeZone: tz)
                 }
             }
             if options.json { return try second.map { try options.printJSON([first, $0]) } ?? options.printJSON(first) }

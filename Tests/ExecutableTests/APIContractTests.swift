@@ -229,6 +229,8 @@ struct OpenAPIContractTests {
         try await api.call("GET", "/api/v1/programs/all-night/forecast?wattage=-5", expect: 400)
         try await api.call("GET", "/api/v1/programs/all-night/forecast?latitude=52", expect: 400)
         try await api.call("GET", "/api/v1/programs/nobody/forecast", expect: 404)
+        try await api.call("GET", "/api/v1/programs/all-night/forecast?year=2027&wattage=60&timezone=Europe/Amsterdam", expect: 200)
+        try await api.call("GET", "/api/v1/programs/all-night/forecast?wattage=60&timezone=Mars/Olympus", expect: 400)
         try await api.call("POST", "/api/v1/programs/all-night/assign", #"{"target":"lamp:lamp-0003"}"#, expect: 202)
         try await api.call("POST", "/api/v1/programs/nobody/assign", #"{"target":"all"}"#, expect: 404)
         try await api.call("DELETE", "/api/v1/programs/all-night", expect: 409)

@@ -70,4 +70,30 @@ struct LampFaultEndToEndTests {
         let text = textWatcher.finish().lines.filter { $0.contains("incident.") }
         #expect(text.contains { $0.contains("incident.opened  lamp-0001  incident ") && $0.contains("lamp-failure") }, "\(text)")
     }
+
+    @Test("lampsim --cycling: exactly the cycling lamps open a cycling incident, with their switches counted")
+    func cycling() async throws {
+        let daemon = try Daemon(lamps: 4)
+        // Raised above 2 switches an hour. The detectors look at the fleet every 5 s
+        // (FaultWatch), so a lamp switches every 6 s for each switch to be seen; the other
+        // detectors keep their one-minute hold, so its dark halves are not taken for a failure.
+        daemon.runArguments = ["--fault-max-switches", "2", "--report-interval", "5"]
+        try await daemon.start()
+        let simulator = try Simulator(daemon, count: 4, duration: 120, extra: ["--cycling", "2", "--cycle-seconds", "6"])
+        try await waitUntil("4 lamps are online", explain: { simulator.lastLines() }) { try await daemon.onlineCount() == 4 }
+        _ = try await daemon.command(CommandRequest(target: "all", action: "on"))
+        let started = ContinuousClock.now
+        var incidents: [IncidentView] = []
+        try await waitUntil("two cycling incidents open", timeout: .seconds(60), explain: { "\(incidents)\n" + simulator.lastLines() }) {
+            incidents = try await FaultEndToEndTests.incidents(daemon)
+            return incidents.filter { $0.kind == "cycling" }.count >= 2
+        }
+        print("cycling incidents after \(ContinuousClock.now - started): \(incidents.map { "\($0.kind) \($0.lamp ?? "-"): \($0.detail)" })")
+        // The steady lamps stay quiet while the cycling ones go on switching.
+        try await Task.sleep(for: .seconds(6))
+        incidents = try await FaultEndToEndTests.incidents(daemon)
+        let byLamp = Dictionary(incidents.map { ($0.lamp ?? "", $0.kind) }, uniquingKeysWith: { a, b in a + "," + b })
+        #expect(byLamp == ["lamp-0001": "cycling", "lamp-0002": "cycling"], "\(incidents)")
+        #expect(incidents.allSatisfy { $0.detail.hasSuffix("switches in the last hour") }, "\(incidents)")
+    }
 }

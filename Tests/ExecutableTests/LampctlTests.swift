@@ -156,4 +156,38 @@ struct LampctlTests {
         let used = try ProductRunner.run("lampctl", ["program", "delete", "midnight"] + daemon.lampctlOptions)
         #expect(used.status == 5 && used.stderr.contains("assigned to 4 lamps"))
     }
+
+    @Test("program forecast in a time zone: clock times are local, so the nights DST shortens and lengthens show; an unknown zone is a clear error")
+    func forecastTimeZone() async throws {
+        let daemon = try Daemon(lamps: 1)
+        daemon.runArguments = ["--timezone", "UTC", "--latitude", "52.3676", "--longitude", "4.9041"]
+        try await daemon.start()
+        let file = daemon.directory.appendingPathComponent("fixed.prog").path
+        try "18:00 100%\n06:00 off\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let set = try ProductRunner.run("lampctl", ["program", "set", "fixed", file] + daemon.lampctlOptions)
+        #expect(set.status == 0, "\(set.stdout) \(set.stderr)")
+        func forecast(_ extra: [String]) throws -> ProgramForecast {
+            let run = try ProductRunner.run(
+                "lampctl", ["program", "forecast", "fixed", "--year", "2027", "--wattage", "100", "--json"] + extra + daemon.lampctlOptions)
+            #expect(run.status == 0, "\(run.stderr)")
+            return try APICoding.decoder().decode(ProgramForecast.self, from: Data(run.stdout.utf8))
+        }
+        // The daemon's zone (UTC): every night 12 h.
+        let utc = try forecast([])
+        #expect(utc.timeZone == "UTC0" && utc.months[2].litHours == 372 && utc.months[9].litHours == 372)
+        // Amsterdam: the night into 28 March 2027 loses an hour, the night into 31 October gains one.
+        let amsterdam = try forecast(["--tz", "Europe/Amsterdam"])
+        #expect(amsterdam.timeZone == "CET-1CEST,M3.5.0,M10.5.0/3")
+        #expect(amsterdam.months[2].litHours == 371 && amsterdam.months[9].litHours == 373, "\(amsterdam.months)")
+        #expect(amsterdam.total.litHours == 365 * 12)
+        // A table says which zone it is in.
+        let table = try ProductRunner.run("lampctl", ["program", "forecast", "fixed", "--year", "2027", "--wattage", "100", "--tz", "Europe/Amsterdam"] + daemon.lampctlOptions)
+        #expect(table.status == 0 && table.stdout.contains("CET-1CEST"), "\(table.stdout)")
+        for bad in ["Mars/Olympus", "../../../etc/passwd", String(repeating: "A", count: 101)] {
+            let refused = try ProductRunner.run("lampctl", ["program", "forecast", "fixed", "--year", "2027", "--wattage", "100", "--tz", bad] + daemon.lampctlOptions)
+            #expect(refused.status != 0 && refused.stderr.contains("timezone"), "\(bad): \(refused.stdout) \(refused.stderr)")
+        }
+        let (status, _): (Int, ProgramForecast?) = try await daemon.request("GET", "/programs/fixed/forecast?wattage=1&timezone=Nowhere/Special")
+        #expect(status == 400)
+    }
 }

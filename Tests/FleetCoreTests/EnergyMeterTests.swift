@@ -97,4 +97,39 @@ struct EnergyMeterTests {
         model.returnEnergy(more)
         #expect(model.takeEnergy() == more)
     }
+
+    @Test("an hour's end: a time on the boundary ends before that hour, a time inside it includes it")
+    func hourEnding() {
+        #expect(EnergyMeter.hourEnding(Self.ten) == Self.hour)
+        #expect(EnergyMeter.hourEnding(Self.ten + 1) == Self.hour + 1)
+        #expect(EnergyMeter.hourEnding(Self.ten + 3_599_999) == Self.hour + 1)
+        #expect(EnergyMeter.hourEnding(0) == 0)
+        #expect(EnergyMeter.hourEnding(.max) == .max)
+    }
+
+    @Test("energy whose write keeps failing is held up to the bound; beyond it the oldest is dropped and counted")
+    func returnedEnergyIsBounded() {
+        var model = FleetModel(stored: [])
+        model.maximumHeldEnergyHours = 3
+        func energy(_ hours: ClosedRange<Int32>) -> [EnergyHour] {
+            hours.map { EnergyHour(lampID: LampID("lamp-0001")!, hour: $0, usedWh: 1.5, fullPowerWh: 2, litSeconds: 60) }
+        }
+        #expect(model.returnEnergy(energy(1...3)) == DroppedEnergy())
+        let held = model.takeEnergy()
+        #expect(held.map(\.hour) == [1, 2, 3])
+        // The next write fails too, with two newer hours: the two oldest go.
+        let dropped = model.returnEnergy(held + energy(4...5))
+        #expect(dropped.lampHours == 2 && dropped.usedWh == 3)
+        #expect(model.takeEnergy().map(\.hour) == [3, 4, 5])
+        // A bound lowered below what is held: the returned hours, then the held oldest go.
+        #expect(model.returnEnergy(energy(6...8)) == DroppedEnergy())
+        model.maximumHeldEnergyHours = 1
+        let lowered = model.returnEnergy(energy(9...9))
+        #expect(lowered.lampHours == 3 && lowered.usedWh == 4.5)
+        #expect(model.takeEnergy().map(\.hour) == [8])
+        // A bound of zero holds nothing.
+        model.maximumHeldEnergyHours = 0
+        #expect(model.returnEnergy(energy(1...4)).lampHours == 4)
+        #expect(model.takeEnergy().isEmpty)
+    }
 }

@@ -71,7 +71,7 @@ let package = Package(
         // Durable state on SQLite (GRDB): lamps, desired and reported state, events, commands.
         .target(
             name: "FleetStore",
-            dependencies: ["FleetCore", "LampProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["FleetCore", "LampProtocol", "LightingPrograms", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings),
         // Codable request, response and event types of the operator API, shared by the
         // daemon, lampctl and the tests.

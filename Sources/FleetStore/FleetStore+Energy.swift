@@ -2,6 +2,7 @@ import FleetCore
 import Foundation
 import GRDB
 import LampProtocol
+import LightingPrograms
 
 extension FleetStore {
     /// The energy table of migration v11 (scripts/energy-storage.py reads it from here): one
@@ -153,22 +154,8 @@ extension FleetStore {
             return hour >= 0 ? hour / 24 * 24 : (hour - 23) / 24 * 24
         case .month:
             let day = hour >= 0 ? hour / 24 : (hour - 23) / 24
-            return (day - (civil(fromDays: day).day - 1)) * 24
+            return (day - Int64(CivilDate(daysSinceEpoch: Int(day)).day - 1)) * 24
         }
-    }
-
-    /// Year, month and day of a day count since 1970-01-01 (proleptic Gregorian, H. Hinnant's
-    /// `civil_from_days`).
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shifted = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shifted + 2) / 5 + 1
-        let month = shifted < 10 ? shifted + 3 : shifted - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Deletes hourly energy before `hour`; returns how many lamp-hours. Whole days go by the

@@ -42,9 +42,11 @@ if [ "$firefox" = yes ]; then
   fi
 fi
 scripts/setup.sh
-swift build -j 2 --product lamplighterd
-swift build -j 2 --product lampsim
-swift build -j 2 --product lampctl
+# The products of the tests' own build (scripts/build.sh): incremental after scripts/test.sh.
+scripts/build.sh --product lamplighterd
+scripts/build.sh --product lampsim
+scripts/build.sh --product lampctl
+export LAMPLIGHTER_PRODUCTS="${LAMPLIGHTER_PRODUCTS:-$(scripts/build.sh --show-bin-path)}"
 # Selenium Manager stays offline: the browser and the driver are the ones installed above.
 export SE_OFFLINE=true
 export CHROMIUM="${CHROMIUM:-$(command -v chromium)}" CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"

@@ -76,10 +76,10 @@ class Fleet:
     def __init__(self, products=None, run_arguments=(), prefix="lamplighter-browser-", fast=True):
         """`fast`: ping every 2 s and resend after 2 s (tests see a silent lamp go offline
         soon); otherwise the daemon's defaults (20 s, 10 s), as a benchmark should run."""
-        self.products = products or os.environ.get("LAMPLIGHTER_PRODUCTS") or os.path.join(ROOT, ".build", "debug")
+        self.products = products or os.environ.get("LAMPLIGHTER_PRODUCTS") or os.path.join(ROOT, ".build", "release")
         for product in ("lamplighterd", "lampsim", "lampctl"):
             if not os.access(os.path.join(self.products, product), os.X_OK):
-                raise RuntimeError(f"{product} is not built in {self.products}: run swift build -j 2 first")
+                raise RuntimeError(f"{product} is not built in {self.products}: run scripts/build.sh first")
         self.directory = tempfile.mkdtemp(prefix=prefix)
         self.run_arguments = (["--ping-interval", "2", "--request-timeout", "2"] if fast else []) + list(run_arguments)
         self.daemon = None

@@ -66,25 +66,23 @@ public final class ReportedStateWriter: Service, Sendable {
         self.logger = logger
     }
 
-    /// Handshakes ended since memory was last handed back to the system.
-    private let handshakesSinceTrim = Atomic<Int>(0)
-    /// After this many handshakes, the writer hands freed memory back once (see ``trimIfChurned()``).
-    static let handshakesPerTrim = 1000
+    /// Handshakes ended since the daemon started (read by ``trimIfChurned(_:)`` every 5 s).
+    private let handshakesEnded = Atomic<Int>(0)
 
     /// A handshake ended, the lamp welcomed or refused (counts towards the next
-    /// ``trimIfChurned()``).
+    /// ``trimIfChurned(_:)``).
     func handshakeEnded() {
-        handshakesSinceTrim.wrappingAdd(1, ordering: .relaxed)
+        handshakesEnded.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// Every handshake allocates and frees HTTP-upgrade state; glibc keeps freed memory in its
     /// arenas, so after a connection storm (a controller restart: every lamp at once) the
     /// daemon holds about 0.5 KiB per link it no longer uses (measured: 4.1 to 3.65 KiB per
     /// link at 10,000 links), and after a flood of failed hellos about 2 KiB per hello
-    /// (BENCHMARKS.md, "A flood of failed hellos"). After many handshakes, hand it back once.
-    func trimIfChurned() {
-        guard handshakesSinceTrim.load(ordering: .relaxed) >= ReportedStateWriter.handshakesPerTrim else { return }
-        handshakesSinceTrim.store(0, ordering: .relaxed)
+    /// (BENCHMARKS.md, "A flood of failed hellos"). After many handshakes, hand it back once
+    /// the storm is over (``ChurnTrimPolicy``).
+    func trimIfChurned(_ trimPolicy: inout ChurnTrimPolicy) {
+        guard trimPolicy.shouldTrim(handshakesEnded: handshakesEnded.load(ordering: .relaxed)) else { return }
         _ = ReportedStateWriter.mallocTrim?(0)
     }
 
@@ -205,6 +203,7 @@ public final class ReportedStateWriter: Service, Sendable {
     public func run() async throws {
         let clock = ContinuousClock()
         var nextReported = clock.now + reportedInterval
+        var trimPolicy = ChurnTrimPolicy()
         // Ends on graceful shutdown and on cancellation (another service failed): a
         // cancelled sleep throws at once, so looping on after it would spin.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -216,8 +215,41 @@ public final class ReportedStateWriter: Service, Sendable {
             let dueReported = clock.now >= nextReported
             if dueReported { nextReported = clock.now + reportedInterval }
             await flush(includingReported: dueReported)
-            if dueReported { trimIfChurned() }
+            if dueReported { trimIfChurned(&trimPolicy) }
         }
         await flush()
+    }
+}
+
+/// When the daemon hands memory freed by a connection storm back to the system: looked at
+/// every 5 s with the count of handshakes ended so far.
+///
+/// It trims once at least ``handshakesPerTrim`` handshakes ended since the last trim and none
+/// ended in the last interval: the storm is over, so what it freed is all free. Trimming in
+/// the middle of a storm (the rule before) left the garbage of its tail in place whenever that
+/// tail was shorter than the threshold, so the same fleet settled at RSS that differed by
+/// 2 KiB per link from one run to the next (issue 13). A storm that never settles is trimmed
+/// every ``handshakesPerForcedTrim`` handshakes.
+struct ChurnTrimPolicy {
+    /// Handshakes after which a quiet interval trims.
+    static let handshakesPerTrim = 1000
+    /// Handshakes after which the policy trims even while they go on.
+    static let handshakesPerForcedTrim = 20_000
+
+    /// The count at the last trim.
+    private var atLastTrim = 0
+    /// The count at the last look.
+    private var atLastLook = 0
+
+    /// Whether to trim now, given how many handshakes have ended in all.
+    mutating func shouldTrim(handshakesEnded count: Int) -> Bool {
+        defer { atLastLook = count }
+        let sinceTrim = count &- atLastTrim
+        let settled = count == atLastLook
+        guard sinceTrim >= ChurnTrimPolicy.handshakesPerForcedTrim || (sinceTrim >= ChurnTrimPolicy.handshakesPerTrim && settled) else {
+            return false
+        }
+        atLastTrim = count
+        return true
     }
 }

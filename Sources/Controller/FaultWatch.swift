@@ -20,8 +20,8 @@ public final class FaultWatch: Service, Sendable {
     let interval: Duration
     /// The monitor, once the stored unresolved incidents are loaded (nil before).
     private let monitor = Mutex<FaultMonitor?>(nil)
-    /// The samples array of the last pass, kept for the next (its capacity is one per lamp).
-    private let spareSamples = Mutex<[FaultSample]>([])
+    /// What the detectors read of each lamp.
+    private let sampler: LampSampler
     private let opened = Counter(label: "lamplighter_incidents_opened_total")
     private let resolved = Counter(label: "lamplighter_incidents_resolved_total")
 
@@ -31,6 +31,7 @@ public final class FaultWatch: Service, Sendable {
     ) {
         self.events = events
         self.fleet = fleet
+        self.sampler = LampSampler(fleet: fleet)
         self.store = store
         self.thresholds = thresholds
         self.interval = interval
@@ -70,16 +71,8 @@ public final class FaultWatch: Service, Sendable {
     public func check() async throws -> [IncidentRecord] {
         // The few fields the detectors read, taken under the fleet's lock into a kept array: a
         // copy of the whole model made the next status report copy every lamp under that lock.
-        var samples = spareSamples.withLock { spare -> [FaultSample] in
-            var taken: [FaultSample] = []
-            swap(&taken, &spare)
-            return taken
-        }
-        fleet.withModel { $0.faultSamples(into: &samples) }
         let now = clock.nowMilliseconds()
-        let changes = monitor.withLock { $0?.pass(samples, atMilliseconds: now) ?? [] }
-        samples.removeAll(keepingCapacity: true)
-        spareSamples.withLock { $0 = samples }
+        let changes = sampler.withSamples { samples in monitor.withLock { $0?.pass(samples, atMilliseconds: now) ?? [] } }
         guard !changes.isEmpty else { return [] }
         try await store.saveIncidents(changes, audit: nil)
         for incident in changes { note(incident) }

@@ -17,12 +17,15 @@ public final class ProgramWatch: Service, Sendable {
     public var interval: Duration { .milliseconds(intervalMilliseconds.load(ordering: .relaxed)) }
     /// The judge and its verdicts.
     private let judge: Mutex<ProgramJudge>
+    /// What the judge reads of each lamp.
+    private let sampler: LampSampler
 
     init(
         fleet: FleetState, events: FleetEvents, clock: any FleetClock, interval: Duration = .seconds(60), graceSeconds: Int64 = 180,
         logger: Logger
     ) {
         self.fleet = fleet
+        self.sampler = LampSampler(fleet: fleet)
         self.events = events
         self.clock = clock
         self.intervalMilliseconds = Atomic(max(1, interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000))
@@ -50,10 +53,10 @@ public final class ProgramWatch: Service, Sendable {
     /// One pass over the fleet; returns the events it emitted.
     @discardableResult
     public func check(atMilliseconds now: UInt64) -> [FleetEvent] {
-        // A snapshot (copied under the lock, shared until the next change) is judged outside
-        // the fleet's lock, so the links never wait for a pass over the fleet.
-        let snapshot = fleet.withModel { $0 }
-        let emitted = judge.withLock { $0.judge(snapshot, atMilliseconds: now) }
+        // The fields the judge reads, taken under the fleet's lock into a kept array and judged
+        // outside it, so the links never wait for a pass. A snapshot of the whole model (shared
+        // until the next change) made the next status report copy every lamp under that lock.
+        let emitted = sampler.withSamples { samples in judge.withLock { $0.judge(samples, atMilliseconds: now) } }
         for (slot, event) in emitted {
             events.emit(event, slot: slot, atMilliseconds: now)
             if case .program(let id, let mismatch?) = event {

@@ -272,14 +272,14 @@ public struct FaultMonitor: Sendable {
     /// ``ProgramJudge`` does); lamps with neither, or removed, are not judged. Judged on the
     /// controller's clock.
     public mutating func pass(_ model: FleetModel, graceSeconds: Int64 = 180, atMilliseconds now: UInt64) -> [IncidentRecord] {
-        var samples: [FaultSample] = []
-        model.faultSamples(into: &samples)
+        var samples: [LampSample] = []
+        model.lampSamples(into: &samples)
         return pass(samples, graceSeconds: graceSeconds, atMilliseconds: now)
     }
 
-    /// One pass over ``FaultSample``s the caller took from the fleet (see
-    /// ``FleetModel/faultSamples(into:)``): the same pass, without a copy of the fleet model.
-    public mutating func pass(_ samples: [FaultSample], graceSeconds: Int64 = 180, atMilliseconds now: UInt64) -> [IncidentRecord] {
+    /// One pass over ``LampSample``s the caller took from the fleet (see
+    /// ``FleetModel/lampSamples(into:)``): the same pass, without a copy of the fleet model.
+    public mutating func pass(_ samples: [LampSample], graceSeconds: Int64 = 180, atMilliseconds now: UInt64) -> [IncidentRecord] {
         var result: [IncidentRecord] = []
         let seconds = Int64(now / 1000)
         // Every lamp in its cabinet first: the cabinet rule needs each cabinet's whole size.
@@ -335,44 +335,5 @@ public struct FaultMonitor: Sendable {
             if let incident = book.apply(change, to: .lamp(lamp), atMilliseconds: now) { result.append(incident) }
         }
         return result
-    }
-}
-
-/// What the fault detectors read of one lamp, taken from the fleet model under its lock: a
-/// detector pass over these copies no fleet model. A copy of the model made the next status
-/// report copy the whole lamps array under the lock, every pass (issue 13: 0.7 KiB of RSS per
-/// link at 10,000 lamps).
-public struct FaultSample: Sendable {
-    public var id: LampID
-    public var removed: Bool
-    public var cabinet: String?
-    public var online: Bool
-    public var reportedAtMilliseconds: UInt64
-    public var lastSeenMilliseconds: UInt64
-    /// What the lamp was told (its command, or its program).
-    public var intent: ControlIntent
-    /// Whether the lamp applied its desired control version.
-    public var converged: Bool
-    public var status: StatusReport?
-    public var dims: Bool
-    public var wattage: Double?
-    /// Its program at its place, if it follows one.
-    public var evaluator: ProgramEvaluator?
-}
-
-extension FleetModel {
-    /// Every lamp's ``FaultSample``, into `samples` (emptied first, its capacity kept: a caller
-    /// that keeps the array allocates nothing per pass once it has grown).
-    public func faultSamples(into samples: inout [FaultSample]) {
-        samples.removeAll(keepingCapacity: true)
-        samples.reserveCapacity(lamps.count)
-        for entry in lamps {
-            samples.append(
-                FaultSample(
-                    id: entry.record.id, removed: entry.removed, cabinet: entry.record.cabinet, online: entry.online,
-                    reportedAtMilliseconds: entry.reportedAtMilliseconds, lastSeenMilliseconds: entry.lastSeenMilliseconds,
-                    intent: entry.desired.control.intent, converged: entry.isConverged, status: entry.status, dims: entry.dims,
-                    wattage: entry.record.wattage, evaluator: entry.removed ? nil : programEvaluator(for: entry)))
-        }
     }
 }

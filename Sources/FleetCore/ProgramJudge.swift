@@ -73,19 +73,26 @@ public struct ProgramJudge: Sendable {
 
     /// One pass over the fleet at `now`; returns the events of lamps whose verdict changed.
     public mutating func judge(_ model: FleetModel, atMilliseconds now: UInt64) -> [(slot: Int, event: FleetEvent)] {
+        var samples: [LampSample] = []
+        model.lampSamples(into: &samples)
+        return judge(samples, atMilliseconds: now)
+    }
+
+    /// One pass over ``LampSample``s the caller took from the fleet (see
+    /// ``FleetModel/lampSamples(into:)``): the same pass, without a copy of the fleet model.
+    public mutating func judge(_ samples: [LampSample], atMilliseconds now: UInt64) -> [(slot: Int, event: FleetEvent)] {
         let seconds = Int64(now / 1000)
         // Lamps sharing a program and a place share one evaluation.
         var evaluations: [String: (level: UInt16, since: Int64?, sunUp: Bool)] = [:]
         var events: [(slot: Int, event: FleetEvent)] = []
-        for slot in model.lamps.indices {
-            let entry = model.lamps[slot]
+        for slot in samples.indices {
+            let entry = samples[slot]
             // A lamp that does not run programs (SPEC.md §5.2) gets none, so it is not judged.
             guard entry.online, !entry.removed, entry.runsPrograms != false, let status = entry.status else {
                 clockSamples[slot] = nil
                 continue
             }
-            guard let name = entry.desired.program.name, entry.desired.control.intent.level(atMilliseconds: now) == nil,
-                let evaluator = model.programEvaluator(for: entry)
+            guard let name = entry.program, entry.intent.level(atMilliseconds: now) == nil, let evaluator = entry.evaluator
             else { continue }
             let place = evaluator.place
             // The instant judged, and when the report was made, on the same clock.
@@ -114,9 +121,9 @@ public struct ProgramJudge: Sendable {
                 dimmable: entry.dims)
             guard current[slot] != mismatch else { continue }
             if let mismatch {
-                events.append((slot, .program(entry.record.id, mismatch: mismatch.description)))
+                events.append((slot, .program(entry.id, mismatch: mismatch.description)))
             } else {
-                events.append((slot, .program(entry.record.id, mismatch: nil)))
+                events.append((slot, .program(entry.id, mismatch: nil)))
             }
             current[slot] = mismatch
         }

@@ -375,6 +375,38 @@ struct LampLinkHandlerTests {
         #expect(harness.shared.fleet.entry(Self.lampID)?.appliedVersion == 0)
     }
 
+    @Test("a command sent after an idle sweep is re-sent when its ack is late: the sweep's cached due time gives way to the request's")
+    func retryAfterIdleSweep() throws {
+        let harness = try Harness()
+        guard case .config(let config)? = try harness.authenticate().last else {
+            Issue.record("no config request after the welcome")
+            return
+        }
+        try harness.sendSealed(.ack(Ack(ackedType: .config, ref: config.configVersion)))
+        let handler = try harness.channel.pipeline.syncOperations.handler(type: LampLinkHandler.self)
+        // An idle sweep: nothing is due before the ping (20 s), and the link remembers that.
+        handler.tickIfDue()
+        #expect(try harness.messages().isEmpty)
+        let desired = harness.shared.fleet.withModel { model -> DesiredState in
+            let slot = model.slot(of: Self.lampID)!
+            let control = DesiredControl(version: model.nextVersion(), intent: .level(Level(permille: 400)!), fade: .immediate)
+            return model.commit([slot], control: control, atMilliseconds: 10)[0].1
+        }
+        handler.desiredChanged(desired)
+        guard case .setLevel(let command)? = try harness.messages().last else {
+            Issue.record("no setLevel")
+            return
+        }
+        // No ack: within the request timeout (10 s) and well before the ping, it goes again.
+        var resent: [SetLevel] = []
+        for _ in 0..<15 {
+            harness.clock.advance(milliseconds: 1000)
+            handler.tickIfDue()
+            resent += try harness.messages().compactMap { if case .setLevel(let again) = $0 { again } else { nil } }
+        }
+        #expect(resent.first?.version == command.version, "the unacknowledged command was not re-sent within 15 s")
+    }
+
     @Test("a lamp of minor 1 sends and receives no tags (SPEC.md §4.3 applies from minor 2)")
     func minorOneUntagged() throws {
         let harness = try Harness()

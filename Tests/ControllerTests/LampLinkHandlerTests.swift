@@ -120,6 +120,27 @@ struct LampLinkHandlerTests {
             return bytes
         }
 
+        /// Authenticates and acknowledges the config request the welcome brings: the lamp is
+        /// linked and idle. Its config version, or nil (with an issue recorded) if no config
+        /// request came.
+        func linkAndAcknowledgeConfig() throws -> UInt32? {
+            guard case .config(let config)? = try authenticate().last else {
+                Issue.record("no config request after the welcome")
+                return nil
+            }
+            try sendSealed(.ack(Ack(ackedType: .config, ref: config.configVersion)))
+            return config.configVersion
+        }
+
+        /// Commits a level for the lamp in the fleet model, as a command would; its desired state.
+        func commitLevel(_ permille: Int) -> DesiredState {
+            shared.fleet.withModel { model -> DesiredState in
+                let slot = model.slot(of: LampLinkHandlerTests.lampID)!
+                let control = DesiredControl(version: model.nextVersion(), intent: .level(Level(permille: permille)!), fade: .immediate)
+                return model.commit([slot], control: control, atMilliseconds: 10)[0].1
+            }
+        }
+
         /// Whether `replies` start with the welcome and the lamp is linked.
         func expectWelcomed(_ replies: [LampMessage]) {
             guard case .welcome? = replies.first else {
@@ -350,17 +371,9 @@ struct LampLinkHandlerTests {
     func forgedAck() throws {
         let harness = try Harness()
         // The config request in flight, acknowledged with a good tag, is applied.
-        guard case .config(let config)? = try harness.authenticate().last else {
-            Issue.record("no config request after the welcome")
-            return
-        }
-        try harness.sendSealed(.ack(Ack(ackedType: .config, ref: config.configVersion)))
-        #expect(harness.shared.fleet.entry(Self.lampID)?.appliedConfigVersion == config.configVersion)
-        let desired = harness.shared.fleet.withModel { model -> DesiredState in
-            let slot = model.slot(of: Self.lampID)!
-            let control = DesiredControl(version: model.nextVersion(), intent: .level(Level(permille: 700)!), fade: .immediate)
-            return model.commit([slot], control: control, atMilliseconds: 10)[0].1
-        }
+        guard let configVersion = try harness.linkAndAcknowledgeConfig() else { return }
+        #expect(harness.shared.fleet.entry(Self.lampID)?.appliedConfigVersion == configVersion)
+        let desired = harness.commitLevel(700)
         let handler = try harness.channel.pipeline.syncOperations.handler(type: LampLinkHandler.self)
         handler.desiredChanged(desired)
         let sent = try harness.messages()
@@ -378,21 +391,12 @@ struct LampLinkHandlerTests {
     @Test("a command sent after an idle sweep is re-sent when its ack is late: the sweep's cached due time gives way to the request's")
     func retryAfterIdleSweep() throws {
         let harness = try Harness()
-        guard case .config(let config)? = try harness.authenticate().last else {
-            Issue.record("no config request after the welcome")
-            return
-        }
-        try harness.sendSealed(.ack(Ack(ackedType: .config, ref: config.configVersion)))
+        guard try harness.linkAndAcknowledgeConfig() != nil else { return }
         let handler = try harness.channel.pipeline.syncOperations.handler(type: LampLinkHandler.self)
         // An idle sweep: nothing is due before the ping (20 s), and the link remembers that.
         handler.tickIfDue()
         #expect(try harness.messages().isEmpty)
-        let desired = harness.shared.fleet.withModel { model -> DesiredState in
-            let slot = model.slot(of: Self.lampID)!
-            let control = DesiredControl(version: model.nextVersion(), intent: .level(Level(permille: 400)!), fade: .immediate)
-            return model.commit([slot], control: control, atMilliseconds: 10)[0].1
-        }
-        handler.desiredChanged(desired)
+        handler.desiredChanged(harness.commitLevel(400))
         guard case .setLevel(let command)? = try harness.messages().last else {
             Issue.record("no setLevel")
             return

@@ -42,25 +42,17 @@ enum ClientFrameParser {
         guard let first = buffer.getInteger(at: start, as: UInt8.self),
             let second = buffer.getInteger(at: start + 1, as: UInt8.self)
         else { return .needMore }
-        var headerLength = 2
-        var length = UInt64(second & 0x7F)
-        if length == 126 {
-            guard let word = buffer.getInteger(at: start + 2, as: UInt16.self) else { return .needMore }
-            length = UInt64(word)
-            headerLength = 4
-        } else if length == 127 {
-            guard let word = buffer.getInteger(at: start + 2, as: UInt64.self) else { return .needMore }
-            length = word
-            headerLength = 10
+        guard let (keyAt, length) = ClientFrameHeaders.lengths({ buffer.getInteger(at: start + $0, as: UInt8.self) }) else {
+            return .needMore
         }
         guard length <= UInt64(maximumPayloadBytes) else { return .refused(.tooLong) }
         let fin = first & 0x80 != 0
         if first & 0x08 != 0 && (!fin || length > 125) { return .refused(.invalidControl) }
         if let violation = ClientFrameHeaders.violation(first, second) { return .refused(.violation(violation)) }
-        guard let key = buffer.getInteger(at: start + headerLength, as: UInt32.self),
-            buffer.readableBytes >= headerLength + 4 + Int(length)
+        guard let key = buffer.getInteger(at: start + keyAt, as: UInt32.self),
+            buffer.readableBytes >= keyAt + 4 + Int(length)
         else { return .needMore }
-        buffer.moveReaderIndex(forwardBy: headerLength + 4)
+        buffer.moveReaderIndex(forwardBy: keyAt + 4)
         // The length was checked against the buffer just above.
         let payload = buffer.readSlice(length: Int(length))!
         return .frame(

@@ -140,8 +140,9 @@ struct ClientFrameHeaders {
             header.append(bytes[index])
             index += 1
             if header.count == 2, let violation = Self.violation(header[0], header[1]) { return violation }
-            guard header.count >= 2, let length = Self.headerLength(header), header.count == length else { continue }
-            skip = Self.payloadLength(header)
+            // A frame that passed the check above is masked: its key follows the lengths.
+            guard let (keyAt, length) = Self.lengths({ $0 < header.count ? header[$0] : nil }), header.count == keyAt + 4 else { continue }
+            skip = length
             header.removeAll(keepingCapacity: true)
         }
         return nil
@@ -156,21 +157,21 @@ struct ClientFrameHeaders {
         return nil
     }
 
-    /// The whole header's length, known from its first two bytes.
-    static func headerLength(_ header: [UInt8]) -> Int? {
-        guard header.count >= 2 else { return nil }
-        let short = header[1] & 0x7F
+    /// Where a frame header's masking key starts (2, 4 or 10: after the length in its short or
+    /// one of its two extended forms, RFC 6455 §5.2) and the payload length it announces, once
+    /// `byte(i)` gives the header's bytes that far (nil before). The one reader of the length
+    /// forms, for ``ClientFrameParser`` (from a ByteBuffer) and this check (a byte at a time).
+    @inline(__always)
+    static func lengths(_ byte: (Int) -> UInt8?) -> (keyAt: Int, payload: UInt64)? {
+        guard let second = byte(1) else { return nil }
+        let short = second & 0x7F
         let extended = short == 126 ? 2 : (short == 127 ? 8 : 0)
-        return 2 + extended + (header[1] & 0x80 != 0 ? 4 : 0)
-    }
-
-    /// The payload length a complete header announces.
-    static func payloadLength(_ header: [UInt8]) -> UInt64 {
-        let short = header[1] & 0x7F
-        switch short {
-        case 126: return UInt64(header[2]) << 8 | UInt64(header[3])
-        case 127: return header[2..<10].reduce(0) { $0 << 8 | UInt64($1) }
-        default: return UInt64(short)
+        guard extended > 0 else { return (2, UInt64(short)) }
+        var length: UInt64 = 0
+        for offset in 2..<(2 + extended) {
+            guard let next = byte(offset) else { return nil }
+            length = length << 8 | UInt64(next)
         }
+        return (2 + extended, length)
     }
 }

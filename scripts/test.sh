@@ -15,6 +15,10 @@ for argument in "$@"; do
 done
 scripts/setup.sh
 swift build -j 2 --build-tests
+# The PostgreSQL backend's cases run on a private server (scripts/postgres.sh), stopped at the end.
+LAMPLIGHTER_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
+export LAMPLIGHTER_TEST_POSTGRES_URL
+trap 'scripts/postgres.sh stop' EXIT
 set +e
 # One suite at a time: several suites start a daemon and hundreds of simulated lamps, and on
 # a 2-core machine running them together turns their time bounds into races (2.5 minutes

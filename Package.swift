@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "lamplighterd",
             dependencies: [
-                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI", "LightingPrograms", "LampCSV",
+                "Controller", "FleetStore", "PostgresStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI", "LightingPrograms", "LampCSV",
                 "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

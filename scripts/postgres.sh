@@ -54,6 +54,10 @@ start() {
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || { echo "postgres.sh: running as root needs the 'postgres' user (Debian's postgresql package makes it)" >&2; exit 1; }
         chown postgres: "$root"
+        runuser -u postgres -- test -w "$root" || {
+            echo "postgres.sh: the postgres user cannot reach $root (a parent folder closed to others?): clone the repository where it can" >&2
+            exit 1
+        }
     fi
     if [ ! -f "$data/PG_VERSION" ]; then
         as_owner "$bin/initdb" -D "$data" -U lamplighter --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$root/initdb.log" 2>&1 ||

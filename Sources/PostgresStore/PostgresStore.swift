@@ -191,6 +191,8 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
     /// Every lamp, or the one `id`, with desired and reported state, by id (one snapshot: the
     /// caller's transaction).
     private func loadLamps(_ connection: PostgresConnection, id: LampID?) async throws -> [StoredLamp] {
+        // Memberships and lamps from one snapshot, as SQLite's read transaction gives.
+        try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
         var groups: [String: [String]] = [:]
         let groupRows = try await connection.query(
             "SELECT lamp_id, name FROM lamp_group WHERE \(id?.value)::text IS NULL OR lamp_id = \(id?.value) ORDER BY name",

@@ -174,6 +174,7 @@ let package = Package(
             dependencies: [
                 "FleetStore", "PostgresStore", "FleetCore", "LampProtocol", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

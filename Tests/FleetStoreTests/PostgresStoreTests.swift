@@ -1,6 +1,8 @@
 import FleetCore
 import Foundation
 import LampProtocol
+import NIOCore
+import PostgresNIO
 import PostgresStore
 import Testing
 
@@ -82,6 +84,30 @@ struct PostgresStoreTests {
             }
             #expect(try await first.loadAll().map(\.record.id.value) == ["a"])
             #expect(try await first.groups().isEmpty)
+        }
+    }
+
+    @Test("a damaged energy day makes the query fail naming the lamp and day; a write to it fails and leaves it as it was")
+    func damagedEnergyDay() async throws {
+        try await TestDatabase.with(.postgres) { database in
+            let store = try await database.open()
+            try await store.addLamps([StoreBehaviourTests.record("a")], config: .initial, atMilliseconds: 1)
+            try await store.addEnergy([EnergyStoreTests.hour("a", 1, used: 1, full: 1, lit: 1)])
+            let location = try PostgresLocation(database.location)
+            try await TestDatabase.admin(location) { connection in
+                try await connection.query("UPDATE energy_day SET hours = '\\xff'::bytea", logger: TestDatabase.logger)
+            }
+            await #expect { _ = try await store.energy(target: .all, fromHour: 0, toHour: .max, step: .day) } throws: {
+                "\($0)".contains("is damaged") && "\($0)".contains("day \(EnergyColumns.day(ofHour: EnergyStoreTests.midnight))")
+            }
+            await #expect { try await store.addEnergy([EnergyStoreTests.hour("a", 2, used: 1, full: 1, lit: 1)]) } throws: { "\($0)".contains("is damaged") }
+            var stored: [UInt8] = []
+            try await TestDatabase.admin(location) { connection in
+                for try await hours in try await connection.query("SELECT hours FROM energy_day", logger: TestDatabase.logger).decode(ByteBuffer.self) {
+                    stored = Array(hours.readableBytesView)
+                }
+            }
+            #expect(stored == [0xff])
         }
     }
 }

@@ -47,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         // lampctl's https:// transport with a CA file (URLSession on Linux cannot take one).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
+        // The PostgreSQL backend of the store (issue 14): a pooled client, bound parameters.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The wire codec. No dependencies, no Foundation: it also compiles as Embedded Swift
@@ -72,6 +74,16 @@ let package = Package(
         .target(
             name: "FleetStore",
             dependencies: ["FleetCore", "LampProtocol", "LightingPrograms", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
+        // Durable state on PostgreSQL (issue 14): the same semantics as FleetStore, for a fleet
+        // that outgrows one SQLite file.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "FleetCore", "LampProtocol", "LightingPrograms", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings),
         // Codable request, response and event types of the operator API, shared by the
         // daemon, lampctl and the tests.
@@ -115,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "lamplighterd",
             dependencies: [
-                "Controller", "FleetStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI", "LightingPrograms", "LampCSV",
+                "Controller", "FleetStore", "PostgresStore", "FleetCore", "LampAuth", "LampProtocol", "OperatorAPI", "LightingPrograms", "LampCSV",
                 "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,7 +171,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "FleetStoreTests",
-            dependencies: ["FleetStore", "FleetCore", "LampProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "FleetStore", "PostgresStore", "FleetCore", "LampProtocol", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ControllerTests",

@@ -17,6 +17,10 @@ scripts/setup.sh
 # Release, with -enable-testing (scripts/build.sh): the suites run the optimised code users run,
 # and the browser tests, CI's allocation budgets and the benchmarks reuse this one build.
 scripts/build.sh --build-tests
+# The PostgreSQL backend's cases run on a private server (scripts/postgres.sh), stopped at the end.
+LAMPLIGHTER_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
+export LAMPLIGHTER_TEST_POSTGRES_URL
+trap 'scripts/postgres.sh stop' EXIT
 set +e
 # One suite at a time: several suites start a daemon and hundreds of simulated lamps, and on
 # a 2-core machine running them together turns their time bounds into races (2.5 minutes

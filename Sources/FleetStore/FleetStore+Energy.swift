@@ -2,7 +2,6 @@ import FleetCore
 import Foundation
 import GRDB
 import LampProtocol
-import LightingPrograms
 
 extension FleetStore {
     /// The energy table of migration v11 (scripts/energy-storage.py reads it from here): one
@@ -35,33 +34,11 @@ extension FleetStore {
         return Data(day.encoded())
     }
 
-    /// UTC day of an hour (floor division, hours before 1970 included).
-    static func day(ofHour hour: Int32) -> Int64 {
-        let hour = Int64(hour)
-        return hour >= 0 ? hour / 24 : (hour - 23) / 24
-    }
-
     /// Adds hourly energy (used and full-power as whole mWh, lit as whole seconds) to what
     /// is stored for each lamp and hour, in one transaction with one upsert per lamp-day the
     /// batch touches; a lamp no longer registered is skipped.
     public func addEnergy(_ batch: [EnergyHour]) throws {
         guard !batch.isEmpty else { return }
-        struct Key: Hashable {
-            var lamp: LampID
-            var day: Int64
-        }
-        // Each lamp-day once, in the order first seen.
-        var order: [Key] = []
-        var days: [Key: EnergyDay] = [:]
-        for bucket in batch {
-            let day = Self.day(ofHour: bucket.hour)
-            let key = Key(lamp: bucket.lampID, day: day)
-            let values = EnergyDay.Hour(
-                used: Int64((bucket.usedWh * 1000).rounded()), full: Int64((bucket.fullPowerWh * 1000).rounded()),
-                lit: Int64(bucket.litSeconds.rounded()))
-            if days[key] == nil { order.append(key) }
-            days[key, default: EnergyDay()].add(values, at: Int(Int64(bucket.hour) - day * 24))
-        }
         try pool.write { db in
             let statement = try db.cachedStatement(
                 sql: """
@@ -69,9 +46,8 @@ extension FleetStore {
                     SELECT rowid, ?, energy_day_add(NULL, ?) FROM lamp WHERE id = ?
                     ON CONFLICT(lamp, day) DO UPDATE SET hours = energy_day_add(hours, excluded.hours)
                     """)
-            for key in order {
-                // Present: every key was given a day above.
-                try statement.execute(arguments: [key.day, Data(days[key]!.encoded()), key.lamp.value])
+            for (lamp, day, hours) in EnergyColumns.pack(batch) {
+                try statement.execute(arguments: [day, Data(hours.encoded()), lamp.value])
             }
         }
     }
@@ -91,16 +67,8 @@ extension FleetStore {
             scope = "SELECT rowid FROM lamp WHERE id = ?"
             arguments += [id.value]
         }
-        arguments += [Self.day(ofHour: fromHour), Self.day(ofHour: toHour - 1)]
-        /// A step's sums; `lastLamp` counts each lamp once (rows come lamp by lamp).
-        struct Sum {
-            var used: Int64 = 0
-            var full: Int64 = 0
-            var lit: Int64 = 0
-            var lamps = 0
-            var lastLamp: Int64 = .min
-        }
-        var sums: [Int64: Sum] = [:]
+        arguments += [EnergyColumns.day(ofHour: fromHour), EnergyColumns.day(ofHour: toHour - 1)]
+        var summer = EnergyColumns.Summer(fromHour: fromHour, toHour: toHour, step: step)
         try pool.read { db in
             let rows = try Row.fetchCursor(
                 db,
@@ -110,58 +78,16 @@ extension FleetStore {
                     ORDER BY lamp, day
                     """, arguments: arguments)
             while let row = try rows.next() {
-                let lamp: Int64 = row[0]
-                let day: Int64 = row[1]
-                let packed: Data = row[2]
-                let energyDay: EnergyDay
-                do {
-                    energyDay = try EnergyDay(encoded: Array(packed))
-                } catch {
-                    throw FleetStoreError("energy of lamp row \(lamp), day \(day) is damaged: \(error)")
-                }
-                for (offset, values) in energyDay.hours.enumerated() {
-                    guard let values else { continue }
-                    let hour = day * 24 + Int64(offset)
-                    guard hour >= Int64(fromHour), hour < Int64(toHour) else { continue }
-                    let start = Self.stepStart(hour: hour, step: step)
-                    var sum = sums[start, default: Sum()]
-                    sum.used = EnergyDay.saturatingSum(sum.used, values.used)
-                    sum.full = EnergyDay.saturatingSum(sum.full, values.full)
-                    sum.lit = EnergyDay.saturatingSum(sum.lit, values.lit)
-                    if sum.lastLamp != lamp {
-                        sum.lastLamp = lamp
-                        sum.lamps += 1
-                    }
-                    sums[start] = sum
-                }
+                try summer.add(lamp: row[0], day: row[1], packed: Array(row[2] as Data))
             }
         }
-        return sums.keys.sorted().map { start in
-            // Present: the keys are the dictionary's own.
-            let sum = sums[start]!
-            return EnergyTotal(
-                startHour: Int32(clamping: start), usedWh: Double(sum.used) / 1000, fullPowerWh: Double(sum.full) / 1000,
-                litSeconds: Double(sum.lit), lamps: sum.lamps)
-        }
-    }
-
-    /// The first hour of the step holding `hour` (UTC calendar months for `.month`).
-    static func stepStart(hour: Int64, step: EnergyStep) -> Int64 {
-        switch step {
-        case .hour:
-            return hour
-        case .day:
-            return hour >= 0 ? hour / 24 * 24 : (hour - 23) / 24 * 24
-        case .month:
-            let day = hour >= 0 ? hour / 24 : (hour - 23) / 24
-            return (day - Int64(CivilDate(daysSinceEpoch: Int(day)).day - 1)) * 24
-        }
+        return summer.totals
     }
 
     /// Deletes hourly energy before `hour`; returns how many lamp-hours. Whole days go by the
     /// primary key, lamp by lamp; the day `hour` falls in loses its earlier hours only.
     public func pruneEnergy(before hour: Int32) throws -> Int {
-        let boundary = Self.day(ofHour: hour)
+        let boundary = EnergyColumns.day(ofHour: hour)
         let keptFrom = Int(Int64(hour) - boundary * 24)
         return try pool.write { db in
             var deleted = 0
@@ -177,14 +103,8 @@ extension FleetStore {
             let delete = try db.cachedStatement(sql: "DELETE FROM energy_day WHERE lamp = ? AND day = ?")
             for row in partial {
                 let lamp: Int64 = row[0]
-                let packed: Data = row[1]
-                var energyDay: EnergyDay
-                do {
-                    energyDay = try EnergyDay(encoded: Array(packed))
-                } catch {
-                    throw FleetStoreError("energy of lamp row \(lamp), day \(boundary) is damaged: \(error)")
-                }
-                let removed = energyDay.removeHours(before: keptFrom)
+                let (removed, energyDay) = try EnergyColumns.removeHours(
+                    before: keptFrom, lamp: lamp, day: boundary, packed: Array(row[1] as Data))
                 guard removed > 0 else { continue }
                 deleted += removed
                 if energyDay.isEmpty {

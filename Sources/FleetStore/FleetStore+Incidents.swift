@@ -18,12 +18,7 @@ extension FleetStore {
                         resolved_by, resolved_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for incident in batch {
-                var lamp: String?
-                var cabinet: String?
-                switch incident.subject {
-                case .lamp(let id): lamp = id.value
-                case .cabinet(let name): cabinet = name
-                }
+                let (lamp, cabinet) = incident.subjectColumns
                 try statement.execute(arguments: [
                     incident.id, incident.kind.rawValue, lamp, cabinet, Int64(clamping: incident.openedAtMilliseconds), incident.state.rawValue,
                     incident.acknowledgedBy, incident.acknowledgedAtMilliseconds.map { Int64(clamping: $0) }, incident.resolvedBy,
@@ -64,24 +59,9 @@ extension FleetStore {
     }
 
     static func incident(_ row: Row) throws -> IncidentRecord {
-        let id: Int64 = row["id"]
-        let kindText: String = row["kind"]
-        let stateText: String = row["state"]
-        guard let kind = FaultKind(rawValue: kindText), let state = IncidentState(rawValue: stateText) else {
-            throw FleetStoreError("stored incident \(id) has kind '\(kindText)', state '\(stateText)'")
-        }
-        let subject: IncidentSubject
-        if let lampText: String = row["lamp_id"], let lamp = LampID(lampText) {
-            subject = .lamp(lamp)
-        } else if let cabinet: String = row["cabinet"] {
-            subject = .cabinet(cabinet)
-        } else {
-            throw FleetStoreError("stored incident \(id) names neither a lamp nor a cabinet")
-        }
-        return IncidentRecord(
-            id: id, kind: kind, subject: subject, openedAtMilliseconds: UInt64(clamping: row["opened_at"] as Int64), state: state,
-            acknowledgedBy: row["acknowledged_by"], acknowledgedAtMilliseconds: (row["acknowledged_at"] as Int64?).map { UInt64(clamping: $0) },
-            resolvedBy: row["resolved_by"], resolvedAtMilliseconds: (row["resolved_at"] as Int64?).map { UInt64(clamping: $0) },
-            detail: row["detail"])
+        try IncidentRecord(
+            storedID: row["id"], kind: row["kind"], lamp: row["lamp_id"], cabinet: row["cabinet"], openedAt: row["opened_at"],
+            state: row["state"], acknowledgedBy: row["acknowledged_by"], acknowledgedAt: row["acknowledged_at"],
+            resolvedBy: row["resolved_by"], resolvedAt: row["resolved_at"], detail: row["detail"])
     }
 }

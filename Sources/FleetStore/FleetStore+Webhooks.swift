@@ -48,7 +48,7 @@ extension FleetStore: WebhookStoring {
             try db.execute(
                 sql: "INSERT INTO webhook (url, secret, events, targets, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [
-                    webhook.url, webhook.secret, webhook.events.joined(separator: ","), webhook.targets.joined(separator: ","),
+                    webhook.url, webhook.secret, WebhookRecord.listColumn(webhook.events), WebhookRecord.listColumn(webhook.targets),
                     Int64(clamping: webhook.createdAtMilliseconds), webhook.createdBy,
                 ])
             var stored = webhook
@@ -65,8 +65,7 @@ extension FleetStore: WebhookStoring {
             try Row.fetchAll(db, sql: "SELECT * FROM webhook ORDER BY id").map { row in
                 WebhookRecord(
                     id: row["id"], url: row["url"], secret: row["secret"],
-                    events: (row["events"] as String).split(separator: ",").map(String.init),
-                    targets: (row["targets"] as String).split(separator: ",").map(String.init),
+                    events: WebhookRecord.list(fromColumn: row["events"]), targets: WebhookRecord.list(fromColumn: row["targets"]),
                     createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64), createdBy: row["created_by"])
             }
         }
@@ -177,14 +176,9 @@ extension FleetStore: WebhookStoring {
     }
 
     static func delivery(_ row: Row) throws -> DeliveryRecord {
-        let stateText: String = row["state"]
-        guard let state = DeliveryState(rawValue: stateText) else {
-            throw FleetStoreError("stored delivery \(row["id"] as Int64) has state '\(stateText)'")
-        }
-        return DeliveryRecord(
-            id: row["id"], webhookID: row["webhook_id"], lamp: row["lamp"], type: row["type"], event: row["event"],
-            createdAtMilliseconds: UInt64(clamping: row["created_at"] as Int64), state: state, attempts: row["attempts"],
-            nextAttemptMilliseconds: UInt64(clamping: row["next_attempt_at"] as Int64), lastStatus: row["last_status"],
-            lastError: row["last_error"], finishedAtMilliseconds: (row["finished_at"] as Int64?).map { UInt64(clamping: $0) })
+        try DeliveryRecord(
+            storedID: row["id"], webhookID: row["webhook_id"], lamp: row["lamp"], type: row["type"], event: row["event"],
+            createdAt: row["created_at"], state: row["state"], attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"],
+            lastStatus: row["last_status"], lastError: row["last_error"], finishedAt: row["finished_at"])
     }
 }

@@ -3,14 +3,6 @@ import Foundation
 import GRDB
 import LampProtocol
 
-/// Why a store operation was refused.
-public struct FleetStoreError: Error, Sendable, CustomStringConvertible {
-    /// What went wrong, in words.
-    public let description: String
-
-    init(_ description: String) { self.description = description }
-}
-
 /// Durable fleet state in one SQLite file (WAL mode), through GRDB.
 ///
 /// Desired state and commands are written in one transaction before the operator gets an
@@ -311,15 +303,7 @@ public final class FleetStore: FleetStoring {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT lamp.id, lamp.name, lamp.latitude, lamp.longitude, lamp.wattage, lamp.cabinet, lamp.revoked_at,
-                       lamp.key_generation, lamp.key_pending, lamp.key_master, lamp.key_pending_master,
-                       d.control_version, d.intent, d.level, d.override_until, d.fade, d.config_version,
-                       d.report_interval, d.fail_safe_level, d.power_on_level, d.min_level, d.max_level,
-                       d.program_name, d.program_revision,
-                       r.applied_version, r.config_version AS r_config_version, r.firmware, r.status,
-                       r.reported_at, r.last_seen
-                FROM lamp JOIN desired_state d ON d.lamp_id = lamp.id
-                LEFT JOIN reported_state r ON r.lamp_id = lamp.id
+                \(storedLampSelectSQL)
                 \(whereClause) ORDER BY lamp.id
                 """, arguments: arguments)
         return try rows.map { row in
@@ -335,11 +319,7 @@ public final class FleetStore: FleetStoring {
             record.pendingKeyMaster = row["key_pending_master"]
             var reported: ReportedRecord?
             if let applied: Int64 = row["applied_version"] {
-                let statusBytes: [UInt8]? = (row["status"] as Data?).map { [UInt8]($0) }
-                var status: StatusReport?
-                if let statusBytes, case .statusReport(let report)? = try? LampMessage.decode(statusBytes) {
-                    status = report
-                }
+                let status = ReportedRecord.status(fromColumn: (row["status"] as Data?).map { [UInt8]($0) })
                 reported = ReportedRecord(
                     lampID: id, appliedVersion: UInt32(clamping: applied),
                     configVersion: UInt32(clamping: row["r_config_version"] as Int64),
@@ -351,35 +331,13 @@ public final class FleetStore: FleetStoring {
         }
     }
 
-    private static func level(_ row: Row, _ column: String, id: LampID) throws -> Level {
-        let value: Int = row[column]
-        guard let level = Level(permille: value) else { throw FleetStoreError("lamp \(id): stored \(column) \(value) is not a level") }
-        return level
-    }
-
     private static func desired(from row: Row, id: LampID) throws -> DesiredState {
-        let intentName: String = row["intent"]
-        let intent: ControlIntent
-        switch intentName {
-        case "program": intent = .program
-        case "level": intent = .level(try level(row, "level", id: id))
-        case "on": intent = .switched(on: true)
-        case "off": intent = .switched(on: false)
-        case "override":
-            intent = .override(try level(row, "level", id: id), untilMilliseconds: UInt64(clamping: row["override_until"] as Int64))
-        default: throw FleetStoreError("lamp \(id): stored intent \(intentName) is unknown")
-        }
-        let fade = FadeTime(deciseconds: UInt8(clamping: row["fade"] as Int))
-        let control = DesiredControl(version: UInt32(clamping: row["control_version"] as Int64), intent: intent, fade: fade)
-        let config = DesiredConfig(
-            version: UInt32(clamping: row["config_version"] as Int64),
-            reportIntervalSeconds: UInt16(clamping: row["report_interval"] as Int),
-            failSafeLevel: try level(row, "fail_safe_level", id: id), powerOnLevel: try level(row, "power_on_level", id: id),
-            minLevel: try level(row, "min_level", id: id), maxLevel: try level(row, "max_level", id: id))
-        // The frames are built by whoever knows the program and the lamp's place.
-        let program = DesiredProgram(
-            revision: UInt32(clamping: row["program_revision"] as Int64), name: row["program_name"], frames: nil)
-        return DesiredState(control: control, config: config, program: program)
+        try DesiredColumns(
+            controlVersion: row["control_version"], intent: row["intent"], level: row["level"], overrideUntil: row["override_until"],
+            fade: row["fade"], configVersion: row["config_version"], reportInterval: row["report_interval"],
+            failSafeLevel: row["fail_safe_level"], powerOnLevel: row["power_on_level"], minLevel: row["min_level"],
+            maxLevel: row["max_level"], programName: row["program_name"], programRevision: row["program_revision"]
+        ).desiredState(of: id)
     }
 
     private static func writeDesired(_ db: Database, _ id: LampID, _ desired: DesiredState, now: UInt64) throws {
@@ -394,22 +352,12 @@ public final class FleetStore: FleetStoring {
                     fail_safe_level = excluded.fail_safe_level, power_on_level = excluded.power_on_level,
                     min_level = excluded.min_level, max_level = excluded.max_level, updated_at = excluded.updated_at
                 """)
-        let (name, level, until) = columns(of: desired.control.intent)
-        let config = desired.config
+        let columns = DesiredColumns(desired)
         try statement.execute(arguments: [
-            id.value, Int64(desired.control.version), name, level, until, Int(desired.control.fade.deciseconds),
-            Int64(config.version), Int(config.reportIntervalSeconds), Int(config.failSafeLevel.permille),
-            Int(config.powerOnLevel.permille), Int(config.minLevel.permille), Int(config.maxLevel.permille), Int64(now),
+            id.value, columns.controlVersion, columns.intent, columns.level, columns.overrideUntil, columns.fade,
+            columns.configVersion, columns.reportInterval, columns.failSafeLevel, columns.powerOnLevel, columns.minLevel,
+            columns.maxLevel, Int64(now),
         ])
-    }
-
-    private static func columns(of intent: ControlIntent) -> (String, Int?, Int64?) {
-        switch intent {
-        case .program: ("program", nil, nil)
-        case .level(let level): ("level", Int(level.permille), nil)
-        case .switched(let on): (on ? "on" : "off", nil, nil)
-        case .override(let level, let until): ("override", Int(level.permille), Int64(clamping: until))
-        }
     }
 
     // MARK: Commands
@@ -484,7 +432,7 @@ public final class FleetStore: FleetStoring {
         }
         // identify and reboot change no desired state.
         guard let control else { return commandID }
-        let (name, level, until) = FleetStore.columns(of: control.intent)
+        let (name, level, until) = DesiredColumns.intentColumns(control.intent)
         var sql = """
             UPDATE desired_state SET control_version = ?, intent = ?, level = ?, override_until = ?, fade = ?,
                 updated_at = ?
@@ -574,7 +522,7 @@ public final class FleetStore: FleetStoring {
                         reported_at = excluded.reported_at, last_seen = excluded.last_seen
                     """)
             for record in batch {
-                let status = record.status.map { Data(LampMessage.statusReport($0).bytes) }
+                let status = record.statusColumn.map { Data($0) }
                 try statement.execute(arguments: [
                     record.lampID.value, Int64(record.appliedVersion), Int64(record.configVersion), record.firmware,
                     status, Int64(clamping: record.reportedAtMilliseconds), Int64(clamping: record.lastSeenMilliseconds),

@@ -9,7 +9,7 @@ import Logging
 /// then default) and checked: a bad value is a ``SettingsError`` naming its key and source.
 struct DaemonSettings: Sendable, Equatable {
     /// The SQLite file, absolute.
-    var database: String
+    var database: DatabaseLocation
     /// The fleet key file, absolute.
     var keyFile: String
     /// Where lamps connect: address and port.
@@ -75,7 +75,7 @@ struct DaemonSettings: Sendable, Equatable {
 
     /// Resolves and checks every setting.
     init(_ sources: SettingsSources) throws {
-        database = URL(fileURLWithPath: sources.string(.db, default: "lamplighter.db")).path
+        database = try DatabaseLocation(sources.string(.db, default: "lamplighter.db"))
         keyFile = URL(fileURLWithPath: sources.string(.keyFile, default: "lamplighter.key")).path
         lampHost = sources.string(.lampHost, default: "0.0.0.0")
         lampPort = try sources.integer(.lampPort, default: 7350, range: 0...65535)
@@ -167,7 +167,7 @@ struct DaemonSettings: Sendable, Equatable {
     /// What a reload may change, by key, with the old and new values.
     func changes(to new: DaemonSettings) -> [(key: SettingKey, old: String, new: String)] {
         let pairs: [(SettingKey, String, String)] = [
-            (.db, database, new.database), (.keyFile, keyFile, new.keyFile), (.lampHost, lampHost, new.lampHost),
+            (.db, database.description, new.database.description), (.keyFile, keyFile, new.keyFile), (.lampHost, lampHost, new.lampHost),
             (.lampPort, "\(lampPort)", "\(new.lampPort)"), (.apiHost, apiHost, new.apiHost), (.apiPort, "\(apiPort)", "\(new.apiPort)"),
             (.reportInterval, "\(reportInterval)", "\(new.reportInterval)"), (.pingInterval, "\(pingInterval)", "\(new.pingInterval)"),
             (.requestTimeout, "\(requestTimeout)", "\(new.requestTimeout)"),

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Controller
 import FleetCore
-import FleetStore
 import Foundation
 import LampAuth
 import Logging
@@ -11,8 +10,8 @@ import OperatorAPI
 enum FirstToken {
     /// If the store has no token, makes an admin token named `admin` and writes it to `file`
     /// (mode 0600, never overwriting a file); returns the file's path when it did.
-    static func ensure(store: FleetStore, file: String, logger: Logger) async throws -> String? {
-        guard try store.tokens().isEmpty else { return nil }
+    static func ensure(store: any FleetStoring, file: String, logger: Logger) async throws -> String? {
+        guard try await store.tokens().isEmpty else { return nil }
         let url = URL(fileURLWithPath: file)
         guard !FileManager.default.fileExists(atPath: url.path) else {
             throw DaemonExit.fail(

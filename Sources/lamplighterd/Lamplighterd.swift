@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineSupport
-import FleetStore
+import FleetCore
+import Logging
 import Foundation
 import LampAuth
 import OperatorAPI
@@ -75,32 +76,34 @@ struct ConfigOption: ParsableArguments {
 struct DatabaseOptions: ParsableArguments {
     @OptionGroup var config: ConfigOption
 
-    @Option(name: .customLong("db"), help: "SQLite database file (env LAMPLIGHTER_DB; default lamplighter.db).")
+    @Option(
+        name: [.customLong("db"), .customLong("database")],
+        help: "SQLite database file or postgres:// URL (env LAMPLIGHTER_DB; default lamplighter.db).")
     var database: String?
 
-    /// The database's absolute path, from the flag, the environment, the config file or the default.
-    func path() throws -> String {
+    /// The database, from the flag, the environment, the config file or the default.
+    func location() throws -> DatabaseLocation {
         let sources = try config.sources(flags: [.db: database])
-        return URL(fileURLWithPath: sources.string(.db, default: "lamplighter.db")).path
+        return try DatabaseLocation(sources.string(.db, default: "lamplighter.db"))
     }
 
-    /// Opens the database, which must exist: only `lamplighterd run` creates one. Says which
-    /// database on standard error, so a command never silently works on another.
-    func openExisting(announce: Bool = true) throws -> (store: FleetStore, path: String) {
-        let path = try path()
-        guard FileManager.default.fileExists(atPath: path) else {
+    /// Opens the database, which must exist: only `lamplighterd run` creates a SQLite file
+    /// (a PostgreSQL database is made on the server; its tables are made by whoever opens it
+    /// first). Says which database on standard error, so a command never silently works on
+    /// another.
+    func openExisting(announce: Bool = true) async throws -> (store: any FleetStoring & WebhookStoring, location: DatabaseLocation) {
+        let location = try location()
+        if let path = location.path, !FileManager.default.fileExists(atPath: path) {
             throw DaemonExit.fail(
                 "no database at \(path) ('lamplighterd run' creates it on first start; --db, LAMPLIGHTER_DB or the config file's 'db' name another)",
                 DaemonExit.noInput)
         }
         if announce {
-            FileHandle.standardError.write(Data("lamplighterd: database \(path)\n".utf8))
+            FileHandle.standardError.write(Data("lamplighterd: database \(location)\n".utf8))
         }
-        do {
-            return (try FleetStore(path: path), path)
-        } catch {
-            throw DaemonExit.fail("cannot open the database \(path): \(error)", ExitCode.failure)
-        }
+        var logger = Logger(label: "lamp.store")
+        logger.logLevel = .warning
+        return (try await location.open(logger: logger), location)
     }
 }
 

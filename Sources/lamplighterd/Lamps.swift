@@ -1,7 +1,6 @@
 import ArgumentParser
 import CommandLineSupport
 import FleetCore
-import FleetStore
 import Foundation
 import LampCSV
 import LampProtocol
@@ -19,7 +18,7 @@ struct Lamps: ParsableCommand {
             """,
         subcommands: [Add.self, Import.self, Generate.self, List.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register one lamp.")
 
         @OptionGroup var database: DatabaseOptions
@@ -31,15 +30,15 @@ struct Lamps: ParsableCommand {
         @Option(help: "Rated power at full light, watts.") var wattage: Double?
         @Option(help: "The cabinet (feeder pillar) it is fed from.") var cabinet: String?
 
-        func run() throws {
+        func run() async throws {
             let record = try LampRows.record(
                 id: id, name: name, latitude: latitude, longitude: longitude, wattage: wattage, groups: group, cabinet: cabinet, where: "")
-            let path = try LampRows.register([record], database, lampctl: "lampctl lamps add \(id) ...")
+            let path = try await LampRows.register([record], database, lampctl: "lampctl lamps add \(id) ...")
             print("registered \(record.id) in \(path)")
         }
     }
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register lamps from a CSV file, all or none.",
             discussion: """
@@ -51,7 +50,7 @@ struct Lamps: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The CSV file.") var file: String
 
-        func run() throws {
+        func run() async throws {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw DaemonExit.fail("cannot read \(file)", DaemonExit.noInput)
             }
@@ -67,12 +66,12 @@ struct Lamps: ParsableCommand {
                     id: lamp.id, name: lamp.name, latitude: lamp.latitude, longitude: lamp.longitude, wattage: lamp.wattage,
                     groups: lamp.groups ?? [], cabinet: lamp.cabinet, where: "\(file):\(row.line): ")
             }
-            let path = try LampRows.register(records, database, lampctl: "lampctl lamps import \(file)")
+            let path = try await LampRows.register(records, database, lampctl: "lampctl lamps import \(file)")
             print("registered \(LampCSV.lamps(records.count)) from \(file) in \(path)")
         }
     }
 
-    struct Generate: ParsableCommand {
+    struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register numbered lamps, e.g. lamp-0001 to lamp-1000, for simulation and tests.")
 
@@ -80,26 +79,26 @@ struct Lamps: ParsableCommand {
         @OptionGroup var numbering: LampNumbering
         @OptionGroup var grid: StreetGridOptions
 
-        func run() throws {
+        func run() async throws {
             let records = try numbering.ids().enumerated().map { index, id in
                 let place = grid.place(index, of: numbering.count)
                 return try LampRows.record(
                     id: id, name: nil, latitude: place?.latitude, longitude: place?.longitude, wattage: numbering.wattage,
                     groups: numbering.group, cabinet: numbering.cabinet, where: "")
             }
-            let path = try LampRows.register(records, database, lampctl: "lampctl lamps generate --count \(numbering.count)")
+            let path = try await LampRows.register(records, database, lampctl: "lampctl lamps generate --count \(numbering.count)")
             // LampNumbering.validate() made count at least 1, so there is a first and a last.
             print("registered \(LampCSV.lamps(records.count)) in \(path): \(records.first!.id) to \(records.last!.id)")
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List registered lamps from the database.")
 
         @OptionGroup var database: DatabaseOptions
 
-        func run() throws {
-            let lamps = try database.openExisting().store.loadAll()
+        func run() async throws {
+            let lamps = try await database.openExisting().store.loadAll()
             print("ID".padding(toLength: 34, withPad: " ", startingAt: 0) + "DESIRED  APPLIED  GROUPS")
             for lamp in lamps {
                 let id = lamp.record.id.value.padding(toLength: 34, withPad: " ", startingAt: 0)
@@ -136,25 +135,29 @@ struct LampNumbering: ParsableArguments {
 enum LampRows {
     static func now() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
-    /// Writes lamps to the existing database unless a daemon holds it; returns its path.
-    static func register(_ records: [LampRecord], _ database: DatabaseOptions, lampctl: String) throws -> String {
-        let path = try database.path()
-        guard FileManager.default.fileExists(atPath: path) else {
-            _ = try database.openExisting()  // throws the error that names the database
-            return path
+    /// Writes lamps to the existing database unless a daemon holds it (a SQLite file's lock;
+    /// a PostgreSQL database has none: a daemon on it sees them after a restart); returns
+    /// the database as shown.
+    static func register(_ records: [LampRecord], _ database: DatabaseOptions, lampctl: String) async throws -> String {
+        let location = try database.location()
+        if let path = location.path {
+            guard FileManager.default.fileExists(atPath: path) else {
+                _ = try await database.openExisting()  // throws the error that names the database
+                return path
+            }
+            guard try DatabaseLock.take(path, exclusive: false) else {
+                throw DaemonExit.fail(
+                    "a running lamplighterd holds \(path) and would not see lamps written behind its back: register them through it with '\(lampctl)' (an admin token), or stop it first",
+                    DaemonExit.busy)
+            }
         }
-        guard try DatabaseLock.take(path, exclusive: false) else {
-            throw DaemonExit.fail(
-                "a running lamplighterd holds \(path) and would not see lamps written behind its back: register them through it with '\(lampctl)' (an admin token), or stop it first",
-                DaemonExit.busy)
-        }
-        let (store, _) = try database.openExisting(announce: false)
+        let (store, _) = try await database.openExisting(announce: false)
         do {
-            try store.addLamps(records, atMilliseconds: now())
+            try await store.addLamps(records, config: .initial, atMilliseconds: now())
         } catch let error as FleetError {
             throw DaemonExit.fail(error.message, DaemonExit.dataError)
         }
-        return path
+        return location.description
     }
 
     /// A lamp record by the one registration rule (`LampRecord.validated`, the API's too),

@@ -56,28 +56,28 @@ struct Run: AsyncParsableCommand {
 
         if sources.lookup(.fleetKey) == nil { try FileChecks.checkKeyFile(settings.keyFile) }
         let key = try options.key.load(sources, createIfMissing: true)
-        let existed = FileManager.default.fileExists(atPath: settings.database)
-        try FileChecks.checkDatabaseWritable(settings.database)
-        for warning in FileChecks.databaseWarnings(settings.database) {
-            logger.warning("\(warning)")
+        // A SQLite file is checked and locked (one daemon per file); a PostgreSQL database is
+        // the server's to guard.
+        let sqlitePath = settings.database.path
+        let existed = sqlitePath.map { FileManager.default.fileExists(atPath: $0) } ?? true
+        if let sqlitePath {
+            try FileChecks.checkDatabaseWritable(sqlitePath)
+            for warning in FileChecks.databaseWarnings(sqlitePath) {
+                logger.warning("\(warning)")
+            }
+            if existed { try await Self.lock(sqlitePath) }
         }
-        if existed { try await Self.lock(settings.database) }
-        let store: FleetStore
-        do {
-            store = try FleetStore(path: settings.database)
-        } catch {
-            throw DaemonExit.fail("cannot open the database \(settings.database): \(error)", ExitCode.failure)
-        }
-        if !existed { try await Self.lock(settings.database) }
+        let store = try await settings.database.open(logger: Logger(label: "lamp.store"))
+        if let sqlitePath, !existed { try await Self.lock(sqlitePath) }
         let firstToken = try await FirstToken.ensure(store: store, file: settings.adminTokenFile, logger: logger)
         // The report interval is part of each lamp's desired config: a changed flag reaches
         // every lamp as a new config version (the welcome's value only covers a lamp with none).
-        let reconfigured = try store.setReportInterval(UInt16(settings.reportInterval), atMilliseconds: WallClock.nowMilliseconds())
+        let reconfigured = try await store.setReportInterval(UInt16(settings.reportInterval), atMilliseconds: WallClock.nowMilliseconds())
         let fleet = FleetState(
-            stored: try store.loadAll(), highestVersion: try store.highestControlVersion(),
-            highestProgramRevision: try store.highestProgramRevision())
+            stored: try await store.loadAll(), highestVersion: try await store.highestControlVersion(),
+            highestProgramRevision: try await store.highestProgramRevision())
         let zone = settings.zone
-        let programs = try store.programs()
+        let programs = try await store.programs()
         fleet.withModel {
             $0.loadPrograms(programs, defaults: ProgramDefaults(timeZone: zone, latitude: settings.latitude, longitude: settings.longitude))
         }
@@ -306,7 +306,9 @@ struct ReloadService: Service {
 struct RunOptions: ParsableArguments {
     @OptionGroup var config: ConfigOption
 
-    @Option(name: .customLong("db"), help: "SQLite database file; created on first start (default lamplighter.db).")
+    @Option(
+        name: [.customLong("db"), .customLong("database")],
+        help: "SQLite database file, created on first start (default lamplighter.db), or a postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL.")
     var database: String?
 
     @OptionGroup var key: KeyOptions

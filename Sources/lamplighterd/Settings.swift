@@ -166,7 +166,7 @@ struct SettingsSources: Sendable {
     /// Every setting that has a value, with its source, secrets hidden: for `lamplighterd config`.
     func effective() -> [(key: SettingKey, value: String, source: String)] {
         SettingKey.allCases.compactMap { key in
-            lookup(key).map { (key, key.secret ? "(secret)" : $0.value, $0.source) }
+            lookup(key).map { (key, key.secret ? "(secret)" : key == .db ? DatabaseLocation.shown($0.value) : $0.value, $0.source) }
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Controller
 import FleetCore
-import FleetStore
 import Foundation
 import Logging
 import OperatorAPI
@@ -22,8 +21,8 @@ struct Token: ParsableCommand {
     static let commandLine = Caller(name: "command line", role: .admin)
 
     /// The existing database (only `run` creates one), named on standard error.
-    static func openStore(_ database: DatabaseOptions) throws -> FleetStore {
-        try database.openExisting().store
+    static func openStore(_ database: DatabaseOptions) async throws -> any FleetStoring {
+        try await database.openExisting().store
     }
 
     struct Create: AsyncParsableCommand {
@@ -33,7 +32,7 @@ struct Token: ParsableCommand {
         @Option(help: "viewer, operator or admin.") var role: String = "viewer"
 
         func run() async throws {
-            let store = try Token.openStore(database)
+            let store = try await Token.openStore(database)
             do {
                 let created = try await FleetService.issueToken(
                     TokenCreate(name: name, role: role), store: store, by: Token.commandLine, atMilliseconds: WallClock.nowMilliseconds(),
@@ -45,12 +44,12 @@ struct Token: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens: names and roles, never the secrets.")
         @OptionGroup var database: DatabaseOptions
 
-        func run() throws {
-            let tokens = try Token.openStore(database).tokens()
+        func run() async throws {
+            let tokens = try await Token.openStore(database).tokens()
             let width = max(4, tokens.map(\.name.count).max() ?? 0)
             print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  ROLE      CREATED BY")
             for token in tokens {
@@ -61,17 +60,17 @@ struct Token: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token by name.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The token's name.") var name: String
 
-        func run() throws {
-            let store = try Token.openStore(database)
+        func run() async throws {
+            let store = try await Token.openStore(database)
             let audit = FleetService.entry(Token.commandLine, "token.revoke", target: name, detail: "", atMilliseconds: WallClock.nowMilliseconds())
             let revoked: Bool
             do {
-                revoked = try store.revokeToken(named: name, audit: audit)
+                revoked = try await store.revokeToken(named: name, audit: audit)
             } catch let error as FleetError {
                 throw DaemonExit.fail(error.message, DaemonExit.dataError)
             }

@@ -105,11 +105,14 @@ final class Daemon: @unchecked Sendable {
         lampsToRegister = LampCSV.numberedIDs(prefix: prefix, start: 1, count: lamps).map { LampRegistration(id: $0, wattage: 40) }
     }
 
+    /// A postgres:// URL to run on instead of the SQLite file in ``directory``.
+    var databaseURL: String?
+
     /// `--db` for the subcommands that work on the database (token, lamps).
-    var database: [String] { ["--db", directory.appendingPathComponent("lamplighter.db").path] }
+    var database: [String] { ["--db", databaseURL ?? directory.appendingPathComponent("lamplighter.db").path] }
 
     var storage: [String] {
-        ["--db", directory.appendingPathComponent("lamplighter.db").path, "--key-file", directory.appendingPathComponent("lamplighter.key").path]
+        database + ["--key-file", directory.appendingPathComponent("lamplighter.key").path]
     }
 
     var keyFile: String { directory.appendingPathComponent("lamplighter.key").path }

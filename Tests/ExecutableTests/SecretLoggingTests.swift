@@ -35,3 +35,27 @@ struct SecretLoggingTests {
         }
     }
 }
+
+extension SecretLoggingTests {
+    @Test("a PostgreSQL URL's password is never shown: not when the server cannot be reached (exit 1 at once, host and port named), not by 'config'")
+    func databasePasswordNotShown() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lamplighter-pg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let password = PostgresTestDatabase.password
+        let run = try ProductRunner.runWithTimeout(
+            "lamplighterd",
+            [
+                "run", "--db", "postgres://ops:\(password)@127.0.0.1:9/fleet", "--api-port", "0", "--lamp-port", "0", "--log-level", "trace",
+                "--key-file", directory.appendingPathComponent("k").path, "--admin-token-file", directory.appendingPathComponent("t").path,
+            ],
+            seconds: 30)
+        #expect(run.status == 1, "\(run.stdout) \(run.stderr)")
+        #expect(run.stderr.contains("cannot open the PostgreSQL database postgres://ops@127.0.0.1:9/fleet"), "\(run.stderr)")
+        #expect(!(run.stdout + run.stderr).contains(password))
+        let config = try ProductRunner.run("lamplighterd", ["config"], environment: ["LAMPLIGHTER_DB": "postgresql://ops:\(password)@db.example/fleet"])
+        #expect(config.stdout.contains("postgres://ops@db.example:5432/fleet") && !config.stdout.contains(password), "\(config.stdout)")
+        let bad = try ProductRunner.run("lamplighterd", ["token", "list", "--database", "postgres://ops:\(password)@db.example/fleet?sslmode=allow"])
+        #expect(bad.status == 78 && bad.stderr.contains("sslmode=allow") && !bad.stderr.contains(password), "\(bad.stderr)")
+    }
+}

@@ -1,4 +1,4 @@
-/// One lamp's energy in one UTC day, hour by hour, as the store keeps it: one row per lamp
+/// One lamp's energy in one UTC day, hour by hour, as both stores keep it: one row per lamp
 /// and day whose `hours` column is this value packed by ``encoded()`` (migration v11).
 ///
 /// An hour is either absent (nothing was ever written for it) or holds three whole numbers:
@@ -147,7 +147,7 @@ public struct EnergyDay: Sendable, Equatable {
         try reader.finish()
     }
 
-    static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+    public static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
         let (sum, overflow) = a.addingReportingOverflow(b)
         guard overflow else { return sum }
         return b > 0 ? .max : .min

@@ -24,7 +24,9 @@ struct LampSim: AsyncParsableCommand {
             they jump to half a real second before the next program switch point or override \
             end of any lamp, so none is missed, and every connected lamp reports at once. \
             A lamp closed with 4000 (replaced: another process simulates the same id) \
-            stops rather than fight for its identity. Prints a summary line every second and a final report; --report writes it as \
+            stops rather than fight for its identity. With several controllers (--url repeated or \
+            comma-separated) lamp i starts on controller i mod n and, after a failure, moves to the \
+            next one after its backoff. Prints a summary line every second and a final report; --report writes it as \
             JSON (with a simulated clock the summary line ends with the lamps' clock). Stops after \
             --duration seconds, or on SIGINT/SIGTERM.
             """,
@@ -273,8 +275,10 @@ struct LampSim: AsyncParsableCommand {
         for url in directory.refresh() {
             print("lampsim: \(url.text): \(url.host) does not resolve now; trying again every second")
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let stats = SimStats()
+        // Stats list the controllers in --url order (new addresses of a name come after).
+        stats.register(directory.targets.map(\.label))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loops = Array(group.makeIterator())
         let ticksPerHour = 3_600_000.0 / Double(SimFleet.tickMilliseconds)
         let width = digits ?? max(4, String(start + count).count)
@@ -349,6 +353,7 @@ struct LampSim: AsyncParsableCommand {
                         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                             DispatchQueue.global().async {
                                 directory.refresh()
+                                stats.register(directory.targets.map(\.label))
                                 done.resume()
                             }
                         }

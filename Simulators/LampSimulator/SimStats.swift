@@ -29,7 +29,7 @@ final class SimStats: Sendable {
         var handshakeTimeouts = 0
     }
 
-    /// Per controller (by ``ControllerEndpoint/label``), in the order first seen.
+    /// Per controller (by ``ControllerEndpoint/label``), in the order registered or first seen.
     private let controllers = Mutex<(order: [String], counts: [String: ControllerCounts])>(([], [:]))
 
     /// Updates one controller's counts.
@@ -41,6 +41,11 @@ final class SimStats: Sendable {
             }
             update(&state.counts[label]!)  // set just above when missing
         }
+    }
+
+    /// Lists controllers (in this order, after those already listed) before any lamp uses them.
+    func register(_ labels: [String]) {
+        for label in labels { controller(label) { _ in } }
     }
 
     /// A lamp moved from one controller to another.

@@ -150,15 +150,16 @@ public enum ControllerList {
 
     /// The controllers of `urls` given the addresses each host resolved to (`addresses[i]`
     /// for `urls[i]`, in the resolver's order; an address host resolves to itself). A URL
-    /// whose host did not resolve adds none. Duplicates (the same address, port and path
-    /// twice) keep their first place; at most ``maximumEndpoints``.
+    /// whose host did not resolve adds none. An address a host resolves to twice keeps its
+    /// first place; two URLs that reach one address by different names stay two controllers
+    /// (with wss:// each checks its own name). At most ``maximumEndpoints``.
     public static func endpoints(_ urls: [ControllerURL], addresses: [[String]]) -> [ControllerEndpoint] {
         var endpoints: [ControllerEndpoint] = []
         for (url, resolved) in zip(urls, addresses) {
             for address in resolved {
                 guard endpoints.count < maximumEndpoints else { return endpoints }
-                let duplicate = endpoints.contains { $0.address == address && $0.url.port == url.port && $0.url.path == url.path }
-                if !duplicate { endpoints.append(ControllerEndpoint(url: url, address: address)) }
+                let endpoint = ControllerEndpoint(url: url, address: address)
+                if !endpoints.contains(endpoint) { endpoints.append(endpoint) }
             }
         }
         return endpoints

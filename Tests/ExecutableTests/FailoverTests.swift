@@ -91,6 +91,33 @@ struct FailoverTests {
         #expect(report.connected == 10)
     }
 
+    @Test("wss:// by name: lampsim resolves the name and still checks the certificate against it; the same server by address is refused, and the lamps move on")
+    func tlsByName() async throws {
+        let certificates = try TestCertificates(
+            in: FileManager.default.temporaryDirectory.appendingPathComponent("lamplighter-tls-\(UUID().uuidString)"), name: "Failover CA",
+            subjectAltName: "DNS:localhost")
+        defer { try? FileManager.default.removeItem(at: certificates.directory) }
+        // No lamps registered by the harness: its API client checks 127.0.0.1, which this
+        // certificate does not name; lampctl registers them by name instead.
+        let daemon = try Daemon.withTLS(lamps: 0, certificates)
+        try await daemon.start()
+        let generate = try ProductRunner.run(
+            "lampctl",
+            ["lamps", "generate", "--count", "6", "--server", "https://localhost:\(daemon.apiPort)", "--token", daemon.adminToken, "--ca-file", certificates.ca])
+        #expect(generate.status == 0, "\(generate.stderr)")
+        // The certificate names localhost only: by address the check fails (the lamps starting
+        // there move on), by name it holds although lampsim connects to the resolved address.
+        let byAddress = daemon.lampURL
+        let byName = "wss://localhost:\(daemon.lampPort)/lamp/v1"
+        let sim = try Simulator(daemon, count: 6, quiet: false, extra: ["--url", byAddress, "--url", byName])
+        try await waitUntil("every lamp is linked by name", explain: { sim.lastLines() }) { sim.lastLines().contains("connected 6/6") }
+        let report = try sim.finish()
+        let named = try #require(report.controllers.first { $0.controller == byName + " at 127.0.0.1" }, "\(report.controllers.map(\.controller))")
+        let addressed = try #require(report.controllers.first { $0.controller == byAddress })
+        #expect(named.linked == 6 && addressed.linked == 0)
+        #expect(addressed.connectFailures >= 3 && addressed.movedAway >= 3)
+    }
+
     @Test("a bad URL in the list is refused before any lamp starts, naming which one; more than 64 are refused")
     func badList() throws {
         let key = ["--fleet-key", String(repeating: "0", count: 64), "--duration", "1"]

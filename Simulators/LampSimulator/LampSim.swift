@@ -24,14 +24,28 @@ struct LampSim: AsyncParsableCommand {
             they jump to half a real second before the next program switch point or override \
             end of any lamp, so none is missed, and every connected lamp reports at once. \
             A lamp closed with 4000 (replaced: another process simulates the same id) \
-            stops rather than fight for its identity. Prints a summary line every second and a final report; --report writes it as \
+            stops rather than fight for its identity. With several controllers (--url repeated or \
+            comma-separated) lamp i starts on controller i mod n and, after a failure, moves to the \
+            next one after its backoff. Prints a summary line every second and a final report; --report writes it as \
             JSON (with a simulated clock the summary line ends with the lamps' clock). Stops after \
             --duration seconds, or on SIGINT/SIGTERM.
             """,
         version: LamplighterVersion.current)
 
-    @Option(help: "The controller's lamp URL, ws:// or wss:// (env LAMPLIGHTER_LAMP_URL).")
-    var url: String = ProcessInfo.processInfo.environment["LAMPLIGHTER_LAMP_URL"] ?? "ws://127.0.0.1:7350/lamp/v1"
+    @Option(
+        name: .customLong("url"),
+        help: ArgumentHelp(
+            "A controller's lamp URL, ws:// or wss://; repeat it or give a comma-separated list for several (at most 64) (env LAMPLIGHTER_LAMP_URL).",
+            discussion: "Lamps spread over the controllers and move to the next one when theirs fails; a host name resolving to several addresses counts as several."))
+    var urlOptions: [String] = []
+    /// --url (all of them), else LAMPLIGHTER_LAMP_URL, else the local default.
+    var urlValues: [String] {
+        if !urlOptions.isEmpty { return urlOptions }
+        return [ProcessInfo.processInfo.environment["LAMPLIGHTER_LAMP_URL"] ?? "ws://127.0.0.1:7350/lamp/v1"]
+    }
+
+    @Option(help: "Seconds a connect, upgrade and handshake may take before the lamp gives up and tries the next controller (0.5 to 300).")
+    var handshakeTimeout: Double = 10
 
     @Flag(help: "Connect with TLS (wss://) even when --url says ws://.")
     var tls = false
@@ -167,7 +181,8 @@ struct LampSim: AsyncParsableCommand {
         }
         guard (1...3600).contains(cycleSeconds) else { throw ValidationError("--cycle-seconds must be from 1 to 3600") }
         guard powerDrift > -100 && powerDrift <= 1000 else { throw ValidationError("--power-drift must be above -100 and at most 1000 percent") }
-        _ = try parseURL()
+        guard handshakeTimeout >= 0.5 && handshakeTimeout <= 300 else { throw ValidationError("--handshake-timeout must be from 0.5 to 300 seconds") }
+        _ = try parseURLs()
         _ = try parseSources()
         _ = try makeTLS()
     }
@@ -181,19 +196,19 @@ struct LampSim: AsyncParsableCommand {
         return UInt64(max(0, date.timeIntervalSince1970 * 1000))
     }
 
-    func parseURL() throws -> (host: String, port: Int, path: String, secure: Bool) {
-        guard let components = URLComponents(string: url), components.scheme == "ws" || components.scheme == "wss", let host = components.host
-        else {
-            throw ValidationError("--url must look like ws://HOST:PORT/lamp/v1 or wss://HOST:PORT/lamp/v1")
+    /// The controller URLs (--url repeated and comma-separated), checked: the error names the
+    /// bad one.
+    func parseURLs() throws -> [ControllerURL] {
+        do {
+            return try ControllerList.parse(urlValues, forceTLS: tls)
+        } catch {
+            throw ValidationError("--url: \(error.description)")
         }
-        let secure = tls || components.scheme == "wss"
-        let path = components.path.isEmpty ? LampProtocolVersion.path : components.path
-        return (host, components.port ?? (secure ? 443 : 80), path, secure)
     }
 
-    /// The TLS client context every lamp shares, when the URL is wss:// or --tls is given.
+    /// The TLS client context every lamp shares, when a URL is wss:// or --tls is given.
     func makeTLS() throws -> NIOSSLContext? {
-        guard try parseURL().secure else {
+        guard try parseURLs().contains(where: \.secure) else {
             if caFile != nil || clientCertificate != nil || clientKey != nil {
                 throw ValidationError("--ca-file, --client-certificate and --client-key need TLS: a wss:// URL or --tls")
             }
@@ -254,12 +269,16 @@ struct LampSim: AsyncParsableCommand {
 
     func run() async throws {
         let key = try loadKey()
-        let (host, port, path, _) = try parseURL()
-        let target = SimTarget(
-            host: host, port: port, path: path, sourceAddresses: try parseSources(), tls: try makeTLS(),
-            serverHostname: (try? SocketAddress(ipAddress: host, port: 0)) == nil ? host : nil)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let directory = ControllerDirectory(
+            urls: try parseURLs(), sourceAddresses: try parseSources(), tls: try makeTLS(),
+            handshakeTimeout: .milliseconds(Int64(handshakeTimeout * 1000)))
+        for url in directory.refresh() {
+            print("lampsim: \(url.text): \(url.host) does not resolve now; trying again every second")
+        }
         let stats = SimStats()
+        // Stats list the controllers in --url order (new addresses of a name come after).
+        stats.register(directory.targets.map(\.label))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loops = Array(group.makeIterator())
         let ticksPerHour = 3_600_000.0 / Double(SimFleet.tickMilliseconds)
         let width = digits ?? max(4, String(start + count).count)
@@ -297,7 +316,7 @@ struct LampSim: AsyncParsableCommand {
                         backoff: Backoff(minimumMilliseconds: backoffMin, jitterMilliseconds: backoffJitter, capMilliseconds: backoffCap),
                         clock: clock, profile: profile, now: now)
                     if index < electrical.count { lamp.electrical = electrical[index] }
-                    fleet.add(SimSlot(lamp: lamp, stats: stats, target: target, loop: loop, startAt: now))
+                    fleet.add(SimSlot(lamp: lamp, stats: stats, directory: directory, loop: loop, startAt: now))
                 }
                 fleet.start()
                 return NIOLoopBound(fleet, eventLoop: loop)
@@ -307,7 +326,7 @@ struct LampSim: AsyncParsableCommand {
         guard LampID(prefix + String(repeating: "0", count: width)) != nil else {
             throw ValidationError("--prefix '\(prefix)' does not make valid lamp ids (1 to 32 of A-Z a-z 0-9 . _ -)")
         }
-        print("lampsim: \(count) lamps \(prefix)\(String(repeating: "0", count: max(0, width - String(start).count)))\(start)... -> \(url) on \(threads) threads")
+        print("lampsim: \(count) lamps \(prefix)\(String(repeating: "0", count: max(0, width - String(start).count)))\(start)... -> \(directory.urls.map(\.text).joined(separator: ", ")) on \(threads) threads")
 
         let began = Date()
         let allFleets = fleets
@@ -324,6 +343,23 @@ struct LampSim: AsyncParsableCommand {
                     fflush(nil)
                 }
                 return false
+            }
+            if directory.hasNames {
+                // Host names again every second, off the event loops (getaddrinfo blocks).
+                tasks.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: ControllerDirectory.refreshInterval)
+                        if Task.isCancelled { break }
+                        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                            DispatchQueue.global().async {
+                                directory.refresh()
+                                stats.register(directory.targets.map(\.label))
+                                done.resume()
+                            }
+                        }
+                    }
+                    return false
+                }
             }
             tasks.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
@@ -353,6 +389,8 @@ struct LampSim: AsyncParsableCommand {
             tasks.cancelAll()
         }
         let final = await Self.collect(fleets, includeLamps: report != nil)
+        // Per controller as the lamps were before closing their links.
+        let controllers = stats.controllerCounts()
         var closing: [EventLoopFuture<Void>] = []
         for (loop, fleet) in fleets {
             closing += (try? await loop.submit { fleet.value.closeAll() }.get()) ?? []
@@ -366,9 +404,9 @@ struct LampSim: AsyncParsableCommand {
             try? await closed.futureResult.get()
             bound.cancel()
         }
-        print("lampsim: final " + Self.summaryLine(final, stats: stats, count: count, elapsed: Date().timeIntervalSince(began)))
+        print("lampsim: final " + Self.summaryLine(final, stats: stats, count: count, elapsed: Date().timeIntervalSince(began), controllers: controllers))
         if let report {
-            try Self.writeReport(final, stats: stats, count: count, to: report)
+            try Self.writeReport(final, stats: stats, count: count, controllers: controllers, to: report)
         }
         try? await group.shutdownGracefully()
     }
@@ -424,19 +462,39 @@ struct LampSim: AsyncParsableCommand {
         Date(timeIntervalSince1970: Double(milliseconds / 1000)).ISO8601Format()
     }
 
-    static func summaryLine(_ snapshot: SimFleet.Snapshot, stats: SimStats, count: Int, elapsed: Double) -> String {
+    static func summaryLine(
+        _ snapshot: SimFleet.Snapshot, stats: SimStats, count: Int, elapsed: Double,
+        controllers: [(label: String, counts: SimStats.ControllerCounts)]? = nil
+    ) -> String {
         let newest = snapshot.appliedByVersion.keys.max() ?? 0
         let atNewest = snapshot.appliedByVersion[newest] ?? 0
         var line = String(format: "%6.1fs connected %d/%d", elapsed, snapshot.connected, count)
         line += " applied v\(newest): \(atNewest) commands \(stats.get(.commandsApplied)) faults \(stats.get(.faultsRaised))"
         line += " reconnects \(stats.get(.reconnects))"
+        let controllers = controllers ?? stats.controllerCounts()
+        if controllers.count > 1 || stats.get(.moves) > 0 {
+            // Failover: lamps linked to each controller now, and how many moves there were.
+            line += " moves \(stats.get(.moves)) on " + controllers.map { "\($0.label)=\($0.counts.linked)" }.joined(separator: " ")
+        }
         let refused = stats.get(.authRefused)
         if refused > 0 { line += " auth-refused \(refused)" }
         if let clock = snapshot.lampClock { line += " clock \(instant(clock))" }
         return line
     }
 
-    static func writeReport(_ snapshot: SimFleet.Snapshot, stats: SimStats, count: Int, to path: String) throws {
+    /// One controller in the final report.
+    struct ControllerReport: Codable {
+        let controller: String
+        let linked: Int
+        let movedIn: Int
+        let movedAway: Int
+        let connectFailures: Int
+        let handshakeTimeouts: Int
+    }
+
+    static func writeReport(
+        _ snapshot: SimFleet.Snapshot, stats: SimStats, count: Int, controllers: [(label: String, counts: SimStats.ControllerCounts)], to path: String
+    ) throws {
         struct Report: Codable {
             let lamps: Int
             let connected: Int
@@ -456,6 +514,10 @@ struct LampSim: AsyncParsableCommand {
             let reconnects: Int
             let commandsApplied: Int
             let faultsRaised: Int
+            let handshakeTimeouts: Int
+            let moves: Int
+            /// Per controller: lamps linked now, moved in and away, failed connects.
+            let controllers: [ControllerReport]
             let appliedByVersion: [String: Int]
             let lampDetails: [LampReport]
         }
@@ -469,6 +531,12 @@ struct LampSim: AsyncParsableCommand {
             frameAuthenticationFailed: stats.get(.frameAuthenticationFailed),
             connectFailures: stats.get(.connectFailures), reconnects: stats.get(.reconnects),
             commandsApplied: stats.get(.commandsApplied), faultsRaised: stats.get(.faultsRaised),
+            handshakeTimeouts: stats.get(.handshakeTimeouts), moves: stats.get(.moves),
+            controllers: controllers.map {
+                ControllerReport(
+                    controller: $0.label, linked: $0.counts.linked, movedIn: $0.counts.movedIn, movedAway: $0.counts.movedAway,
+                    connectFailures: $0.counts.connectFailures, handshakeTimeouts: $0.counts.handshakeTimeouts)
+            },
             appliedByVersion: Dictionary(uniqueKeysWithValues: snapshot.appliedByVersion.map { ("\($0.key)", $0.value) }),
             lampDetails: snapshot.lamps)
         let encoder = JSONEncoder()

@@ -9,19 +9,6 @@ import NIOSSL
 import Synchronization
 import NIOWebSocket
 
-/// Where lamps connect and how.
-struct SimTarget: Sendable {
-    let host: String
-    let port: Int
-    let path: String
-    let sourceAddresses: [SocketAddress]
-    /// TLS (wss://): the context every lamp shares; nil for plain ws://.
-    let tls: NIOSSLContext?
-    /// The name the certificate must carry (and SNI); nil for an IP address, whose
-    /// certificate must then name that address.
-    let serverHostname: String?
-}
-
 /// One lamp's connection life: idle (waiting to reconnect), connecting, connected.
 /// Confined to its event loop.
 final class SimSlot {
@@ -33,7 +20,21 @@ final class SimSlot {
 
     let lamp: SimLamp
     let stats: SimStats
-    let target: SimTarget
+    /// The controllers this lamp may link to.
+    let directory: ControllerDirectory
+    /// The controller of the current (or last) attempt; nil before the first.
+    private(set) var target: SimTarget?
+    /// The last attempt failed or its link dropped: the next attempt goes to the next
+    /// controller (``ControllerList/next(previous:move:in:lampIndex:)``).
+    var moveOnNext = false
+    /// The lamp closed its link to reboot (SPEC.md §8.9): it comes back to the same controller.
+    var rebooting = false
+    /// Counts this lamp's connect attempts, so a handshake deadline only ends its own attempt.
+    private var attempt: UInt64 = 0
+    /// The channel of the current attempt once TCP is up, until it closes.
+    private var attemptChannel: (any Channel)?
+    /// The controller this lamp is linked (welcomed) to, for its per-controller count.
+    private var linkedLabel: String?
     let loop: any EventLoop
     /// The fleet of this slot's loop and the slot's position in it: the fleet keeps every
     /// slot's next due time in a plain array, so its timer skips idle lamps without touching
@@ -80,10 +81,10 @@ final class SimSlot {
     var everConnected = false
     private var rng = SystemRandomNumberGenerator()
 
-    init(lamp: SimLamp, stats: SimStats, target: SimTarget, loop: any EventLoop, startAt: UInt64) {
+    init(lamp: SimLamp, stats: SimStats, directory: ControllerDirectory, loop: any EventLoop, startAt: UInt64) {
         self.lamp = lamp
         self.stats = stats
-        self.target = target
+        self.directory = directory
         self.loop = loop
         self.state = .idle(reconnectAt: startAt)
     }
@@ -97,17 +98,50 @@ final class SimSlot {
     // MARK: Connecting
 
     func connect(replayHello: [UInt8]? = nil) {
-        if replayHello == nil {
-            state = .connecting
-        }
         let bound = NIOLoopBound(self, eventLoop: loop)
-        let target = self.target
+        let target: SimTarget
+        if replayHello != nil {
+            // A replay probe goes where its lamp is linked.
+            guard let current = self.target else { return }
+            target = current
+        } else {
+            let targets = directory.targets
+            guard let index = ControllerList.next(previous: self.target?.endpoint, move: moveOnNext, in: targets.map(\.endpoint), lampIndex: lamp.index)
+            else {
+                // No controller resolved (a name that does not resolve now): wait and look again.
+                stats.add(.connectFailures)
+                scheduleReconnect(now: now)
+                return
+            }
+            target = targets[index]
+            if let previous = self.target, previous.endpoint != target.endpoint {
+                stats.moved(from: previous.label, to: target.label)
+            }
+            self.target = target
+            moveOnNext = false
+            rebooting = false
+            attempt &+= 1
+            attemptChannel = nil
+            state = .connecting
+            // The handshake deadline: TCP connect, upgrade, challenge, hello and welcome all
+            // within it, or the attempt is given up (a controller that accepts and never
+            // answers must not hold a lamp forever); the close moves the lamp on.
+            let thisAttempt = attempt
+            loop.scheduleTask(in: directory.handshakeTimeout) {
+                let slot = bound.value
+                guard slot.attempt == thisAttempt, !slot.lamp.authenticated, let channel = slot.attemptChannel else { return }
+                if case .idle = slot.state { return }
+                slot.stats.add(.handshakeTimeouts)
+                slot.stats.controller(target.label) { $0.handshakeTimeouts += 1 }
+                channel.close(promise: nil)
+            }
+        }
         var bootstrap = ClientBootstrap(group: loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
             .channelOption(.maxMessagesPerRead, value: 1)
-            .connectTimeout(.seconds(10))
+            .connectTimeout(directory.handshakeTimeout)
         if !target.sourceAddresses.isEmpty {
             // IP_BIND_ADDRESS_NO_PORT (Linux): choose the source port at connect(), per
             // 4-tuple, instead of at bind(), whose search for a free port slows down with
@@ -140,23 +174,34 @@ final class SimSlot {
                     withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
                 try channel.pipeline.syncOperations.addHandler(UpgradeRequestSender(target: target), name: UpgradeRequestSender.name)
             }
-        }.connect(host: target.host, port: target.port)
+        }.connect(to: target.address)
         future.whenFailure { _ in
             guard replayHello == nil else { return }
-            bound.value.stats.add(.connectFailures)
-            bound.value.scheduleReconnect(now: bound.value.now)
+            bound.value.connectFailed(target)
         }
-        // A connection that upgrades but never gets its handler (refused upgrade) ends here.
+        // A connection that upgrades but never gets its handler (refused upgrade, or given up
+        // at the handshake deadline before the upgrade) ends here.
+        let thisAttempt = attempt
         future.whenSuccess { channel in
+            guard replayHello == nil else { return }
+            let slot = bound.value
+            if slot.attempt == thisAttempt { slot.attemptChannel = channel }
             channel.closeFuture.whenComplete { _ in
-                guard replayHello == nil else { return }
                 let slot = bound.value
+                guard slot.attempt == thisAttempt else { return }
+                slot.attemptChannel = nil
                 if case .connecting = slot.state {
-                    slot.stats.add(.connectFailures)
-                    slot.scheduleReconnect(now: slot.now)
+                    slot.connectFailed(target)
                 }
             }
         }
+    }
+
+    /// An attempt that ended before its link was up: counted, and the lamp moves on.
+    private func connectFailed(_ target: SimTarget) {
+        stats.add(.connectFailures)
+        stats.controller(target.label) { $0.connectFailures += 1 }
+        scheduleReconnect(now: now)
     }
 
     func scheduleReconnect(now: UInt64) {
@@ -167,6 +212,14 @@ final class SimSlot {
             state = .idle(reconnectAt: .max)
             return
         }
+        // Failover schedule: every failure (a failed connect, a handshake past its deadline,
+        // a link dropped or refused) moves the lamp to the next controller after the lamp's
+        // backoff (SPEC.md §13): the n-th failure in a row waits
+        // min(cap, minimum x 2^(n-1) + random(0...jitter)); a welcome resets n. So the lamps
+        // of a killed controller reach the survivors spread over the jitter (1 to 6 s with
+        // the defaults), not all at once; a dead controller in the list costs a lamp one wait.
+        // Only the lamp's own reboot brings it back to the same controller.
+        moveOnNext = !rebooting
         state = .idle(reconnectAt: now + lamp.backoff.nextDelay(using: &rng))
     }
 
@@ -180,8 +233,13 @@ final class SimSlot {
 
     func detached(now: UInt64) {
         frameOutput = nil
+        attemptChannel = nil
         if lamp.authenticated {
             stats.add(.connected, -1)
+        }
+        if let linkedLabel {
+            stats.controller(linkedLabel) { $0.linked -= 1 }
+            self.linkedLabel = nil
         }
         lamp.linkClosed()
         stalled = false
@@ -208,6 +266,10 @@ final class SimSlot {
             }
             stats.add(.handshakes)
             stats.add(.connected)
+            if let target {
+                linkedLabel = target.label
+                stats.controller(target.label) { $0.linked += 1 }
+            }
             everConnected = true
             lamp.nextReportAt = now + UInt64.random(in: 0...lamp.reportIntervalMilliseconds, using: &rng)
             var out: [LampMessage] = [.statusReport(lamp.status(now: now))]
@@ -218,6 +280,7 @@ final class SimSlot {
             // SPEC.md §8.9: acknowledge, close normally, restart (here: reconnect after the
             // backoff, keeping the light's state as the hardware would).
             send(lamp.handle(message, now: now), context)
+            rebooting = true
             close(context, code: 1000)
             return []
         default:
@@ -352,10 +415,10 @@ final class UpgradeRequestSender: ChannelInboundHandler, RemovableChannelHandler
 
     func channelActive(context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
-        headers.add(name: "Host", value: "\(target.host):\(target.port)")
+        headers.add(name: "Host", value: "\(target.url.hostForHeader):\(target.url.port)")
         headers.add(name: "Sec-WebSocket-Protocol", value: LampProtocolVersion.subprotocol)
         headers.add(name: "Content-Length", value: "0")
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path, headers: headers)
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.url.path, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         context.fireChannelActive()
@@ -477,7 +540,7 @@ final class TLSFailureReporter: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is NIOSSLError || error is BoringSSLError, !Self.reported.exchange(true, ordering: .relaxed) {
-            print("lampsim: TLS with \(target.host):\(target.port) failed: \(error) (--ca-file names the CA that signed the controller's certificate; --client-certificate/--client-key when it asks for one)")
+            print("lampsim: TLS with \(target.label) failed: \(error) (--ca-file names the CA that signed the controller's certificate; --client-certificate/--client-key when it asks for one)")
             fflush(nil)
         }
         context.fireErrorCaught(error)

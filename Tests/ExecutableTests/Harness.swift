@@ -277,13 +277,15 @@ final class Simulator: @unchecked Sendable {
     private let output = OutputCollector()
 
     /// Starts `count` lamps against `daemon`. `duration` only bounds a simulator a test never
-    /// finishes; without `quiet` it prints a summary line every second.
+    /// finishes; without `quiet` it prints a summary line every second. `--url` in `extra`
+    /// replaces `url` (the option adds controllers when repeated).
     init(_ daemon: Daemon, count: Int, duration: Double = 60, quiet: Bool = true, url: String? = nil, extra: [String] = []) throws {
         reportPath = daemon.directory.appendingPathComponent("sim-\(UUID().uuidString).json").path
         process.executableURL = ProductRunner.productsDirectory.appendingPathComponent("lampsim")
         process.arguments =
-            [
-                "--url", url ?? daemon.lampURL, "--count", "\(count)", "--key-file", daemon.keyFile, "--duration", "\(duration)",
+            (extra.contains("--url") ? [] : ["--url", url ?? daemon.lampURL])
+            + [
+                "--count", "\(count)", "--key-file", daemon.keyFile, "--duration", "\(duration)",
                 "--backoff-min", "100", "--backoff-jitter", "300", "--backoff-cap", "2000", "--report", reportPath,
             ] + (daemon.caFile.map { ["--ca-file", $0] } ?? []) + (quiet ? ["--quiet"] : []) + extra
         process.standardOutput = output.pipe
@@ -348,6 +350,20 @@ final class Simulator: @unchecked Sendable {
         let closedFrameAuthentication: Int
         let frameAuthenticationFailed: Int
         let reconnects: Int
+        let connectFailures: Int
+        let handshakeTimeouts: Int
+        /// Lamps that tried another controller than their previous one.
+        let moves: Int
+        /// What each controller saw, in the order lampsim first used them.
+        struct Controller: Decodable {
+            let controller: String
+            let linked: Int
+            let movedIn: Int
+            let movedAway: Int
+            let connectFailures: Int
+            let handshakeTimeouts: Int
+        }
+        let controllers: [Controller]
         let lampDetails: [Lamp]
     }
 

@@ -17,13 +17,14 @@ struct TestCertificates {
     var lampCertificate: String { directory.appendingPathComponent("lamp.pem").path }
     var lampKey: String { directory.appendingPathComponent("lamp.key").path }
 
-    /// Makes a new CA named `name` and its certificates in `directory`.
-    init(in directory: URL, name: String) throws {
+    /// Makes a new CA named `name` and its certificates in `directory`; the server's
+    /// certificate names `subjectAltName`.
+    init(in directory: URL, name: String, subjectAltName: String = "DNS:localhost,IP:127.0.0.1") throws {
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
         try Self.openssl(["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=\(name)"], in: directory)
-        try Data("subjectAltName=DNS:localhost,IP:127.0.0.1\n".utf8).write(to: directory.appendingPathComponent("san.ext"))
+        try Data("subjectAltName=\(subjectAltName)\n".utf8).write(to: directory.appendingPathComponent("san.ext"))
         for (file, subject, extensions) in [("server", "/CN=localhost", ["-extfile", "san.ext"]), ("lamp", "/CN=lamp-0001", [])] {
             try Self.openssl(["req"] + ec + ["-keyout", "\(file).key", "-out", "\(file).csr", "-subj", subject], in: directory)
             try Self.openssl(

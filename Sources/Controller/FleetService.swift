@@ -34,12 +34,15 @@ public final class FleetService: Sendable {
     let keyFile: String?
     /// Fault detection: its incidents are acknowledged and resolved through it.
     let faults: FaultWatch
+    /// This controller's part among several on one database; nil alone (SQLite).
+    let cluster: ClusterLink?
 
     init(
         store: any FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, metrics: ControllerMetrics,
         clock: any FleetClock, reportIntervalSeconds: UInt16, mutations: FleetMutations, keyFile: String? = nil, faults: FaultWatch,
-        logger: Logger
+        cluster: ClusterLink? = nil, logger: Logger
     ) {
+        self.cluster = cluster
         self.faults = faults
         self.keyFile = keyFile
         self.store = store
@@ -403,6 +406,12 @@ public final class FleetService: Sendable {
         {
             return try replay(earlier, request: canonical, key: key, caller: caller)
         }
+        // Several controllers on one database take versions from the counter they share
+        // (docs/cluster.md); one controller alone takes them from its model, as always.
+        var sharedVersion: UInt32?
+        if let cluster, action.intent(atMilliseconds: 0) != nil {
+            sharedVersion = try await storing("taking a control version") { try await cluster.store.allocateControlVersion() }
+        }
         let (slots, control) = try fleet.withModel { model throws(FleetError) -> ([Int], DesiredControl?) in
             guard let slots = model.resolve(target) else {
                 throw .notFound("no lamp \(request.target.dropFirst(5)) is registered", field: "target")
@@ -411,7 +420,7 @@ public final class FleetService: Sendable {
                 throw .notFound("no lamp is in group \(name)", field: "target")
             }
             let control = action.intent(atMilliseconds: now).map {
-                DesiredControl(version: model.nextVersion(), intent: $0, fade: action.fade)
+                DesiredControl(version: sharedVersion.map { model.adoptVersion($0) } ?? model.nextVersion(), intent: $0, fade: action.fade)
             }
             return (slots, control)
         }
@@ -454,6 +463,7 @@ public final class FleetService: Sendable {
         default:
             gateway.deliver(changed)
         }
+        if let cluster { await cluster.accepted(id, atMilliseconds: now) }
         logger.info(
             "command accepted",
             metadata: [

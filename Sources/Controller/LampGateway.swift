@@ -32,12 +32,13 @@ public final class LampGateway: Service, Sendable {
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
         events: FleetEvents, history: HistoryKeeper, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
-        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, group: any EventLoopGroup, logger: Logger
+        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, group: any EventLoopGroup, ackRelay: AckRelay? = nil,
+        logger: Logger
     ) {
         self.shared = GatewayShared(
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: keyRing, metrics: metrics,
-            clock: clock, logger: logger)
+            clock: clock, ackRelay: ackRelay, logger: logger)
         self.group = group
     }
 

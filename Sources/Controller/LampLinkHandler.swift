@@ -372,6 +372,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 (model.noteControlApplied(slot, version: version, atMilliseconds: now), model.takeEvents())
             }
             if let latency { shared.metrics.commandApplied.recordMilliseconds(latency) }
+            if let relay = shared.ackRelay, let lampID = machine.lampID { relay.add(lampID, version: version) }
             markDirty(slot)
             shared.events.emit(events, atMilliseconds: now)
         case .configApplied(let version):

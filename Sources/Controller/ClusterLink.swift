@@ -1,0 +1,237 @@
+import FleetCore
+import LampProtocol
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Acks of this controller's lamps, gathered for the other controllers on the database
+/// (docs/cluster.md): a link handler adds one under a short lock, ``ClusterLink`` takes them
+/// all every ``ClusterLimits/ackRelayInterval``.
+public final class AckRelay: Sendable {
+    private let pending = Mutex<[ClusterNotice.LampApplied]>([])
+    /// Acks dropped because ``ClusterLimits/maximumPendingAcks`` were waiting.
+    let dropped = Atomic<Int>(0)
+
+    init() {}
+
+    /// Adds one lamp's applied control version.
+    func add(_ lamp: LampID, version: UInt32) {
+        let added = pending.withLock { pending in
+            guard pending.count < ClusterLimits.maximumPendingAcks else { return false }
+            pending.append(ClusterNotice.LampApplied(lamp: lamp, version: version))
+            return true
+        }
+        if !added { dropped.add(1, ordering: .relaxed) }
+    }
+
+    /// Everything waiting, emptied.
+    func take() -> [ClusterNotice.LampApplied] {
+        pending.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+    }
+}
+
+/// This controller's part among several on one PostgreSQL database (docs/cluster.md):
+/// announces the commands it accepts, applies the commands the others accept (from their
+/// notices, and from a periodic catch-up that repairs a lost one), and relays its lamps'
+/// acks so that every controller's command progress counts every lamp.
+///
+/// Only made when the store is a ``ClusterStoring``: with SQLite there is none.
+public final class ClusterLink: Service, Sendable {
+    /// This controller's name on the channel, random per run.
+    public let instance: String
+    let store: any ClusterStoring & FleetStoring
+    let fleet: FleetState
+    let gateway: LampGateway
+    let events: FleetEvents
+    let relay: AckRelay
+    let clock: any FleetClock
+    let logger: Logger
+    /// Commands applied here (accepted here, or read from the others), with their creation
+    /// time, kept for the catch-up window.
+    private let applied = Mutex<[Int64: UInt64]>([:])
+    /// Whether the LISTEN is up (false while the database cannot be reached).
+    let listening = Atomic<Bool>(false)
+
+    /// A command younger than this (ms) is left to its notice (or to the request on this
+    /// controller that is still storing it) by the catch-up.
+    static let catchUpGraceMilliseconds: UInt64 = 1_000
+
+    init(
+        store: any ClusterStoring & FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, relay: AckRelay,
+        clock: any FleetClock, logger: Logger
+    ) {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        instance = "ctl-" + String((0..<10).map { _ in alphabet.randomElement()! })
+        self.store = store
+        self.fleet = fleet
+        self.gateway = gateway
+        self.events = events
+        self.relay = relay
+        self.clock = clock
+        var logger = logger
+        logger[metadataKey: "cluster.instance"] = "\(instance)"
+        self.logger = logger
+    }
+
+    // MARK: This controller's commands
+
+    /// A command this controller stored and applied: the others are told (a lost notice is
+    /// repaired by their catch-up, so a failure here is only logged).
+    func accepted(_ id: Int64, atMilliseconds createdAt: UInt64) async {
+        _ = markApplied(id, createdAt: createdAt)
+        do {
+            try await store.announce(.command(instance: instance, id: id))
+        } catch {
+            logger.warning("could not announce a command; the others' catch-up will find it", metadata: ["command.id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Records that command `id` is applied here; false if it already was.
+    private func markApplied(_ id: Int64, createdAt: UInt64) -> Bool {
+        applied.withLock { $0.updateValue(createdAt, forKey: id) == nil }
+    }
+
+    // MARK: The others' commands
+
+    /// Applies a command another controller accepted, as it did: the desired state is a
+    /// function of the command's target, action, version and creation time, so nothing per
+    /// lamp is read. Commands already applied here are skipped.
+    func apply(_ record: CommandRecord) {
+        guard markApplied(record.id, createdAt: record.createdAtMilliseconds) else { return }
+        let created = record.createdAtMilliseconds
+        let control = record.action.intent(atMilliseconds: created).map {
+            DesiredControl(version: record.version, intent: $0, fade: record.action.fade)
+        }
+        let (slots, changed, events) = fleet.withModel { model -> ([Int], [(Int, DesiredState)], [FleetEvent]) in
+            // A lamp registered on another controller since this one started is not known
+            // here: such a target resolves to nothing (docs/cluster.md, left to do).
+            let slots = model.resolve(record.target) ?? []
+            if let control { _ = model.adoptVersion(control.version) }
+            let changed = control.map { model.commit(slots, control: $0, atMilliseconds: created) } ?? []
+            model.track(commandID: record.id, target: record.target, action: record.action, version: record.version, slots: slots, atMilliseconds: created)
+            return (slots, changed, model.takeEvents())
+        }
+        self.events.emit(events, atMilliseconds: clock.nowMilliseconds())
+        let ref = UInt32(truncatingIfNeeded: record.id)
+        switch record.action {
+        case .identify(let seconds):
+            if let message = Identify(ref: ref, durationSeconds: seconds) { gateway.requestOnce(slots, .identify(message)) }
+        case .reboot:
+            gateway.requestOnce(slots, .reboot(Reboot(ref: ref)))
+        default:
+            gateway.deliver(changed)
+        }
+        logger.debug("applied another controller's command", metadata: ["command.id": "\(record.id)", "command.lamps": "\(slots.count)"])
+    }
+
+    /// Another controller's lamps applied these versions: progress here counts them.
+    func applied(_ lamps: [ClusterNotice.LampApplied]) {
+        let now = clock.nowMilliseconds()
+        let events = fleet.withModel { model -> [FleetEvent] in
+            for entry in lamps {
+                guard let slot = model.slot(of: entry.lamp) else { continue }
+                _ = model.noteControlApplied(slot, version: entry.version, atMilliseconds: now)
+            }
+            return model.takeEvents()
+        }
+        self.events.emit(events, atMilliseconds: now)
+    }
+
+    /// One notice from the channel.
+    func received(_ notice: ClusterNotice) async {
+        guard notice.instance != instance else { return }
+        switch notice {
+        case .command(_, let id):
+            guard applied.withLock({ $0[id] == nil }) else { return }
+            do {
+                guard let record = try await store.command(id) else { return }
+                apply(record)
+            } catch {
+                logger.warning("could not read an announced command; the catch-up will retry", metadata: ["command.id": "\(id)", "error": "\(error)"])
+            }
+        case .applied(_, let lamps):
+            applied(lamps)
+        }
+    }
+
+    /// Reads the commands of the catch-up window and applies those not applied here; forgets
+    /// the applied ones older than the window.
+    func catchUp() async throws {
+        let now = clock.nowMilliseconds()
+        let since = now >= ClusterLimits.catchUpWindowMilliseconds ? now - ClusterLimits.catchUpWindowMilliseconds : 0
+        applied.withLock { applied in applied = applied.filter { $0.value >= since } }
+        for record in try await store.commands(createdSince: since) where record.createdAtMilliseconds + Self.catchUpGraceMilliseconds <= now {
+            apply(record)
+        }
+    }
+
+    // MARK: Running
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listenLoop() }
+            group.addTask { await self.every(ClusterLimits.catchUpInterval) { try await self.catchUp() } }
+            group.addTask { await self.every(ClusterLimits.ackRelayInterval) { try await self.relayAcks() } }
+            await group.waitForAll()
+        }
+    }
+
+    /// Sends the acks gathered since the last call.
+    func relayAcks() async throws {
+        let lamps = relay.take()
+        guard !lamps.isEmpty else { return }
+        try await store.announce(.applied(instance: instance, lamps))
+    }
+
+    /// Runs `body` every `interval` until shutdown; a failure is logged and tried again.
+    private func every(_ interval: Duration, _ body: () async throws -> Void) async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            do {
+                try await body()
+            } catch {
+                logger.debug("cluster step failed; tried again", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Listens until shutdown: after a lost connection, again with a growing wait, and a
+    /// catch-up as soon as it listens again.
+    private func listenLoop() async {
+        var wait = ClusterLimits.relistenBackoff.first
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await self.store.listen(listening: {
+                        self.listening.store(true, ordering: .relaxed)
+                        self.logger.info("listening for the other controllers")
+                        try? await self.catchUp()
+                    }) { notice in
+                        await self.received(notice)
+                    }
+                }
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                if listening.exchange(false, ordering: .relaxed) {
+                    wait = ClusterLimits.relistenBackoff.first
+                }
+                logger.warning("not listening for the other controllers; trying again", metadata: ["error": "\(error)", "retry.in": "\(wait)"])
+            }
+            listening.store(false, ordering: .relaxed)
+            let pause = wait
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            } catch {
+                return
+            }
+            wait = min(wait * 2, ClusterLimits.relistenBackoff.longest)
+        }
+    }
+}

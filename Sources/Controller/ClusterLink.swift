@@ -4,30 +4,42 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Acks of this controller's lamps, gathered for the other controllers on the database
-/// (docs/cluster.md): a link handler adds one under a short lock, ``ClusterLink`` takes them
-/// all every ``ClusterLimits/ackRelayInterval``.
-public final class AckRelay: Sendable {
-    private let pending = Mutex<[ClusterNotice.LampApplied]>([])
-    /// Acks dropped because ``ClusterLimits/maximumPendingAcks`` were waiting.
+/// What this controller's links tell the others on the database (docs/cluster.md): acks,
+/// lamps that linked, lamps that unlinked. A link handler adds one under a short lock;
+/// ``ClusterLink`` takes them all every ``ClusterLimits/ackRelayInterval``.
+public final class ClusterOutbox: Sendable {
+    struct Pending {
+        var acks: [ClusterNotice.LampApplied] = []
+        var linked: [LampID] = []
+        var unlinked: [LampID] = []
+        var count: Int { acks.count + linked.count + unlinked.count }
+    }
+    private let pending = Mutex(Pending())
+    /// Items dropped because ``ClusterLimits/maximumPendingAcks`` were waiting.
     let dropped = Atomic<Int>(0)
 
     init() {}
 
-    /// Adds one lamp's applied control version.
-    func add(_ lamp: LampID, version: UInt32) {
+    private func add(_ body: (inout Pending) -> Void) {
         let added = pending.withLock { pending in
             guard pending.count < ClusterLimits.maximumPendingAcks else { return false }
-            pending.append(ClusterNotice.LampApplied(lamp: lamp, version: version))
+            body(&pending)
             return true
         }
         if !added { dropped.add(1, ordering: .relaxed) }
     }
 
+    /// One lamp's applied control version.
+    func add(_ lamp: LampID, version: UInt32) { add { $0.acks.append(ClusterNotice.LampApplied(lamp: lamp, version: version)) } }
+    /// A lamp linked here.
+    func linked(_ lamp: LampID) { add { $0.linked.append(lamp) } }
+    /// A lamp's link here ended.
+    func unlinked(_ lamp: LampID) { add { $0.unlinked.append(lamp) } }
+
     /// Everything waiting, emptied.
-    func take() -> [ClusterNotice.LampApplied] {
+    func take() -> Pending {
         pending.withLock { pending in
-            defer { pending = [] }
+            defer { pending = Pending() }
             return pending
         }
     }
@@ -46,12 +58,15 @@ public final class ClusterLink: Service, Sendable {
     let fleet: FleetState
     let gateway: LampGateway
     let events: FleetEvents
-    let relay: AckRelay
+    let relay: ClusterOutbox
     let clock: any FleetClock
     let logger: Logger
     /// Commands applied here (accepted here, or read from the others), with their creation
     /// time, kept for the catch-up window.
     private let applied = Mutex<[Int64: UInt64]>([:])
+    /// When this controller started (Unix ms): commands before it are in the desired state
+    /// it loaded.
+    let startedAt: UInt64
     /// Whether the LISTEN is up (false while the database cannot be reached).
     let listening = Atomic<Bool>(false)
 
@@ -60,7 +75,7 @@ public final class ClusterLink: Service, Sendable {
     static let catchUpGraceMilliseconds: UInt64 = 1_000
 
     init(
-        store: any ClusterStoring & FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, relay: AckRelay,
+        store: any ClusterStoring & FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, relay: ClusterOutbox,
         clock: any FleetClock, logger: Logger
     ) {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -71,6 +86,7 @@ public final class ClusterLink: Service, Sendable {
         self.events = events
         self.relay = relay
         self.clock = clock
+        startedAt = clock.nowMilliseconds()
         var logger = logger
         logger[metadataKey: "cluster.instance"] = "\(instance)"
         self.logger = logger
@@ -102,6 +118,10 @@ public final class ClusterLink: Service, Sendable {
     func apply(_ record: CommandRecord) {
         guard markApplied(record.id, createdAt: record.createdAtMilliseconds) else { return }
         let created = record.createdAtMilliseconds
+        // A command from before this controller started may be in the desired state it
+        // loaded: it is committed (a no-op if so) and delivered, not tracked or sent again.
+        let before = created < startedAt
+        if before && record.version == 0 { return }
         let control = record.action.intent(atMilliseconds: created).map {
             DesiredControl(version: record.version, intent: $0, fade: record.action.fade)
         }
@@ -111,7 +131,7 @@ public final class ClusterLink: Service, Sendable {
             let slots = model.resolve(record.target) ?? []
             if let control { _ = model.adoptVersion(control.version) }
             let changed = control.map { model.commit(slots, control: $0, atMilliseconds: created) } ?? []
-            model.track(commandID: record.id, target: record.target, action: record.action, version: record.version, slots: slots, atMilliseconds: created)
+            if !before { model.track(commandID: record.id, target: record.target, action: record.action, version: record.version, slots: slots, atMilliseconds: created) }
             return (slots, changed, model.takeEvents())
         }
         self.events.emit(events, atMilliseconds: clock.nowMilliseconds())
@@ -154,6 +174,11 @@ public final class ClusterLink: Service, Sendable {
             }
         case .applied(_, let lamps):
             applied(lamps)
+        case .owned(let owner, let lamps):
+            let closed = gateway.closeDuplicates(lamps)
+            if closed > 0 {
+                logger.info("closed links of lamps that linked to another controller", metadata: ["links.closed": "\(closed)", "cluster.owner": "\(owner)"])
+            }
         }
     }
 
@@ -161,7 +186,9 @@ public final class ClusterLink: Service, Sendable {
     /// the applied ones older than the window.
     func catchUp() async throws {
         let now = clock.nowMilliseconds()
-        let since = now >= ClusterLimits.catchUpWindowMilliseconds ? now - ClusterLimits.catchUpWindowMilliseconds : 0
+        let window = now >= ClusterLimits.catchUpWindowMilliseconds ? now - ClusterLimits.catchUpWindowMilliseconds : 0
+        // Commands well before this start are in the desired state loaded at start.
+        let since = max(window, startedAt >= Self.catchUpGraceMilliseconds ? startedAt - Self.catchUpGraceMilliseconds : 0)
         applied.withLock { applied in applied = applied.filter { $0.value >= since } }
         for record in try await store.commands(createdSince: since) where record.createdAtMilliseconds + Self.catchUpGraceMilliseconds <= now {
             apply(record)
@@ -174,16 +201,37 @@ public final class ClusterLink: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listenLoop() }
             group.addTask { await self.every(ClusterLimits.catchUpInterval) { try await self.catchUp() } }
-            group.addTask { await self.every(ClusterLimits.ackRelayInterval) { try await self.relayAcks() } }
+            group.addTask { await self.every(ClusterLimits.ackRelayInterval) { try await self.flush() } }
+            group.addTask { await self.every(ClusterLimits.heartbeatInterval) { try await self.heartbeat() } }
             await group.waitForAll()
         }
     }
 
-    /// Sends the acks gathered since the last call.
-    func relayAcks() async throws {
-        let lamps = relay.take()
-        guard !lamps.isEmpty else { return }
-        try await store.announce(.applied(instance: instance, lamps))
+    /// Sends what the links gathered since the last call: ownership of the lamps that linked
+    /// (recorded, then announced: their other links close), released ownerships, acks. A
+    /// failure puts nothing back: the heartbeat renews what is held, and a lost ack only
+    /// delays the others' progress until the lamp's next answer.
+    func flush() async throws {
+        let pending = relay.take()
+        guard pending.count > 0 else { return }
+        if !pending.linked.isEmpty {
+            try await store.claimLamps(pending.linked, instance: instance, leaseUntil: clock.nowMilliseconds() + ClusterLimits.leaseMilliseconds)
+            try await store.announce(.owned(instance: instance, pending.linked))
+        }
+        if !pending.unlinked.isEmpty {
+            try await store.releaseLamps(pending.unlinked, instance: instance)
+        }
+        if !pending.acks.isEmpty {
+            try await store.announce(.applied(instance: instance, pending.acks))
+        }
+    }
+
+    /// Renews this controller's heartbeat and leases; removes the ownerships of controllers
+    /// whose lease ran out.
+    func heartbeat() async throws {
+        let now = clock.nowMilliseconds()
+        let expired = try await store.heartbeat(instance: instance, startedAt: startedAt, now: now, leaseUntil: now + ClusterLimits.leaseMilliseconds)
+        if expired > 0 { logger.info("lamps of a controller without heartbeat were released", metadata: ["lamps": "\(expired)"]) }
     }
 
     /// Runs `body` every `interval` until shutdown; a failure is logged and tried again.

@@ -70,11 +70,11 @@ public final class FleetController: Sendable {
         let history = HistoryKeeper(limits: historyLimits, store: store, events: events, clock: clock, logger: logger)
         self.history = history
         let clusterStore = store as? any ClusterStoring & FleetStoring
-        let relay = clusterStore == nil ? nil : AckRelay()
+        let relay = clusterStore == nil ? nil : ClusterOutbox()
         gateway = LampGateway(
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: FleetKeyRing(current: fleetKey, older: olderFleetKeys), metrics: metrics,
-            clock: clock, group: group, ackRelay: relay, logger: logger)
+            clock: clock, group: group, clusterOutbox: relay, logger: logger)
         let cluster: ClusterLink?
         if let clusterStore, let relay {
             cluster = ClusterLink(store: clusterStore, fleet: fleet, gateway: gateway, events: events, relay: relay, clock: clock, logger: logger)

@@ -28,7 +28,7 @@ final class GatewayShared: Sendable {
     let metrics: ControllerMetrics
     let clock: any FleetClock
     /// Where acks are gathered for the other controllers on the database; nil alone.
-    let ackRelay: AckRelay?
+    let clusterOutbox: ClusterOutbox?
     private let nextLinkID = Atomic<UInt64>(1)
     /// Failed handshakes by source address, and which addresses are backed off.
     let failureLimiter: HandshakeFailureLimiter
@@ -46,9 +46,9 @@ final class GatewayShared: Sendable {
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
         events: FleetEvents, history: HistoryKeeper, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
-        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, ackRelay: AckRelay? = nil, logger: Logger
+        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, clusterOutbox: ClusterOutbox? = nil, logger: Logger
     ) {
-        self.ackRelay = ackRelay
+        self.clusterOutbox = clusterOutbox
         self.configuration = configuration
         self.mutations = mutations
         self.eventCommitter = eventCommitter

@@ -13,6 +13,11 @@ public enum ClusterLimits {
     /// The most acks waiting to be relayed; more are dropped (counted, and the command's
     /// progress on the other instances then lags until the lamp's next answer).
     public static let maximumPendingAcks = 200_000
+    /// How often an instance renews its heartbeat and the leases of the lamps it holds.
+    public static let heartbeatInterval: Duration = .seconds(5)
+    /// How long a lamp's ownership (and an instance's heartbeat) holds without renewal, in
+    /// milliseconds: three heartbeats.
+    public static let leaseMilliseconds: UInt64 = 15_000
     /// The first and the longest wait before listening again after the connection was lost.
     public static let relistenBackoff: (first: Duration, longest: Duration) = (.milliseconds(200), .seconds(5))
 }
@@ -24,6 +29,9 @@ public enum ClusterNotice: Sendable, Hashable {
     case command(instance: String, id: Int64)
     /// Lamps linked to `instance` applied these control versions.
     case applied(instance: String, [LampApplied])
+    /// These lamps linked to `instance`: any other instance holding a link of one closes it
+    /// (4000, a duplicate identity).
+    case owned(instance: String, [LampID])
 
     /// One lamp's applied control version.
     public struct LampApplied: Sendable, Hashable {
@@ -42,7 +50,7 @@ public enum ClusterNotice: Sendable, Hashable {
     /// The instance that sent it.
     public var instance: String {
         switch self {
-        case .command(let instance, _), .applied(let instance, _): instance
+        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _): instance
         }
     }
 
@@ -58,11 +66,18 @@ public enum ClusterNotice: Sendable, Hashable {
         case .command(let instance, let id):
             return ["c \(instance) \(id)"]
         case .applied(let instance, let lamps):
-            let head = "a \(instance) "
+            return Self.split(head: "a \(instance) ", lamps.map { "\($0.lamp.value)=\($0.version)" }, limit: limit)
+        case .owned(let instance, let lamps):
+            return Self.split(head: "o \(instance) ", lamps.map(\.value), limit: limit)
+        }
+    }
+
+    /// `items` joined by commas after `head`, in as many payloads of at most `limit` bytes
+    /// as needed (an item too long for any goes alone); none for no items.
+    static func split(head: String, _ items: [String], limit: Int) -> [String] {
             var payloads: [String] = []
             var current = head
-            for entry in lamps {
-                let item = "\(entry.lamp.value)=\(entry.version)"
+            for item in items {
                 let separator = current.utf8.count == head.utf8.count ? "" : ","
                 if current.utf8.count + separator.utf8.count + item.utf8.count > limit, current.utf8.count > head.utf8.count {
                     payloads.append(current)
@@ -73,7 +88,6 @@ public enum ClusterNotice: Sendable, Hashable {
             }
             if current.utf8.count > head.utf8.count { payloads.append(current) }
             return payloads
-        }
     }
 
     /// Reads a payload; nil for anything that is not exactly a notice (a foreign or damaged
@@ -95,6 +109,13 @@ public enum ClusterNotice: Sendable, Hashable {
                 lamps.append(LampApplied(lamp: lamp, version: version))
             }
             self = .applied(instance: instance, lamps)
+        case "o":
+            var lamps: [LampID] = []
+            for item in parts[2].split(separator: ",", omittingEmptySubsequences: false) {
+                guard let lamp = LampID(String(item)) else { return nil }
+                lamps.append(lamp)
+            }
+            self = .owned(instance: instance, lamps)
         default:
             return nil
         }
@@ -114,4 +135,15 @@ public protocol ClusterStoring: Sendable {
     func listen(listening: @Sendable () async -> Void, _ body: @Sendable (ClusterNotice) async -> Void) async throws
     /// The commands created at or after `since` (Unix ms), oldest first.
     func commands(createdSince since: UInt64) async throws -> [CommandRecord]
+    /// Records that `instance` holds these lamps' links until `leaseUntil` (Unix ms),
+    /// taking them from whichever instance held them.
+    func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws
+    /// Gives up these lamps, where `instance` still holds them.
+    func releaseLamps(_ lamps: [LampID], instance: String) async throws
+    /// The instance's heartbeat: renews its row and its lamps' leases to `leaseUntil`, and
+    /// removes the instances and ownerships whose lease ran out before `now`; returns how
+    /// many ownerships were removed.
+    func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> Int
+    /// Which instance holds each of these lamps now (a lamp no one holds is left out).
+    func owners(_ lamps: [LampID]) async throws -> [LampID: String]
 }

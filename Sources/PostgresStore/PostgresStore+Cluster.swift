@@ -68,3 +68,47 @@ extension PostgresStore: ClusterStoring {
         }
     }
 }
+
+extension PostgresStore {
+    public func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws {
+        guard !lamps.isEmpty else { return }
+        // In lamp order, so two instances claiming at once never wait on each other in a circle.
+        let ids = Set(lamps.map(\.value)).sorted()
+        _ = try await rows(
+            """
+            INSERT INTO lamp_owner (lamp_id, instance, lease_until) SELECT unnest(\(ids)::text[]), \(instance), \(Int64(clamping: leaseUntil))
+            ON CONFLICT (lamp_id) DO UPDATE SET instance = excluded.instance, lease_until = excluded.lease_until
+            """)
+    }
+
+    public func releaseLamps(_ lamps: [LampID], instance: String) async throws {
+        guard !lamps.isEmpty else { return }
+        _ = try await rows("DELETE FROM lamp_owner WHERE lamp_id = ANY(\(lamps.map(\.value))::text[]) AND instance = \(instance)")
+    }
+
+    public func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> Int {
+        let until = Int64(clamping: leaseUntil)
+        let nowValue = Int64(clamping: now)
+        return try await transaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO cluster_instance (id, started_at, heartbeat_at, lease_until) VALUES (\(instance), \(Int64(clamping: startedAt)), \(nowValue), \(until))
+                ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until
+                """, logger: logger)
+            try await connection.query("UPDATE lamp_owner SET lease_until = \(until) WHERE instance = \(instance)", logger: logger)
+            let removed = try await connection.query("DELETE FROM lamp_owner WHERE lease_until < \(nowValue) RETURNING lamp_id", logger: logger).collect()
+            try await connection.query("DELETE FROM cluster_instance WHERE lease_until < \(nowValue)", logger: logger)
+            return removed.count
+        }
+    }
+
+    public func owners(_ lamps: [LampID]) async throws -> [LampID: String] {
+        guard !lamps.isEmpty else { return [:] }
+        var owners: [LampID: String] = [:]
+        for row in try await rows("SELECT lamp_id, instance FROM lamp_owner WHERE lamp_id = ANY(\(lamps.map(\.value))::text[])") {
+            let (lamp, instance) = try row.decode((String, String).self)
+            if let id = LampID(lamp) { owners[id] = instance }
+        }
+        return owners
+    }
+}

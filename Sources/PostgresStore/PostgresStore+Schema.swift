@@ -214,6 +214,13 @@ extension PostgresStore {
                     GREATEST(COALESCE((SELECT MAX(control_version) FROM desired_state), 0), COALESCE((SELECT MAX(version) FROM command), 0)))
                 """,
             ]),
+        Migration(
+            version: 3, name: "controllers and the lamps they hold, with leases (issue 14 b)",
+            statements: [
+                "CREATE TABLE cluster_instance (id TEXT PRIMARY KEY, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL, lease_until BIGINT NOT NULL)",
+                "CREATE TABLE lamp_owner (lamp_id TEXT PRIMARY KEY, instance TEXT NOT NULL, lease_until BIGINT NOT NULL)",
+                "CREATE INDEX lamp_owner_by_instance ON lamp_owner (instance)",
+            ]),
     ]
 
     /// Brings the schema up to date in one transaction under the migration lock: a daemon

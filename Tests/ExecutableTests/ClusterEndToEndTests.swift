@@ -11,12 +11,18 @@ struct ClusterEndToEndTests {
         let a = try Daemon(lamps: lamps)
         a.databaseURL = database.url
         try await a.start()
+        let b = try await second(of: a, database: database)
+        return (database, a, b)
+    }
+
+    /// A second daemon on `a`'s database, with its fleet key and admin token.
+    static func second(of a: Daemon, database: PostgresTestDatabase) async throws -> Daemon {
         let b = try Daemon(lamps: 0)
         b.databaseURL = database.url
         try FileManager.default.copyItem(atPath: a.keyFile, toPath: b.keyFile)
         try await b.start()
         b.adminToken = a.adminToken
-        return (database, a, b)
+        return b
     }
 
     @Test("lamps linked to B apply a fleet command posted to A; A's progress counts them (acks relayed); a command stored without a notice is caught up")
@@ -80,5 +86,33 @@ struct ClusterEndToEndTests {
         }
         print("FIGURES cluster: an unannounced command reached every lamp through the catch-up in \(clock.now - caughtUp)")
         _ = try sim.finish()
+    }
+
+    @Test("duplicate identity across controllers: lamps linked to A that link to B are closed on A with 4000; B's links get A's commands")
+    func duplicateIdentityAcrossInstances() async throws {
+        let count = 10
+        let database = try PostgresTestDatabase()
+        let a = try Daemon(lamps: count)
+        a.databaseURL = database.url
+        try await a.start()
+        defer { a.stop() }
+        let older = try Simulator(a, count: count)
+        try await waitUntil("\(count) lamps are online on A") { try await a.onlineCount() == count }
+        let b = try await Self.second(of: a, database: database)
+        defer { b.stop() }
+        let newer = try Simulator(b, count: count)
+        try await waitUntil("A closed its ten links; B holds them", timeout: .seconds(15), explain: { "A: \(a.printed.errors.suffix(3000)) \(a.printed.output.suffix(3000))\nB: \(b.printed.errors.suffix(3000))" }) {
+            let onA = try await a.onlineCount()
+            let onB = try await b.onlineCount()
+            return onA == 0 && onB == count
+        }
+        #expect(try await a.stats().linksReplaced == count)
+        let accepted = try await a.command(CommandRequest(target: "all", action: "level", level: 55))
+        try await waitUntil("every lamp applied, counted on A") { try await a.progress(accepted.id).applied == count }
+        let olderReport = try older.finish()
+        let newerReport = try newer.finish()
+        #expect(olderReport.replaced == count, "the lamps on A were closed with 4000")
+        #expect(olderReport.lampDetails.allSatisfy { $0.appliedVersion == 0 })
+        #expect(newerReport.lampDetails.allSatisfy { $0.appliedVersion > 0 })
     }
 }

@@ -81,4 +81,24 @@ struct ClusterStoreTests {
             await listener.close()
         }
     }
+
+    @Test("lamp ownership: a claim takes a lamp from another instance; a release only frees one's own; a lapsed lease is removed by any heartbeat")
+    func ownership() async throws {
+        try await TestDatabase.with(.postgres) { database in
+            let store = try #require(try await database.open() as? PostgresStore)
+            let (one, two, three) = (LampID("lamp-1")!, LampID("lamp-2")!, LampID("lamp-3")!)
+            try await store.claimLamps([one, two], instance: "a", leaseUntil: 10_000)
+            try await store.claimLamps([two, three, three], instance: "b", leaseUntil: 10_000)
+            #expect(try await store.owners([one, two, three]) == [one: "a", two: "b", three: "b"])
+            try await store.releaseLamps([two], instance: "a")  // b holds it now: stays
+            #expect(try await store.owners([two]) == [two: "b"])
+            try await store.releaseLamps([three], instance: "b")
+            #expect(try await store.owners([three]).isEmpty)
+            // a renews to 30 s at 9 s; b does not: at 20 s, b's lamps are gone, a's stay.
+            #expect(try await store.heartbeat(instance: "a", startedAt: 0, now: 9_000, leaseUntil: 30_000) == 0)
+            #expect(try await store.heartbeat(instance: "a", startedAt: 0, now: 20_000, leaseUntil: 35_000) == 1)
+            #expect(try await store.owners([one, two, three]) == [one: "a"])
+            await store.close()
+        }
+    }
 }

@@ -69,6 +69,11 @@ public final class ClusterLink: Service, Sendable {
     let startedAt: UInt64
     /// Whether the LISTEN is up (false while the database cannot be reached).
     let listening = Atomic<Bool>(false)
+    /// Whether the database answered last: true at start (it was just opened), false from a
+    /// lost LISTEN connection or a command write that timed out until the LISTEN is back.
+    let reachable = Atomic<Bool>(true)
+    /// Why the database is unreachable, for the 503's message.
+    private let lastFailure = Mutex<String>("")
 
     /// A command younger than this (ms) is left to its notice (or to the request on this
     /// controller that is still storing it) by the catch-up.
@@ -108,6 +113,45 @@ public final class ClusterLink: Service, Sendable {
     /// Records that command `id` is applied here; false if it already was.
     private func markApplied(_ id: Int64, createdAt: UInt64) -> Bool {
         applied.withLock { $0.updateValue(createdAt, forKey: id) == nil }
+    }
+
+    // MARK: The database's reach
+
+    /// Marks the database unreachable, with why.
+    func unreachable(_ why: String) {
+        lastFailure.withLock { $0 = why }
+        if reachable.exchange(false, ordering: .relaxed) {
+            logger.error("the database cannot be reached: commands are refused with 503 until it is back; lamps keep their links and programs", metadata: ["error": "\(why)"])
+        }
+    }
+
+    /// The refusal while the database cannot be reached; nil while it can.
+    func refusal(_ what: String) -> FleetError? {
+        guard !reachable.load(ordering: .relaxed) else { return nil }
+        return .unavailable(
+            "\(what) was refused: the database cannot be reached (\(lastFailure.withLock { $0 })); lamps keep running their programs; try again when it is back")
+    }
+
+    /// Runs a store step of a command, bounded by ``ClusterLimits/commandWriteTimeout``: a
+    /// step that did not finish by then is refused as unavailable (not confirmed). Its own
+    /// errors pass through.
+    func bounded<Result: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        if let refusal = refusal(what) { throw refusal }
+        let outcome = try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: ClusterLimits.commandWriteTimeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        guard let outcome else {
+            unreachable("no answer within \(ClusterLimits.commandWriteTimeout)")
+            throw FleetError.unavailable(
+                "\(what) was not confirmed: the database did not answer within \(ClusterLimits.commandWriteTimeout); lamps keep running their programs; try again when it is back")
+        }
+        return outcome
     }
 
     // MARK: The others' commands
@@ -259,6 +303,9 @@ public final class ClusterLink: Service, Sendable {
                 try await cancelWhenGracefulShutdown {
                     try await self.store.listen(listening: {
                         self.listening.store(true, ordering: .relaxed)
+                        if !self.reachable.exchange(true, ordering: .relaxed) {
+                            self.logger.notice("the database is reachable again: commands are accepted")
+                        }
                         self.logger.info("listening for the other controllers")
                         try? await self.catchUp()
                     }) { notice in
@@ -270,6 +317,7 @@ public final class ClusterLink: Service, Sendable {
                 if listening.exchange(false, ordering: .relaxed) {
                     wait = ClusterLimits.relistenBackoff.first
                 }
+                unreachable("\(error)")
                 logger.warning("not listening for the other controllers; trying again", metadata: ["error": "\(error)", "retry.in": "\(wait)"])
             }
             listening.store(false, ordering: .relaxed)

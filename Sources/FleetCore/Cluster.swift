@@ -18,6 +18,10 @@ public enum ClusterLimits {
     /// How long a lamp's ownership (and an instance's heartbeat) holds without renewal, in
     /// milliseconds: three heartbeats.
     public static let leaseMilliseconds: UInt64 = 15_000
+    /// The longest a command waits for the database (its version and its write) before it
+    /// is refused with 503; a write cut off this way is not confirmed (it may still commit,
+    /// and is then applied by every controller's catch-up).
+    public static let commandWriteTimeout: Duration = .seconds(5)
     /// The first and the longest wait before listening again after the connection was lost.
     public static let relistenBackoff: (first: Duration, longest: Duration) = (.milliseconds(200), .seconds(5))
 }

@@ -115,4 +115,50 @@ struct ClusterEndToEndTests {
         #expect(olderReport.lampDetails.allSatisfy { $0.appliedVersion == 0 })
         #expect(newerReport.lampDetails.allSatisfy { $0.appliedVersion > 0 })
     }
+
+    @Test("the database lost under a running daemon: commands get 503 with the reason, lamps stay linked; it comes back: commands work again without a restart")
+    func databaseLost() async throws {
+        let count = 5
+        let database = try PostgresTestDatabase()
+        let daemon = try Daemon(lamps: count)
+        daemon.databaseURL = database.url
+        try await daemon.start()
+        defer { daemon.stop() }
+        let sim = try Simulator(daemon, count: count, duration: 120)
+        try await waitUntil("\(count) lamps are online") { try await daemon.onlineCount() == count }
+        let serverURL = try #require(PostgresTestDatabase.serverURL)
+        let server = try #require(URLComponents(string: serverURL))
+        // The database goes away for this daemon only (other tests share the server):
+        // no new connections, and its open ones are ended, as a server stop would.
+        try PostgresTestDatabase.psql(server, "ALTER DATABASE \(database.name) ALLOW_CONNECTIONS false")
+        try PostgresTestDatabase.psql(server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(database.name)'")
+        let request = CommandRequest(target: "all", action: "level", level: 20)
+        var refusal: APIError?
+        try await waitUntil("a command is refused with 503", timeout: .seconds(20)) {
+            let (status, body): (Int, APIError?) = try await daemon.request("POST", "/commands", body: request)
+            #expect(status == 503 || status == 202, "\(status)")
+            refusal = body
+            return status == 503
+        }
+        let message = try #require(refusal?.error)
+        #expect(message.contains("the database") && message.contains("lamps keep running their programs"), "\(message)")
+        #expect(!message.contains(PostgresTestDatabase.password))
+        // Refused at once while the database is known to be gone, not after the timeout.
+        let clock = ContinuousClock()
+        let asked = clock.now
+        let (again, _): (Int, APIError?) = try await daemon.request("POST", "/commands", body: request)
+        #expect(again == 503 && clock.now - asked < .seconds(2))
+        #expect(try await daemon.onlineCount() == count, "the lamps keep their links")
+
+        try PostgresTestDatabase.psql(server, "ALTER DATABASE \(database.name) ALLOW_CONNECTIONS true")
+        var accepted: CommandAccepted?
+        try await waitUntil("commands are accepted again", timeout: .seconds(30)) {
+            let (status, body): (Int, CommandAccepted?) = try await daemon.request("POST", "/commands", body: request)
+            accepted = body
+            return status == 202
+        }
+        let id = try #require(accepted?.id)
+        try await waitUntil("every lamp applied it") { try await daemon.progress(id).applied == count }
+        _ = try sim.finish()
+    }
 }

@@ -137,15 +137,7 @@ public final class ClusterLink: Service, Sendable {
     /// errors pass through.
     func bounded<Result: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
         if let refusal = refusal(what) { throw refusal }
-        let outcome = try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: ClusterLimits.commandWriteTimeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
+        let outcome = try await Controller.result(of: body, waitingAtMost: ClusterLimits.commandWriteTimeout)?.get()
         guard let outcome else {
             unreachable("no answer within \(ClusterLimits.commandWriteTimeout)")
             throw FleetError.unavailable(

@@ -94,16 +94,7 @@ final class TokenCache: Sendable {
         }
         let result: Result<[TokenRecord], any Error>
         if let wait {
-            let first = await withTaskGroup(of: Result<[TokenRecord], any Error>?.self) { group in
-                group.addTask { await task.result }
-                group.addTask {
-                    try? await Task.sleep(for: wait)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                return await group.next() ?? nil
-            }
-            guard let first else { throw RefreshWaitExceeded() }
+            guard let first = await Controller.result(of: { try await task.value }, waitingAtMost: wait) else { throw RefreshWaitExceeded() }
             result = first
         } else {
             result = await task.result

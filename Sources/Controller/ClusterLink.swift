@@ -36,6 +36,10 @@ public final class ClusterOutbox: Sendable {
     /// A lamp's link here ended.
     func unlinked(_ lamp: LampID) { add { $0.unlinked.append(lamp) } }
 
+    /// Puts back lamps whose claim could not be written (the database was unreachable), to be
+    /// claimed with the next flush.
+    func requeue(linked lamps: [LampID]) { add { $0.linked.insert(contentsOf: lamps, at: 0) } }
+
     /// Everything waiting, emptied.
     func take() -> Pending {
         pending.withLock { pending in
@@ -244,14 +248,19 @@ public final class ClusterLink: Service, Sendable {
     }
 
     /// Sends what the links gathered since the last call: ownership of the lamps that linked
-    /// (recorded, then announced: their other links close), released ownerships, acks. A
-    /// failure puts nothing back: the heartbeat renews what is held, and a lost ack only
-    /// delays the others' progress until the lamp's next answer.
+    /// (recorded, then announced: their other links close), released ownerships, acks. Claims
+    /// that could not be written are put back for the next flush; a lost release lapses with
+    /// its lease, and a lost ack only delays the others' progress.
     func flush() async throws {
         let pending = relay.take()
         guard pending.count > 0 else { return }
         if !pending.linked.isEmpty {
-            try await store.claimLamps(pending.linked, instance: instance, leaseUntil: clock.nowMilliseconds() + ClusterLimits.leaseMilliseconds)
+            do {
+                try await store.claimLamps(pending.linked, instance: instance, leaseUntil: clock.nowMilliseconds() + ClusterLimits.leaseMilliseconds)
+            } catch {
+                relay.requeue(linked: pending.linked)
+                throw error
+            }
             try await store.announce(.owned(instance: instance, pending.linked))
         }
         if !pending.unlinked.isEmpty {

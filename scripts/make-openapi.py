@@ -291,7 +291,8 @@ PATHS = {
                                     "(Idempotent-Replayed: true) instead of making a second; the same key with another "
                                     "request is refused with 422",
                                     "operator", ACCEPTED_COMMAND, [IDEMPOTENCY_KEY], body=ref("CommandRequest"),
-                                    codes=("400", "401", "403", "404", "422"))},
+                                    # 503: several controllers whose PostgreSQL cannot be reached.
+                                    codes=("400", "401", "403", "404", "422", "503"))},
     "/api/v1/commands/{id}": {"get": op("A command's progress", "viewer", ok(ref("CommandProgress")), [pp("id")],
                                         codes=("401", "403", "404"))},
     "/api/v1/incidents": {"get": op("Incidents (faults the controller found, about a lamp or a cabinet), newest first", "viewer",

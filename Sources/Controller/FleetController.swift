@@ -37,6 +37,8 @@ public final class FleetController: Sendable {
     public let history: HistoryKeeper
     /// Publishes command progress the rate limit held back.
     let progress: CommandProgressPublisher
+    /// This controller's part among several on one database; nil alone (SQLite).
+    public let cluster: ClusterLink?
     /// The instruments.
     public let metrics: ControllerMetrics
     /// The clock every part reads.
@@ -67,15 +69,24 @@ public final class FleetController: Sendable {
         eventCommitter = LampEventCommitter(store: store, events: events, counters: counters, metrics: metrics, logger: logger)
         let history = HistoryKeeper(limits: historyLimits, store: store, events: events, clock: clock, logger: logger)
         self.history = history
+        let clusterStore = store as? any ClusterStoring & FleetStoring
+        let relay = clusterStore == nil ? nil : ClusterOutbox()
         gateway = LampGateway(
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: FleetKeyRing(current: fleetKey, older: olderFleetKeys), metrics: metrics,
-            clock: clock, group: group, logger: logger)
+            clock: clock, group: group, clusterOutbox: relay, logger: logger)
+        let cluster: ClusterLink?
+        if let clusterStore, let relay {
+            cluster = ClusterLink(store: clusterStore, fleet: fleet, gateway: gateway, events: events, relay: relay, clock: clock, logger: logger)
+        } else {
+            cluster = nil
+        }
+        self.cluster = cluster
         faultWatch = FaultWatch(fleet: fleet, store: store, thresholds: faults, clock: clock, events: events, logger: logger)
         service = FleetService(
             store: store, fleet: fleet, gateway: gateway, events: events, metrics: metrics, clock: clock,
             reportIntervalSeconds: configuration.reportIntervalSeconds, mutations: mutations, keyFile: keyFile, faults: faultWatch,
-            logger: logger)
+            cluster: cluster, logger: logger)
         programWatch = ProgramWatch(fleet: fleet, events: events, clock: clock, interval: programCheckInterval, logger: logger)
         progress = CommandProgressPublisher(fleet: fleet, events: events, clock: clock)
     }
@@ -86,6 +97,7 @@ public final class FleetController: Sendable {
     /// last, so the `lamp.offline` events of the gateway's closing reach its outbox.
     public var services: [any Service] {
         (webhooks.map { [$0] } ?? []) + [writer, eventCommitter, programWatch, faultWatch, progress, history, gateway]
+            + (cluster.map { [$0] } ?? [])
     }
 }
 

@@ -34,12 +34,15 @@ public final class FleetService: Sendable {
     let keyFile: String?
     /// Fault detection: its incidents are acknowledged and resolved through it.
     let faults: FaultWatch
+    /// This controller's part among several on one database; nil alone (SQLite).
+    let cluster: ClusterLink?
 
     init(
         store: any FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, metrics: ControllerMetrics,
         clock: any FleetClock, reportIntervalSeconds: UInt16, mutations: FleetMutations, keyFile: String? = nil, faults: FaultWatch,
-        logger: Logger
+        cluster: ClusterLink? = nil, logger: Logger
     ) {
+        self.cluster = cluster
         self.faults = faults
         self.keyFile = keyFile
         self.store = store
@@ -363,6 +366,11 @@ public final class FleetService: Sendable {
                 try await acceptCommand(request, idempotencyKey: key, by: caller)
             }
         } catch {
+            guard error.kind != .unavailable else {
+                // The audit log is in the database that cannot be reached: the refusal is logged.
+                logger.warning("command refused: the database cannot be reached", metadata: ["api.caller": "\(caller.name)", "command.target": "\(request.target)"])
+                throw error
+            }
             await audit(caller, "command", target: request.target, detail: request.action, outcome: "refused: \(error.message)")
             throw error
         }
@@ -403,6 +411,9 @@ public final class FleetService: Sendable {
         {
             return try replay(earlier, request: canonical, key: key, caller: caller)
         }
+        // Several controllers on one database take versions from the counter they share
+        // (docs/cluster.md); one controller alone takes them from its model, as always.
+        let sharedVersion: UInt32? = cluster == nil || action.intent(atMilliseconds: 0) == nil ? nil : try await sharedControlVersion()
         let (slots, control) = try fleet.withModel { model throws(FleetError) -> ([Int], DesiredControl?) in
             guard let slots = model.resolve(target) else {
                 throw .notFound("no lamp \(request.target.dropFirst(5)) is registered", field: "target")
@@ -411,22 +422,15 @@ public final class FleetService: Sendable {
                 throw .notFound("no lamp is in group \(name)", field: "target")
             }
             let control = action.intent(atMilliseconds: now).map {
-                DesiredControl(version: model.nextVersion(), intent: $0, fade: action.fade)
+                DesiredControl(version: sharedVersion.map { model.adoptVersion($0) } ?? model.nextVersion(), intent: $0, fade: action.fade)
             }
             return (slots, control)
         }
         var auditEntry = entry(caller, "command", target: target.description, detail: action.description)
         auditEntry.atMilliseconds = now
         let started = ContinuousClock.now
-        let recording = try await storing("storing the command") { () async throws -> CommandRecording in
-            guard let key else {
-                return .recorded(
-                    try await store.recordCommand(target: target, control: control, action: action, audit: auditEntry, atMilliseconds: now))
-            }
-            let claim = IdempotencyClaim(caller: caller.name, key: key, request: canonical, lamps: slots.count)
-            return try await store.recordCommand(
-                target: target, control: control, action: action, audit: auditEntry, idempotency: claim, atMilliseconds: now)
-        }
+        let claim = key.map { IdempotencyClaim(caller: caller.name, key: $0, request: canonical, lamps: slots.count) }
+        let recording = try await writeCommand(target: target, control: control, action: action, audit: auditEntry, claim: claim, now: now)
         let id: Int64
         switch recording {
         case .recorded(let recorded):
@@ -454,6 +458,7 @@ public final class FleetService: Sendable {
         default:
             gateway.deliver(changed)
         }
+        if let cluster { await cluster.accepted(id, atMilliseconds: now) }
         logger.info(
             "command accepted",
             metadata: [
@@ -462,6 +467,44 @@ public final class FleetService: Sendable {
                 "store.duration": "\(storeDuration)", "api.caller": "\(caller.name)",
             ])
         return (CommandAccepted(id: id, target: target.description, lamps: slots.count), false)
+    }
+
+    /// The next control version from the counter several controllers share; nil alone.
+    func sharedControlVersion() async throws(FleetError) -> UInt32? {
+        guard let cluster else { return nil }
+        let store = cluster.store
+        return try await storing("taking a control version") {
+            try await cluster.bounded("the command") { try await store.allocateControlVersion() }
+        }
+    }
+
+    /// Stores a command. Alone (SQLite) the write runs as it always did; among several
+    /// controllers it is bounded, and refused at once while the database cannot be reached.
+    func writeCommand(
+        target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord, claim: IdempotencyClaim?, now: UInt64
+    ) async throws(FleetError) -> CommandRecording {
+        let store = self.store
+        guard let cluster else {
+            return try await storing("storing the command") {
+                try await FleetService.record(store, target: target, control: control, action: action, audit: audit, claim: claim, now: now)
+            }
+        }
+        return try await storing("storing the command") {
+            try await cluster.bounded("the command") {
+                try await FleetService.record(store, target: target, control: control, action: action, audit: audit, claim: claim, now: now)
+            }
+        }
+    }
+
+    /// Stores a command (under its idempotency claim, if any).
+    static func record(
+        _ store: any FleetStoring, target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord, claim: IdempotencyClaim?,
+        now: UInt64
+    ) async throws -> CommandRecording {
+        guard let claim else {
+            return .recorded(try await store.recordCommand(target: target, control: control, action: action, audit: audit, atMilliseconds: now))
+        }
+        return try await store.recordCommand(target: target, control: control, action: action, audit: audit, idempotency: claim, atMilliseconds: now)
     }
 
     /// The typed command a request asks for, or the refusal naming the field at fault.

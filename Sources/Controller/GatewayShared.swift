@@ -27,6 +27,8 @@ final class GatewayShared: Sendable {
     let counters: GatewayCounters
     let metrics: ControllerMetrics
     let clock: any FleetClock
+    /// Where acks are gathered for the other controllers on the database; nil alone.
+    let clusterOutbox: ClusterOutbox?
     private let nextLinkID = Atomic<UInt64>(1)
     /// Failed handshakes by source address, and which addresses are backed off.
     let failureLimiter: HandshakeFailureLimiter
@@ -44,8 +46,9 @@ final class GatewayShared: Sendable {
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
         events: FleetEvents, history: HistoryKeeper, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
-        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, logger: Logger
+        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, clusterOutbox: ClusterOutbox? = nil, logger: Logger
     ) {
+        self.clusterOutbox = clusterOutbox
         self.configuration = configuration
         self.mutations = mutations
         self.eventCommitter = eventCommitter

@@ -32,12 +32,13 @@ public final class LampGateway: Service, Sendable {
     init(
         configuration: GatewayConfiguration, fleet: FleetState, store: any FleetStoring, writer: ReportedStateWriter,
         events: FleetEvents, history: HistoryKeeper, eventCommitter: LampEventCommitter, counters: GatewayCounters, mutations: FleetMutations,
-        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, group: any EventLoopGroup, logger: Logger
+        keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, group: any EventLoopGroup, clusterOutbox: ClusterOutbox? = nil,
+        logger: Logger
     ) {
         self.shared = GatewayShared(
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: keyRing, metrics: metrics,
-            clock: clock, logger: logger)
+            clock: clock, clusterOutbox: clusterOutbox, logger: logger)
         self.group = group
     }
 
@@ -185,6 +186,17 @@ public final class LampGateway: Service, Sendable {
 
     /// Hands a once request (identify, reboot) to the links of those of `slots` linked now;
     /// each link's machine sends it in turn and reports the answer to the command tracker.
+    /// Closes the links of these lamps here (4000, as a duplicate identity is within one
+    /// controller): another controller now holds them. Returns how many were linked here.
+    func closeDuplicates(_ lamps: [LampID]) -> Int {
+        let slots = shared.fleet.withModel { model in lamps.compactMap { model.slot(of: $0) } }
+        let handles = shared.registry.handles(for: slots)
+        for (_, handle) in handles {
+            handle.eventLoop.execute { handle.handler.value.replaced() }
+        }
+        return handles.count
+    }
+
     func requestOnce(_ slots: [Int], _ message: LampMessage) {
         for (loop, batch) in LampGateway.perLoop(shared.registry.handles(for: slots), { $1.handler }) {
             loop.execute {

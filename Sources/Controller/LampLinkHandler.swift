@@ -372,6 +372,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 (model.noteControlApplied(slot, version: version, atMilliseconds: now), model.takeEvents())
             }
             if let latency { shared.metrics.commandApplied.recordMilliseconds(latency) }
+            if let relay = shared.clusterOutbox, let lampID = machine.lampID { relay.add(lampID, version: version) }
             markDirty(slot)
             shared.events.emit(events, atMilliseconds: now)
         case .configApplied(let version):
@@ -488,6 +489,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let old = shared.registry.register(slot, handle) {
             old.eventLoop.execute { old.handler.value.replaced() }
         }
+        shared.clusterOutbox?.linked(hello.lampID)
         markDirty(slot)
         shared.writer.handshakeEnded()
         log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])
@@ -561,6 +563,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func unlinked(_ lampID: LampID) {
         guard let slot, shared.registry.remove(slot, linkID: linkID) else { return }
+        shared.clusterOutbox?.unlinked(lampID)
         let now = shared.clock.nowMilliseconds()
         let events = shared.fleet.withModel { model in
             model.linkDown(slot, atMilliseconds: now)

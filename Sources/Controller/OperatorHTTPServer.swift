@@ -474,6 +474,7 @@ public struct APIFailure: Error, Sendable {
             case .conflict: 409
             case .unprocessable: 422
             case .storage: 500
+            case .unavailable: 503
             }
         self.init(status: status, APIError(error: error.message, field: error.field))
     }

@@ -47,7 +47,9 @@ final class TokenCache: Sendable {
             if found == nil, age < Self.missRefreshMilliseconds { return nil }
         }
         do {
-            try await refresh()
+            // With a table already read, a store that does not answer (a database that
+            // cannot be reached) delays a request at most refreshWait; the read goes on.
+            try await refresh(waitingAtMost: age == nil ? nil : Self.refreshWait)
         } catch {
             // A stale table is better than none; with none the caller answers 500.
             guard age != nil else { throw error }
@@ -74,8 +76,15 @@ final class TokenCache: Sendable {
         }
     }
 
-    /// Reads the table (one read at a time; callers meanwhile wait for it).
-    private func refresh() async throws {
+    /// The longest a request waits for a refresh when a table was read before.
+    static let refreshWait: Duration = .seconds(1)
+
+    /// The refresh did not finish within its wait: the stale table is used.
+    struct RefreshWaitExceeded: Error {}
+
+    /// Reads the table (one read at a time; callers meanwhile wait for it, at most `wait`:
+    /// then RefreshWaitExceeded is thrown and the read goes on for the next caller).
+    private func refresh(waitingAtMost wait: Duration?) async throws {
         let store = self.store
         let (version, task) = state.withLock { state in
             if let reading = state.reading, reading.version == state.version { return reading }
@@ -83,7 +92,13 @@ final class TokenCache: Sendable {
             state.reading = reading
             return reading
         }
-        let result = await task.result
+        let result: Result<[TokenRecord], any Error>
+        if let wait {
+            guard let first = await Controller.result(of: { try await task.value }, waitingAtMost: wait) else { throw RefreshWaitExceeded() }
+            result = first
+        } else {
+            result = await task.result
+        }
         let now = clock.nowMilliseconds()
         state.withLock { state in
             if state.reading?.task == task { state.reading = nil }

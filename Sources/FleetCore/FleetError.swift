@@ -18,6 +18,9 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
         case unprocessable
         /// The store failed; nothing was changed, or the change was not confirmed.
         case storage
+        /// The database cannot be reached now (several controllers on PostgreSQL): nothing
+        /// was changed, or the change was not confirmed; the same request may succeed later.
+        case unavailable
     }
 
     /// What kind of refusal.
@@ -62,6 +65,11 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The store failed while doing `what`; the log has the cause under `reference`.
     public static func storage(_ what: String, reference: String) -> FleetError {
         FleetError(.storage, "\(what) failed in the store; nothing was confirmed: internal error, see the daemon's log for \(reference)")
+    }
+
+    /// The database cannot be reached: `what` was not done (or not confirmed), and why.
+    public static func unavailable(_ message: String) -> FleetError {
+        FleetError(.unavailable, message)
     }
 
     public var description: String { message }

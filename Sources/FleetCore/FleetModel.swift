@@ -259,6 +259,14 @@ public struct FleetModel: Sendable {
         return lastVersion
     }
 
+    /// Takes a version handed out elsewhere (the counter several controllers share,
+    /// docs/cluster.md) and moves this sequence up to it, so that what this model hands out
+    /// later is above it; returns it.
+    public mutating func adoptVersion(_ version: UInt32) -> UInt32 {
+        lastVersion = max(lastVersion, version)
+        return version
+    }
+
     /// Hands out the next program revision. Programs have their own fleet-wide sequence
     /// (control and program are versioned independently, SPEC.md §8.0): every lamp's program
     /// revisions only increase, whichever program it is moved to.

@@ -204,7 +204,23 @@ extension PostgresStore {
                 """,
                 "CREATE INDEX webhook_delivery_pending ON webhook_delivery (state, webhook_id, lamp, id)",
                 "CREATE INDEX webhook_delivery_by_webhook ON webhook_delivery (webhook_id, id)",
-            ])
+            ]),
+        Migration(
+            version: 2, name: "the control version counter several controllers share (issue 14 b)",
+            statements: [
+                "CREATE TABLE cluster_counter (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+                """
+                INSERT INTO cluster_counter (name, value) VALUES ('control_version',
+                    GREATEST(COALESCE((SELECT MAX(control_version) FROM desired_state), 0), COALESCE((SELECT MAX(version) FROM command), 0)))
+                """,
+            ]),
+        Migration(
+            version: 3, name: "controllers and the lamps they hold, with leases (issue 14 b)",
+            statements: [
+                "CREATE TABLE cluster_instance (id TEXT PRIMARY KEY, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL, lease_until BIGINT NOT NULL)",
+                "CREATE TABLE lamp_owner (lamp_id TEXT PRIMARY KEY, instance TEXT NOT NULL, lease_until BIGINT NOT NULL)",
+                "CREATE INDEX lamp_owner_by_instance ON lamp_owner (instance)",
+            ]),
     ]
 
     /// Brings the schema up to date in one transaction under the migration lock: a daemon

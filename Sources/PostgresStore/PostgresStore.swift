@@ -41,6 +41,7 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         self.running = Task { await client.run() }
         do {
             try await migrate()
+            try await raiseControlCounter()
         } catch {
             running.cancel()
             throw error

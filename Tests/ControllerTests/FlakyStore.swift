@@ -19,6 +19,14 @@ final class FlakyStore: FleetStoring {
     private let jitter = Atomic<Bool>(false)
     private let tokenReadCount = Atomic<Int>(0)
     private let readsFail = Atomic<Bool>(false)
+    private let tokenReadsHang = Atomic<Bool>(false)
+
+    /// Whether reads of the token table never answer (a pool waiting for a database that
+    /// cannot be reached), ignoring cancellation.
+    var hangTokenReads: Bool {
+        get { tokenReadsHang.load(ordering: .relaxed) }
+        set { tokenReadsHang.store(newValue, ordering: .relaxed) }
+    }
 
     /// Whether reads of the audit log and of groups fail with SQL in the error's text.
     var failReads: Bool {
@@ -121,6 +129,7 @@ final class FlakyStore: FleetStoring {
     }
     func tokens() async throws -> [TokenRecord] {
         tokenReadCount.wrappingAdd(1, ordering: .relaxed)
+        while hangTokenReads { try? await Task.sleep(for: .milliseconds(20)) }
         return try real.tokens()
     }
     /// Reads of the token table so far (one token or all).

@@ -56,6 +56,28 @@ struct TokenCacheTests {
         }
     }
 
+    @Test("a token table read that never answers delays a request at most TokenCache.refreshWait once a table was read: the stale table answers")
+    func storeWithoutAnswer() async throws {
+        let flaky = FlakyBox()
+        let fleet = try await InProcessFleet(lamps: 1, store: { real in flaky.set(FlakyStore(real)) })
+        let store = try #require(flaky.store)
+        try await fleet.withClient { api in
+            let first = try await api.call(.get, "/lamps", as: .viewer, LampPage.self).0
+            #expect(first == 200)
+            store.hangTokenReads = true
+            defer { store.hangTokenReads = false }
+            fleet.clock.advance(milliseconds: TokenCache.maximumAgeMilliseconds)
+            let clock = ContinuousClock()
+            for _ in 0..<3 {
+                let started = clock.now
+                let status = try await api.call(.get, "/lamps", as: .viewer, LampPage.self).0
+                #expect(status == 200)
+                let took = clock.now - started
+                #expect(took >= TokenCache.refreshWait - .milliseconds(50) && took < TokenCache.refreshWait + .seconds(1), "\(took)")
+            }
+        }
+    }
+
     @Test("the one comparison of secrets: equal bytes match, any differing byte or length does not")
     func constantTimeComparison() {
         let hash = APIToken.hash(APIToken.generate())

@@ -1,0 +1,334 @@
+import FleetCore
+import LampProtocol
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What this controller's links tell the others on the database (docs/cluster.md): acks,
+/// lamps that linked, lamps that unlinked. A link handler adds one under a short lock;
+/// ``ClusterLink`` takes them all every ``ClusterLimits/ackRelayInterval``.
+public final class ClusterOutbox: Sendable {
+    struct Pending {
+        var acks: [ClusterNotice.LampApplied] = []
+        var linked: [LampID] = []
+        var unlinked: [LampID] = []
+        var count: Int { acks.count + linked.count + unlinked.count }
+    }
+    private let pending = Mutex(Pending())
+    /// Items dropped because ``ClusterLimits/maximumPendingAcks`` were waiting.
+    let dropped = Atomic<Int>(0)
+
+    init() {}
+
+    private func add(_ body: (inout Pending) -> Void) {
+        let added = pending.withLock { pending in
+            guard pending.count < ClusterLimits.maximumPendingAcks else { return false }
+            body(&pending)
+            return true
+        }
+        if !added { dropped.add(1, ordering: .relaxed) }
+    }
+
+    /// One lamp's applied control version.
+    func add(_ lamp: LampID, version: UInt32) { add { $0.acks.append(ClusterNotice.LampApplied(lamp: lamp, version: version)) } }
+    /// A lamp linked here.
+    func linked(_ lamp: LampID) { add { $0.linked.append(lamp) } }
+    /// A lamp's link here ended.
+    func unlinked(_ lamp: LampID) { add { $0.unlinked.append(lamp) } }
+
+    /// Puts back lamps whose claim could not be written (the database was unreachable), to be
+    /// claimed with the next flush.
+    func requeue(linked lamps: [LampID]) { add { $0.linked.insert(contentsOf: lamps, at: 0) } }
+
+    /// Everything waiting, emptied.
+    func take() -> Pending {
+        pending.withLock { pending in
+            defer { pending = Pending() }
+            return pending
+        }
+    }
+}
+
+/// This controller's part among several on one PostgreSQL database (docs/cluster.md):
+/// announces the commands it accepts, applies the commands the others accept (from their
+/// notices, and from a periodic catch-up that repairs a lost one), and relays its lamps'
+/// acks so that every controller's command progress counts every lamp.
+///
+/// Only made when the store is a ``ClusterStoring``: with SQLite there is none.
+public final class ClusterLink: Service, Sendable {
+    /// This controller's name on the channel, random per run.
+    public let instance: String
+    let store: any ClusterStoring & FleetStoring
+    let fleet: FleetState
+    let gateway: LampGateway
+    let events: FleetEvents
+    let relay: ClusterOutbox
+    let clock: any FleetClock
+    let logger: Logger
+    /// Commands applied here (accepted here, or read from the others), with their creation
+    /// time, kept for the catch-up window.
+    private let applied = Mutex<[Int64: UInt64]>([:])
+    /// When this controller started (Unix ms): commands before it are in the desired state
+    /// it loaded.
+    let startedAt: UInt64
+    /// Whether the LISTEN is up (false while the database cannot be reached).
+    let listening = Atomic<Bool>(false)
+    /// Whether the database answered last: true at start (it was just opened), false from a
+    /// lost LISTEN connection or a command write that timed out until the LISTEN is back.
+    let reachable = Atomic<Bool>(true)
+    /// Why the database is unreachable, for the 503's message.
+    private let lastFailure = Mutex<String>("")
+
+    /// A command younger than this (ms) is left to its notice (or to the request on this
+    /// controller that is still storing it) by the catch-up.
+    static let catchUpGraceMilliseconds: UInt64 = 1_000
+
+    init(
+        store: any ClusterStoring & FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, relay: ClusterOutbox,
+        clock: any FleetClock, logger: Logger
+    ) {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        instance = "ctl-" + String((0..<10).map { _ in alphabet.randomElement()! })
+        self.store = store
+        self.fleet = fleet
+        self.gateway = gateway
+        self.events = events
+        self.relay = relay
+        self.clock = clock
+        startedAt = clock.nowMilliseconds()
+        var logger = logger
+        logger[metadataKey: "cluster.instance"] = "\(instance)"
+        self.logger = logger
+    }
+
+    // MARK: This controller's commands
+
+    /// A command this controller stored and applied: the others are told (a lost notice is
+    /// repaired by their catch-up, so a failure here is only logged).
+    func accepted(_ id: Int64, atMilliseconds createdAt: UInt64) async {
+        _ = markApplied(id, createdAt: createdAt)
+        do {
+            try await store.announce(.command(instance: instance, id: id))
+        } catch {
+            logger.warning("could not announce a command; the others' catch-up will find it", metadata: ["command.id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Records that command `id` is applied here; false if it already was.
+    private func markApplied(_ id: Int64, createdAt: UInt64) -> Bool {
+        applied.withLock { $0.updateValue(createdAt, forKey: id) == nil }
+    }
+
+    // MARK: The database's reach
+
+    /// Marks the database unreachable, with why.
+    func unreachable(_ why: String) {
+        lastFailure.withLock { $0 = why }
+        if reachable.exchange(false, ordering: .relaxed) {
+            logger.error("the database cannot be reached: commands are refused with 503 until it is back; lamps keep their links and programs", metadata: ["error": "\(why)"])
+        }
+    }
+
+    /// The refusal while the database cannot be reached; nil while it can.
+    func refusal(_ what: String) -> FleetError? {
+        guard !reachable.load(ordering: .relaxed) else { return nil }
+        return .unavailable(
+            "\(what) was refused: the database cannot be reached (\(lastFailure.withLock { $0 })); lamps keep running their programs; try again when it is back")
+    }
+
+    /// Runs a store step of a command, bounded by ``ClusterLimits/commandWriteTimeout``: a
+    /// step that did not finish by then is refused as unavailable (not confirmed). Its own
+    /// errors pass through.
+    func bounded<Result: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        if let refusal = refusal(what) { throw refusal }
+        let outcome = try await Controller.result(of: body, waitingAtMost: ClusterLimits.commandWriteTimeout)?.get()
+        guard let outcome else {
+            unreachable("no answer within \(ClusterLimits.commandWriteTimeout)")
+            throw FleetError.unavailable(
+                "\(what) was not confirmed: the database did not answer within \(ClusterLimits.commandWriteTimeout); lamps keep running their programs; try again when it is back")
+        }
+        return outcome
+    }
+
+    // MARK: The others' commands
+
+    /// Applies a command another controller accepted, as it did: the desired state is a
+    /// function of the command's target, action, version and creation time, so nothing per
+    /// lamp is read. Commands already applied here are skipped.
+    func apply(_ record: CommandRecord) {
+        guard markApplied(record.id, createdAt: record.createdAtMilliseconds) else { return }
+        let created = record.createdAtMilliseconds
+        // A command from before this controller started may be in the desired state it
+        // loaded: it is committed (a no-op if so) and delivered, not tracked or sent again.
+        let before = created < startedAt
+        if before && record.version == 0 { return }
+        let control = record.action.intent(atMilliseconds: created).map {
+            DesiredControl(version: record.version, intent: $0, fade: record.action.fade)
+        }
+        let (slots, changed, events) = fleet.withModel { model -> ([Int], [(Int, DesiredState)], [FleetEvent]) in
+            // A lamp registered on another controller since this one started is not known
+            // here: such a target resolves to nothing (docs/cluster.md, left to do).
+            let slots = model.resolve(record.target) ?? []
+            if let control { _ = model.adoptVersion(control.version) }
+            let changed = control.map { model.commit(slots, control: $0, atMilliseconds: created) } ?? []
+            if !before { model.track(commandID: record.id, target: record.target, action: record.action, version: record.version, slots: slots, atMilliseconds: created) }
+            return (slots, changed, model.takeEvents())
+        }
+        self.events.emit(events, atMilliseconds: clock.nowMilliseconds())
+        let ref = UInt32(truncatingIfNeeded: record.id)
+        switch record.action {
+        case .identify(let seconds):
+            if let message = Identify(ref: ref, durationSeconds: seconds) { gateway.requestOnce(slots, .identify(message)) }
+        case .reboot:
+            gateway.requestOnce(slots, .reboot(Reboot(ref: ref)))
+        default:
+            gateway.deliver(changed)
+        }
+        logger.debug("applied another controller's command", metadata: ["command.id": "\(record.id)", "command.lamps": "\(slots.count)"])
+    }
+
+    /// Another controller's lamps applied these versions: progress here counts them.
+    func applied(_ lamps: [ClusterNotice.LampApplied]) {
+        let now = clock.nowMilliseconds()
+        let events = fleet.withModel { model -> [FleetEvent] in
+            for entry in lamps {
+                guard let slot = model.slot(of: entry.lamp) else { continue }
+                _ = model.noteControlApplied(slot, version: entry.version, atMilliseconds: now)
+            }
+            return model.takeEvents()
+        }
+        self.events.emit(events, atMilliseconds: now)
+    }
+
+    /// One notice from the channel.
+    func received(_ notice: ClusterNotice) async {
+        guard notice.instance != instance else { return }
+        switch notice {
+        case .command(_, let id):
+            guard applied.withLock({ $0[id] == nil }) else { return }
+            do {
+                guard let record = try await store.command(id) else { return }
+                apply(record)
+            } catch {
+                logger.warning("could not read an announced command; the catch-up will retry", metadata: ["command.id": "\(id)", "error": "\(error)"])
+            }
+        case .applied(_, let lamps):
+            applied(lamps)
+        case .owned(let owner, let lamps):
+            let closed = gateway.closeDuplicates(lamps)
+            if closed > 0 {
+                logger.info("closed links of lamps that linked to another controller", metadata: ["links.closed": "\(closed)", "cluster.owner": "\(owner)"])
+            }
+        }
+    }
+
+    /// Reads the commands of the catch-up window and applies those not applied here; forgets
+    /// the applied ones older than the window.
+    func catchUp() async throws {
+        let now = clock.nowMilliseconds()
+        let window = now >= ClusterLimits.catchUpWindowMilliseconds ? now - ClusterLimits.catchUpWindowMilliseconds : 0
+        // Commands well before this start are in the desired state loaded at start.
+        let since = max(window, startedAt >= Self.catchUpGraceMilliseconds ? startedAt - Self.catchUpGraceMilliseconds : 0)
+        applied.withLock { applied in applied = applied.filter { $0.value >= since } }
+        for record in try await store.commands(createdSince: since) where record.createdAtMilliseconds + Self.catchUpGraceMilliseconds <= now {
+            apply(record)
+        }
+    }
+
+    // MARK: Running
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listenLoop() }
+            group.addTask { await self.every(ClusterLimits.catchUpInterval) { try await self.catchUp() } }
+            group.addTask { await self.every(ClusterLimits.ackRelayInterval) { try await self.flush() } }
+            group.addTask { await self.every(ClusterLimits.heartbeatInterval) { try await self.heartbeat() } }
+            await group.waitForAll()
+        }
+    }
+
+    /// Sends what the links gathered since the last call: ownership of the lamps that linked
+    /// (recorded, then announced: their other links close), released ownerships, acks. Claims
+    /// that could not be written are put back for the next flush; a lost release lapses with
+    /// its lease, and a lost ack only delays the others' progress.
+    func flush() async throws {
+        let pending = relay.take()
+        guard pending.count > 0 else { return }
+        if !pending.linked.isEmpty {
+            do {
+                try await store.claimLamps(pending.linked, instance: instance, leaseUntil: clock.nowMilliseconds() + ClusterLimits.leaseMilliseconds)
+            } catch {
+                relay.requeue(linked: pending.linked)
+                throw error
+            }
+            try await store.announce(.owned(instance: instance, pending.linked))
+        }
+        if !pending.unlinked.isEmpty {
+            try await store.releaseLamps(pending.unlinked, instance: instance)
+        }
+        if !pending.acks.isEmpty {
+            try await store.announce(.applied(instance: instance, pending.acks))
+        }
+    }
+
+    /// Renews this controller's heartbeat and leases; removes the ownerships of controllers
+    /// whose lease ran out.
+    func heartbeat() async throws {
+        let now = clock.nowMilliseconds()
+        let expired = try await store.heartbeat(instance: instance, startedAt: startedAt, now: now, leaseUntil: now + ClusterLimits.leaseMilliseconds)
+        if expired > 0 { logger.info("lamps of a controller without heartbeat were released", metadata: ["lamps": "\(expired)"]) }
+    }
+
+    /// Runs `body` every `interval` until shutdown; a failure is logged and tried again.
+    private func every(_ interval: Duration, _ body: () async throws -> Void) async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                return
+            }
+            do {
+                try await body()
+            } catch {
+                logger.debug("cluster step failed; tried again", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Listens until shutdown: after a lost connection, again with a growing wait, and a
+    /// catch-up as soon as it listens again.
+    private func listenLoop() async {
+        var wait = ClusterLimits.relistenBackoff.first
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await self.store.listen(listening: {
+                        self.listening.store(true, ordering: .relaxed)
+                        if !self.reachable.exchange(true, ordering: .relaxed) {
+                            self.logger.notice("the database is reachable again: commands are accepted")
+                        }
+                        self.logger.info("listening for the other controllers")
+                        try? await self.catchUp()
+                    }) { notice in
+                        await self.received(notice)
+                    }
+                }
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                if listening.exchange(false, ordering: .relaxed) {
+                    wait = ClusterLimits.relistenBackoff.first
+                }
+                unreachable("\(error)")
+                logger.warning("not listening for the other controllers; trying again", metadata: ["error": "\(error)", "retry.in": "\(wait)"])
+            }
+            listening.store(false, ordering: .relaxed)
+            let pause = wait
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            } catch {
+                return
+            }
+            wait = min(wait * 2, ClusterLimits.relistenBackoff.longest)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import FleetCore
+import LampProtocol
+import Logging
+import PostgresNIO
+
+/// Several controllers on one database (docs/cluster.md): the shared control version
+/// counter, notices on one channel, and the recent commands for the catch-up.
+extension PostgresStore: ClusterStoring {
+    /// The channel every controller of one database listens on.
+    public static let changesChannel = "lamplighter_changes"
+
+    public func allocateControlVersion() async throws -> UInt32 {
+        let rows = try await rows("UPDATE cluster_counter SET value = value + 1 WHERE name = 'control_version' RETURNING value")
+        guard let value = try rows.first?.decode(Int64.self) else { throw FleetStoreError("the control version counter row is missing") }
+        guard let version = UInt32(exactly: value) else { throw FleetStoreError("the control version counter passed \(UInt32.max)") }
+        return version
+    }
+
+    /// Raises the counter to the highest version stored (never lowers it: a controller
+    /// starting while another hands out versions takes nothing back).
+    func raiseControlCounter() async throws {
+        _ = try await rows(
+            """
+            UPDATE cluster_counter SET value = GREATEST(value, COALESCE((SELECT MAX(control_version) FROM desired_state), 0),
+                COALESCE((SELECT MAX(version) FROM command), 0)) WHERE name = 'control_version'
+            """)
+    }
+
+    public func announce(_ notice: ClusterNotice) async throws {
+        for payload in notice.payloads() {
+            _ = try await rows("SELECT pg_notify(\(Self.changesChannel), \(payload))")
+        }
+    }
+
+    public func listen(listening: @Sendable () async -> Void, _ body: @Sendable (ClusterNotice) async -> Void) async throws {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: location.connectionConfiguration, id: 1, logger: logger)
+        } catch {
+            throw FleetStoreError("cannot listen on PostgreSQL \(location): \(Self.explain(error))")
+        }
+        do {
+            try await connection.listen(on: Self.changesChannel) { notifications in
+                await listening()
+                for try await notification in notifications {
+                    guard let notice = ClusterNotice(payload: notification.payload) else {
+                        logger.warning("ignored a notification that is not a cluster notice", metadata: ["payload.bytes": "\(notification.payload.utf8.count)"])
+                        continue
+                    }
+                    await body(notice)
+                }
+            }
+            try? await connection.close()
+        } catch {
+            try? await connection.close()
+            throw FleetStoreError("listening on PostgreSQL \(location): \(Self.explain(error))")
+        }
+    }
+
+    public func commands(createdSince since: UInt64) async throws -> [CommandRecord] {
+        let rows = try await rows("SELECT id, target, action, version, created_at FROM command WHERE created_at >= \(Int64(clamping: since)) ORDER BY id")
+        return try rows.map { row in
+            let (id, targetText, text, version, created) = try row.decode((Int64, String, String, Int64, Int64).self)
+            guard let target = CommandTarget(targetText), let action = CommandAction(parsing: text) else {
+                throw FleetStoreError("command \(id) holds a target or action this controller cannot read")
+            }
+            return CommandRecord(id: id, target: target, action: action, version: UInt32(clamping: version), createdAtMilliseconds: UInt64(clamping: created))
+        }
+    }
+}
+
+extension PostgresStore {
+    public func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws {
+        guard !lamps.isEmpty else { return }
+        // In lamp order, so two instances claiming at once never wait on each other in a circle.
+        let ids = Set(lamps.map(\.value)).sorted()
+        _ = try await rows(
+            """
+            INSERT INTO lamp_owner (lamp_id, instance, lease_until) SELECT unnest(\(ids)::text[]), \(instance), \(Int64(clamping: leaseUntil))
+            ON CONFLICT (lamp_id) DO UPDATE SET instance = excluded.instance, lease_until = excluded.lease_until
+            """)
+    }
+
+    public func releaseLamps(_ lamps: [LampID], instance: String) async throws {
+        guard !lamps.isEmpty else { return }
+        _ = try await rows("DELETE FROM lamp_owner WHERE lamp_id = ANY(\(lamps.map(\.value))::text[]) AND instance = \(instance)")
+    }
+
+    public func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> Int {
+        let until = Int64(clamping: leaseUntil)
+        let nowValue = Int64(clamping: now)
+        return try await transaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO cluster_instance (id, started_at, heartbeat_at, lease_until) VALUES (\(instance), \(Int64(clamping: startedAt)), \(nowValue), \(until))
+                ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until
+                """, logger: logger)
+            try await connection.query("UPDATE lamp_owner SET lease_until = \(until) WHERE instance = \(instance)", logger: logger)
+            let removed = try await connection.query("DELETE FROM lamp_owner WHERE lease_until < \(nowValue) RETURNING lamp_id", logger: logger).collect()
+            try await connection.query("DELETE FROM cluster_instance WHERE lease_until < \(nowValue)", logger: logger)
+            return removed.count
+        }
+    }
+
+    public func owners(_ lamps: [LampID]) async throws -> [LampID: String] {
+        guard !lamps.isEmpty else { return [:] }
+        var owners: [LampID: String] = [:]
+        for row in try await rows("SELECT lamp_id, instance FROM lamp_owner WHERE lamp_id = ANY(\(lamps.map(\.value))::text[])") {
+            let (lamp, instance) = try row.decode((String, String).self)
+            if let id = LampID(lamp) { owners[id] = instance }
+        }
+        return owners
+    }
+}

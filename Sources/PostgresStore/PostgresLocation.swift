@@ -88,11 +88,17 @@ public struct PostgresLocation: Sendable, CustomStringConvertible, CustomDebugSt
         return configuration
     }
 
-    /// One connection's configuration (the check at opening).
-    var connectionConfiguration: PostgresConnection.Configuration {
+    /// One connection's configuration (the check at opening, LISTEN, administration).
+    /// `sslmode=require` never falls back to plain text: a TLS context that cannot be made
+    /// is an error.
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let connectionTLS: PostgresConnection.Configuration.TLS
-        if requiresTLS, let context = try? NIOSSLContext(configuration: .makeClientConfiguration()) {
-            connectionTLS = .require(context)
+        if requiresTLS {
+            do {
+                connectionTLS = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            } catch {
+                throw FleetStoreError("cannot make the TLS context that sslmode=require asks for: \(error)")
+            }
         } else {
             connectionTLS = .disable
         }
@@ -112,7 +118,7 @@ extension PostgresLocation {
     /// One connection of its own (not from a store's pool): for administration such as
     /// creating a database, and for a later LISTEN.
     public func connect(logger: Logger) async throws -> PostgresConnection {
-        try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: logger)
+        try await PostgresConnection.connect(configuration: try connectionConfiguration(), id: 0, logger: logger)
     }
 
     /// This location with another database.

@@ -35,7 +35,7 @@ extension PostgresStore: ClusterStoring {
     public func listen(listening: @Sendable () async -> Void, _ body: @Sendable (ClusterNotice) async -> Void) async throws {
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: location.connectionConfiguration, id: 1, logger: logger)
+            connection = try await PostgresConnection.connect(configuration: try location.connectionConfiguration(), id: 1, logger: logger)
         } catch {
             throw FleetStoreError("cannot listen on PostgreSQL \(location): \(Self.explain(error))")
         }

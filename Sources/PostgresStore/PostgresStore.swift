@@ -60,7 +60,7 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
     /// without end, so opening says at once what is wrong.
     static func check(_ location: PostgresLocation, logger: Logger) async throws {
         do {
-            let connection = try await PostgresConnection.connect(configuration: location.connectionConfiguration, id: 0, logger: logger)
+            let connection = try await PostgresConnection.connect(configuration: try location.connectionConfiguration(), id: 0, logger: logger)
             try await connection.close()
         } catch {
             throw FleetStoreError("cannot open the PostgreSQL database \(location): \(Self.explain(error))")
@@ -79,6 +79,9 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         if let message = error.serverInfo?[.message] {
             let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
             return "the server says: \(message)\(state)"
+        }
+        if error.code == .sslUnsupported {
+            return "the server does not offer TLS, and the URL's sslmode=require asks for it (the connection is never made in plain text)"
         }
         if let underlying = error.underlying { return "\(underlying)" }
         return "\(error.code)"

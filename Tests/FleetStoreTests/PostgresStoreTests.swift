@@ -51,6 +51,17 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("sslmode=require never falls back to plain text: a server without TLS is refused, naming it")
+    func requiredTLSIsNeverDropped() async throws {
+        // The private test server has no TLS (scripts/postgres.sh keeps ssl off).
+        let server = try PostgresLocation(try #require(Backend.postgresURL))
+        let required = server.secretURL + (server.secretURL.contains("?") ? "&" : "?") + "sslmode=require"
+        await #expect { _ = try await PostgresStore(url: required, logger: TestDatabase.logger) } throws: { error in
+            let text = "\(error)"
+            return text.contains("cannot open the PostgreSQL database") && text.contains("sslmode=require") && text.lowercased().contains("tls")
+        }
+    }
+
     @Test("several stores opening one new database at once migrate it once (the advisory lock) and share one fleet epoch")
     func concurrentMigration() async throws {
         try await TestDatabase.with(.postgres) { database in

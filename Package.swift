@@ -106,12 +106,15 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ] + nio,
             swiftSettings: swiftSettings),
+        // The C library allocator's own figures (heap in use, free memory held) and its trim:
+        // glibc's malloc.h, which Swift's Glibc module leaves out.
+        .target(name: "CHeap"),
         // The I/O layer: lamp gateway (NIO WebSocket), operator HTTP API (Hummingbird), fleet
         // service, batched writer; wired together as services.
         .target(
             name: "Controller",
             dependencies: [
-                "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI", "LightingPrograms",
+                "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI", "LightingPrograms", "CHeap",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -180,7 +183,7 @@ let package = Package(
         .testTarget(
             name: "ControllerTests",
             dependencies: [
-                "Controller", "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI",
+                "Controller", "CHeap", "FleetCore", "FleetStore", "LampAuth", "LampProtocol", "LampProtocolNIO", "OperatorAPI",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import CHeap
 import FleetCore
 import LampProtocol
 import Metrics
@@ -42,6 +43,11 @@ public final class ControllerMetrics: Sendable {
     private let lampsRegistered = Gauge(label: "lamplighter_lamps")
     private let lampsInFault = Gauge(label: "lamplighter_lamps_in_fault")
     private let lampsByMode: [String: Gauge]
+    /// Bytes the daemon has allocated and not freed (the C allocator's own count): unlike RSS,
+    /// it does not move with fragmentation, so its growth per link reproduces.
+    private let heapInUse = Gauge(label: "lamplighter_heap_in_use_bytes")
+    /// Bytes freed but still held by the allocator (part of RSS until trimmed).
+    private let heapHeldFree = Gauge(label: "lamplighter_heap_free_held_bytes")
     /// The gateway's counters as last exported: each export adds what was counted since.
     private let exported = Mutex<GatewayCounters.Snapshot?>(nil)
 
@@ -120,6 +126,11 @@ public final class ControllerMetrics: Sendable {
         lampsInFault.record(inFault)
         for (mode, gauge) in lampsByMode {
             gauge.record(byMode[mode] ?? 0)
+        }
+        let heap = lamplighter_heap_now()
+        if heap.known != 0 {
+            heapInUse.record(Int(heap.inUse))
+            heapHeldFree.record(Int(heap.heldFree))
         }
     }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CHeap
 import FleetCore
 import LampProtocol
 import Logging
@@ -83,19 +81,8 @@ public final class ReportedStateWriter: Service, Sendable {
     /// the storm is over (``ChurnTrimPolicy``).
     func trimIfChurned(_ trimPolicy: inout ChurnTrimPolicy) {
         guard trimPolicy.shouldTrim(handshakesEnded: handshakesEnded.load(ordering: .relaxed)) else { return }
-        _ = ReportedStateWriter.mallocTrim?(0)
+        _ = lamplighter_heap_trim()
     }
-
-    /// glibc's `malloc_trim`, looked up at run time: Swift's Glibc module leaves out
-    /// `malloc.h`, and other C libraries do not have it (then this is nil and nothing is done).
-    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
-        #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
-        #else
-        return nil
-        #endif
-    }()
 
     /// Marks the lamp dirty unless the caller did already in this generation; returns the
     /// generation to remember.

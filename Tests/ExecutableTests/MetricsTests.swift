@@ -50,6 +50,11 @@ struct MetricsTests {
         #expect(value("lamplighter_lamps_by_mode", [#"mode="manual""#]) == 10)
         #expect((value("lamplighter_store_write_seconds_count", [#"operation="command""#]) ?? 0) >= 1)
         #expect(value("lamplighter_build_info", [#"version="\#(LamplighterVersion.current)""#]) == 1)
+        // The allocator's own count: a daemon with 10 links holds at least a megabyte, and
+        // less than the process's whole address space would suggest (glibc here: always known).
+        let heap = try #require(value("lamplighter_heap_in_use_bytes"))
+        #expect(heap > 1_000_000 && heap < 2_000_000_000, "heap in use \(heap)")
+        #expect(try #require(value("lamplighter_heap_free_held_bytes")) >= 0)
         _ = try sim.finish()
     }
 }

@@ -177,8 +177,10 @@ public final class LampGateway: Service, Sendable {
         }
         for (loop, batch) in batches {
             loop.execute {
-                for (handler, desired) in batch {
-                    handler.value.desiredChanged(desired)
+                LinkScratch.batch(on: loop) {
+                    for (handler, desired) in batch {
+                        handler.value.desiredChanged(desired)
+                    }
                 }
             }
         }
@@ -200,8 +202,10 @@ public final class LampGateway: Service, Sendable {
     func requestOnce(_ slots: [Int], _ message: LampMessage) {
         for (loop, batch) in LampGateway.perLoop(shared.registry.handles(for: slots), { $1.handler }) {
             loop.execute {
-                for handler in batch {
-                    handler.value.requestOnce(message)
+                LinkScratch.batch(on: loop) {
+                    for handler in batch {
+                        handler.value.requestOnce(message)
+                    }
                 }
             }
         }

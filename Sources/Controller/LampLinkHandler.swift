@@ -614,34 +614,71 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         let sealed = frames != nil && message.type != .welcome && message.type != .challenge
         if let frameOutput {
             // The whole frame in one buffer, written past NIO's encoder: one allocation less
-            // per message, and one iovec instead of two.
-            var buffer = context.channel.allocator.buffer(capacity: LampLinkHandler.sendBufferBytes)
-            let payloadStart = FrameBytes.reserveHeader(&buffer)
-            message.encode(into: &buffer)
-            if sealed {
-                let tag = buffer.withUnsafeReadableBytes { frames!.seal(UnsafeRawBufferPointer(rebasing: $0[payloadStart...])) }
-                buffer.writeInteger(tag)
+            // per message, and one iovec instead of two. In a batch (a fleet command, a
+            // sweep's retries) the frame goes into the loop's shared slab instead.
+            if let scratch = sweeper?.scratch, scratch.isCollecting,
+                scratch.collect(for: self, allocator: context.channel.allocator, { slab in encodeFrame(message, sealed: sealed, into: &slab) })
+            {
+                return
             }
-            if FrameBytes.finish(&buffer, payloadStart: payloadStart) {
+            var buffer = context.channel.allocator.buffer(capacity: LampLinkHandler.sendBufferBytes)
+            if let start = encodeFrame(message, sealed: sealed, into: &buffer) {
+                buffer.moveReaderIndex(to: start)
                 frameOutput.write(NIOAny(buffer), promise: nil)
                 unflushed = true
                 return
             }
             // Over 64 KiB: never a message of this protocol; NIO's encoder frames it.
-            buffer.moveReaderIndex(forwardBy: FrameBytes.headerRoom)
+            buffer.clear()
+            message.encode(into: &buffer)
+            sealIfNeeded(sealed, &buffer, from: buffer.readerIndex)
             write(WebSocketFrame(fin: true, opcode: .binary, data: buffer))
             return
         }
         var buffer = message.buffer(context.channel.allocator)
-        if sealed {
-            let tag = buffer.withUnsafeReadableBytes { frames!.seal($0) }
-            buffer.writeInteger(tag)
-        }
+        sealIfNeeded(sealed, &buffer, from: buffer.readerIndex)
         write(WebSocketFrame(fin: true, opcode: .binary, data: buffer))
+    }
+
+    /// Writes `message` as one whole frame from `buffer`'s writer index on (header room,
+    /// payload, tag); returns the frame's first index, or nil (the buffer then holds junk past
+    /// the old writer index, and nothing was sealed) for a payload too long for a 16-bit length.
+    private func encodeFrame(_ message: LampMessage, sealed: Bool, into buffer: inout ByteBuffer) -> Int? {
+        let payloadStart = FrameBytes.reserveHeaderRoom(&buffer)
+        message.encode(into: &buffer)
+        // Checked before sealing: a tag counts the frame, so a frame sealed must be sent.
+        let tagBytes = sealed && frames != nil ? MemoryLayout<UInt64>.size : 0
+        guard buffer.writerIndex - payloadStart + tagBytes <= FrameBytes.maximumPayloadBytes else { return nil }
+        sealIfNeeded(sealed, &buffer, from: payloadStart)
+        return FrameBytes.writeHeader(&buffer, payloadStart: payloadStart)
+    }
+
+    /// Appends the frame tag over the bytes from `payloadStart` to the writer index.
+    private func sealIfNeeded(_ sealed: Bool, _ buffer: inout ByteBuffer, from payloadStart: Int) {
+        guard sealed, frames != nil else { return }
+        let offset = payloadStart - buffer.readerIndex
+        // In place: sealing counts the frame (the authenticator is a value).
+        let tag = buffer.withUnsafeReadableBytes { frames!.seal(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+        buffer.writeInteger(tag)
+    }
+
+    /// A frame the loop's batch collected for this link (``LinkScratch``): a slice of the
+    /// batch's slab, written as it is.
+    func writeCollected(_ frame: ByteBuffer) {
+        guard let frameOutput else { return }
+        frameOutput.write(NIOAny(frame), promise: nil)
+        unflushed = true
+    }
+
+    /// The batch wrote this link's last frame.
+    func flushCollected() {
+        flush()
     }
 
     private func write(_ frame: WebSocketFrame) {
         guard let context else { return }
+        // Frames collected for this link in an open batch go first.
+        sweeper?.scratch.writeCollectedNow()
         context.write(wrapOutboundOut(frame), promise: nil)
         unflushed = true
     }
@@ -654,6 +691,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func close(code: UInt16, reason: String) {
         guard let context else { return }
+        sweeper?.scratch.writeCollectedNow()
         flush()
         log(.debug, "closing link", ["close.code": "\(code)", "reason": "\(reason)"])
         var payload = context.channel.allocator.buffer(capacity: 2)

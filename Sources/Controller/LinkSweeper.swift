@@ -50,11 +50,14 @@ final class LinkSweeper {
         links[link.linkID] = nil
     }
 
-    /// Ticks every link that is due by its gateway's clock.
+    /// Ticks every link that is due by its gateway's clock; the retries it sends share the
+    /// batch's buffers (``LinkScratch/batch(on:_:)``).
     private func sweep() {
+        scratch.beginBatch()
         for link in links.values {
             link.tickIfDue()
         }
+        scratch.endBatch()
     }
 }
 
@@ -87,6 +90,109 @@ final class LinkScratch {
         guard list.capacity <= LinkScratch.maximumKeptActions, list.capacity > actions.capacity else { return }
         list.removeAll(keepingCapacity: true)
         swap(&list, &actions)
+    }
+
+    // MARK: One batch's frames
+
+    /// Nesting depth of ``beginBatch()``: frames are collected while it is above zero.
+    private var batchDepth = 0
+    /// Buffers holding the batch's frames back to back; only the last one is written to.
+    private var slabs: [ByteBuffer] = []
+    /// Each collected frame: its link, its slab and its bytes there, in the order sent.
+    private var collected: [CollectedFrame] = []
+
+    struct CollectedFrame {
+        let link: LampLinkHandler
+        let slab: Int
+        let start: Int
+        let end: Int
+    }
+
+    /// A slab is closed once it holds this many bytes (the frame that crosses it finishes
+    /// first): about 500 command frames, one allocation for all of them.
+    static let slabBytes = 16 * 1024
+    /// The most collected-frame entries kept between batches (a larger list is let go).
+    static let maximumKeptEntries = 8192
+
+    /// Whether a frame sent now is collected (a batch is open) rather than written at once.
+    var isCollecting: Bool { batchDepth > 0 }
+
+    /// Runs `body` (which makes the links of `loop` send) as one batch on that loop: every
+    /// frame goes into shared slabs, and all are written and flushed, link by link in order,
+    /// when it ends. A fleet command then costs no buffer per lamp (issue 13: a `ByteBuffer`
+    /// is two allocations, and the 8-byte tag makes each link's frame its own bytes).
+    static func batch(on loop: any EventLoop, _ body: () -> Void) {
+        let scratch = LinkSweeper.current(on: loop).scratch
+        scratch.beginBatch()
+        body()
+        scratch.endBatch()
+    }
+
+    func beginBatch() {
+        batchDepth += 1
+    }
+
+    /// Closes the batch begun last; the outermost one writes every collected frame.
+    func endBatch() {
+        batchDepth -= 1
+        if batchDepth == 0 { writeCollected() }
+    }
+
+    /// Builds one frame of `link` at the end of the open slab: `build` writes it from the
+    /// writer index on and returns the frame's first index, or nil when it cannot (then the
+    /// slab is as it was and the caller sends the frame alone). Returns whether it was collected.
+    func collect(
+        for link: LampLinkHandler, allocator: ByteBufferAllocator, _ build: (inout ByteBuffer) -> Int?
+    ) -> Bool {
+        if slabs.isEmpty || slabs[slabs.count - 1].writerIndex >= LinkScratch.slabBytes {
+            slabs.append(allocator.buffer(capacity: LinkScratch.slabBytes + LampLinkHandler.sendBufferBytes * 2))
+        }
+        let index = slabs.count - 1
+        let mark = slabs[index].writerIndex
+        guard let start = build(&slabs[index]) else {
+            slabs[index].moveWriterIndex(to: mark)
+            return false
+        }
+        collected.append(CollectedFrame(link: link, slab: index, start: start, end: slabs[index].writerIndex))
+        return true
+    }
+
+    /// Writes what the open batch collected so far (a link must write something of its own,
+    /// a close say, after its collected frames); the batch stays open.
+    func writeCollectedNow() {
+        if batchDepth > 0, !collected.isEmpty { writeCollected() }
+    }
+
+    /// Writes each collected frame as a slice of its slab (no copy) and flushes each link
+    /// after its last frame. Slabs are never written again once sliced, so no slice is copied.
+    private func writeCollected() {
+        guard !collected.isEmpty else {
+            slabs.removeAll(keepingCapacity: true)
+            return
+        }
+        var frames: [CollectedFrame] = []
+        swap(&frames, &collected)
+        var written: [ByteBuffer] = []
+        swap(&written, &slabs)
+        // Writing may call back into links on this loop (a write error closes a channel);
+        // what they send then is collected afresh, or written at once outside a batch.
+        let saved = batchDepth
+        batchDepth = 0
+        for (position, frame) in frames.enumerated() {
+            frame.link.writeCollected(written[frame.slab].getSlice(at: frame.start, length: frame.end - frame.start)!)
+            if position == frames.count - 1 || frames[position + 1].link !== frame.link {
+                frame.link.flushCollected()
+            }
+        }
+        batchDepth = saved
+        if frames.capacity <= LinkScratch.maximumKeptEntries, collected.isEmpty {
+            frames.removeAll(keepingCapacity: true)
+            swap(&frames, &collected)
+        }
+        if slabs.isEmpty {
+            written.removeAll(keepingCapacity: true)
+            swap(&written, &slabs)
+        }
     }
 
     /// `payload` unmasked (RFC 6455 §5.3) in `scratch`'s buffer, valid until its next use:

@@ -26,14 +26,33 @@ public enum FrameBytes {
         return buffer.writerIndex
     }
 
+    /// Reserves the header's room at the writer index of a buffer that may already hold
+    /// frames (several links' frames built into one buffer); returns where the payload starts.
+    public static func reserveHeaderRoom(_ buffer: inout ByteBuffer) -> Int {
+        buffer.writeInteger(UInt64(0))
+        return buffer.writerIndex
+    }
+
     /// Completes the frame whose payload runs from `payloadStart` to the writer index: masks
     /// the payload with `maskKey` (first byte highest) if there is one, writes the header and
     /// makes it the buffer's readable start. Returns false (and leaves the buffer as it was)
     /// for a payload over ``maximumPayloadBytes``.
     @discardableResult
     public static func finish(_ buffer: inout ByteBuffer, payloadStart: Int, maskKey: UInt32? = nil) -> Bool {
+        guard payloadStart - headerRoom >= buffer.readerIndex,
+            let start = writeHeader(&buffer, payloadStart: payloadStart, maskKey: maskKey)
+        else { return false }
+        buffer.moveReaderIndex(to: start)
+        return true
+    }
+
+    /// Masks the payload from `payloadStart` to the writer index if asked and writes the
+    /// header into the room in front of it; returns the frame's first index (the reader
+    /// index does not move), or nil for a payload over ``maximumPayloadBytes`` or without
+    /// the room of ``reserveHeaderRoom(_:)``.
+    public static func writeHeader(_ buffer: inout ByteBuffer, payloadStart: Int, maskKey: UInt32? = nil) -> Int? {
         let length = buffer.writerIndex - payloadStart
-        guard length <= maximumPayloadBytes, payloadStart - headerRoom >= buffer.readerIndex else { return false }
+        guard length <= maximumPayloadBytes, payloadStart - headerRoom >= 0, payloadStart >= buffer.readerIndex else { return nil }
         var start = payloadStart
         if let maskKey {
             let offset = payloadStart - buffer.readerIndex
@@ -54,8 +73,7 @@ public enum FrameBytes {
             buffer.setInteger(maskBit | 126, at: start + 1)
             buffer.setInteger(UInt16(length), at: start + 2)
         }
-        buffer.moveReaderIndex(to: start)
-        return true
+        return start
     }
 
     /// XORs `bytes` with `key` (RFC 6455 §5.3), from the payload's first byte: masks and

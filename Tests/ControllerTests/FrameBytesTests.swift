@@ -43,6 +43,28 @@ struct FrameBytesTests {
         try FrameBytesTests.roundTrip(length, key: 0xA1B2_C3D4)
     }
 
+    @Test("several frames built back to back in one buffer each decode alone from their slice")
+    func backToBack() throws {
+        var slab = ByteBufferAllocator().buffer(capacity: 64)
+        var slices: [(start: Int, end: Int, payload: [UInt8])] = []
+        for length in [3, 125, 126, 40] {
+            let payloadStart = FrameBytes.reserveHeaderRoom(&slab)
+            let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ length) }
+            slab.writeBytes(payload)
+            let start = try #require(FrameBytes.writeHeader(&slab, payloadStart: payloadStart))
+            slices.append((start, slab.writerIndex, payload))
+        }
+        #expect(slab.readerIndex == 0, "building frames never moves the reader index")
+        for slice in slices {
+            let channel = EmbeddedChannel(handler: ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 17)))
+            defer { _ = try? channel.finish() }
+            try channel.writeInbound(try #require(slab.getSlice(at: slice.start, length: slice.end - slice.start)))
+            let frame = try #require(try channel.readInbound(as: WebSocketFrame.self))
+            #expect(try channel.readInbound(as: WebSocketFrame.self) == nil, "one frame, no bytes left over")
+            #expect(frame.fin && frame.opcode == .binary && Array(frame.unmaskedData.readableBytesView) == slice.payload)
+        }
+    }
+
     @Test("a payload over the 16-bit length is refused and the buffer left as it was")
     func tooLong() {
         var buffer = ByteBufferAllocator().buffer(capacity: 16)

@@ -30,7 +30,18 @@ struct LampLinkHandlerTests {
         /// The minor of the lamp's hello: the layout of the controller's welcome.
         private var minorVersion = LampProtocolVersion.minor
 
-        init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048, minimumLampMinor: UInt8 = 0) throws {
+        /// Whether NIO's frame encoder sits in front of the handler, as after a real upgrade:
+        /// the handler then writes whole frames past it (and batches them), and the harness
+        /// reads bytes and parses the frames itself.
+        let encodesFrames: Bool
+        /// Bytes written and not yet parsed into a whole frame.
+        private var unparsed: [UInt8] = []
+
+        init(
+            deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048, minimumLampMinor: UInt8 = 0,
+            encodesFrames: Bool = false
+        ) throws {
+            self.encodesFrames = encodesFrames
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString).db").path
             let store = try FleetStore(path: path)
             try store.addLamps([LampRecord(id: LampLinkHandlerTests.lampID)], atMilliseconds: 1)
@@ -44,7 +55,31 @@ struct LampLinkHandlerTests {
                 logger: Logger(label: "test"))
             shared = controller.gateway.shared
             channel = EmbeddedChannel()
+            if encodesFrames { try channel.pipeline.syncOperations.addHandler(WebSocketFrameEncoder()) }
             try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared))
+        }
+
+        /// The frames in the bytes written so far (a server's: never masked).
+        private func parseWritten() throws -> [WebSocketFrame] {
+            while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
+                unparsed += buffer.readableBytesView
+            }
+            var frames: [WebSocketFrame] = []
+            while unparsed.count >= 2 {
+                var length = Int(unparsed[1] & 0x7F)
+                var header = 2
+                if length == 126 {
+                    guard unparsed.count >= 4 else { break }
+                    length = Int(unparsed[2]) << 8 | Int(unparsed[3])
+                    header = 4
+                }
+                #expect(unparsed[1] & 0x80 == 0 && length < 127, "a server frame: unmasked, at most a 16-bit length")
+                guard unparsed.count >= header + length else { break }
+                let opcode = try #require(WebSocketOpcode(encodedWebSocketOpcode: unparsed[0] & 0x0F))
+                frames.append(WebSocketFrame(fin: unparsed[0] & 0x80 != 0, opcode: opcode, data: ByteBuffer(bytes: unparsed[header..<header + length])))
+                unparsed.removeFirst(header + length)
+            }
+            return frames
         }
 
         /// Every close code the controller sent, in order (recorded by `outbound`).
@@ -52,7 +87,13 @@ struct LampLinkHandlerTests {
 
         func outbound() throws -> [WebSocketFrame] {
             var frames: [WebSocketFrame] = []
-            while let frame = try channel.readOutbound(as: WebSocketFrame.self) {
+            var read: [WebSocketFrame] = []
+            if encodesFrames {
+                read = try parseWritten()
+            } else {
+                while let frame = try channel.readOutbound(as: WebSocketFrame.self) { read.append(frame) }
+            }
+            for frame in read {
                 frames.append(frame)
                 if frame.opcode == .connectionClose, var data = Optional(frame.unmaskedData), let code = data.readInteger(as: UInt16.self) {
                     closes.append(code)
@@ -409,6 +450,33 @@ struct LampLinkHandlerTests {
             resent += try harness.messages().compactMap { if case .setLevel(let again) = $0 { again } else { nil } }
         }
         #expect(resent.first?.version == command.version, "the unacknowledged command was not re-sent within 15 s")
+    }
+
+    @Test("in a batch a link's frames wait in the loop's slab, then go out whole, tagged in order, before its close")
+    func batchedFrames() throws {
+        let harness = try Harness(encodesFrames: true)
+        guard try harness.linkAndAcknowledgeConfig() != nil else { return }
+        let handler = try harness.channel.pipeline.syncOperations.handler(type: LampLinkHandler.self)
+        let scratch = LinkSweeper.current(on: harness.channel.eventLoop).scratch
+        scratch.beginBatch()
+        handler.desiredChanged(harness.commitLevel(400))
+        #expect(try harness.messages().isEmpty, "written before the batch ended")
+        scratch.endBatch()
+        guard case .setLevel(let first)? = try harness.messages().last else {
+            Issue.record("no setLevel after the batch")
+            return
+        }
+        #expect(first.level.permille == 400)
+        try harness.sendSealed(.ack(Ack(ackedType: .setLevel, ref: first.version)))
+        // A frame collected, then the link closed in the same batch: the close must not
+        // overtake it (the lamp would see the close and never the command).
+        scratch.beginBatch()
+        handler.desiredChanged(harness.commitLevel(600))
+        handler.replaced()
+        scratch.endBatch()
+        let after = try harness.outbound()
+        #expect(after.map(\.opcode) == [.binary, .connectionClose], "\(after.map(\.opcode))")
+        #expect(harness.closes.last == LampCloseCode.replaced)
     }
 
     @Test("a lamp of minor 1 sends and receives no tags (SPEC.md §4.3 applies from minor 2)")

@@ -84,26 +84,12 @@ public final class LampGateway: Service, Sendable {
             settle(.failure(failure))
             throw failure
         }
-        // After the upgrade a link's pipeline is NIO's frame encoder (for control frames) and
-        // LampLinkHandler, which parses the lamp's frames from the bytes, reassembles
-        // fragments and frames its own messages: every read crosses one handler, and an idle
-        // link holds no decoder.
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: configuration.maximumMessageSize,
-            automaticErrorHandling: false,
-            shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(LampGateway.upgradeHeaders(for: head))
-            },
-            upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture {
-                    // The link handler reads the frames from the bytes itself: NIO's decoder
-                    // goes, and bytes it held, if any, reach the handler when it leaves.
-                    let pipeline = channel.pipeline.syncOperations
-                    let decoder = try pipeline.context(handlerType: ByteToMessageHandler<WebSocketFrameDecoder>.self)
-                    try pipeline.addHandler(LampLinkHandler(shared: shared))
-                    pipeline.removeHandler(context: decoder, promise: nil)
-                }
-            })
+        // After the upgrade a link's pipeline is LampLinkHandler alone (and TLS): it parses
+        // the lamp's frames from the bytes, reassembles fragments and writes whole frames
+        // itself, so every read crosses one handler and an idle link holds no codec.
+        let upgrader = LampUpgrader(
+            accept: { head in LampGateway.upgradeHeaders(for: head) },
+            link: { channel in try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared)) })
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

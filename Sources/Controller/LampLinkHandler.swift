@@ -18,7 +18,7 @@ import Synchronization
 /// and this object.
 final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundOut = WebSocketFrame
+    typealias OutboundOut = ByteBuffer
 
     private let shared: GatewayShared
     let linkID: UInt64
@@ -63,11 +63,6 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Seals what this link sends after the welcome and checks what it receives (SPEC.md
     /// §4.3); nil before the welcome and on a link of minor 0 or 1.
     private var frames: FrameAuthenticator?
-    /// The context of NIO's frame encoder in this link's pipeline: a message written from it
-    /// goes to the handlers before the encoder, so ``send(_:)`` writes whole frames built by
-    /// ``FrameBytes``. Nil in a pipeline without the encoder (the unit tests'), where
-    /// messages go out as `WebSocketFrame`s.
-    private var frameOutput: ChannelHandlerContext?
     /// Room in a message's buffer: the frame header, the longest message but a program page,
     /// and its tag (a program page grows its buffer once).
     static let sendBufferBytes = 88
@@ -103,7 +98,6 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         sweeper = LinkSweeper.current(on: context.eventLoop)
         sweeper?.add(self)
-        frameOutput = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         if let challenge = machine.challenge { send(.challenge(challenge)) }
         flush()
     }
@@ -113,7 +107,6 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         sweeper?.remove(self)
         run(machine.connectionClosed())
         self.context = nil
-        frameOutput = nil
         context.fireChannelInactive()
     }
 
@@ -315,9 +308,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .send(let message):
             send(message)
         case .ping:
-            write(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer()))
+            writeControl(opcode: LampLinkHandler.pingOpcode, payload: ByteBuffer())
         case .pong:
-            write(WebSocketFrame(fin: true, opcode: .pong, data: pingPayload))
+            writeControl(opcode: LampLinkHandler.pongOpcode, payload: pingPayload)
             pingPayload = ByteBuffer()
         case .close(let code, let reason):
             close(code: code, reason: reason)
@@ -608,36 +601,48 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Output
 
+    /// RFC 6455 §5.5's control frames.
+    static let closeOpcode: UInt8 = 0x8
+    static let pingOpcode: UInt8 = 0x9
+    static let pongOpcode: UInt8 = 0xA
+
+    /// Sends a protocol message as one whole binary frame (built by ``FrameBytes``: no
+    /// encoder in the pipeline). In a batch (a fleet command, a sweep's retries) the frame
+    /// goes into the loop's shared slab instead of a buffer of its own.
     private func send(_ message: LampMessage) {
         guard let context else { return }
         shared.counters.frameOut(message.type)
         let sealed = frames != nil && message.type != .welcome && message.type != .challenge
-        if let frameOutput {
-            // The whole frame in one buffer, written past NIO's encoder: one allocation less
-            // per message, and one iovec instead of two. In a batch (a fleet command, a
-            // sweep's retries) the frame goes into the loop's shared slab instead.
-            if let scratch = sweeper?.scratch, scratch.isCollecting,
-                scratch.collect(for: self, allocator: context.channel.allocator, { slab in encodeFrame(message, sealed: sealed, into: &slab) })
-            {
-                return
-            }
-            var buffer = context.channel.allocator.buffer(capacity: LampLinkHandler.sendBufferBytes)
-            if let start = encodeFrame(message, sealed: sealed, into: &buffer) {
-                buffer.moveReaderIndex(to: start)
-                frameOutput.write(NIOAny(buffer), promise: nil)
-                unflushed = true
-                return
-            }
-            // Over 64 KiB: never a message of this protocol; NIO's encoder frames it.
-            buffer.clear()
-            message.encode(into: &buffer)
-            sealIfNeeded(sealed, &buffer, from: buffer.readerIndex)
-            write(WebSocketFrame(fin: true, opcode: .binary, data: buffer))
+        if let scratch = sweeper?.scratch, scratch.isCollecting,
+            scratch.collect(for: self, allocator: context.channel.allocator, { slab in encodeFrame(message, sealed: sealed, into: &slab) })
+        {
             return
         }
-        var buffer = message.buffer(context.channel.allocator)
-        sealIfNeeded(sealed, &buffer, from: buffer.readerIndex)
-        write(WebSocketFrame(fin: true, opcode: .binary, data: buffer))
+        var buffer = context.channel.allocator.buffer(capacity: LampLinkHandler.sendBufferBytes)
+        guard let start = encodeFrame(message, sealed: sealed, into: &buffer) else {
+            // Never a message of this protocol (SPEC.md §10: 1 KiB at most).
+            log(.error, "a message too long for one frame was not sent", ["message.type": "\(message.type)"])
+            return
+        }
+        buffer.moveReaderIndex(to: start)
+        writeFrame(buffer)
+    }
+
+    /// A control frame (RFC 6455 §5.5: at most 125 bytes of payload) around `payload`.
+    private func controlFrame(opcode: UInt8, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var payload = payload
+        var buffer = allocator.buffer(capacity: FrameBytes.headerRoom + payload.readableBytes)
+        let payloadStart = FrameBytes.reserveHeaderRoom(&buffer)
+        buffer.writeBuffer(&payload)
+        // A payload of 125 bytes or fewer always has a header.
+        let start = FrameBytes.writeHeader(&buffer, payloadStart: payloadStart, opcode: opcode) ?? payloadStart
+        buffer.moveReaderIndex(to: start)
+        return buffer
+    }
+
+    private func writeControl(opcode: UInt8, payload: ByteBuffer) {
+        guard let context else { return }
+        writeFrame(controlFrame(opcode: opcode, payload: payload, allocator: context.channel.allocator))
     }
 
     /// Writes `message` as one whole frame from `buffer`'s writer index on (header room,
@@ -665,8 +670,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A frame the loop's batch collected for this link (``LinkScratch``): a slice of the
     /// batch's slab, written as it is.
     func writeCollected(_ frame: ByteBuffer) {
-        guard let frameOutput else { return }
-        frameOutput.write(NIOAny(frame), promise: nil)
+        guard let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
         unflushed = true
     }
 
@@ -675,9 +680,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         flush()
     }
 
-    private func write(_ frame: WebSocketFrame) {
+    /// Writes one whole frame; frames collected for this link in an open batch go first.
+    private func writeFrame(_ frame: ByteBuffer) {
         guard let context else { return }
-        // Frames collected for this link in an open batch go first.
         sweeper?.scratch.writeCollectedNow()
         context.write(wrapOutboundOut(frame), promise: nil)
         unflushed = true
@@ -696,7 +701,7 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         log(.debug, "closing link", ["close.code": "\(code)", "reason": "\(reason)"])
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
+        let frame = controlFrame(opcode: LampLinkHandler.closeOpcode, payload: payload, allocator: context.channel.allocator)
         // Not `assumeIsolated()`: the unit tests drive this handler on an EmbeddedChannel from
         // the test's threads, and an isolated callback on a completed write releases the
         // future there at once; CI crashed once in EmbeddedEventLoop's promise bookkeeping.

@@ -15,8 +15,6 @@ public enum FrameBytes {
     /// The longest payload a frame built here carries (a 16-bit length); the protocol's
     /// messages are far shorter (SPEC.md §10).
     public static let maximumPayloadBytes = Int(UInt16.max)
-    /// FIN and the binary opcode.
-    static let finalBinary: UInt8 = 0x82
 
     /// Reserves the header's room at the end of `buffer`, which must be empty; returns where
     /// the payload starts.
@@ -47,10 +45,11 @@ public enum FrameBytes {
     }
 
     /// Masks the payload from `payloadStart` to the writer index if asked and writes the
-    /// header into the room in front of it; returns the frame's first index (the reader
+    /// header of a final frame of `opcode` (binary unless said; close 0x8, ping 0x9, pong 0xA)
+    /// into the room in front of it; returns the frame's first index (the reader
     /// index does not move), or nil for a payload over ``maximumPayloadBytes`` or without
     /// the room of ``reserveHeaderRoom(_:)``.
-    public static func writeHeader(_ buffer: inout ByteBuffer, payloadStart: Int, maskKey: UInt32? = nil) -> Int? {
+    public static func writeHeader(_ buffer: inout ByteBuffer, payloadStart: Int, maskKey: UInt32? = nil, opcode: UInt8 = 0x2) -> Int? {
         let length = buffer.writerIndex - payloadStart
         guard length <= maximumPayloadBytes, payloadStart - headerRoom >= 0, payloadStart >= buffer.readerIndex else { return nil }
         var start = payloadStart
@@ -63,13 +62,14 @@ public enum FrameBytes {
             buffer.setInteger(maskKey, at: start)
         }
         let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
+        let first = 0x80 | (opcode & 0x0F)
         if length < 126 {
             start -= 2
-            buffer.setInteger(finalBinary, at: start)
+            buffer.setInteger(first, at: start)
             buffer.setInteger(maskBit | UInt8(length), at: start + 1)
         } else {
             start -= 4
-            buffer.setInteger(finalBinary, at: start)
+            buffer.setInteger(first, at: start)
             buffer.setInteger(maskBit | 126, at: start + 1)
             buffer.setInteger(UInt16(length), at: start + 2)
         }

@@ -1,3 +1,4 @@
+import Testing
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
@@ -16,4 +17,27 @@ func clientFrameBytes(
         bytes.writeBuffer(&part)
     }
     return bytes
+}
+
+/// The frames the controller wrote on `channel`, read by NIO's own decoder (not by the code
+/// under test): the link writes whole frames as bytes, with no encoder in its pipeline.
+func serverFrames(_ channel: EmbeddedChannel) throws -> [WebSocketFrame] {
+    var written: [ByteBuffer] = []
+    while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written.append(buffer) }
+    return try decodeServerFrames(written)
+}
+
+/// The frames in `written`, in order; bytes left over that make no whole frame are an error.
+func decodeServerFrames(_ written: [ByteBuffer]) throws -> [WebSocketFrame] {
+    let decoder = EmbeddedChannel(handler: ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 1 << 16)))
+    defer { _ = try? decoder.finish() }
+    var frames: [WebSocketFrame] = []
+    for buffer in written {
+        try decoder.writeInbound(buffer)
+        while let frame = try decoder.readInbound(as: WebSocketFrame.self) {
+            #expect(frame.maskKey == nil, "a server frame is never masked")
+            frames.append(frame)
+        }
+    }
+    return frames
 }

@@ -45,8 +45,7 @@ struct HandshakeOracleTests {
             let channel = EmbeddedChannel()
             channel.remoteAddress = try SocketAddress(ipAddress: address, port: 40000)
             try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared))
-            var frames: [WebSocketFrame] = []
-            while let frame = try channel.readOutbound(as: WebSocketFrame.self) { frames.append(frame) }
+            var frames = try serverFrames(channel)
             guard let first = frames.first(where: { $0.opcode == .binary }),
                 case .challenge(let challenge) = try LampMessage.decode(first.unmaskedData, peerMinorVersion: LampProtocolVersion.minor)
             else { throw OracleError() }
@@ -55,8 +54,7 @@ struct HandshakeOracleTests {
                 programRevision: 0, clock: 0, clientNonce: Nonce.random(), mac: .zero)
             hello.mac = key.helloMAC(for: hello, serverNonce: challenge.serverNonce)
             try channel.writeInbound(clientFrameBytes(LampMessage.hello(hello).bytes))
-            frames = []
-            while let frame = try channel.readOutbound(as: WebSocketFrame.self) { frames.append(frame) }
+            frames = try serverFrames(channel)
             _ = try? channel.finish()
             guard var close = frames.last(where: { $0.opcode == .connectionClose })?.unmaskedData else { return nil }
             return close.readInteger(as: UInt16.self)

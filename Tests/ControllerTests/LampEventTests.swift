@@ -77,7 +77,9 @@ struct LampEventTests {
         func messages(_ channel: NIOAsyncTestingChannel) async throws -> [LampMessage] {
             await channel.testingEventLoop.run()
             var out: [LampMessage] = []
-            while let frame = try await channel.readOutbound(as: WebSocketFrame.self) {
+            var written: [ByteBuffer] = []
+            while let buffer = try await channel.readOutbound(as: ByteBuffer.self) { written.append(buffer) }
+            for frame in try decodeServerFrames(written) {
                 guard frame.opcode == .binary else { continue }
                 var bytes = Array(frame.unmaskedData.readableBytesView)
                 if let link = links[ObjectIdentifier(channel)] {

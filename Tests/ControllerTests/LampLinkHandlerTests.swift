@@ -30,18 +30,7 @@ struct LampLinkHandlerTests {
         /// The minor of the lamp's hello: the layout of the controller's welcome.
         private var minorVersion = LampProtocolVersion.minor
 
-        /// Whether NIO's frame encoder sits in front of the handler, as after a real upgrade:
-        /// the handler then writes whole frames past it (and batches them), and the harness
-        /// reads bytes and parses the frames itself.
-        let encodesFrames: Bool
-        /// Bytes written and not yet parsed into a whole frame.
-        private var unparsed: [UInt8] = []
-
-        init(
-            deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048, minimumLampMinor: UInt8 = 0,
-            encodesFrames: Bool = false
-        ) throws {
-            self.encodesFrames = encodesFrames
+        init(deadlineMilliseconds: UInt64 = 5000, maximumPendingHandshakes: Int = 2048, minimumLampMinor: UInt8 = 0) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("link-\(UUID().uuidString).db").path
             let store = try FleetStore(path: path)
             try store.addLamps([LampRecord(id: LampLinkHandlerTests.lampID)], atMilliseconds: 1)
@@ -55,31 +44,7 @@ struct LampLinkHandlerTests {
                 logger: Logger(label: "test"))
             shared = controller.gateway.shared
             channel = EmbeddedChannel()
-            if encodesFrames { try channel.pipeline.syncOperations.addHandler(WebSocketFrameEncoder()) }
             try channel.pipeline.syncOperations.addHandler(LampLinkHandler(shared: shared))
-        }
-
-        /// The frames in the bytes written so far (a server's: never masked).
-        private func parseWritten() throws -> [WebSocketFrame] {
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
-                unparsed += buffer.readableBytesView
-            }
-            var frames: [WebSocketFrame] = []
-            while unparsed.count >= 2 {
-                var length = Int(unparsed[1] & 0x7F)
-                var header = 2
-                if length == 126 {
-                    guard unparsed.count >= 4 else { break }
-                    length = Int(unparsed[2]) << 8 | Int(unparsed[3])
-                    header = 4
-                }
-                #expect(unparsed[1] & 0x80 == 0 && length < 127, "a server frame: unmasked, at most a 16-bit length")
-                guard unparsed.count >= header + length else { break }
-                let opcode = try #require(WebSocketOpcode(encodedWebSocketOpcode: unparsed[0] & 0x0F))
-                frames.append(WebSocketFrame(fin: unparsed[0] & 0x80 != 0, opcode: opcode, data: ByteBuffer(bytes: unparsed[header..<header + length])))
-                unparsed.removeFirst(header + length)
-            }
-            return frames
         }
 
         /// Every close code the controller sent, in order (recorded by `outbound`).
@@ -87,13 +52,7 @@ struct LampLinkHandlerTests {
 
         func outbound() throws -> [WebSocketFrame] {
             var frames: [WebSocketFrame] = []
-            var read: [WebSocketFrame] = []
-            if encodesFrames {
-                read = try parseWritten()
-            } else {
-                while let frame = try channel.readOutbound(as: WebSocketFrame.self) { read.append(frame) }
-            }
-            for frame in read {
+            for frame in try serverFrames(channel) {
                 frames.append(frame)
                 if frame.opcode == .connectionClose, var data = Optional(frame.unmaskedData), let code = data.readInteger(as: UInt16.self) {
                     closes.append(code)
@@ -299,14 +258,14 @@ struct LampLinkHandlerTests {
         let harness = try Harness(maximumPendingHandshakes: 1)
         let second = EmbeddedChannel()
         try second.pipeline.syncOperations.addHandler(LampLinkHandler(shared: harness.shared))
-        var close = try #require(try second.readOutbound(as: WebSocketFrame.self)).unmaskedData
+        var close = try #require(try serverFrames(second).first).unmaskedData
         #expect(close.readInteger(as: UInt16.self) == LampCloseCode.tryAgainLater)
         _ = try? second.finish()
         // Authenticating the first releases its place, and a new link is challenged again.
         #expect(try harness.authenticate().first?.type == .welcome)
         let third = EmbeddedChannel()
         try third.pipeline.syncOperations.addHandler(LampLinkHandler(shared: harness.shared))
-        let frame = try #require(try third.readOutbound(as: WebSocketFrame.self))
+        let frame = try #require(try serverFrames(third).first)
         #expect(frame.opcode == .binary)
     }
 
@@ -454,7 +413,7 @@ struct LampLinkHandlerTests {
 
     @Test("in a batch a link's frames wait in the loop's slab, then go out whole, tagged in order, before its close")
     func batchedFrames() throws {
-        let harness = try Harness(encodesFrames: true)
+        let harness = try Harness()
         guard try harness.linkAndAcknowledgeConfig() != nil else { return }
         let handler = try harness.channel.pipeline.syncOperations.handler(type: LampLinkHandler.self)
         let scratch = LinkSweeper.current(on: harness.channel.eventLoop).scratch

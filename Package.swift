@@ -73,7 +73,11 @@ let package = Package(
         // Durable state on SQLite (GRDB): lamps, desired and reported state, events, commands.
         .target(
             name: "FleetStore",
-            dependencies: ["FleetCore", "LampProtocol", "LightingPrograms", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "FleetCore", "LampProtocol", "LightingPrograms", .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API for the reported-state batch (bound in place, no argument arrays).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings),
         // Durable state on PostgreSQL (issue 14): the same semantics as FleetStore, for a fleet
         // that outgrows one SQLite file.

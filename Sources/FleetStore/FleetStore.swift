@@ -521,13 +521,7 @@ public final class FleetStore: FleetStoring {
                         status = COALESCE(excluded.status, reported_state.status),
                         reported_at = excluded.reported_at, last_seen = excluded.last_seen
                     """)
-            for record in batch {
-                let status = record.statusColumn.map { Data($0) }
-                try statement.execute(arguments: [
-                    record.lampID.value, Int64(record.appliedVersion), Int64(record.configVersion), record.firmware,
-                    status, Int64(clamping: record.reportedAtMilliseconds), Int64(clamping: record.lastSeenMilliseconds),
-                ])
-            }
+            try ReportedRowBinder.write(batch, with: statement, in: db)
         }
     }
 

@@ -95,6 +95,16 @@ struct StoreBehaviourTests {
             ])
             let later = try #require(try await store.lamp(LampID("a")!)?.reported)
             #expect(later.status == status && later.appliedVersion == 4 && later.firmware == nil)
+            // Strings longer than Swift keeps inline, and UTF-8 beyond ASCII, are bound whole.
+            let long = try #require(LampID("north-quarter-lamp-0001"))
+            try await store.addLamps([Self.record(long.value)], config: .initial, atMilliseconds: 1)
+            try await store.saveReported([
+                ReportedRecord(
+                    lampID: long, appliedVersion: 7, configVersion: 1, firmware: "2.0-β, built for the north quarter", status: status,
+                    reportedAtMilliseconds: 30, lastSeenMilliseconds: 30)
+            ])
+            let longRow = try #require(try await store.lamp(long)?.reported)
+            #expect(longRow.firmware == "2.0-β, built for the north quarter" && longRow.status == status && longRow.appliedVersion == 7)
 
             try await store.appendEvents([
                 EventRecord(lampID: LampID("a")!, kind: "online", detail: "", atMilliseconds: 1),

@@ -37,6 +37,10 @@ public struct LampEntry: Sendable {
     public var openEnergy = OpenEnergyHour()
     /// Whether an authenticated link is open.
     public var online = false
+    /// Whether another controller of the cluster holds the lamp's link (its ownership notice
+    /// or row, docs/cluster.md): command progress here counts it linked, waiting for its
+    /// relayed ack, not offline. False with SQLite.
+    public var heldElsewhere = false
     /// Whether the lamp was removed: its slot stays (slots never move), empty of it.
     public var removed = false
     /// What the lamp said it can do in its last hello (nil: no hello in this run).
@@ -340,8 +344,10 @@ public struct FleetModel: Sendable {
         lamps[slot].lastSeenMilliseconds = now
         if tracker.isWaiting {
             let proven = reported.control == lamps[slot].desired.control.version ? reported.control : 0
-            tracker.linkUp(slot, appliedVersion: proven, atMilliseconds: now)
+            tracker.linkUp(slot, appliedVersion: proven, alreadyLinked: lamps[slot].heldElsewhere, atMilliseconds: now)
         }
+        // This controller holds the link now (its claim follows).
+        lamps[slot].heldElsewhere = false
         return LinkUp(slot: slot, desired: lamps[slot].desired, reported: reported, outcome: outcome)
     }
 
@@ -377,7 +383,7 @@ public struct FleetModel: Sendable {
     public mutating func linkDown(_ slot: Int, atMilliseconds now: UInt64) {
         lamps[slot].online = false
         lamps[slot].lastSeenMilliseconds = now
-        if tracker.isWaiting { tracker.linkDown(slot, atMilliseconds: now) }
+        if tracker.isWaiting { tracker.linkDown(slot, stillLinked: lamps[slot].heldElsewhere, atMilliseconds: now) }
     }
 
     /// The lamp applied a control version. Returns the time from the desired state's commit
@@ -524,8 +530,38 @@ public struct FleetModel: Sendable {
         let lamps = self.lamps
         tracker.track(
             id: id, target: target, action: action, version: version, slots: slots, atMilliseconds: now,
-            linked: { lamps[$0].online }, alreadyApplied: { lamps[$0].appliedVersion == version })
+            linked: { lamps[$0].online || (version > 0 && lamps[$0].heldElsewhere) }, alreadyApplied: { lamps[$0].appliedVersion == version })
     }
+
+    /// Another controller of the cluster holds (or no longer holds) the link of the lamp in
+    /// `slot`. A lamp linked to neither counts offline in command progress; one held elsewhere
+    /// counts as linked for desired state (its ack is relayed). Once requests (identify,
+    /// reboot) sent to it are answered there and are not relayed: they stay missed here.
+    public mutating func setHeldElsewhere(_ slot: Int, _ held: Bool, atMilliseconds now: UInt64) {
+        guard lamps.indices.contains(slot), lamps[slot].heldElsewhere != held else { return }
+        lamps[slot].heldElsewhere = held
+        guard !lamps[slot].online, tracker.isWaiting else { return }
+        if held {
+            tracker.linkUp(slot, appliedVersion: 0, alreadyLinked: false, atMilliseconds: now)
+        } else {
+            tracker.linkDown(slot, stillLinked: false, atMilliseconds: now)
+        }
+    }
+
+    /// Makes ``LampEntry/heldElsewhere`` true for exactly the lamps in `held` (the ownership
+    /// rows of the other controllers, read whole): repairs a lost notice or a lapsed owner.
+    /// Returns how many lamps changed.
+    public mutating func reconcileHeldElsewhere(_ held: Set<Int>, atMilliseconds now: UInt64) -> Int {
+        var changed = 0
+        for slot in lamps.indices where lamps[slot].heldElsewhere != held.contains(slot) {
+            setHeldElsewhere(slot, !lamps[slot].heldElsewhere, atMilliseconds: now)
+            changed += 1
+        }
+        return changed
+    }
+
+    /// How many lamps another controller holds.
+    public var heldElsewhereCount: Int { lamps.reduce(0) { $0 + ($1.heldElsewhere ? 1 : 0) } }
 
     /// Publishes the command progress the rate limit held back.
     public mutating func publishDueProgress(atMilliseconds now: UInt64) {

@@ -23,6 +23,9 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
     public let location: PostgresLocation
     /// The pooled client (running until ``close()``).
     public let client: PostgresClient
+    /// This controller's name among those sharing the database (docs/cluster.md), random per
+    /// run; the event rows it writes carry it.
+    public let instance: String = "ctl-" + String((0..<10).map { _ in Array("abcdefghijklmnopqrstuvwxyz0123456789").randomElement()! })
     let logger: Logger
     private let running: Task<Void, Never>
 
@@ -421,9 +424,9 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         let lampTime = batch.map { Int64($0.lampEvent?.lampTime ?? 0) }
         let rows = try await rows(
             """
-            INSERT INTO event (lamp_id, kind, detail, at, sequence, lamp_time)
+            INSERT INTO event (lamp_id, kind, detail, at, sequence, lamp_time, instance)
             SELECT u.lamp, u.kind, u.detail, u.at, CASE WHEN u.has_identity THEN u.sequence END,
-                   CASE WHEN u.has_identity THEN u.lamp_time END
+                   CASE WHEN u.has_identity THEN u.lamp_time END, \(instance)
             FROM unnest(\(batch.map(\.lampID.value))::text[], \(batch.map(\.kind))::text[], \(batch.map(\.detail))::text[],
                         \(batch.map { Int64(clamping: $0.atMilliseconds) })::int8[], \(sequence.values)::int8[],
                         \(sequence.present)::bool[], \(lampTime)::int8[]) WITH ORDINALITY
@@ -477,11 +480,16 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         sql.append(sql.bind(Int64(limit)))
         return try await rows(sql.query).compactMap { row in
             let (id, lamp, kind, detail, at, sequence, lampTime) = try row.decode((Int64, String, String, String, Int64, Int64?, Int64?).self)
-            return LampID(lamp).map {
-                EventRecord(
-                    id: id, lampID: $0, kind: kind, detail: detail, atMilliseconds: UInt64(clamping: at),
-                    lampEvent: sequence.map { LampEventIdentity(sequence: UInt32(clamping: $0), lampTime: UInt32(clamping: lampTime ?? 0)) })
-            }
+            return Self.eventRecord(id: id, lamp: lamp, kind: kind, detail: detail, at: at, sequence: sequence, lampTime: lampTime)
+        }
+    }
+
+    /// An event row's record; nil for a lamp id this controller cannot read.
+    static func eventRecord(id: Int64, lamp: String, kind: String, detail: String, at: Int64, sequence: Int64?, lampTime: Int64?) -> EventRecord? {
+        LampID(lamp).map {
+            EventRecord(
+                id: id, lampID: $0, kind: kind, detail: detail, atMilliseconds: UInt64(clamping: at),
+                lampEvent: sequence.map { LampEventIdentity(sequence: UInt32(clamping: $0), lampTime: UInt32(clamping: lampTime ?? 0)) })
         }
     }
 

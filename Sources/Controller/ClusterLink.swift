@@ -165,8 +165,8 @@ public final class ClusterLink: Service, Sendable {
             DesiredControl(version: record.version, intent: $0, fade: record.action.fade)
         }
         let (slots, changed, events) = fleet.withModel { model -> ([Int], [(Int, DesiredState)], [FleetEvent]) in
-            // A lamp registered on another controller since this one started is not known
-            // here: such a target resolves to nothing (docs/cluster.md, left to do).
+            // A lamp registered on another controller is known here from its `l` notice (or
+            // the registration catch-up); until then such a target resolves to nothing.
             let slots = model.resolve(record.target) ?? []
             if let control { _ = model.adoptVersion(control.version) }
             let changed = control.map { model.commit(slots, control: $0, atMilliseconds: created) } ?? []
@@ -223,7 +223,57 @@ public final class ClusterLink: Service, Sendable {
             }
         case .released(_, let lamps):
             setHeld(lamps, false)
+        case .lamps(_, let lamps):
+            do {
+                try await reload(lamps)
+            } catch {
+                logger.warning("could not read lamps another controller changed; the registration catch-up will retry", metadata: ["lamps": "\(lamps.count)", "error": "\(error)"])
+            }
         }
+    }
+
+    // MARK: Registrations
+
+    /// Lamps this controller registered, changed or removed (after the store): the others
+    /// read them again. A lost notice is repaired for registrations and removals by their
+    /// catch-up; a failure here is only logged.
+    func changed(_ lamps: [LampID]) async {
+        guard !lamps.isEmpty else { return }
+        do {
+            try await store.announce(.lamps(instance: instance, lamps))
+        } catch {
+            logger.warning("could not announce changed lamps", metadata: ["lamps": "\(lamps.count)", "error": "\(error)"])
+        }
+    }
+
+    /// Reads these lamps from the store and makes the model say the same: new ones added,
+    /// changed ones updated, removed ones removed (their links closed, as a removal or a
+    /// revocation here does), in batches of ``ClusterLimits/reloadBatch``.
+    func reload(_ lamps: [LampID]) async throws {
+        var start = 0
+        while start < lamps.count {
+            let batch = Array(lamps[start..<min(lamps.count, start + ClusterLimits.reloadBatch)])
+            start += batch.count
+            let stored = try await store.lamps(batch)
+            let now = clock.nowMilliseconds()
+            let (removed, revoked, updated, deliveries) = fleet.withModel { $0.reload(batch, stored: stored, atMilliseconds: now) }
+            gateway.closeLinks(removed, code: LampCloseCode.authenticationFailed, reason: "lamp removed")
+            gateway.closeLinks(revoked, code: LampCloseCode.authenticationFailed, reason: "revoked")
+            gateway.deliver(deliveries)
+            gateway.rekeyIfPending(updated)
+            logger.debug("lamps another controller changed read again", metadata: ["lamps": "\(batch.count)", "lamps.removed": "\(removed.count)"])
+        }
+    }
+
+    /// Compares the registered lamps' ids with this controller's and reads again those that
+    /// differ: repairs a lost notice of a registration or removal.
+    func registrationCatchUp() async throws {
+        let stored = Set(try await store.lampIDs())
+        let known = fleet.withModel { $0.registeredIDs }
+        let differing = Array(stored.symmetricDifference(known))
+        guard !differing.isEmpty else { return }
+        logger.info("registrations caught up", metadata: ["lamps": "\(differing.count)"])
+        try await reload(differing)
     }
 
     /// Marks lamps held (or no longer held) by another controller, for command progress.
@@ -274,6 +324,7 @@ public final class ClusterLink: Service, Sendable {
             group.addTask { await self.every(ClusterLimits.catchUpInterval) { try await self.catchUp() } }
             group.addTask { await self.every(ClusterLimits.ackRelayInterval) { try await self.flush() } }
             group.addTask { await self.every(ClusterLimits.heartbeatInterval) { try await self.heartbeat() } }
+            group.addTask { await self.every(ClusterLimits.registrationCatchUpInterval) { try await self.registrationCatchUp() } }
             group.addTask {
                 var cursor: EventCursor?
                 await self.every(ClusterLimits.eventFollowInterval) { try await self.followEvents(&cursor) }
@@ -377,6 +428,7 @@ public final class ClusterLink: Service, Sendable {
                         self.logger.info("listening for the other controllers")
                         try? await self.catchUp()
                         try? await self.reconcileHeld()
+                        try? await self.registrationCatchUp()
                     }) { notice in
                         await self.received(notice)
                     }

@@ -144,7 +144,9 @@ extension FleetService {
                 try await store.deleteGroup(name, audit: entry(caller, "group.delete", target: "group:\(name)", detail: ""))
             }
             guard deleted else { throw .notFound("no group \(name)", field: "name") }
+            let members = fleet.withModel { model in (model.resolve(.group(name)) ?? []).map { model.lamps[$0].record.id } }
             fleet.withModel { $0.removeGroup(name) }
+            await cluster?.changed(members)
         }
     }
 
@@ -172,6 +174,7 @@ extension FleetService {
                     audit: entry(caller, "group.members", target: "group:\(name)", detail: "added \(add.count), removed \(remove.count)"))
             }
             fleet.withModel { $0.changeMembers(of: name, add: add, remove: remove) }
+            await cluster?.changed(add + remove)
         }
         return try await group(name)
     }

@@ -109,6 +109,7 @@ public final class FleetService: Sendable {
                 return records.map { StoredLamp(record: $0, desired: DesiredState(control: .initial, config: config), reported: nil) }
             }
             fleet.withModel { $0.add(stored) }
+            await cluster?.changed(records.map(\.id))
             return records.compactMap { lampView($0.id) }
         }
     }
@@ -138,6 +139,7 @@ public final class FleetService: Sendable {
         }
         guard updated else { throw .notFound("no lamp \(text) is registered", field: "id") }
         gateway.deliver(fleet.withModel { $0.updateRegistration(record, programRevision: revision) })
+        await cluster?.changed([id])
         logger.info(
             "lamp updated",
             metadata: ["lamp.id": "\(id)", "lamp.change": "\(detail.joined(separator: "; "))", "api.caller": "\(caller.name)"])
@@ -158,6 +160,7 @@ public final class FleetService: Sendable {
             if let slot = fleet.withModel({ $0.remove(id, atMilliseconds: now) }) {
                 gateway.closeLinks([slot], code: LampCloseCode.authenticationFailed, reason: "lamp removed")
             }
+            await cluster?.changed([id])
         }
         logger.notice("lamp removed", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])
     }
@@ -194,6 +197,7 @@ public final class FleetService: Sendable {
                     }
                 }
             }
+            await cluster?.changed([id])
             return fleet.withModel { model in model.entry(id).map { FleetService.view($0, atMilliseconds: now) } }!
         }
         logger.notice(revoked ? "lamp revoked" : "lamp restored", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])
@@ -243,6 +247,7 @@ public final class FleetService: Sendable {
                 }
             }
             gateway.rekeyIfPending(slots)
+            await cluster?.changed(Array(pending.keys))
             return RekeyResult(pending: Dictionary(uniqueKeysWithValues: pending.map { ($0.key.value, $0.value) }), refused: refused)
         }
         logger.notice(

@@ -19,6 +19,11 @@ public enum ClusterLimits {
     public static let eventGapWaitMilliseconds: UInt64 = 2_000
     /// The most skipped ids asked for again; beyond it the oldest are given up (counted).
     public static let maximumEventGaps = 10_000
+    /// How often a controller compares the registered lamps' ids with its own, to repair a
+    /// lost `l` notice of a registration or removal.
+    public static let registrationCatchUpInterval: Duration = .seconds(30)
+    /// The most lamps read back from the store at once after an `l` notice.
+    public static let reloadBatch = 5_000
     /// How long acks of this instance's lamps are gathered before they are relayed.
     public static let ackRelayInterval: Duration = .milliseconds(20)
     /// The most acks waiting to be relayed; more are dropped (counted, and the command's
@@ -47,6 +52,9 @@ public enum ClusterNotice: Sendable, Hashable {
     /// These lamps linked to `instance`: any other instance holding a link of one closes it
     /// (4000, a duplicate identity).
     case owned(instance: String, [LampID])
+    /// `instance` registered, changed or removed these lamps (their registration, groups,
+    /// revocation or keys): read them again from the store.
+    case lamps(instance: String, [LampID])
     /// No controller holds these lamps now: their link to `instance` ended, or their owner's
     /// lease lapsed and `instance` removed its rows. They count offline again.
     case released(instance: String, [LampID])
@@ -68,7 +76,7 @@ public enum ClusterNotice: Sendable, Hashable {
     /// The instance that sent it.
     public var instance: String {
         switch self {
-        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _), .released(let instance, _): instance
+        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _), .released(let instance, _), .lamps(let instance, _): instance
         }
     }
 
@@ -89,6 +97,8 @@ public enum ClusterNotice: Sendable, Hashable {
             return Self.split(head: "o \(instance) ", lamps.map(\.value), limit: limit)
         case .released(let instance, let lamps):
             return Self.split(head: "r \(instance) ", lamps.map(\.value), limit: limit)
+        case .lamps(let instance, let lamps):
+            return Self.split(head: "l \(instance) ", lamps.map(\.value), limit: limit)
         }
     }
 
@@ -129,13 +139,17 @@ public enum ClusterNotice: Sendable, Hashable {
                 lamps.append(LampApplied(lamp: lamp, version: version))
             }
             self = .applied(instance: instance, lamps)
-        case "o", "r":
+        case "o", "r", "l":
             var lamps: [LampID] = []
             for item in parts[2].split(separator: ",", omittingEmptySubsequences: false) {
                 guard let lamp = LampID(String(item)) else { return nil }
                 lamps.append(lamp)
             }
-            self = parts[0] == "o" ? .owned(instance: instance, lamps) : .released(instance: instance, lamps)
+            switch parts[0] {
+            case "o": self = .owned(instance: instance, lamps)
+            case "r": self = .released(instance: instance, lamps)
+            default: self = .lamps(instance: instance, lamps)
+            }
         default:
             return nil
         }
@@ -172,6 +186,10 @@ public protocol ClusterStoring: Sendable {
     /// removes the instances and ownerships whose lease ran out before `now`; returns the
     /// lamps whose ownership was removed.
     func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> [LampID]
+    /// These lamps as stored now (a lamp not registered is left out).
+    func lamps(_ ids: [LampID]) async throws -> [StoredLamp]
+    /// The ids of every registered lamp.
+    func lampIDs() async throws -> [LampID]
     /// Every lamp some other instance than `instance` holds now.
     func lampsHeld(notBy instance: String) async throws -> [LampID]
     /// Which instance holds each of these lamps now (a lamp no one holds is left out).

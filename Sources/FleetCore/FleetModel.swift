@@ -188,6 +188,43 @@ public struct FleetModel: Sendable {
         return [(slot, lamps[slot].desired)]
     }
 
+    /// What another controller changed in the lamps' registrations, read back from the store
+    /// (docs/cluster.md): `asked` are the lamps it named, `stored` those still registered.
+    /// A lamp new here is added; a known one takes the stored registration (groups,
+    /// revocation and keys included; its program framed again at the stored revision if
+    /// its place changed); one no longer stored is removed. Returns the slots whose links
+    /// must close (removed, or newly revoked), the slots updated (a pending key to send) and
+    /// the desired states to deliver.
+    public mutating func reload(_ asked: [LampID], stored: [StoredLamp], atMilliseconds now: UInt64) -> (
+        removed: [Int], revoked: [Int], updated: [Int], deliveries: [(Int, DesiredState)]
+    ) {
+        var byID: [LampID: StoredLamp] = [:]
+        for lamp in stored { byID[lamp.record.id] = lamp }
+        var removed: [Int] = []
+        var revoked: [Int] = []
+        var updated: [Int] = []
+        var deliveries: [(Int, DesiredState)] = []
+        for id in Set(asked) {
+            guard let lamp = byID[id] else {
+                if let slot = remove(id, atMilliseconds: now) { removed.append(slot) }
+                continue
+            }
+            guard let slot = slots[id] else {
+                add([lamp])
+                continue
+            }
+            if lamp.record.revoked && !lamps[slot].record.revoked { revoked.append(slot) }
+            let revision = needsProgramAgain(lamp.record) ? lamp.desired.program.revision : nil
+            if let revision { lastProgramRevision = max(lastProgramRevision, revision) }
+            deliveries += updateRegistration(lamp.record, programRevision: revision)
+            updated.append(slot)
+        }
+        return (removed.sorted(), revoked.sorted(), updated.sorted(), deliveries)
+    }
+
+    /// The ids of the lamps registered here (not removed).
+    public var registeredIDs: Set<LampID> { Set(slots.keys) }
+
     /// The slots of the lamps a target addresses, in id order; nil when a single lamp is
     /// unknown. An empty group gives an empty list.
     public func resolve(_ target: CommandTarget) -> [Int]? {

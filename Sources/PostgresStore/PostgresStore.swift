@@ -185,21 +185,31 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
     }
 
     public func loadAll() async throws -> [StoredLamp] {
-        try await transaction { connection in try await self.loadLamps(connection, id: nil) }
+        try await transaction { connection in try await self.loadLamps(connection, ids: nil) }
     }
 
     public func lamp(_ id: LampID) async throws -> StoredLamp? {
-        try await transaction { connection in try await self.loadLamps(connection, id: id) }.first
+        try await transaction { connection in try await self.loadLamps(connection, ids: [id]) }.first
     }
 
-    /// Every lamp, or the one `id`, with desired and reported state, by id (one snapshot: the
-    /// caller's transaction).
-    private func loadLamps(_ connection: PostgresConnection, id: LampID?) async throws -> [StoredLamp] {
+    public func lamps(_ ids: [LampID]) async throws -> [StoredLamp] {
+        guard !ids.isEmpty else { return [] }
+        return try await transaction { connection in try await self.loadLamps(connection, ids: ids) }
+    }
+
+    public func lampIDs() async throws -> [LampID] {
+        try Self.lampIDs(try await rows("SELECT id FROM lamp"))
+    }
+
+    /// Every lamp, or those of `ids`, with desired and reported state, by id (one snapshot:
+    /// the caller's transaction).
+    private func loadLamps(_ connection: PostgresConnection, ids: [LampID]?) async throws -> [StoredLamp] {
         // Memberships and lamps from one snapshot, as SQLite's read transaction gives.
         try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+        let id = ids?.map(\.value)
         var groups: [String: [String]] = [:]
         let groupRows = try await connection.query(
-            "SELECT lamp_id, name FROM lamp_group WHERE \(id?.value)::text IS NULL OR lamp_id = \(id?.value) ORDER BY name",
+            "SELECT lamp_id, name FROM lamp_group WHERE \(id)::text[] IS NULL OR lamp_id = ANY(\(id)::text[]) ORDER BY name",
             logger: logger)
         for try await (lamp, name) in groupRows.decode((String, String).self) {
             groups[lamp, default: []].append(name)
@@ -207,7 +217,7 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         let rows = try await connection.query(
             """
             \(unescaped: storedLampSelectSQL)
-            WHERE \(id?.value)::text IS NULL OR lamp.id = \(id?.value)
+            WHERE \(id)::text[] IS NULL OR lamp.id = ANY(\(id)::text[])
             ORDER BY lamp.id
             """, logger: logger)
         var lamps: [StoredLamp] = []

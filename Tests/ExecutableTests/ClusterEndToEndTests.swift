@@ -181,6 +181,35 @@ struct ClusterEndToEndTests {
         _ = onB.finish()
     }
 
+    @Test("registrations and groups changed on A reach B at once: a lamp registered on A links to B; a group made on A is a command target on B; a lamp removed on A is closed on B")
+    func registrationsAcrossInstances() async throws {
+        let (database, a, b) = try await Self.pair(lamps: 2)
+        defer {
+            a.stop()
+            b.stop()
+            withExtendedLifetime(database) {}
+        }
+        let (registered, _): (Int, [LampView]?) = try await a.request("POST", "/lamps", body: [LampRegistration(id: "lamp-0003", name: "new on A")])
+        #expect(registered == 201)
+        let sim = try Simulator(b, count: 3, duration: 120)
+        try await waitUntil("the lamp registered on A links to B") { try await b.onlineCount() == 3 }
+        #expect(try await b.lamp("lamp-0003")?.name == "new on A")
+
+        let (created, _): (Int, GroupView?) = try await a.request("POST", "/groups", body: GroupCreate(name: "harbour"))
+        #expect(created == 201)
+        let (members, _): (Int, GroupView?) = try await a.request("POST", "/groups/harbour/members", body: GroupMembersChange(add: ["lamp-0001", "lamp-0003"]))
+        #expect(members == 200)
+        let onB = try await b.command(CommandRequest(target: "group:harbour", action: "level", level: 25))
+        #expect(onB.lamps == 2, "the group made on A resolves on B to its two lamps")
+        try await waitUntil("both applied it") { try await b.progress(onB.id).applied == 2 }
+
+        let (removed, _): (Int, APIError?) = try await a.request("DELETE", "/lamps/lamp-0002")
+        #expect(removed == 204)
+        try await waitUntil("B closed the removed lamp's link") { try await b.onlineCount() == 2 }
+        #expect(try await b.lamp("lamp-0002") == nil)
+        _ = try sim.finish()
+    }
+
     @Test("duplicate identity across controllers: lamps linked to A that link to B are closed on A with 4000; B's links get A's commands")
     func duplicateIdentityAcrossInstances() async throws {
         let count = 10

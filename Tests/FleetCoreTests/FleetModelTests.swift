@@ -121,6 +121,29 @@ struct FleetModelTests {
         #expect(model.reconcileHeldElsewhere([2, 3], atMilliseconds: 81) == 0)
     }
 
+    @Test("lamps another controller changed, read back: new ones added, changed ones updated (groups, revocation), removed ones removed")
+    func reloadFromAnotherController() {
+        var model = Self.model(3, online: 3)
+        let (one, two, three, four) = (LampID("lamp-1")!, LampID("lamp-2")!, LampID("lamp-3")!, LampID("lamp-4")!)
+        var changed = model.lamps[0].record
+        changed.groups = ["harbour"]
+        changed.name = "quay 1"
+        var revoked = model.lamps[1].record
+        revoked.revoked = true
+        let added = StoredLamp(record: LampRecord(id: four, groups: ["harbour"]), desired: .initial, reported: nil)
+        let outcome = model.reload(
+            [one, two, three, four, four],
+            stored: [StoredLamp(record: changed, desired: .initial, reported: nil), StoredLamp(record: revoked, desired: .initial, reported: nil), added],
+            atMilliseconds: 5)
+        #expect(outcome.removed == [2] && outcome.revoked == [1] && outcome.updated == [0, 1])
+        #expect(model.resolve(.group("harbour")).map { $0.map { model.lamps[$0].record.id } } == [one, four])
+        #expect(model.lamps[0].record.name == "quay 1" && model.lamps[1].record.revoked)
+        #expect(model.slot(of: three) == nil && model.registeredIDs == [one, two, four])
+        // Reading the same again changes nothing more.
+        let again = model.reload([one, two, four], stored: [StoredLamp(record: changed, desired: .initial, reported: nil), StoredLamp(record: revoked, desired: .initial, reported: nil), added], atMilliseconds: 6)
+        #expect(again.removed.isEmpty && again.revoked.isEmpty && again.deliveries.isEmpty && model.registeredIDs.count == 3)
+    }
+
     @Test("progress held back by the rate limit is published later by publishDue")
     func trackerPublishesDue() {
         var model = Self.model(3, online: 3)

@@ -59,11 +59,21 @@ public final class FleetService: Sendable {
 
     /// Runs a store operation: a ``FleetError`` it throws passes through; anything else is
     /// logged with its cause and reported as a storage failure of `what`, without internals.
+    ///
+    /// With several controllers on PostgreSQL (``cluster``), a step is refused at once with
+    /// 503 (``FleetError/unavailable``) while the database is known to be unreachable (its
+    /// LISTEN connection was lost, or a command's write had no answer), and a step that fails
+    /// while it is so is reported the same way: not a 500, and not a wait for a connection
+    /// that will not come.
     func storing<Result>(_ what: String, _ body: () async throws -> Result) async throws(FleetError) -> Result {
+        if let refusal = cluster?.refusal(what) { throw refusal }
         do {
             return try await body()
         } catch let error as FleetError {
             throw error
+        } catch where cluster?.refusal(what) != nil {
+            logger.warning("\(what) failed: the database cannot be reached", metadata: ["error": "\(error)"])
+            throw cluster?.refusal(what) ?? .unavailable(what)
         } catch {
             let reference = ErrorReference.make()
             logger.error("\(what) failed", metadata: ["error": "\(error)", "error.reference": "\(reference)"])

@@ -271,6 +271,18 @@ struct ClusterEndToEndTests {
         let (again, _): (Int, APIError?) = try await daemon.request("POST", "/commands", body: request)
         #expect(again == 503 && clock.now - asked < .seconds(2))
         #expect(try await daemon.onlineCount() == count, "the lamps keep their links")
+        // The other API writes are refused the same way, at once: not 500, not a wait.
+        let writes: [(String, String, (any Encodable)?)] = [
+            ("POST", "/lamps", [LampRegistration(id: "lamp-0099")]), ("PATCH", "/lamps/lamp-0001", LampUpdate(name: "renamed")),
+            ("DELETE", "/lamps/lamp-0002", nil), ("POST", "/lamps/lamp-0003/revoke", nil), ("POST", "/groups", GroupCreate(name: "harbour")),
+            ("DELETE", "/groups/harbour", nil), ("POST", "/tokens", TokenCreate(name: "night", role: "viewer")), ("DELETE", "/tokens/night", nil),
+        ]
+        for (method, path, body) in writes {
+            let started = clock.now
+            let (status, error): (Int, APIError?) = try await daemon.request(method, path, body: body.map(AnyEncodable.init))
+            #expect(status == 503 && clock.now - started < .seconds(3), "\(method) \(path): \(status) after \(clock.now - started)")
+            #expect(error?.error.contains("the database cannot be reached") == true, "\(method) \(path): \(error?.error ?? "-")")
+        }
 
         try PostgresTestDatabase.psql(server, "ALTER DATABASE \(database.name) ALLOW_CONNECTIONS true")
         var accepted: CommandAccepted?
@@ -283,4 +295,11 @@ struct ClusterEndToEndTests {
         try await waitUntil("every lamp applied it") { try await daemon.progress(id).applied == count }
         _ = try sim.finish()
     }
+}
+
+/// Any encodable request body, for a table of requests of different bodies.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }

@@ -280,6 +280,12 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
                 "SELECT control_version FROM desired_state WHERE lamp_id = \(id.value) FOR UPDATE", logger: logger
             ).collect().first?.decode(Int64.self)
             guard let stored, stored <= columns.controlVersion else { return }
+            // The version came from this controller's own sequence (moved past the lamp's
+            // report, SPEC.md §8.0): the counter every controller takes command versions from
+            // is raised past it, so no later command anywhere gets a version this lamp
+            // would take as old (docs/cluster.md).
+            try await connection.query(
+                "UPDATE cluster_counter SET value = GREATEST(value, \(columns.controlVersion)) WHERE name = 'control_version'", logger: logger)
             try await connection.query(
                 """
                 UPDATE desired_state SET control_version = \(columns.controlVersion), intent = \(columns.intent), level = \(columns.level)::int8,

@@ -130,4 +130,21 @@ struct ClusterStoreTests {
             await b.close()
         }
     }
+    @Test("a desired state issued again at a version of the controller's own sequence raises the shared counter past it: the next command's version is higher")
+    func reissueRaisesCounter() async throws {
+        try await TestDatabase.with(.postgres) { database in
+            let store = try #require(try await database.open() as? PostgresStore)
+            let lamp = try #require(LampID("lamp-1"))
+            try await store.addLamps([LampRecord(id: lamp)], config: .initial, atMilliseconds: 1)
+            let before = try await store.allocateControlVersion()
+            var desired = try #require(try await store.lamp(lamp)).desired
+            desired.control.version = before + 500
+            try await store.reissueDesired(lamp, desired, atMilliseconds: 2)
+            #expect(try await store.allocateControlVersion() == before + 501)
+            // One behind the counter lowers nothing.
+            try await store.reissueDesired(lamp, desired, atMilliseconds: 3)
+            #expect(try await store.allocateControlVersion() == before + 502)
+            await store.close()
+        }
+    }
 }

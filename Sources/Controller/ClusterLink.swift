@@ -87,8 +87,7 @@ public final class ClusterLink: Service, Sendable {
         store: any ClusterStoring & FleetStoring, fleet: FleetState, gateway: LampGateway, events: FleetEvents, relay: ClusterOutbox,
         clock: any FleetClock, logger: Logger
     ) {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        instance = "ctl-" + String((0..<10).map { _ in alphabet.randomElement()! })
+        instance = store.instance
         self.store = store
         self.fleet = fleet
         self.gateway = gateway
@@ -166,8 +165,8 @@ public final class ClusterLink: Service, Sendable {
             DesiredControl(version: record.version, intent: $0, fade: record.action.fade)
         }
         let (slots, changed, events) = fleet.withModel { model -> ([Int], [(Int, DesiredState)], [FleetEvent]) in
-            // A lamp registered on another controller since this one started is not known
-            // here: such a target resolves to nothing (docs/cluster.md, left to do).
+            // A lamp registered on another controller is known here from its `l` notice (or
+            // the registration catch-up); until then such a target resolves to nothing.
             let slots = model.resolve(record.target) ?? []
             if let control { _ = model.adoptVersion(control.version) }
             let changed = control.map { model.commit(slots, control: $0, atMilliseconds: created) } ?? []
@@ -215,11 +214,93 @@ public final class ClusterLink: Service, Sendable {
         case .applied(_, let lamps):
             applied(lamps)
         case .owned(let owner, let lamps):
+            // Marked held first: the links closed below then leave their lamps counted as
+            // linked (to the owner) in command progress, not offline.
+            setHeld(lamps, true)
             let closed = gateway.closeDuplicates(lamps)
             if closed > 0 {
                 logger.info("closed links of lamps that linked to another controller", metadata: ["links.closed": "\(closed)", "cluster.owner": "\(owner)"])
             }
+        case .released(_, let lamps):
+            setHeld(lamps, false)
+        case .lamps(_, let lamps):
+            do {
+                try await reload(lamps)
+            } catch {
+                logger.warning("could not read lamps another controller changed; the registration catch-up will retry", metadata: ["lamps": "\(lamps.count)", "error": "\(error)"])
+            }
         }
+    }
+
+    // MARK: Registrations
+
+    /// Lamps this controller registered, changed or removed (after the store): the others
+    /// read them again. A lost notice is repaired for registrations and removals by their
+    /// catch-up; a failure here is only logged.
+    func changed(_ lamps: [LampID]) async {
+        guard !lamps.isEmpty else { return }
+        do {
+            try await store.announce(.lamps(instance: instance, lamps))
+        } catch {
+            logger.warning("could not announce changed lamps", metadata: ["lamps": "\(lamps.count)", "error": "\(error)"])
+        }
+    }
+
+    /// Reads these lamps from the store and makes the model say the same: new ones added,
+    /// changed ones updated, removed ones removed (their links closed, as a removal or a
+    /// revocation here does), in batches of ``ClusterLimits/reloadBatch``.
+    func reload(_ lamps: [LampID]) async throws {
+        var start = 0
+        while start < lamps.count {
+            let batch = Array(lamps[start..<min(lamps.count, start + ClusterLimits.reloadBatch)])
+            start += batch.count
+            let stored = try await store.lamps(batch)
+            let now = clock.nowMilliseconds()
+            let (removed, revoked, updated, deliveries) = fleet.withModel { $0.reload(batch, stored: stored, atMilliseconds: now) }
+            gateway.closeLinks(removed, code: LampCloseCode.authenticationFailed, reason: "lamp removed")
+            gateway.closeLinks(revoked, code: LampCloseCode.authenticationFailed, reason: "revoked")
+            gateway.deliver(deliveries)
+            gateway.rekeyIfPending(updated)
+            logger.debug("lamps another controller changed read again", metadata: ["lamps": "\(batch.count)", "lamps.removed": "\(removed.count)"])
+        }
+    }
+
+    /// Compares the registered lamps' ids with this controller's and reads again those that
+    /// differ: repairs a lost notice of a registration or removal.
+    func registrationCatchUp() async throws {
+        let stored = Set(try await store.lampIDs())
+        let known = fleet.withModel { $0.registeredIDs }
+        let differing = Array(stored.symmetricDifference(known))
+        guard !differing.isEmpty else { return }
+        logger.info("registrations caught up", metadata: ["lamps": "\(differing.count)"])
+        try await reload(differing)
+    }
+
+    /// Marks lamps held (or no longer held) by another controller, for command progress.
+    func setHeld(_ lamps: [LampID], _ held: Bool) {
+        let now = clock.nowMilliseconds()
+        let events = fleet.withModel { model -> [FleetEvent] in
+            for lamp in lamps {
+                guard let slot = model.slot(of: lamp) else { continue }
+                model.setHeldElsewhere(slot, held, atMilliseconds: now)
+            }
+            return model.takeEvents()
+        }
+        self.events.emit(events, atMilliseconds: now)
+    }
+
+    /// Reads which lamps the other controllers hold and makes the model say exactly that:
+    /// repairs a lost `o` or `r` notice, and a lapsed owner whose rows another controller
+    /// removed. Run with every heartbeat and when listening starts.
+    func reconcileHeld() async throws {
+        let held = try await store.lampsHeld(notBy: instance)
+        let now = clock.nowMilliseconds()
+        let (changed, events) = fleet.withModel { model -> (Int, [FleetEvent]) in
+            let slots = Set(held.compactMap { model.slot(of: $0) })
+            return (model.reconcileHeldElsewhere(slots, atMilliseconds: now), model.takeEvents())
+        }
+        self.events.emit(events, atMilliseconds: now)
+        if changed > 0 { logger.debug("lamps held by the other controllers reconciled", metadata: ["lamps.changed": "\(changed)"]) }
     }
 
     /// Reads the commands of the catch-up window and applies those not applied here; forgets
@@ -243,6 +324,11 @@ public final class ClusterLink: Service, Sendable {
             group.addTask { await self.every(ClusterLimits.catchUpInterval) { try await self.catchUp() } }
             group.addTask { await self.every(ClusterLimits.ackRelayInterval) { try await self.flush() } }
             group.addTask { await self.every(ClusterLimits.heartbeatInterval) { try await self.heartbeat() } }
+            group.addTask { await self.every(ClusterLimits.registrationCatchUpInterval) { try await self.registrationCatchUp() } }
+            group.addTask {
+                var cursor: EventCursor?
+                await self.every(ClusterLimits.eventFollowInterval) { try await self.followEvents(&cursor) }
+            }
             await group.waitForAll()
         }
     }
@@ -264,11 +350,38 @@ public final class ClusterLink: Service, Sendable {
             try await store.announce(.owned(instance: instance, pending.linked))
         }
         if !pending.unlinked.isEmpty {
-            try await store.releaseLamps(pending.unlinked, instance: instance)
+            // Only the lamps this controller still held: one that moved on stays its new owner's.
+            let released = try await store.releaseLamps(pending.unlinked, instance: instance)
+            try await store.announce(.released(instance: instance, released))
         }
         if !pending.acks.isEmpty {
             try await store.announce(.applied(instance: instance, pending.acks))
         }
+    }
+
+    /// Streams the other controllers' stored events (their lamps' links, faults, refusals…)
+    /// to this controller's live stream subscribers: reads the shared event history past
+    /// `cursor`, in batches, while anyone subscribes; with no subscriber it reads nothing and
+    /// forgets its place (a new subscriber starts from the history's end).
+    func followEvents(_ cursor: inout EventCursor?) async throws {
+        guard events.hub.isActive else {
+            cursor = nil
+            return
+        }
+        guard var current = cursor else {
+            cursor = EventCursor(after: try await store.lastEventID())
+            return
+        }
+        var read = 0
+        repeat {
+            let rows = try await store.events(after: current.last, gaps: current.gapIDs, limit: ClusterLimits.eventFollowBatch)
+            read = rows.count
+            let fresh = current.take(rows.map { $0.record.id ?? 0 }, atMilliseconds: clock.nowMilliseconds())
+            for (row, isNew) in zip(rows, fresh) where isNew && row.instance != instance {
+                events.publishStored(row.record)
+            }
+            cursor = current
+        } while read == ClusterLimits.eventFollowBatch && events.hub.isActive
     }
 
     /// Renews this controller's heartbeat and leases; removes the ownerships of controllers
@@ -276,7 +389,12 @@ public final class ClusterLink: Service, Sendable {
     func heartbeat() async throws {
         let now = clock.nowMilliseconds()
         let expired = try await store.heartbeat(instance: instance, startedAt: startedAt, now: now, leaseUntil: now + ClusterLimits.leaseMilliseconds)
-        if expired > 0 { logger.info("lamps of a controller without heartbeat were released", metadata: ["lamps": "\(expired)"]) }
+        if !expired.isEmpty {
+            logger.info("lamps of a controller without heartbeat were released", metadata: ["lamps": "\(expired.count)"])
+            setHeld(expired, false)
+            try await store.announce(.released(instance: instance, expired))
+        }
+        try await reconcileHeld()
     }
 
     /// Runs `body` every `interval` until shutdown; a failure is logged and tried again.
@@ -309,6 +427,8 @@ public final class ClusterLink: Service, Sendable {
                         }
                         self.logger.info("listening for the other controllers")
                         try? await self.catchUp()
+                        try? await self.reconcileHeld()
+                        try? await self.registrationCatchUp()
                     }) { notice in
                         await self.received(notice)
                     }

@@ -58,6 +58,31 @@ public final class FleetEvents: Sendable {
         }
     }
 
+    /// Offers another controller's stored event (read from the shared history) to the live
+    /// stream only: that controller stored it and offered it to its webhooks. A kind this
+    /// controller does not know is left out.
+    func publishStored(_ record: EventRecord) {
+        guard hub.isActive, let type = FleetEvent.streamType(storedKind: record.kind) else { return }
+        let fleet = self.fleet
+        hub.publishLamp(
+            record.lampID, isStatus: false, atMilliseconds: record.atMilliseconds,
+            groups: { fleet.withModel { model in model.slot(of: record.lampID).map { model.groups(of: $0) } } ?? [] },
+            make: {
+                var stream = StreamEvent(type: type, at: Date(unixMilliseconds: record.atMilliseconds), lamp: record.lampID.value)
+                switch record.kind {
+                case "fault.raised", "fault.cleared":
+                    stream.fault = record.detail
+                    stream.raised = record.kind == "fault.raised"
+                case "online", "offline":
+                    break
+                default:
+                    stream.kind = record.kind
+                    stream.detail = record.detail
+                }
+                return stream
+            })
+    }
+
     /// Emits the events a change of the fleet model produced (command progress).
     func emit(_ events: [FleetEvent], atMilliseconds now: UInt64) {
         for event in events {

@@ -12,6 +12,12 @@ extension FleetService {
     /// in the same transaction as the change). A failure is logged, not thrown: the action
     /// it records has already happened or been refused.
     func audit(_ caller: Caller, _ action: String, target: String, detail: String, outcome: String) async {
+        // The audit log is in the database: while it cannot be reached the entry is logged
+        // only (the pool would wait for a connection without end).
+        if cluster?.refusal("auditing") != nil {
+            logger.warning("not audited: the database cannot be reached", metadata: ["audit.action": "\(action)", "audit.outcome": "\(outcome)"])
+            return
+        }
         do {
             try await store.appendAudit(entry(caller, action, target: target, detail: detail, outcome: outcome))
         } catch {
@@ -56,6 +62,7 @@ extension FleetService {
     /// Makes a token; its text is in the answer and nowhere else.
     public func createToken(_ request: TokenCreate, by caller: Caller) async throws(FleetError) -> TokenCreated {
         defer { tokenCache.changed() }
+        if let refusal = cluster?.refusal("storing the token") { throw refusal }
         return try await FleetService.issueToken(request, store: store, by: caller, atMilliseconds: clock.nowMilliseconds(), logger: logger)
     }
 
@@ -144,7 +151,9 @@ extension FleetService {
                 try await store.deleteGroup(name, audit: entry(caller, "group.delete", target: "group:\(name)", detail: ""))
             }
             guard deleted else { throw .notFound("no group \(name)", field: "name") }
+            let members = fleet.withModel { model in (model.resolve(.group(name)) ?? []).map { model.lamps[$0].record.id } }
             fleet.withModel { $0.removeGroup(name) }
+            await cluster?.changed(members)
         }
     }
 
@@ -172,6 +181,7 @@ extension FleetService {
                     audit: entry(caller, "group.members", target: "group:\(name)", detail: "added \(add.count), removed \(remove.count)"))
             }
             fleet.withModel { $0.changeMembers(of: name, add: add, remove: remove) }
+            await cluster?.changed(add + remove)
         }
         return try await group(name)
     }

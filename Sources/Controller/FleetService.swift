@@ -59,11 +59,21 @@ public final class FleetService: Sendable {
 
     /// Runs a store operation: a ``FleetError`` it throws passes through; anything else is
     /// logged with its cause and reported as a storage failure of `what`, without internals.
+    ///
+    /// With several controllers on PostgreSQL (``cluster``), a step is refused at once with
+    /// 503 (``FleetError/unavailable``) while the database is known to be unreachable (its
+    /// LISTEN connection was lost, or a command's write had no answer), and a step that fails
+    /// while it is so is reported the same way: not a 500, and not a wait for a connection
+    /// that will not come.
     func storing<Result>(_ what: String, _ body: () async throws -> Result) async throws(FleetError) -> Result {
+        if let refusal = cluster?.refusal(what) { throw refusal }
         do {
             return try await body()
         } catch let error as FleetError {
             throw error
+        } catch where cluster?.refusal(what) != nil {
+            logger.warning("\(what) failed: the database cannot be reached", metadata: ["error": "\(error)"])
+            throw cluster?.refusal(what) ?? .unavailable(what)
         } catch {
             let reference = ErrorReference.make()
             logger.error("\(what) failed", metadata: ["error": "\(error)", "error.reference": "\(reference)"])
@@ -109,6 +119,7 @@ public final class FleetService: Sendable {
                 return records.map { StoredLamp(record: $0, desired: DesiredState(control: .initial, config: config), reported: nil) }
             }
             fleet.withModel { $0.add(stored) }
+            await cluster?.changed(records.map(\.id))
             return records.compactMap { lampView($0.id) }
         }
     }
@@ -138,6 +149,7 @@ public final class FleetService: Sendable {
         }
         guard updated else { throw .notFound("no lamp \(text) is registered", field: "id") }
         gateway.deliver(fleet.withModel { $0.updateRegistration(record, programRevision: revision) })
+        await cluster?.changed([id])
         logger.info(
             "lamp updated",
             metadata: ["lamp.id": "\(id)", "lamp.change": "\(detail.joined(separator: "; "))", "api.caller": "\(caller.name)"])
@@ -158,6 +170,7 @@ public final class FleetService: Sendable {
             if let slot = fleet.withModel({ $0.remove(id, atMilliseconds: now) }) {
                 gateway.closeLinks([slot], code: LampCloseCode.authenticationFailed, reason: "lamp removed")
             }
+            await cluster?.changed([id])
         }
         logger.notice("lamp removed", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])
     }
@@ -194,6 +207,7 @@ public final class FleetService: Sendable {
                     }
                 }
             }
+            await cluster?.changed([id])
             return fleet.withModel { model in model.entry(id).map { FleetService.view($0, atMilliseconds: now) } }!
         }
         logger.notice(revoked ? "lamp revoked" : "lamp restored", metadata: ["lamp.id": "\(id)", "api.caller": "\(caller.name)"])
@@ -243,6 +257,7 @@ public final class FleetService: Sendable {
                 }
             }
             gateway.rekeyIfPending(slots)
+            await cluster?.changed(Array(pending.keys))
             return RekeyResult(pending: Dictionary(uniqueKeysWithValues: pending.map { ($0.key.value, $0.value) }), refused: refused)
         }
         logger.notice(

@@ -21,8 +21,11 @@ final class TokenCache: Sendable {
 
     private struct State {
         var records: [TokenRecord] = []
-        /// When the records were read (nil: never, or a change since).
+        /// When the records were read (nil: never).
         var loadedAt: UInt64?
+        /// A change through this process since: the next request reads the table again
+        /// (waiting at most ``refreshWait``: a table was read before).
+        var stale = false
         /// Bumped by every change through this process: a read begun before it is stale.
         var version: UInt64 = 0
         var reading: (version: UInt64, task: Task<[TokenRecord], any Error>)?
@@ -41,8 +44,10 @@ final class TokenCache: Sendable {
     /// and nothing was ever read from it.
     func record(hash: [UInt8]) async throws -> TokenRecord? {
         let now = clock.nowMilliseconds()
-        let (found, age) = state.withLock { state in (Self.find(hash, in: state.records), state.loadedAt.map { now &- $0 }) }
-        if let age {
+        let (found, age, stale) = state.withLock { state in
+            (Self.find(hash, in: state.records), state.loadedAt.map { now &- $0 }, state.stale)
+        }
+        if let age, !stale {
             if found != nil, age < Self.maximumAgeMilliseconds { return found }
             if found == nil, age < Self.missRefreshMilliseconds { return nil }
         }
@@ -71,7 +76,7 @@ final class TokenCache: Sendable {
     func changed(revoked name: String? = nil) {
         state.withLock { state in
             state.version += 1
-            state.loadedAt = nil
+            state.stale = true
             if let name { state.records.removeAll { $0.name == name } }
         }
     }
@@ -106,6 +111,7 @@ final class TokenCache: Sendable {
             if case .success(let records) = result, state.version == version {
                 state.records = records
                 state.loadedAt = now
+                state.stale = false
             }
         }
         _ = try result.get()

@@ -8,6 +8,22 @@ public enum ClusterLimits {
     public static let catchUpInterval: Duration = .seconds(2)
     /// How far back the catch-up reads commands, in milliseconds.
     public static let catchUpWindowMilliseconds: UInt64 = 60_000
+    /// How often a controller with live stream subscribers reads the other controllers' new
+    /// rows of the event history, to stream their lamps' events.
+    public static let eventFollowInterval: Duration = .milliseconds(100)
+    /// The most event rows read at once (read again at once while a read comes back full).
+    public static let eventFollowBatch = 2_000
+    /// How long an id skipped in the event history is asked for again (a transaction that
+    /// took the id may commit after a later one), in milliseconds; then it is given up (an
+    /// insert that was rolled back, or a duplicate the store skipped, never fills it).
+    public static let eventGapWaitMilliseconds: UInt64 = 2_000
+    /// The most skipped ids asked for again; beyond it the oldest are given up (counted).
+    public static let maximumEventGaps = 10_000
+    /// How often a controller compares the registered lamps' ids with its own, to repair a
+    /// lost `l` notice of a registration or removal.
+    public static let registrationCatchUpInterval: Duration = .seconds(30)
+    /// The most lamps read back from the store at once after an `l` notice.
+    public static let reloadBatch = 5_000
     /// How long acks of this instance's lamps are gathered before they are relayed.
     public static let ackRelayInterval: Duration = .milliseconds(20)
     /// The most acks waiting to be relayed; more are dropped (counted, and the command's
@@ -36,6 +52,12 @@ public enum ClusterNotice: Sendable, Hashable {
     /// These lamps linked to `instance`: any other instance holding a link of one closes it
     /// (4000, a duplicate identity).
     case owned(instance: String, [LampID])
+    /// `instance` registered, changed or removed these lamps (their registration, groups,
+    /// revocation or keys): read them again from the store.
+    case lamps(instance: String, [LampID])
+    /// No controller holds these lamps now: their link to `instance` ended, or their owner's
+    /// lease lapsed and `instance` removed its rows. They count offline again.
+    case released(instance: String, [LampID])
 
     /// One lamp's applied control version.
     public struct LampApplied: Sendable, Hashable {
@@ -54,7 +76,7 @@ public enum ClusterNotice: Sendable, Hashable {
     /// The instance that sent it.
     public var instance: String {
         switch self {
-        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _): instance
+        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _), .released(let instance, _), .lamps(let instance, _): instance
         }
     }
 
@@ -73,6 +95,10 @@ public enum ClusterNotice: Sendable, Hashable {
             return Self.split(head: "a \(instance) ", lamps.map { "\($0.lamp.value)=\($0.version)" }, limit: limit)
         case .owned(let instance, let lamps):
             return Self.split(head: "o \(instance) ", lamps.map(\.value), limit: limit)
+        case .released(let instance, let lamps):
+            return Self.split(head: "r \(instance) ", lamps.map(\.value), limit: limit)
+        case .lamps(let instance, let lamps):
+            return Self.split(head: "l \(instance) ", lamps.map(\.value), limit: limit)
         }
     }
 
@@ -113,13 +139,17 @@ public enum ClusterNotice: Sendable, Hashable {
                 lamps.append(LampApplied(lamp: lamp, version: version))
             }
             self = .applied(instance: instance, lamps)
-        case "o":
+        case "o", "r", "l":
             var lamps: [LampID] = []
             for item in parts[2].split(separator: ",", omittingEmptySubsequences: false) {
                 guard let lamp = LampID(String(item)) else { return nil }
                 lamps.append(lamp)
             }
-            self = .owned(instance: instance, lamps)
+            switch parts[0] {
+            case "o": self = .owned(instance: instance, lamps)
+            case "r": self = .released(instance: instance, lamps)
+            default: self = .lamps(instance: instance, lamps)
+            }
         default:
             return nil
         }
@@ -130,6 +160,14 @@ public enum ClusterNotice: Sendable, Hashable {
 /// them, and a notification channel. FleetStore (SQLite) does not conform: with it, a
 /// controller runs alone and does none of this.
 public protocol ClusterStoring: Sendable {
+    /// This controller's name among the others, random per run: the rows of the event
+    /// history it writes carry it.
+    var instance: String { get }
+    /// The highest id of the event history (0: empty).
+    func lastEventID() async throws -> Int64
+    /// The event rows above `id`, and those of `gaps`, oldest first, at most `limit`; each
+    /// with the instance that wrote it (nil: written before the column existed).
+    func events(after id: Int64, gaps: [Int64], limit: Int) async throws -> [(record: EventRecord, instance: String?)]
     /// Takes the next control version from the counter every controller shares.
     func allocateControlVersion() async throws -> UInt32
     /// Sends a notice to every controller listening (this one too).
@@ -142,12 +180,68 @@ public protocol ClusterStoring: Sendable {
     /// Records that `instance` holds these lamps' links until `leaseUntil` (Unix ms),
     /// taking them from whichever instance held them.
     func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws
-    /// Gives up these lamps, where `instance` still holds them.
-    func releaseLamps(_ lamps: [LampID], instance: String) async throws
+    /// Gives up these lamps, where `instance` still holds them; returns those given up.
+    func releaseLamps(_ lamps: [LampID], instance: String) async throws -> [LampID]
     /// The instance's heartbeat: renews its row and its lamps' leases to `leaseUntil`, and
-    /// removes the instances and ownerships whose lease ran out before `now`; returns how
-    /// many ownerships were removed.
-    func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> Int
+    /// removes the instances and ownerships whose lease ran out before `now`; returns the
+    /// lamps whose ownership was removed.
+    func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> [LampID]
+    /// These lamps as stored now (a lamp not registered is left out).
+    func lamps(_ ids: [LampID]) async throws -> [StoredLamp]
+    /// The ids of every registered lamp.
+    func lampIDs() async throws -> [LampID]
+    /// Every lamp some other instance than `instance` holds now.
+    func lampsHeld(notBy instance: String) async throws -> [LampID]
     /// Which instance holds each of these lamps now (a lamp no one holds is left out).
     func owners(_ lamps: [LampID]) async throws -> [LampID: String]
+}
+
+/// Where a controller is in the shared event history while it streams the other
+/// controllers' events (docs/cluster.md): the highest id read, and the ids skipped below it,
+/// asked for again for ``ClusterLimits/eventGapWaitMilliseconds`` (ids are taken when a row
+/// is inserted, so a transaction can commit a lower id after a higher one was read). A
+/// value, no I/O.
+public struct EventCursor: Sendable {
+    /// The highest id read.
+    public private(set) var last: Int64
+    /// Skipped ids, with when they were first missed (Unix ms).
+    private var gaps: [Int64: UInt64] = [:]
+    /// Skipped ids given up: waited the whole time, or beyond ``ClusterLimits/maximumEventGaps``.
+    public private(set) var givenUp = 0
+
+    /// A cursor after `last` (the history's end when the first subscriber came).
+    public init(after last: Int64) { self.last = last }
+
+    /// The skipped ids still asked for, lowest first.
+    public var gapIDs: [Int64] { gaps.keys.sorted() }
+
+    /// Takes the ids of rows just read (any order); returns which are new (not read before).
+    /// Ids skipped between them are asked for again until `now` + the wait; older ones are
+    /// given up.
+    public mutating func take(_ ids: [Int64], atMilliseconds now: UInt64) -> [Bool] {
+        var isNew = [Bool](repeating: false, count: ids.count)
+        for index in ids.indices.sorted(by: { ids[$0] < ids[$1] }) {
+            let id = ids[index]
+            if gaps.removeValue(forKey: id) != nil {
+                isNew[index] = true
+            } else if id > last {
+                let first = max(last + 1, id - Int64(ClusterLimits.maximumEventGaps))
+                givenUp += Int(first - (last + 1))
+                for missing in first..<id { gaps[missing] = now }
+                last = id
+                isNew[index] = true
+            }
+        }
+        for (id, missed) in gaps where now >= missed + ClusterLimits.eventGapWaitMilliseconds {
+            gaps[id] = nil
+            givenUp += 1
+        }
+        if gaps.count > ClusterLimits.maximumEventGaps {
+            for id in gaps.keys.sorted().prefix(gaps.count - ClusterLimits.maximumEventGaps) {
+                gaps[id] = nil
+                givenUp += 1
+            }
+        }
+        return isNew
+    }
 }

@@ -158,11 +158,12 @@ public struct CommandTracker: Sendable {
     }
 
     /// The lamp in `slot` lost its link: its pending commands wait for delivery (a once
-    /// request is missed for good).
-    mutating func linkDown(_ slot: Int, atMilliseconds now: UInt64) {
+    /// request is missed for good). `stillLinked`: another controller holds its link, so
+    /// only once requests are lost; desired state still waits for its relayed ack.
+    mutating func linkDown(_ slot: Int, stillLinked: Bool = false, atMilliseconds now: UInt64) {
         for id in open {
             let missed = withTracked(id) { tracked -> Bool in
-                guard tracked.lamps[slot] == .pending else { return false }
+                guard tracked.lamps[slot] == .pending, !(stillLinked && tracked.version > 0) else { return false }
                 tracked.pendingLinked -= 1
                 tracked.snapshot.offline += 1
                 if tracked.version == 0 { tracked.lamps[slot] = .missed }
@@ -177,8 +178,9 @@ public struct CommandTracker: Sendable {
     }
 
     /// The lamp in `slot` linked again: commands it has not answered wait for it again.
-    mutating func linkUp(_ slot: Int, appliedVersion: UInt32, atMilliseconds now: UInt64) {
-        for id in open {
+    /// `alreadyLinked`: another controller held its link, so it already counted as linked.
+    mutating func linkUp(_ slot: Int, appliedVersion: UInt32, alreadyLinked: Bool = false, atMilliseconds now: UInt64) {
+        for id in open where !alreadyLinked {
             withTracked(id) { tracked in
                 guard tracked.version > 0, tracked.lamps[slot] == .pending else { return }
                 tracked.pendingLinked += 1

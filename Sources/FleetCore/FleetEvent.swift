@@ -73,19 +73,10 @@ public enum FleetEvent: Sendable, Hashable {
     /// Its `type` on the live stream.
     public var streamType: String {
         switch self {
-        case .online: "lamp.online"
-        case .offline: "lamp.offline"
-        case .authFailed: "lamp.auth-failed"
         case .status: "lamp.status"
-        case .lamp(_, let event):
-            switch event.kind {
-            case .faultRaised, .faultCleared: "lamp.fault"
-            case .powerUp: "lamp.power-up"
-            case .clockLost: "lamp.clock-lost"
-            default: "lamp.event"
-            }
-        case .refused: "lamp.refused"
-        case .program(_, let mismatch): mismatch == nil ? "lamp.program-match" : "lamp.program-mismatch"
+        case .online, .offline, .authFailed, .lamp, .refused, .program:
+            // Stored events: their stored kind names their type (the one table above).
+            storedKind.flatMap(Self.streamType(storedKind:)) ?? "lamp.event"
         case .command(_, let final): final ? "command.applied" : "command.progress"
         case .incident(let incident):
             switch incident.state {
@@ -93,6 +84,24 @@ public enum FleetEvent: Sendable, Hashable {
             case .acknowledged: "incident.acknowledged"
             case .resolved: "incident.resolved"
             }
+        }
+    }
+
+    /// The stream `type` of a stored event of kind `kind` (another controller's event read
+    /// from the history, docs/cluster.md); nil for a kind this controller does not store.
+    public static func streamType(storedKind kind: String) -> String? {
+        switch kind {
+        case "online": "lamp.online"
+        case "offline": "lamp.offline"
+        case "auth.failed": "lamp.auth-failed"
+        case "fault.raised", "fault.cleared": "lamp.fault"
+        case "power.up": "lamp.power-up"
+        case "clock.lost": "lamp.clock-lost"
+        case "command.refused": "lamp.refused"
+        case "program.match": "lamp.program-match"
+        case "program.mismatch": "lamp.program-mismatch"
+        case _ where kind.hasPrefix("lamp."): "lamp.event"
+        default: nil
         }
     }
 

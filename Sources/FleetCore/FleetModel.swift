@@ -37,6 +37,10 @@ public struct LampEntry: Sendable {
     public var openEnergy = OpenEnergyHour()
     /// Whether an authenticated link is open.
     public var online = false
+    /// Whether another controller of the cluster holds the lamp's link (its ownership notice
+    /// or row, docs/cluster.md): command progress here counts it linked, waiting for its
+    /// relayed ack, not offline. False with SQLite.
+    public var heldElsewhere = false
     /// Whether the lamp was removed: its slot stays (slots never move), empty of it.
     public var removed = false
     /// What the lamp said it can do in its last hello (nil: no hello in this run).
@@ -183,6 +187,43 @@ public struct FleetModel: Sendable {
         lamps[slot].desired.program = builder.desired(lamps[slot].desired.program.name, revision: programRevision, record: record)
         return [(slot, lamps[slot].desired)]
     }
+
+    /// What another controller changed in the lamps' registrations, read back from the store
+    /// (docs/cluster.md): `asked` are the lamps it named, `stored` those still registered.
+    /// A lamp new here is added; a known one takes the stored registration (groups,
+    /// revocation and keys included; its program framed again at the stored revision if
+    /// its place changed); one no longer stored is removed. Returns the slots whose links
+    /// must close (removed, or newly revoked), the slots updated (a pending key to send) and
+    /// the desired states to deliver.
+    public mutating func reload(_ asked: [LampID], stored: [StoredLamp], atMilliseconds now: UInt64) -> (
+        removed: [Int], revoked: [Int], updated: [Int], deliveries: [(Int, DesiredState)]
+    ) {
+        var byID: [LampID: StoredLamp] = [:]
+        for lamp in stored { byID[lamp.record.id] = lamp }
+        var removed: [Int] = []
+        var revoked: [Int] = []
+        var updated: [Int] = []
+        var deliveries: [(Int, DesiredState)] = []
+        for id in Set(asked) {
+            guard let lamp = byID[id] else {
+                if let slot = remove(id, atMilliseconds: now) { removed.append(slot) }
+                continue
+            }
+            guard let slot = slots[id] else {
+                add([lamp])
+                continue
+            }
+            if lamp.record.revoked && !lamps[slot].record.revoked { revoked.append(slot) }
+            let revision = needsProgramAgain(lamp.record) ? lamp.desired.program.revision : nil
+            if let revision { lastProgramRevision = max(lastProgramRevision, revision) }
+            deliveries += updateRegistration(lamp.record, programRevision: revision)
+            updated.append(slot)
+        }
+        return (removed.sorted(), revoked.sorted(), updated.sorted(), deliveries)
+    }
+
+    /// The ids of the lamps registered here (not removed).
+    public var registeredIDs: Set<LampID> { Set(slots.keys) }
 
     /// The slots of the lamps a target addresses, in id order; nil when a single lamp is
     /// unknown. An empty group gives an empty list.
@@ -340,8 +381,10 @@ public struct FleetModel: Sendable {
         lamps[slot].lastSeenMilliseconds = now
         if tracker.isWaiting {
             let proven = reported.control == lamps[slot].desired.control.version ? reported.control : 0
-            tracker.linkUp(slot, appliedVersion: proven, atMilliseconds: now)
+            tracker.linkUp(slot, appliedVersion: proven, alreadyLinked: lamps[slot].heldElsewhere, atMilliseconds: now)
         }
+        // This controller holds the link now (its claim follows).
+        lamps[slot].heldElsewhere = false
         return LinkUp(slot: slot, desired: lamps[slot].desired, reported: reported, outcome: outcome)
     }
 
@@ -377,7 +420,7 @@ public struct FleetModel: Sendable {
     public mutating func linkDown(_ slot: Int, atMilliseconds now: UInt64) {
         lamps[slot].online = false
         lamps[slot].lastSeenMilliseconds = now
-        if tracker.isWaiting { tracker.linkDown(slot, atMilliseconds: now) }
+        if tracker.isWaiting { tracker.linkDown(slot, stillLinked: lamps[slot].heldElsewhere, atMilliseconds: now) }
     }
 
     /// The lamp applied a control version. Returns the time from the desired state's commit
@@ -524,8 +567,38 @@ public struct FleetModel: Sendable {
         let lamps = self.lamps
         tracker.track(
             id: id, target: target, action: action, version: version, slots: slots, atMilliseconds: now,
-            linked: { lamps[$0].online }, alreadyApplied: { lamps[$0].appliedVersion == version })
+            linked: { lamps[$0].online || (version > 0 && lamps[$0].heldElsewhere) }, alreadyApplied: { lamps[$0].appliedVersion == version })
     }
+
+    /// Another controller of the cluster holds (or no longer holds) the link of the lamp in
+    /// `slot`. A lamp linked to neither counts offline in command progress; one held elsewhere
+    /// counts as linked for desired state (its ack is relayed). Once requests (identify,
+    /// reboot) sent to it are answered there and are not relayed: they stay missed here.
+    public mutating func setHeldElsewhere(_ slot: Int, _ held: Bool, atMilliseconds now: UInt64) {
+        guard lamps.indices.contains(slot), lamps[slot].heldElsewhere != held else { return }
+        lamps[slot].heldElsewhere = held
+        guard !lamps[slot].online, tracker.isWaiting else { return }
+        if held {
+            tracker.linkUp(slot, appliedVersion: 0, alreadyLinked: false, atMilliseconds: now)
+        } else {
+            tracker.linkDown(slot, stillLinked: false, atMilliseconds: now)
+        }
+    }
+
+    /// Makes ``LampEntry/heldElsewhere`` true for exactly the lamps in `held` (the ownership
+    /// rows of the other controllers, read whole): repairs a lost notice or a lapsed owner.
+    /// Returns how many lamps changed.
+    public mutating func reconcileHeldElsewhere(_ held: Set<Int>, atMilliseconds now: UInt64) -> Int {
+        var changed = 0
+        for slot in lamps.indices where lamps[slot].heldElsewhere != held.contains(slot) {
+            setHeldElsewhere(slot, !lamps[slot].heldElsewhere, atMilliseconds: now)
+            changed += 1
+        }
+        return changed
+    }
+
+    /// How many lamps another controller holds.
+    public var heldElsewhereCount: Int { lamps.reduce(0) { $0 + ($1.heldElsewhere ? 1 : 0) } }
 
     /// Publishes the command progress the rate limit held back.
     public mutating func publishDueProgress(atMilliseconds now: UInt64) {

@@ -70,6 +70,25 @@ extension PostgresStore: ClusterStoring {
 }
 
 extension PostgresStore {
+    public func lastEventID() async throws -> Int64 {
+        try await rows("SELECT COALESCE(MAX(id), 0) FROM event").first?.decode(Int64.self) ?? 0
+    }
+
+    public func events(after id: Int64, gaps: [Int64], limit: Int) async throws -> [(record: EventRecord, instance: String?)] {
+        try await rows(
+            """
+            SELECT id, lamp_id, kind, detail, at, sequence, lamp_time, instance FROM event
+            WHERE id > \(id) OR id = ANY(\(gaps)::int8[]) ORDER BY id LIMIT \(Int64(limit))
+            """
+        ).compactMap { row in
+            let (id, lamp, kind, detail, at, sequence, lampTime, instance) = try row.decode(
+                (Int64, String, String, String, Int64, Int64?, Int64?, String?).self)
+            return Self.eventRecord(id: id, lamp: lamp, kind: kind, detail: detail, at: at, sequence: sequence, lampTime: lampTime).map {
+                ($0, instance)
+            }
+        }
+    }
+
     public func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws {
         guard !lamps.isEmpty else { return }
         // In lamp order, so two instances claiming at once never wait on each other in a circle.
@@ -81,12 +100,22 @@ extension PostgresStore {
             """)
     }
 
-    public func releaseLamps(_ lamps: [LampID], instance: String) async throws {
-        guard !lamps.isEmpty else { return }
-        _ = try await rows("DELETE FROM lamp_owner WHERE lamp_id = ANY(\(lamps.map(\.value))::text[]) AND instance = \(instance)")
+    public func releaseLamps(_ lamps: [LampID], instance: String) async throws -> [LampID] {
+        guard !lamps.isEmpty else { return [] }
+        return try await Self.lampIDs(
+            rows("DELETE FROM lamp_owner WHERE lamp_id = ANY(\(lamps.map(\.value))::text[]) AND instance = \(instance) RETURNING lamp_id"))
     }
 
-    public func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> Int {
+    public func lampsHeld(notBy instance: String) async throws -> [LampID] {
+        try await Self.lampIDs(rows("SELECT lamp_id FROM lamp_owner WHERE instance <> \(instance)"))
+    }
+
+    /// The lamp ids of rows whose one column is a lamp id.
+    static func lampIDs(_ rows: some Sequence<PostgresRow>) throws -> [LampID] {
+        try rows.compactMap { LampID(try $0.decode(String.self)) }
+    }
+
+    public func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> [LampID] {
         let until = Int64(clamping: leaseUntil)
         let nowValue = Int64(clamping: now)
         return try await transaction { connection in
@@ -98,7 +127,7 @@ extension PostgresStore {
             try await connection.query("UPDATE lamp_owner SET lease_until = \(until) WHERE instance = \(instance)", logger: logger)
             let removed = try await connection.query("DELETE FROM lamp_owner WHERE lease_until < \(nowValue) RETURNING lamp_id", logger: logger).collect()
             try await connection.query("DELETE FROM cluster_instance WHERE lease_until < \(nowValue)", logger: logger)
-            return removed.count
+            return try Self.lampIDs(removed)
         }
     }
 

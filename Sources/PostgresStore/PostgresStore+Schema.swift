@@ -221,6 +221,9 @@ extension PostgresStore {
                 "CREATE TABLE lamp_owner (lamp_id TEXT PRIMARY KEY, instance TEXT NOT NULL, lease_until BIGINT NOT NULL)",
                 "CREATE INDEX lamp_owner_by_instance ON lamp_owner (instance)",
             ]),
+        Migration(
+            version: 4, name: "the controller that wrote each event, for the others' live streams (issue 14 b)",
+            statements: ["ALTER TABLE event ADD COLUMN instance TEXT"]),
     ]
 
     /// Brings the schema up to date in one transaction under the migration lock: a daemon

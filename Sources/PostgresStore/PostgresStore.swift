@@ -23,6 +23,9 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
     public let location: PostgresLocation
     /// The pooled client (running until ``close()``).
     public let client: PostgresClient
+    /// This controller's name among those sharing the database (docs/cluster.md), random per
+    /// run; the event rows it writes carry it.
+    public let instance: String = "ctl-" + String((0..<10).map { _ in Array("abcdefghijklmnopqrstuvwxyz0123456789").randomElement()! })
     let logger: Logger
     private let running: Task<Void, Never>
 
@@ -185,21 +188,31 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
     }
 
     public func loadAll() async throws -> [StoredLamp] {
-        try await transaction { connection in try await self.loadLamps(connection, id: nil) }
+        try await transaction { connection in try await self.loadLamps(connection, ids: nil) }
     }
 
     public func lamp(_ id: LampID) async throws -> StoredLamp? {
-        try await transaction { connection in try await self.loadLamps(connection, id: id) }.first
+        try await transaction { connection in try await self.loadLamps(connection, ids: [id]) }.first
     }
 
-    /// Every lamp, or the one `id`, with desired and reported state, by id (one snapshot: the
-    /// caller's transaction).
-    private func loadLamps(_ connection: PostgresConnection, id: LampID?) async throws -> [StoredLamp] {
+    public func lamps(_ ids: [LampID]) async throws -> [StoredLamp] {
+        guard !ids.isEmpty else { return [] }
+        return try await transaction { connection in try await self.loadLamps(connection, ids: ids) }
+    }
+
+    public func lampIDs() async throws -> [LampID] {
+        try Self.lampIDs(try await rows("SELECT id FROM lamp"))
+    }
+
+    /// Every lamp, or those of `ids`, with desired and reported state, by id (one snapshot:
+    /// the caller's transaction).
+    private func loadLamps(_ connection: PostgresConnection, ids: [LampID]?) async throws -> [StoredLamp] {
         // Memberships and lamps from one snapshot, as SQLite's read transaction gives.
         try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+        let id = ids?.map(\.value)
         var groups: [String: [String]] = [:]
         let groupRows = try await connection.query(
-            "SELECT lamp_id, name FROM lamp_group WHERE \(id?.value)::text IS NULL OR lamp_id = \(id?.value) ORDER BY name",
+            "SELECT lamp_id, name FROM lamp_group WHERE \(id)::text[] IS NULL OR lamp_id = ANY(\(id)::text[]) ORDER BY name",
             logger: logger)
         for try await (lamp, name) in groupRows.decode((String, String).self) {
             groups[lamp, default: []].append(name)
@@ -207,7 +220,7 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         let rows = try await connection.query(
             """
             \(unescaped: storedLampSelectSQL)
-            WHERE \(id?.value)::text IS NULL OR lamp.id = \(id?.value)
+            WHERE \(id)::text[] IS NULL OR lamp.id = ANY(\(id)::text[])
             ORDER BY lamp.id
             """, logger: logger)
         var lamps: [StoredLamp] = []
@@ -270,6 +283,12 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
                 "SELECT control_version FROM desired_state WHERE lamp_id = \(id.value) FOR UPDATE", logger: logger
             ).collect().first?.decode(Int64.self)
             guard let stored, stored <= columns.controlVersion else { return }
+            // The version came from this controller's own sequence (moved past the lamp's
+            // report, SPEC.md §8.0): the counter every controller takes command versions from
+            // is raised past it, so no later command anywhere gets a version this lamp
+            // would take as old (docs/cluster.md).
+            try await connection.query(
+                "UPDATE cluster_counter SET value = GREATEST(value, \(columns.controlVersion)) WHERE name = 'control_version'", logger: logger)
             try await connection.query(
                 """
                 UPDATE desired_state SET control_version = \(columns.controlVersion), intent = \(columns.intent), level = \(columns.level)::int8,
@@ -424,9 +443,9 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         let lampTime = batch.map { Int64($0.lampEvent?.lampTime ?? 0) }
         let rows = try await rows(
             """
-            INSERT INTO event (lamp_id, kind, detail, at, sequence, lamp_time)
+            INSERT INTO event (lamp_id, kind, detail, at, sequence, lamp_time, instance)
             SELECT u.lamp, u.kind, u.detail, u.at, CASE WHEN u.has_identity THEN u.sequence END,
-                   CASE WHEN u.has_identity THEN u.lamp_time END
+                   CASE WHEN u.has_identity THEN u.lamp_time END, \(instance)
             FROM unnest(\(batch.map(\.lampID.value))::text[], \(batch.map(\.kind))::text[], \(batch.map(\.detail))::text[],
                         \(batch.map { Int64(clamping: $0.atMilliseconds) })::int8[], \(sequence.values)::int8[],
                         \(sequence.present)::bool[], \(lampTime)::int8[]) WITH ORDINALITY
@@ -480,11 +499,16 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         sql.append(sql.bind(Int64(limit)))
         return try await rows(sql.query).compactMap { row in
             let (id, lamp, kind, detail, at, sequence, lampTime) = try row.decode((Int64, String, String, String, Int64, Int64?, Int64?).self)
-            return LampID(lamp).map {
-                EventRecord(
-                    id: id, lampID: $0, kind: kind, detail: detail, atMilliseconds: UInt64(clamping: at),
-                    lampEvent: sequence.map { LampEventIdentity(sequence: UInt32(clamping: $0), lampTime: UInt32(clamping: lampTime ?? 0)) })
-            }
+            return Self.eventRecord(id: id, lamp: lamp, kind: kind, detail: detail, at: at, sequence: sequence, lampTime: lampTime)
+        }
+    }
+
+    /// An event row's record; nil for a lamp id this controller cannot read.
+    static func eventRecord(id: Int64, lamp: String, kind: String, detail: String, at: Int64, sequence: Int64?, lampTime: Int64?) -> EventRecord? {
+        LampID(lamp).map {
+            EventRecord(
+                id: id, lampID: $0, kind: kind, detail: detail, atMilliseconds: UInt64(clamping: at),
+                lampEvent: sequence.map { LampEventIdentity(sequence: UInt32(clamping: $0), lampTime: UInt32(clamping: lampTime ?? 0)) })
         }
     }
 

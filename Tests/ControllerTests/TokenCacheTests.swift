@@ -78,6 +78,26 @@ struct TokenCacheTests {
         }
     }
 
+    @Test("after a token change through the API, a token table read that never answers still delays the next request at most TokenCache.refreshWait", .timeLimit(.minutes(1)))
+    func storeWithoutAnswerAfterChange() async throws {
+        let flaky = FlakyBox()
+        let fleet = try await InProcessFleet(lamps: 1, store: { real in flaky.set(FlakyStore(real)) })
+        let store = try #require(flaky.store)
+        try await fleet.withClient { api in
+            #expect(try await api.call(.get, "/lamps", as: .viewer, LampPage.self).0 == 200)
+            store.hangTokenReads = true
+            defer { store.hangTokenReads = false }
+            // A revocation through the API (its write does not read the table) marks the
+            // cache changed; the next request used to wait for the read without end.
+            let (revoked, _) = try await api.call(.delete, "/tokens/operator", as: .admin, String.self)
+            #expect(revoked == 204)
+            let clock = ContinuousClock()
+            let started = clock.now
+            #expect(try await api.call(.get, "/lamps", as: .viewer, LampPage.self).0 == 200)
+            #expect(clock.now - started < TokenCache.refreshWait + .seconds(1), "\(clock.now - started)")
+        }
+    }
+
     @Test("the one comparison of secrets: equal bytes match, any differing byte or length does not")
     func constantTimeComparison() {
         let hash = APIToken.hash(APIToken.generate())

@@ -88,6 +88,128 @@ struct ClusterEndToEndTests {
         _ = try sim.finish()
     }
 
+    @Test("A's progress counts lamps B holds as linked (pending, then applied), never offline; when B is killed and its leases lapse, they are offline on A")
+    func progressFollowsOwnership() async throws {
+        let count = 8
+        // The database is dropped when its value goes: kept to the end.
+        let (database, a, b) = try await Self.pair(lamps: count)
+        defer {
+            a.stop()
+            b.stop()
+            withExtendedLifetime(database) {}
+        }
+        let sim = try Simulator(b, count: count, duration: 120)
+        try await waitUntil("\(count) lamps are online on B") { try await b.onlineCount() == count }
+        #expect(try await a.onlineCount() == 0, "online counts this controller's links only")
+        // The ownership notices reach A within a relay interval of the links.
+        try await Task.sleep(for: .milliseconds(200))
+        let fleet = try await a.command(CommandRequest(target: "all", action: "level", level: 45))
+        let first = try await a.progress(fleet.id)
+        #expect(first.offline == 0, "lamps B holds are not offline on A: \(first)")
+        try await waitUntil("A's progress shows every lamp applied") { try await a.progress(fleet.id).applied == count }
+        let settled = try await a.progress(fleet.id)
+        #expect(settled.offline == 0 && settled.pending == 0, "\(settled)")
+
+        // B dies without a word: its rows lapse (15 s lease), A's heartbeat removes them, and
+        // the lamps count offline on A.
+        b.kill9()
+        _ = try? sim.finish()
+        let clock = ContinuousClock()
+        let killed = clock.now
+        do {
+            try await waitUntil("B's lamps are offline on A", timeout: .seconds(40)) {
+                let probe = try await a.command(CommandRequest(target: "lamp:lamp-0002", action: "level", level: 50))
+                try await Task.sleep(for: .milliseconds(500))
+                return try await a.progress(probe.id).offline == 1
+            }
+        } catch {
+            print("A after B was killed: \(a.printed.errors.suffix(6000))\n\(a.printed.output.suffix(6000))")
+            throw error
+        }
+        print("FIGURES cluster: lamps of a killed controller counted offline on the other after \(clock.now - killed) (lease 15 s, heartbeat 5 s)")
+    }
+
+    @Test("A's live stream shows B's lamps: online, command progress and applied counting them, offline; each event once, and B's own stream does not repeat its events")
+    func eventStreamAcrossInstances() async throws {
+        let count = 5
+        let (database, a, b) = try await Self.pair(lamps: count)
+        defer {
+            a.stop()
+            b.stop()
+            withExtendedLifetime(database) {}
+        }
+        let onA = try EventStreamTests.Watcher(["fleet", "--json", "--status-interval", "3600", "--seconds", "90"] + a.lampctlOptions)
+        let onB = try EventStreamTests.Watcher(["fleet", "--json", "--status-interval", "3600", "--seconds", "90"] + b.lampctlOptions)
+        try await waitUntil("the watchers are subscribed") {
+            onA.events.contains { $0.type == "subscribed" } && onB.events.contains { $0.type == "subscribed" }
+        }
+        // The follower takes its place at the history's end on its next read.
+        try await Task.sleep(for: .milliseconds(300))
+        let sim = try Simulator(b, count: count, duration: 120)
+        // When each of B's lamps' online event reached A's watcher, after its time on B.
+        var seen: [String: Double] = [:]
+        let deadline = Date().addingTimeInterval(20)
+        while seen.count < count && Date() < deadline {
+            for event in onA.events where event.type == "lamp.online" {
+                if let lamp = event.lamp, seen[lamp] == nil { seen[lamp] = Date().timeIntervalSince(event.at) * 1000 }
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(seen.count == count, "A's stream showed \(seen.keys.sorted()) online")
+        let latencies = seen.values.sorted()
+        print(
+            "FIGURES cluster: another controller's lamp.online on this one's stream, after its time there (incl. its 1 s event batch; 5 ms polling): \(latencies.map { String(format: "%.0f", $0) }) ms"
+        )
+        let fleet = try await a.command(CommandRequest(target: "all", action: "level", level: 60))
+        try await waitUntil("A's stream says the command is applied by B's lamps") {
+            onA.events.contains { $0.type == "command.applied" && $0.command?.id == fleet.id }
+        }
+        let applied = try #require(onA.events.first { $0.type == "command.applied" && $0.command?.id == fleet.id }?.command)
+        #expect(applied.applied == count && applied.offline == 0, "\(applied)")
+        _ = try sim.finish()
+        try await waitUntil("A's stream shows B's lamps offline") { Set(onA.events.filter { $0.type == "lamp.offline" }.compactMap(\.lamp)).count == count }
+        try await Task.sleep(for: .milliseconds(500))
+        for (name, watcher) in [("A", onA), ("B", onB)] {
+            for type in ["lamp.online", "lamp.offline"] {
+                let lamps = watcher.events.filter { $0.type == type }.compactMap(\.lamp)
+                #expect(lamps.count == count && Set(lamps).count == count, "\(name)'s stream: \(type) \(lamps.sorted())")
+            }
+        }
+        a.stop()
+        b.stop()
+        _ = onA.finish()
+        _ = onB.finish()
+    }
+
+    @Test("registrations and groups changed on A reach B at once: a lamp registered on A links to B; a group made on A is a command target on B; a lamp removed on A is closed on B")
+    func registrationsAcrossInstances() async throws {
+        let (database, a, b) = try await Self.pair(lamps: 2)
+        defer {
+            a.stop()
+            b.stop()
+            withExtendedLifetime(database) {}
+        }
+        let (registered, _): (Int, [LampView]?) = try await a.request("POST", "/lamps", body: [LampRegistration(id: "lamp-0003", name: "new on A")])
+        #expect(registered == 201)
+        let sim = try Simulator(b, count: 3, duration: 120)
+        try await waitUntil("the lamp registered on A links to B") { try await b.onlineCount() == 3 }
+        #expect(try await b.lamp("lamp-0003")?.name == "new on A")
+
+        let (created, _): (Int, GroupView?) = try await a.request("POST", "/groups", body: GroupCreate(name: "harbour"))
+        #expect(created == 201)
+        let (members, _): (Int, GroupView?) = try await a.request("POST", "/groups/harbour/members", body: GroupMembersChange(add: ["lamp-0001", "lamp-0003"]))
+        #expect(members == 200)
+        let onB = try await b.command(CommandRequest(target: "group:harbour", action: "level", level: 25))
+        #expect(onB.lamps == 2, "the group made on A resolves on B to its two lamps")
+        try await waitUntil("both applied it") { try await b.progress(onB.id).applied == 2 }
+
+        let (removed, _): (Int, APIError?) = try await a.request("DELETE", "/lamps/lamp-0002")
+        #expect(removed == 204)
+        try await waitUntil("B closed the removed lamp's link") { try await b.onlineCount() == 2 }
+        #expect(try await b.lamp("lamp-0002") == nil)
+        _ = try sim.finish()
+    }
+
     @Test("duplicate identity across controllers: lamps linked to A that link to B are closed on A with 4000; B's links get A's commands")
     func duplicateIdentityAcrossInstances() async throws {
         let count = 10
@@ -149,6 +271,18 @@ struct ClusterEndToEndTests {
         let (again, _): (Int, APIError?) = try await daemon.request("POST", "/commands", body: request)
         #expect(again == 503 && clock.now - asked < .seconds(2))
         #expect(try await daemon.onlineCount() == count, "the lamps keep their links")
+        // The other API writes are refused the same way, at once: not 500, not a wait.
+        let writes: [(String, String, (any Encodable)?)] = [
+            ("POST", "/lamps", [LampRegistration(id: "lamp-0099")]), ("PATCH", "/lamps/lamp-0001", LampUpdate(name: "renamed")),
+            ("DELETE", "/lamps/lamp-0002", nil), ("POST", "/lamps/lamp-0003/revoke", nil), ("POST", "/groups", GroupCreate(name: "harbour")),
+            ("DELETE", "/groups/harbour", nil), ("POST", "/tokens", TokenCreate(name: "night", role: "viewer")), ("DELETE", "/tokens/night", nil),
+        ]
+        for (method, path, body) in writes {
+            let started = clock.now
+            let (status, error): (Int, APIError?) = try await daemon.request(method, path, body: body.map(AnyEncodable.init))
+            #expect(status == 503 && clock.now - started < .seconds(3), "\(method) \(path): \(status) after \(clock.now - started)")
+            #expect(error?.error.contains("the database cannot be reached") == true, "\(method) \(path): \(error?.error ?? "-")")
+        }
 
         try PostgresTestDatabase.psql(server, "ALTER DATABASE \(database.name) ALLOW_CONNECTIONS true")
         var accepted: CommandAccepted?
@@ -161,4 +295,11 @@ struct ClusterEndToEndTests {
         try await waitUntil("every lamp applied it") { try await daemon.progress(id).applied == count }
         _ = try sim.finish()
     }
+}
+
+/// Any encodable request body, for a table of requests of different bodies.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }

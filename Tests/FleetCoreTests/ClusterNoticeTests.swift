@@ -21,6 +21,23 @@ struct ClusterNoticeTests {
         }
         #expect(back == lamps)
         #expect(ClusterNotice.applied(instance: "x", []).payloads().isEmpty)
+        // Ownership taken and given up: split the same way, read back as the same kind.
+        let ids = (1...1_000).map { LampID("street-lamp-\($0)")! }
+        for notice in [ClusterNotice.owned(instance: "ctl-b", ids), .released(instance: "ctl-b", ids), .lamps(instance: "ctl-b", ids)] {
+            let parts = notice.payloads()
+            #expect(parts.count > 1 && parts.allSatisfy { $0.utf8.count <= ClusterLimits.maximumPayloadBytes })
+            var lamps: [LampID] = []
+            for payload in parts {
+                switch try #require(ClusterNotice(payload: payload)) {
+                case .owned(_, let some) where notice == .owned(instance: "ctl-b", ids): lamps += some
+                case .released(_, let some) where notice == .released(instance: "ctl-b", ids): lamps += some
+                case .lamps(_, let some) where notice == .lamps(instance: "ctl-b", ids): lamps += some
+                default: Issue.record("\(payload.prefix(20)) read back as another kind")
+                }
+            }
+            #expect(lamps == ids)
+        }
+        #expect(ClusterNotice.released(instance: "x", []).payloads().isEmpty)
         // A small limit still gives one lamp per payload rather than nothing.
         #expect(ClusterNotice.applied(instance: "x", Array(lamps.prefix(3))).payloads(limit: 10).count == 3)
     }
@@ -29,10 +46,28 @@ struct ClusterNoticeTests {
     func hostile() {
         for payload in [
             "", "c", "c a", "c a 0", "c a -1", "c a x", "c a 1 2", "x a 1", "c  1", "c a\u{0} 1", "a a ", "a a lamp-1", "a a lamp-1=0",
-            "a a lamp-1=4294967296", "a a lamp 1=3", "a a lamp-1=3,", "c " + String(repeating: "i", count: 65) + " 1",
+            "a a lamp-1=4294967296", "a a lamp 1=3", "a a lamp-1=3,", "r a ", "r a lamp-1,", "l a ", "l a lamp-1,", "l a lamp/1", "r a lamp 1", "o a lamp-1,,lamp-2", "c " + String(repeating: "i", count: 65) + " 1",
             "a a " + Array(repeating: "lamp-1=1", count: 1_000).joined(separator: ","),
         ] {
             #expect(ClusterNotice(payload: payload) == nil, "\(payload.prefix(40))")
         }
+    }
+    @Test("the event cursor: rows new once each; a skipped id is asked for until it comes or its wait ends; a huge skip keeps a bounded list")
+    func eventCursor() {
+        var cursor = EventCursor(after: 10)
+        #expect(cursor.take([11, 14], atMilliseconds: 0) == [true, true])
+        #expect(cursor.last == 14 && cursor.gapIDs == [12, 13])
+        // 13 commits late: new once; reading it again is not new.
+        #expect(cursor.take([13, 15], atMilliseconds: 100) == [true, true])
+        #expect(cursor.take([13], atMilliseconds: 150) == [false])
+        #expect(cursor.gapIDs == [12] && cursor.givenUp == 0)
+        // 12 never comes (a rolled-back insert): given up after the wait.
+        _ = cursor.take([], atMilliseconds: ClusterLimits.eventGapWaitMilliseconds)
+        #expect(cursor.gapIDs.isEmpty && cursor.givenUp == 1)
+        // A million ids burned at once: only the nearest are asked for.
+        let far = cursor.last + 1_000_001
+        #expect(cursor.take([far], atMilliseconds: 3_000) == [true])
+        #expect(cursor.gapIDs.count == ClusterLimits.maximumEventGaps && cursor.givenUp == 1 + 1_000_000 - ClusterLimits.maximumEventGaps)
+        #expect(cursor.gapIDs.first == far - Int64(ClusterLimits.maximumEventGaps))
     }
 }

@@ -72,6 +72,78 @@ struct FleetModelTests {
         #expect(model.tracker.isWaiting && model.tracker.snapshot(2)?.offline == 1)
     }
 
+    @Test("lamps another controller holds count linked (pending their relayed ack), not offline; a lamp whose owner lapses is offline again; once requests stay missed")
+    func trackerCountsLampsHeldElsewhere() {
+        // Four lamps: 0 linked here, 1 and 2 held by another controller, 3 nowhere.
+        var model = Self.model(4, online: 1)
+        model.setHeldElsewhere(1, true, atMilliseconds: 1)
+        model.setHeldElsewhere(2, true, atMilliseconds: 1)
+        #expect(model.heldElsewhereCount == 2)
+        let slots = model.resolve(.all) ?? []
+        let version = model.nextVersion()
+        model.track(commandID: 1, target: .all, action: .resume(fade: .immediate), version: version, slots: slots, atMilliseconds: 10)
+        #expect(model.tracker.snapshot(1)?.offline == 1)
+        _ = model.noteControlApplied(0, version: version, atMilliseconds: 11)
+        _ = model.noteControlApplied(1, version: version, atMilliseconds: 12)  // relayed
+        // Lamp 2 is still pending there: no command.applied yet.
+        #expect(!Self.commandEvents(model.takeEvents()).contains { $0.1 })
+        // Its owner lapses: offline here, and the command settles.
+        model.setHeldElsewhere(2, false, atMilliseconds: 20)
+        let settled = Self.commandEvents(model.takeEvents()).filter(\.1)
+        #expect(settled.count == 1 && settled.first?.0.offline == 2 && settled.first?.0.applied == 2)
+        // It links to another controller again: pending again (offline 1).
+        model.setHeldElsewhere(2, true, atMilliseconds: 30)
+        #expect(model.tracker.snapshot(1)?.offline == 1)
+        // Setting what is already so changes nothing.
+        model.setHeldElsewhere(2, true, atMilliseconds: 31)
+        #expect(model.tracker.snapshot(1)?.offline == 1)
+        // A lamp linked here moves to another controller: its notice comes first, then the
+        // link here closes; it stays pending (there), not offline.
+        let second = model.nextVersion()
+        model.track(commandID: 2, target: .all, action: .resume(fade: .immediate), version: second, slots: slots, atMilliseconds: 40)
+        #expect(model.tracker.snapshot(2)?.offline == 1)
+        model.setHeldElsewhere(0, true, atMilliseconds: 41)
+        model.linkDown(0, atMilliseconds: 41)
+        #expect(model.tracker.snapshot(2)?.offline == 1)
+        // It links back here: still counted once (not pending twice), and applies.
+        _ = model.linkUp(Fixtures.hello(id: LampID("lamp-1")!), atMilliseconds: 50)
+        #expect(!model.lamps[0].heldElsewhere && model.tracker.snapshot(2)?.offline == 1)
+        for slot in 0..<3 { _ = model.noteControlApplied(slot, version: second, atMilliseconds: 60) }
+        let done = Self.commandEvents(model.takeEvents()).filter { $0.0.id == 2 && $0.1 }
+        #expect(done.count == 1 && done.first?.0.applied == 3 && done.first?.0.offline == 1)
+        // Identify is answered where the lamp is linked and not relayed: lamps held elsewhere
+        // are missed here, as offline ones are (the command settles on this controller's lamps).
+        model.track(commandID: 3, target: .all, action: .identify(seconds: 5), version: 0, slots: slots, atMilliseconds: 70)
+        #expect(model.tracker.snapshot(3)?.offline == 3)
+        // Reconciling with the rows read whole: lamp 1 lapsed, lamp 3 is held now.
+        #expect(model.reconcileHeldElsewhere([2, 3], atMilliseconds: 80) == 2)
+        #expect(!model.lamps[1].heldElsewhere && model.lamps[3].heldElsewhere && model.heldElsewhereCount == 2)
+        #expect(model.reconcileHeldElsewhere([2, 3], atMilliseconds: 81) == 0)
+    }
+
+    @Test("lamps another controller changed, read back: new ones added, changed ones updated (groups, revocation), removed ones removed")
+    func reloadFromAnotherController() {
+        var model = Self.model(3, online: 3)
+        let (one, two, three, four) = (LampID("lamp-1")!, LampID("lamp-2")!, LampID("lamp-3")!, LampID("lamp-4")!)
+        var changed = model.lamps[0].record
+        changed.groups = ["harbour"]
+        changed.name = "quay 1"
+        var revoked = model.lamps[1].record
+        revoked.revoked = true
+        let added = StoredLamp(record: LampRecord(id: four, groups: ["harbour"]), desired: .initial, reported: nil)
+        let outcome = model.reload(
+            [one, two, three, four, four],
+            stored: [StoredLamp(record: changed, desired: .initial, reported: nil), StoredLamp(record: revoked, desired: .initial, reported: nil), added],
+            atMilliseconds: 5)
+        #expect(outcome.removed == [2] && outcome.revoked == [1] && outcome.updated == [0, 1])
+        #expect(model.resolve(.group("harbour")).map { $0.map { model.lamps[$0].record.id } } == [one, four])
+        #expect(model.lamps[0].record.name == "quay 1" && model.lamps[1].record.revoked)
+        #expect(model.slot(of: three) == nil && model.registeredIDs == [one, two, four])
+        // Reading the same again changes nothing more.
+        let again = model.reload([one, two, four], stored: [StoredLamp(record: changed, desired: .initial, reported: nil), StoredLamp(record: revoked, desired: .initial, reported: nil), added], atMilliseconds: 6)
+        #expect(again.removed.isEmpty && again.revoked.isEmpty && again.deliveries.isEmpty && model.registeredIDs.count == 3)
+    }
+
     @Test("progress held back by the rate limit is published later by publishDue")
     func trackerPublishesDue() {
         var model = Self.model(3, online: 3)

@@ -90,14 +90,60 @@ struct ClusterStoreTests {
             try await store.claimLamps([one, two], instance: "a", leaseUntil: 10_000)
             try await store.claimLamps([two, three, three], instance: "b", leaseUntil: 10_000)
             #expect(try await store.owners([one, two, three]) == [one: "a", two: "b", three: "b"])
-            try await store.releaseLamps([two], instance: "a")  // b holds it now: stays
+            #expect(Set(try await store.lampsHeld(notBy: "a")) == [two, three])
+            #expect(try await store.lampsHeld(notBy: "b") == [one])
+            #expect(try await store.releaseLamps([two], instance: "a") == [])  // b holds it now: stays
             #expect(try await store.owners([two]) == [two: "b"])
-            try await store.releaseLamps([three], instance: "b")
+            #expect(try await store.releaseLamps([three], instance: "b") == [three])
             #expect(try await store.owners([three]).isEmpty)
             // a renews to 30 s at 9 s; b does not: at 20 s, b's lamps are gone, a's stay.
-            #expect(try await store.heartbeat(instance: "a", startedAt: 0, now: 9_000, leaseUntil: 30_000) == 0)
-            #expect(try await store.heartbeat(instance: "a", startedAt: 0, now: 20_000, leaseUntil: 35_000) == 1)
+            #expect(try await store.heartbeat(instance: "a", startedAt: 0, now: 9_000, leaseUntil: 30_000) == [])
+            #expect(try await store.heartbeat(instance: "a", startedAt: 0, now: 20_000, leaseUntil: 35_000) == [two])
             #expect(try await store.owners([one, two, three]) == [one: "a"])
+            #expect(try await store.lampsHeld(notBy: "a") == [])
+            await store.close()
+        }
+    }
+    @Test("the event history read past an id: each row with the controller that wrote it; a skipped id is asked for again")
+    func followEvents() async throws {
+        try await TestDatabase.with(.postgres) { database in
+            let a = try #require(try await database.open() as? PostgresStore)
+            let b = try #require(try await database.open() as? PostgresStore)
+            #expect(a.instance != b.instance)
+            let start = try await a.lastEventID()
+            let lamp = try #require(LampID("lamp-1"))
+            _ = try await a.appendEvents([EventRecord(lampID: lamp, kind: "online", detail: "firmware 1", atMilliseconds: 10)])
+            _ = try await b.appendEvents([
+                EventRecord(lampID: lamp, kind: "fault.raised", detail: "lampFailure", atMilliseconds: 11, lampEvent: LampEventIdentity(sequence: 1, lampTime: 5))
+            ])
+            let rows = try await a.events(after: start, gaps: [], limit: 10)
+            #expect(rows.map(\.record.kind) == ["online", "fault.raised"])
+            #expect(rows.map(\.instance) == [a.instance, b.instance])
+            #expect(rows[1].record.lampEvent == LampEventIdentity(sequence: 1, lampTime: 5))
+            let last = try #require(rows.last?.record.id)
+            #expect(try await a.lastEventID() == last)
+            #expect(try await a.events(after: last, gaps: [], limit: 10).isEmpty)
+            // Past the end, but asked for by id: the gap's row comes back.
+            #expect(try await a.events(after: last, gaps: [last - 1], limit: 10).map(\.record.kind) == ["online"])
+            #expect(try await a.events(after: start, gaps: [], limit: 1).count == 1)
+            await a.close()
+            await b.close()
+        }
+    }
+    @Test("a desired state issued again at a version of the controller's own sequence raises the shared counter past it: the next command's version is higher")
+    func reissueRaisesCounter() async throws {
+        try await TestDatabase.with(.postgres) { database in
+            let store = try #require(try await database.open() as? PostgresStore)
+            let lamp = try #require(LampID("lamp-1"))
+            try await store.addLamps([LampRecord(id: lamp)], config: .initial, atMilliseconds: 1)
+            let before = try await store.allocateControlVersion()
+            var desired = try #require(try await store.lamp(lamp)).desired
+            desired.control.version = before + 500
+            try await store.reissueDesired(lamp, desired, atMilliseconds: 2)
+            #expect(try await store.allocateControlVersion() == before + 501)
+            // One behind the counter lowers nothing.
+            try await store.reissueDesired(lamp, desired, atMilliseconds: 3)
+            #expect(try await store.allocateControlVersion() == before + 502)
             await store.close()
         }
     }

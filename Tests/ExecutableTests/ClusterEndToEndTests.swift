@@ -199,6 +199,13 @@ struct ClusterEndToEndTests {
         #expect(created == 201)
         let (members, _): (Int, GroupView?) = try await a.request("POST", "/groups/harbour/members", body: GroupMembersChange(add: ["lamp-0001", "lamp-0003"]))
         #expect(members == 200)
+        // Promptly, not in A's answer: B learns it from A's notice after A's commit.
+        let known = ContinuousClock.now
+        try await waitUntil("B knows the group made on A, with its two lamps", timeout: .seconds(5)) {
+            let (status, group): (Int, GroupView?) = try await b.request("GET", "/groups/harbour")
+            return status == 200 && group?.lamps == 2
+        }
+        print("FIGURES cluster: a group made on A known on B after \(ContinuousClock.now - known)")
         let onB = try await b.command(CommandRequest(target: "group:harbour", action: "level", level: 25))
         #expect(onB.lamps == 2, "the group made on A resolves on B to its two lamps")
         try await waitUntil("both applied it") { try await b.progress(onB.id).applied == 2 }

@@ -130,8 +130,9 @@ public enum ClusterNotice: Sendable, Hashable {
 /// them, and a notification channel. FleetStore (SQLite) does not conform: with it, a
 /// controller runs alone and does none of this.
 public protocol ClusterStoring: Sendable {
-    /// Takes the next control version from the counter every controller shares.
-    func allocateControlVersion() async throws -> UInt32
+    /// Takes the next control version from the counter every controller shares, above
+    /// `floor` (the counter moves past it first: a lamp reported that version).
+    func allocateControlVersion(above floor: UInt32) async throws -> UInt32
     /// Sends a notice to every controller listening (this one too).
     func announce(_ notice: ClusterNotice) async throws
     /// Listens on the channel until `body` returns or the connection is lost (thrown);
@@ -150,4 +151,9 @@ public protocol ClusterStoring: Sendable {
     func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> Int
     /// Which instance holds each of these lamps now (a lamp no one holds is left out).
     func owners(_ lamps: [LampID]) async throws -> [LampID: String]
+}
+
+extension ClusterStoring {
+    /// Takes the next control version from the counter every controller shares.
+    public func allocateControlVersion() async throws -> UInt32 { try await allocateControlVersion(above: 0) }
 }

@@ -457,24 +457,14 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             // is completed from the store's thread.
             let store = shared.store
             let logger = shared.logger
-            if let floor = linkUp.controlVersionWanted, let cluster = store as? any ClusterStoring {
-                // Several controllers: the control version comes from their shared counter,
-                // then the desired state goes to the lamp (through its loop) and is stored.
-                let fleet = shared.fleet
-                let clock = shared.clock
-                let lampID = hello.lampID
+            if let floor = linkUp.controlVersionWanted, let reissues = shared.sharedReissues {
+                // Several controllers: the control version comes from their shared counter
+                // (one for every lamp linking meanwhile), then the desired state goes to the
+                // lamp through its own loop and is stored.
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                Task {
-                    do {
-                        let version = try await cluster.allocateControlVersion(above: floor)
-                        let at = clock.nowMilliseconds()
-                        guard let reissued = fleet.withModel({ $0.reissueControl(slot, version: version, atMilliseconds: at) }) else { return }
-                        bound.eventLoop.execute { bound.value.desiredChanged(reissued) }
-                        try await store.reissueDesired(lampID, reissued, atMilliseconds: at)
-                    } catch {
-                        logger.warning("cannot issue a desired state again", metadata: ["lamp.id": "\(lampID)", "error": "\(error)"])
-                    }
-                }
+                reissues.add(.init(slot: slot, lampID: hello.lampID, floor: floor) { desired in
+                    bound.eventLoop.execute { bound.value.desiredChanged(desired) }
+                })
             } else {
                 Task {
                     do {

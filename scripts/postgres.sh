@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A private PostgreSQL server for the tests (issue 14): its own data folder
-# (.build/postgres/data), its own port (55432, or LAMPLIGHTER_POSTGRES_PORT), its unix socket
-# in .build/postgres, trust authentication for local connections only (127.0.0.1 and the
+# (.build/postgres/data, or LAMPLIGHTER_POSTGRES_DIR/data), its own port (55432, or
+# LAMPLIGHTER_POSTGRES_PORT), its unix socket in that folder, trust authentication for local connections only (127.0.0.1 and the
 # socket), superuser "lamplighter". Nothing of the machine's own PostgreSQL is used or
 # changed; PostgreSQL 15 is installed from Debian's packages when missing.
 #
@@ -9,11 +9,14 @@
 #   scripts/postgres.sh stop    stops it (the data folder stays; a start reuses it)
 #   scripts/postgres.sh url     prints its URL
 #
+# A second server beside the first (the test that restarts one under running daemons makes
+# its own): LAMPLIGHTER_POSTGRES_DIR=/tmp/pg LAMPLIGHTER_POSTGRES_PORT=55433 scripts/postgres.sh start
+#
 # initdb and postgres refuse to run as root: as root, the server runs as the "postgres"
 # user (made by Debian's package), which is given the folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root="$PWD/.build/postgres"
+root="${LAMPLIGHTER_POSTGRES_DIR:-$PWD/.build/postgres}"
 data="$root/data"
 port="${LAMPLIGHTER_POSTGRES_PORT:-55432}"
 url="postgres://lamplighter@127.0.0.1:$port/postgres"

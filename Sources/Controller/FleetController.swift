@@ -71,6 +71,7 @@ public final class FleetController: Sendable {
         self.history = history
         let clusterStore = store as? any ClusterStoring & FleetStoring
         let relay = clusterStore == nil ? nil : ClusterOutbox()
+        if clusterStore != nil { fleet.withModel { $0.controlVersionsShared = true } }
         gateway = LampGateway(
             configuration: configuration, fleet: fleet, store: store, writer: writer, events: events, history: history,
             eventCommitter: eventCommitter, counters: counters, mutations: mutations, keyRing: FleetKeyRing(current: fleetKey, older: olderFleetKeys), metrics: metrics,

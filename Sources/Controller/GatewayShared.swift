@@ -29,6 +29,8 @@ final class GatewayShared: Sendable {
     let clock: any FleetClock
     /// Where acks are gathered for the other controllers on the database; nil alone.
     let clusterOutbox: ClusterOutbox?
+    /// Among several controllers: desired states issued again, waiting for a shared version.
+    let sharedReissues: SharedReissues?
     private let nextLinkID = Atomic<UInt64>(1)
     /// Failed handshakes by source address, and which addresses are backed off.
     let failureLimiter: HandshakeFailureLimiter
@@ -49,6 +51,9 @@ final class GatewayShared: Sendable {
         keyRing: FleetKeyRing, metrics: ControllerMetrics, clock: any FleetClock, clusterOutbox: ClusterOutbox? = nil, logger: Logger
     ) {
         self.clusterOutbox = clusterOutbox
+        sharedReissues = clusterOutbox == nil ? nil : (store as? any ClusterStoring).map {
+            SharedReissues(cluster: $0, store: store, fleet: fleet, clock: clock, logger: logger)
+        }
         self.configuration = configuration
         self.mutations = mutations
         self.eventCommitter = eventCommitter

@@ -450,11 +450,21 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             // is completed from the store's thread.
             let store = shared.store
             let logger = shared.logger
-            Task {
-                do {
-                    try await store.reissueDesired(hello.lampID, desired, atMilliseconds: now)
-                } catch {
-                    logger.warning("cannot store a desired state issued again", metadata: ["lamp.id": "\(hello.lampID)", "error": "\(error)"])
+            if let floor = linkUp.controlVersionWanted, let reissues = shared.sharedReissues {
+                // Several controllers: the control version comes from their shared counter
+                // (one for every lamp linking meanwhile), then the desired state goes to the
+                // lamp through its own loop and is stored.
+                let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                reissues.add(.init(slot: slot, lampID: hello.lampID, floor: floor) { desired in
+                    bound.eventLoop.execute { bound.value.desiredChanged(desired) }
+                })
+            } else {
+                Task {
+                    do {
+                        try await store.reissueDesired(hello.lampID, desired, atMilliseconds: now)
+                    } catch {
+                        logger.warning("cannot store a desired state issued again", metadata: ["lamp.id": "\(hello.lampID)", "error": "\(error)"])
+                    }
                 }
             }
         case .tooFarAhead(let reported):

@@ -168,8 +168,9 @@ public protocol ClusterStoring: Sendable {
     /// The event rows above `id`, and those of `gaps`, oldest first, at most `limit`; each
     /// with the instance that wrote it (nil: written before the column existed).
     func events(after id: Int64, gaps: [Int64], limit: Int) async throws -> [(record: EventRecord, instance: String?)]
-    /// Takes the next control version from the counter every controller shares.
-    func allocateControlVersion() async throws -> UInt32
+    /// Takes the next control version from the counter every controller shares, above
+    /// `floor` (the counter moves past it first: a lamp reported that version).
+    func allocateControlVersion(above floor: UInt32) async throws -> UInt32
     /// Sends a notice to every controller listening (this one too).
     func announce(_ notice: ClusterNotice) async throws
     /// Listens on the channel until `body` returns or the connection is lost (thrown);
@@ -244,4 +245,9 @@ public struct EventCursor: Sendable {
         }
         return isNew
     }
+}
+
+extension ClusterStoring {
+    /// Takes the next control version from the counter every controller shares.
+    public func allocateControlVersion() async throws -> UInt32 { try await allocateControlVersion(above: 0) }
 }

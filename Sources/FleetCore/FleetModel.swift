@@ -117,6 +117,14 @@ public struct FleetModel: Sendable {
     public internal(set) var programDefaults = ProgramDefaults(timeZone: .utc, latitude: nil, longitude: nil)
     /// The database's fleet epoch (SPEC.md §5.4), sent in every minor-2 welcome.
     public var fleetEpoch = FleetEpoch.none
+    /// Several controllers share the database (docs/cluster.md): control versions come from
+    /// the counter they share, never from ``nextVersion()`` alone, which would hand out a
+    /// number another controller's command also gets (the lamp, holding it already, would
+    /// take that command for one it applied). A desired state issued again by
+    /// ``linkUp(_:atMilliseconds:)`` then keeps its control version and the link says above
+    /// which one it wants a fresh version (``LinkUp/controlVersionWanted``), given back through
+    /// ``reissueControl(_:version:atMilliseconds:)``.
+    public var controlVersionsShared = false
 
     /// A fleet loaded from the store; the control version sequence continues after
     /// `highestVersion`, the program revision sequence after `highestProgramRevision`.
@@ -344,6 +352,7 @@ public struct FleetModel: Sendable {
         guard let slot = slots[hello.lampID], !lamps[slot].record.revoked else { return nil }
         let reported = ReportedVersions(hello, fleetEpoch: fleetEpoch)
         var outcome: LinkUp.Outcome = hello.carriesFleetEpoch && hello.fleetEpoch != fleetEpoch ? .otherEpoch : .current
+        var wanted: UInt32?
         let desired = lamps[slot].desired
         // Control versions and program revisions have sequences of their own.
         for (reportedValue, last) in [(reported.control, lastVersion), (reported.program, lastProgramRevision)]
@@ -356,7 +365,7 @@ public struct FleetModel: Sendable {
         if reported.control > desired.control.version || reported.program > desired.program.revision
             || reported.config > desired.config.version
         {
-            reissue(slot, pastReported: reported, atMilliseconds: now)
+            wanted = reissue(slot, pastReported: reported, atMilliseconds: now)
             outcome = .ahead
         } else if Self.unproven(reported.control, desired.control.version, lamps[slot].provenControl)
             || Self.unproven(reported.config, desired.config.version, lamps[slot].provenConfig)
@@ -367,7 +376,7 @@ public struct FleetModel: Sendable {
             // did. Issued again at fresh versions, it is proven the ordinary way: one control
             // (and config) request per lamp after a restart. Program revisions are left out (a
             // whole program transfer per lamp per restart); SPEC.md §8.0 says what that leaves.
-            reissue(slot, pastReported: ReportedVersions(control: reported.control, config: reported.config, program: 0), atMilliseconds: now)
+            wanted = reissue(slot, pastReported: ReportedVersions(control: reported.control, config: reported.config, program: 0), atMilliseconds: now)
             outcome = .unproven
         }
         lamps[slot].online = true
@@ -380,12 +389,13 @@ public struct FleetModel: Sendable {
         lamps[slot].appliedProgramRevision = reported.program
         lamps[slot].lastSeenMilliseconds = now
         if tracker.isWaiting {
-            let proven = reported.control == lamps[slot].desired.control.version ? reported.control : 0
+            // A version waiting for its shared number is issued again: nothing proven yet.
+            let proven = reported.control == lamps[slot].desired.control.version && wanted == nil ? reported.control : 0
             tracker.linkUp(slot, appliedVersion: proven, alreadyLinked: lamps[slot].heldElsewhere, atMilliseconds: now)
         }
         // This controller holds the link now (its claim follows).
         lamps[slot].heldElsewhere = false
-        return LinkUp(slot: slot, desired: lamps[slot].desired, reported: reported, outcome: outcome)
+        return LinkUp(slot: slot, desired: lamps[slot].desired, reported: reported, outcome: outcome, controlVersionWanted: wanted)
     }
 
     /// Whether a hello's `reported` version of a part equal to its `desired` one lacks the
@@ -397,14 +407,21 @@ public struct FleetModel: Sendable {
     /// Issues the lamp's desired state again at versions above what it reported: control
     /// versions and program revisions from their fleet-wide sequences (each moved past the
     /// report first), config from the lamp's own config sequence. The intent, configuration
-    /// and program stay what they are.
-    private mutating func reissue(_ slot: Int, pastReported reported: ReportedVersions, atMilliseconds now: UInt64) {
+    /// and program stay what they are. With ``controlVersionsShared`` the control version is
+    /// left as it is and the version it must be above is returned: the caller takes one from
+    /// the shared counter and gives it to ``reissueControl(_:version:atMilliseconds:)``.
+    private mutating func reissue(_ slot: Int, pastReported reported: ReportedVersions, atMilliseconds now: UInt64) -> UInt32? {
         lastVersion = max(lastVersion, reported.control)
         lastProgramRevision = max(lastProgramRevision, reported.program)
         var desired = lamps[slot].desired
+        var wanted: UInt32?
         if reported.control >= desired.control.version && reported.control != 0 {
-            desired.control.version = nextVersion()
-            lamps[slot].desiredAtMilliseconds = now
+            if controlVersionsShared {
+                wanted = reported.control
+            } else {
+                desired.control.version = nextVersion()
+                lamps[slot].desiredAtMilliseconds = now
+            }
         }
         if reported.program >= desired.program.revision && reported.program != 0 {
             var builder = ProgramBuilder(programs: programs, defaults: programDefaults)
@@ -414,6 +431,17 @@ public struct FleetModel: Sendable {
             desired.config.version = reported.config + 1
         }
         lamps[slot].desired = desired
+        return wanted
+    }
+
+    /// Issues the lamp's desired control again at `version`, taken from the counter several
+    /// controllers share (``controlVersionsShared``); nil, changing nothing, when the desired
+    /// state already moved to that version or past it (a newer command came meanwhile).
+    public mutating func reissueControl(_ slot: Int, version: UInt32, atMilliseconds now: UInt64) -> DesiredState? {
+        guard lamps.indices.contains(slot), version > lamps[slot].desired.control.version else { return nil }
+        lamps[slot].desired.control.version = adoptVersion(version)
+        lamps[slot].desiredAtMilliseconds = now
+        return lamps[slot].desired
     }
 
     /// The lamp's current link closed.

@@ -60,4 +60,8 @@ public struct LinkUp: Sendable {
     public var reported: ReportedVersions
     /// How the hello's versions were taken.
     public var outcome: Outcome
+    /// Among several controllers (``FleetModel/controlVersionsShared``), when the desired
+    /// control is to be issued again: the version the shared counter must give one above;
+    /// ``desired`` still holds the old one.
+    public var controlVersionWanted: UInt32? = nil
 }

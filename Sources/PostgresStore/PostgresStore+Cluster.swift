@@ -9,8 +9,9 @@ extension PostgresStore: ClusterStoring {
     /// The channel every controller of one database listens on.
     public static let changesChannel = "lamplighter_changes"
 
-    public func allocateControlVersion() async throws -> UInt32 {
-        let rows = try await rows("UPDATE cluster_counter SET value = value + 1 WHERE name = 'control_version' RETURNING value")
+    public func allocateControlVersion(above floor: UInt32) async throws -> UInt32 {
+        let rows = try await rows(
+            "UPDATE cluster_counter SET value = GREATEST(value, \(Int64(floor))) + 1 WHERE name = 'control_version' RETURNING value")
         guard let value = try rows.first?.decode(Int64.self) else { throw FleetStoreError("the control version counter row is missing") }
         guard let version = UInt32(exactly: value) else { throw FleetStoreError("the control version counter passed \(UInt32.max)") }
         return version

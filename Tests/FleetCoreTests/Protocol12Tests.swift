@@ -49,6 +49,45 @@ struct Protocol12Tests {
         #expect(Fixtures.sentMessages(link.start(atMilliseconds: 0)).map(\.type) == [.config])
     }
 
+    @Test("several controllers (shared versions): a lamp ahead or unproven keeps its version until one comes from the shared counter; never the model's own next number")
+    func sharedVersionsReissue() throws {
+        var model = Self.freshModel(2)
+        model.controlVersionsShared = true
+        let slots = try #require(model.resolve(.all))
+        // A command of another controller, version 5 from the counter.
+        let control = DesiredControl(version: model.adoptVersion(5), intent: .level(Level(permille: 300)!), fade: .immediate)
+        _ = model.commit(slots, control: control, atMilliseconds: 10)
+        model.track(commandID: 1, target: .all, action: .level(Level(permille: 300)!, fade: .immediate), version: 5, slots: slots, atMilliseconds: 10)
+        // Lamp 1 moved in holding 5 with no ack of this controller: unproven. Lamp 2 is ahead (9).
+        let unprovenResult = model.linkUp(Self.hello(applied: 5, id: LampID("lamp-1")!), atMilliseconds: 20)
+        let unproven = try #require(unprovenResult)
+        let aheadResult = model.linkUp(Self.hello(applied: 9, id: LampID("lamp-2")!), atMilliseconds: 20)
+        let ahead = try #require(aheadResult)
+        #expect(unproven.outcome == .unproven && unproven.controlVersionWanted == 5 && unproven.desired.control.version == 5)
+        #expect(ahead.outcome == .ahead && ahead.controlVersionWanted == 9 && ahead.desired.control.version == 5)
+        // Before the fix: version 6 and 10 from the model's own sequence, which the counter
+        // would give the next commands too. Nothing counts applied on these hellos.
+        #expect(model.tracker.snapshot(1)?.applied == 0)
+        // The counter's version comes back: both get it (one version serves a batch).
+        let firstResult = model.reissueControl(slots[0], version: 10, atMilliseconds: 30)
+        let secondResult = model.reissueControl(slots[1], version: 10, atMilliseconds: 30)
+        let first = try #require(firstResult)
+        let second = try #require(secondResult)
+        #expect(first.control.version == 10 && second.control.version == 10 && first.control.intent == .level(Level(permille: 300)!))
+        #expect(model.lastVersion == 10)
+        // A version at or below the desired one (a newer command came meanwhile) changes nothing.
+        let again = model.reissueControl(slots[0], version: 10, atMilliseconds: 40)
+        #expect(again == nil)
+        // Alone (no shared versions) the model issues its own next number, as before.
+        var alone = Self.freshModel(1)
+        let aloneSlots = try #require(alone.resolve(.all))
+        let aloneControl = DesiredControl(version: alone.adoptVersion(5), intent: .level(Level(permille: 300)!), fade: .immediate)
+        _ = alone.commit(aloneSlots, control: aloneControl, atMilliseconds: 10)
+        let aloneResult = alone.linkUp(Self.hello(applied: 5, id: LampID("lamp-1")!), atMilliseconds: 20)
+        let single = try #require(aloneResult)
+        #expect(single.controlVersionWanted == nil && single.desired.control.version == 6)
+    }
+
     @Test("fresh database, lamps ahead: the sequence moves past them, their state is issued again, nothing counts applied on the hello")
     func lampsAhead() throws {
         var model = Self.freshModel(3)

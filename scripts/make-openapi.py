@@ -176,8 +176,9 @@ def op(summary, role, responses, params=None, body=None, codes=("400", "401", "4
     if body and "413" not in codes:
         # Every route that reads a body refuses one over 8 MiB.
         codes += ("413",)
-    # The store failing (or the token table unreadable) is a 500 with the same body.
-    codes += ("500",)
+    # The store failing (or the token table unreadable) is a 500 with the same body; a
+    # PostgreSQL store that cannot be reached (docs/cluster.md) a 503 with the reason.
+    codes += ("500",) + (() if "503" in codes else ("503",))
     for code in codes:
         operation["responses"][code] = REFUSED
     if params:

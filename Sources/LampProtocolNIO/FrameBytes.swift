@@ -20,8 +20,7 @@ public enum FrameBytes {
     /// the payload starts.
     public static func reserveHeader(_ buffer: inout ByteBuffer) -> Int {
         precondition(buffer.readableBytes == 0, "a frame starts in an empty buffer")
-        buffer.writeInteger(UInt64(0))
-        return buffer.writerIndex
+        return reserveHeaderRoom(&buffer)
     }
 
     /// Reserves the header's room at the writer index of a buffer that may already hold

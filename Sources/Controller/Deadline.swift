@@ -28,7 +28,7 @@ func result<Value: Sendable>(
     }
 }
 
-/// Lets exactly one of several racers resume a continuation.
+/// Lets exactly one of several racers resume a continuation (or send a close frame).
 final class ResumeOnce: Sendable {
     private let claimed = Mutex(false)
 

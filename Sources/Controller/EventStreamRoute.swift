@@ -11,25 +11,47 @@ import OperatorAPI
 extension OperatorHTTPServer {
     /// How long a refused stream waits for the client's close frame.
     static let closeHandshakeTimeout: Duration = .seconds(2)
+    /// How long a refused stream waits for the client's first frame before it sends the close.
+    static let refusalFirstFrameWait: Duration = .seconds(1)
 
-    /// Reads (and drops) what the client sends until its close frame arrives, at most
-    /// ``closeHandshakeTimeout``: closing the socket while the client's subscriptions are
-    /// still unread makes the kernel answer with a reset, which can destroy the close frame
-    /// (and its reason) before the client reads it (RFC 6455 §7.1.1: the server closes the
-    /// TCP connection after the closing handshake).
+    /// Refuses an upgraded stream connection with `code` and `reason` (4401: no valid token;
+    /// 1013: full), so that every client reads the reason.
     ///
-    /// Then it closes the connection itself: a client that never answers the close frame (one
-    /// that threw while still sending its subscriptions, say) would otherwise wait for the
-    /// server's end of the connection while the server's WebSocket handler waits 15 s for that
-    /// answer; `lampctl watch` with a bad token hung 10 s in 3 of 12 tries.
-    static func awaitClientClose(_ inbound: WebSocketInboundStream, _ channel: any Channel) async {
+    /// The close frame waits for the client's first frame (its subscriptions), at most
+    /// ``refusalFirstFrameWait``. Sent at once, it and the server's end of the connection
+    /// could arrive in the same read as the 101 answer, while the client was still setting
+    /// up its WebSocket. swift-websocket's client then saw the end before the buffered close
+    /// frame, lost the frame, and `lampctl watch --token nope` waited 10 s in 1 run of 20
+    /// instead of saying 401. Once the client has sent a frame, its upgrade is done.
+    ///
+    /// Then it reads (and drops) what the client sends until the client's close frame, at
+    /// most ``closeHandshakeTimeout``. Closing the socket while the client's subscriptions
+    /// are still unread makes the kernel answer with a reset, which can destroy the close
+    /// frame before the client reads it (RFC 6455 §7.1.1: the server closes the TCP connection
+    /// after the closing handshake). Then it closes the connection itself, so a client that
+    /// never answers the close frame is not waited for.
+    static func refuse(
+        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter, _ channel: any Channel,
+        code: WebSocketErrorCode, reason: String
+    ) async {
+        let closeOnce = ResumeOnce()
+        @Sendable func sendClose() async {
+            guard closeOnce.claim() else { return }
+            try? await outbound.close(code, reason: reason)
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
-                    for try await _ in inbound {}
+                    for try await _ in inbound {
+                        await sendClose()
+                    }
                 } catch {}
             }
-            group.addTask { try? await Task.sleep(for: closeHandshakeTimeout) }
+            group.addTask {
+                try? await Task.sleep(for: refusalFirstFrameWait)
+                await sendClose()
+                try? await Task.sleep(for: closeHandshakeTimeout)
+            }
             await group.next()
             channel.close(promise: nil)
             group.cancelAll()
@@ -69,8 +91,9 @@ extension OperatorHTTPServer {
                 tokens: tokens, logger: logger)
             guard case .success(let caller) = caller else {
                 return .upgrade([:]) { inbound, outbound, _ in
-                    try await outbound.close(.unknown(4401), reason: "a valid token is required: Authorization: Bearer TOKEN or ?token=")
-                    await awaitClientClose(inbound, channel)
+                    await refuse(
+                        inbound, outbound, channel, code: .unknown(4401),
+                        reason: "a valid token is required: Authorization: Bearer TOKEN or ?token=")
                 }
             }
             return .upgrade([:]) { inbound, outbound, _ in
@@ -85,8 +108,8 @@ extension OperatorHTTPServer {
         logger: Logger
     ) async throws {
         guard hub.subscriberCount < maximumStreamSubscribers else {
-            try await outbound.close(.unknown(1013), reason: "too many stream connections (\(maximumStreamSubscribers)); try later")
-            await awaitClientClose(inbound, channel)
+            await refuse(
+                inbound, outbound, channel, code: .unknown(1013), reason: "too many stream connections (\(maximumStreamSubscribers)); try later")
             return
         }
         let subscriber = hub.subscribe {

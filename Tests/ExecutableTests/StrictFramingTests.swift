@@ -63,6 +63,38 @@ extension StrictFramingTests {
 }
 
 extension StrictFramingTests {
+    /// A refusal sent together with the 101 (and the server's end of the connection right
+    /// after it) could reach a client still setting up its WebSocket: swift-websocket's client
+    /// lost the close frame, and `lampctl watch --token nope` waited 10 s (1 run in 20).
+    @Test("a refused stream (4401) is closed after the client's first frame, or after 1 s from a silent client; never with the 101")
+    func refusalWaitsForTheClient() async throws {
+        let daemon = try Daemon(lamps: 0)
+        try await daemon.start()
+        let (descriptor, head) = try Self.upgrade(port: daemon.apiPort, path: "/api/v1/stream", header: "Authorization: Bearer nope")
+        defer { close(descriptor) }
+        #expect(head.hasPrefix("HTTP/1.1 101"))
+        try await Task.sleep(for: .milliseconds(300))
+        var byte: UInt8 = 0
+        errno = 0
+        let early = recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT) | Int32(MSG_PEEK))
+        #expect(early == -1 && (errno == EAGAIN || errno == EWOULDBLOCK), "the refusal left before the client's first frame (\(early))")
+        let mask: [UInt8] = [1, 2, 3, 4]
+        let subscribe = Array(#"{"op":"subscribe","channels":["fleet"]}"#.utf8)
+        let frame = [0x81, 0x80 | UInt8(subscribe.count)] + mask + subscribe.enumerated().map { $1 ^ mask[$0 % 4] }
+        _ = send(descriptor, frame, frame.count, Int32(MSG_NOSIGNAL))
+        #expect(Self.closeCode(descriptor) == 4401)
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (silent, silentHead) = try Self.upgrade(port: daemon.apiPort, path: "/api/v1/stream", header: "Authorization: Bearer nope")
+        defer { close(silent) }
+        #expect(silentHead.hasPrefix("HTTP/1.1 101"))
+        #expect(Self.closeCode(silent) == 4401)
+        #expect(clock.now - started < .seconds(5))
+    }
+}
+
+extension StrictFramingTests {
     /// Opens a WebSocket on `path` with one more `header` line (and `sendingAlong` in the same
     /// packet as the request); the descriptor (10 s receive timeout) and the answer's head.
     static func upgrade(port: Int, path: String, header: String, sendingAlong extra: [UInt8] = []) throws -> (Int32, String) {

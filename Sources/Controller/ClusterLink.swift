@@ -5,46 +5,130 @@ import ServiceLifecycle
 import Synchronization
 
 /// What this controller's links tell the others on the database (docs/cluster.md): acks,
-/// lamps that linked, lamps that unlinked. A link handler adds one under a short lock;
-/// ``ClusterLink`` takes them all every ``ClusterLimits/ackRelayInterval``.
+/// lamps proven on a link here (to be claimed), lamps whose link ended (to be released). A
+/// link handler adds one under a short lock; ``ClusterLink`` takes them all every
+/// ``ClusterLimits/ackRelayInterval``.
+///
+/// It also knows each lamp's claim: the number the database gave the claim of the lamp's
+/// current link here, or none while that claim is still to be written. An ownership notice
+/// from another controller closes a link here only if its claim is older than the notice's
+/// (``olderClaims(_:than:)``): a notice that comes late, after the lamp moved back here,
+/// closes nothing. Closed with 4000, a lamp does not reconnect (SPEC.md §13), so a wrong
+/// close would leave it out of control.
 public final class ClusterOutbox: Sendable {
+    /// What ``take()`` hands to the flush.
     struct Pending {
         var acks: [ClusterNotice.LampApplied] = []
-        var linked: [LampID] = []
-        var unlinked: [LampID] = []
-        var count: Int { acks.count + linked.count + unlinked.count }
+        /// Lamps to claim, each with the generation of its link here.
+        var claims: [(lamp: LampID, generation: UInt64)] = []
+        var releases: [LampID] = []
+        var count: Int { acks.count + claims.count + releases.count }
     }
-    private let pending = Mutex(Pending())
-    /// Items dropped because ``ClusterLimits/maximumPendingAcks`` were waiting.
+
+    /// A lamp proven on its current link here.
+    private struct Ownership {
+        /// Which of the lamp's links here: a claim written for an earlier one is not this one's.
+        var generation: UInt64
+        /// The claim's number, once written.
+        var claim: Int64?
+        /// A flush is writing its claim.
+        var claiming = false
+    }
+
+    private struct State {
+        var acks: [ClusterNotice.LampApplied] = []
+        var owned: [LampID: Ownership] = [:]
+        /// Lamps proven since the last take, oldest first (an entry whose ownership moved on
+        /// is skipped).
+        var unclaimed: [LampID] = []
+        var releases: Set<LampID> = []
+        var nextGeneration: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+    /// Acks dropped because ``ClusterLimits/maximumPendingAcks`` were waiting.
     let dropped = Atomic<Int>(0)
 
     init() {}
 
-    private func add(_ body: (inout Pending) -> Void) {
-        let added = pending.withLock { pending in
-            guard pending.count < ClusterLimits.maximumPendingAcks else { return false }
-            body(&pending)
+    /// One lamp's applied control version.
+    func add(_ lamp: LampID, version: UInt32) {
+        let added = state.withLock { state in
+            guard state.acks.count < ClusterLimits.maximumPendingAcks else { return false }
+            state.acks.append(ClusterNotice.LampApplied(lamp: lamp, version: version))
             return true
         }
         if !added { dropped.add(1, ordering: .relaxed) }
     }
 
-    /// One lamp's applied control version.
-    func add(_ lamp: LampID, version: UInt32) { add { $0.acks.append(ClusterNotice.LampApplied(lamp: lamp, version: version)) } }
-    /// A lamp linked here.
-    func linked(_ lamp: LampID) { add { $0.linked.append(lamp) } }
-    /// A lamp's link here ended.
-    func unlinked(_ lamp: LampID) { add { $0.unlinked.append(lamp) } }
+    /// A lamp proved its link here (``ConnectionStateMachine/Action/proven(_:)``): to be claimed.
+    func linked(_ lamp: LampID) {
+        state.withLock { state in
+            state.nextGeneration += 1
+            state.owned[lamp] = Ownership(generation: state.nextGeneration)
+            state.releases.remove(lamp)
+            state.unclaimed.append(lamp)
+            if state.unclaimed.count > 2 * state.owned.count + 1_000 {
+                // Links that came and went while claims could not be written: one entry each.
+                var seen = Set<LampID>()
+                state.unclaimed = state.unclaimed.filter { state.owned[$0] != nil && seen.insert($0).inserted }
+            }
+        }
+    }
 
-    /// Puts back lamps whose claim could not be written (the database was unreachable), to be
-    /// claimed with the next flush.
-    func requeue(linked lamps: [LampID]) { add { $0.linked.insert(contentsOf: lamps, at: 0) } }
+    /// A lamp's link here ended: to be released (where this controller still holds it).
+    func unlinked(_ lamp: LampID) {
+        state.withLock { state in
+            state.owned[lamp] = nil
+            state.releases.insert(lamp)
+        }
+    }
 
-    /// Everything waiting, emptied.
+    /// Everything waiting, emptied; the claims taken are marked as being written.
     func take() -> Pending {
-        pending.withLock { pending in
-            defer { pending = Pending() }
+        state.withLock { state in
+            var pending = Pending(acks: state.acks, releases: Array(state.releases))
+            state.acks = []
+            state.releases = []
+            for lamp in state.unclaimed {
+                guard var ownership = state.owned[lamp], ownership.claim == nil, !ownership.claiming else { continue }
+                ownership.claiming = true
+                state.owned[lamp] = ownership
+                pending.claims.append((lamp, ownership.generation))
+            }
+            state.unclaimed = []
             return pending
+        }
+    }
+
+    /// The claims were written as `claim`; a lamp whose link here changed meanwhile keeps
+    /// its newer link's (still to be written).
+    func claimed(_ claims: [(lamp: LampID, generation: UInt64)], as claim: Int64) {
+        state.withLock { state in
+            for (lamp, generation) in claims where state.owned[lamp]?.generation == generation {
+                state.owned[lamp]?.claim = claim
+                state.owned[lamp]?.claiming = false
+            }
+        }
+    }
+
+    /// The claims could not be written (the database was unreachable): claimed with the
+    /// next flush.
+    func claimFailed(_ claims: [(lamp: LampID, generation: UInt64)]) {
+        state.withLock { state in
+            for (lamp, generation) in claims where state.owned[lamp]?.generation == generation {
+                state.owned[lamp]?.claiming = false
+                state.unclaimed.append(lamp)
+            }
+        }
+    }
+
+    /// Of `lamps`, those whose link here has a claim older than `claim`: another controller
+    /// holds a newer link, so this one is stale. A lamp whose claim here is newer, or not yet
+    /// written (its link proved itself after that claim was made), keeps its link.
+    func olderClaims(_ lamps: [LampID], than claim: Int64) -> [LampID] {
+        state.withLock { state in
+            lamps.filter { lamp in state.owned[lamp]?.claim.map { $0 < claim } ?? false }
         }
     }
 }
@@ -213,11 +297,13 @@ public final class ClusterLink: Service, Sendable {
             }
         case .applied(_, let lamps):
             applied(lamps)
-        case .owned(let owner, let lamps):
+        case .owned(let owner, let claim, let lamps):
             // Marked held first: the links closed below then leave their lamps counted as
             // linked (to the owner) in command progress, not offline.
             setHeld(lamps, true)
-            let closed = gateway.closeDuplicates(lamps)
+            // Only links whose own claim is older: this notice may come after the lamp moved
+            // back here, and a lamp closed with 4000 does not reconnect.
+            let closed = gateway.closeDuplicates(relay.olderClaims(lamps, than: claim))
             if closed > 0 {
                 logger.info("closed links of lamps that linked to another controller", metadata: ["links.closed": "\(closed)", "cluster.owner": "\(owner)"])
             }
@@ -333,26 +419,31 @@ public final class ClusterLink: Service, Sendable {
         }
     }
 
-    /// Sends what the links gathered since the last call: ownership of the lamps that linked
-    /// (recorded, then announced: their other links close), released ownerships, acks. Claims
-    /// that could not be written are put back for the next flush; a lost release lapses with
-    /// its lease, and a lost ack only delays the others' progress.
+    /// Sends what the links gathered since the last call: released ownerships, then claims
+    /// of the lamps proven on a link here (recorded, then announced with their number: the
+    /// older links elsewhere close), then acks. Claims that could not be written are tried
+    /// again with the next flush; a lost release lapses with its lease, and a lost ack only
+    /// delays the others' progress.
     func flush() async throws {
         let pending = relay.take()
         guard pending.count > 0 else { return }
-        if !pending.linked.isEmpty {
+        if !pending.releases.isEmpty {
+            // Only the lamps this controller still held: one that moved on stays its new
+            // owner's. Before the claims: a lamp that left and came back is claimed again.
+            let released = try await store.releaseLamps(pending.releases, instance: instance)
+            try await store.announce(.released(instance: instance, released))
+        }
+        if !pending.claims.isEmpty {
+            let lamps = pending.claims.map(\.lamp)
+            let claim: Int64
             do {
-                try await store.claimLamps(pending.linked, instance: instance, leaseUntil: clock.nowMilliseconds() + ClusterLimits.leaseMilliseconds)
+                claim = try await store.claimLamps(lamps, instance: instance, leaseUntil: clock.nowMilliseconds() + ClusterLimits.leaseMilliseconds)
             } catch {
-                relay.requeue(linked: pending.linked)
+                relay.claimFailed(pending.claims)
                 throw error
             }
-            try await store.announce(.owned(instance: instance, pending.linked))
-        }
-        if !pending.unlinked.isEmpty {
-            // Only the lamps this controller still held: one that moved on stays its new owner's.
-            let released = try await store.releaseLamps(pending.unlinked, instance: instance)
-            try await store.announce(.released(instance: instance, released))
+            relay.claimed(pending.claims, as: claim)
+            try await store.announce(.owned(instance: instance, claim: claim, lamps))
         }
         if !pending.acks.isEmpty {
             try await store.announce(.applied(instance: instance, pending.acks))

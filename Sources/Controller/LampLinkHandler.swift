@@ -351,6 +351,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             storeEvent(event)
         case .unlinked(let lampID):
             unlinked(lampID)
+        case .proven(let lampID):
+            shared.clusterOutbox?.linked(lampID)
         }
     }
 
@@ -492,7 +494,6 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let old = shared.registry.register(slot, handle) {
             old.eventLoop.execute { old.handler.value.replaced() }
         }
-        shared.clusterOutbox?.linked(hello.lampID)
         markDirty(slot)
         shared.writer.handshakeEnded()
         log(.info, "lamp online", ["lamp.applied": "\(hello.appliedVersion)", "lamp.firmware": "\(hello.firmware)"])

@@ -49,9 +49,11 @@ public enum ClusterNotice: Sendable, Hashable {
     case command(instance: String, id: Int64)
     /// Lamps linked to `instance` applied these control versions.
     case applied(instance: String, [LampApplied])
-    /// These lamps linked to `instance`: any other instance holding a link of one closes it
-    /// (4000, a duplicate identity).
-    case owned(instance: String, [LampID])
+    /// These lamps linked to `instance`, which claimed them as `claim` (the database's claim
+    /// sequence: a later claim has a higher number). Any other instance whose own claim of a
+    /// lamp is older closes its link (4000, a duplicate identity); one whose claim is newer,
+    /// or not yet written, keeps it: this notice came late.
+    case owned(instance: String, claim: Int64, [LampID])
     /// `instance` registered, changed or removed these lamps (their registration, groups,
     /// revocation or keys): read them again from the store.
     case lamps(instance: String, [LampID])
@@ -76,7 +78,7 @@ public enum ClusterNotice: Sendable, Hashable {
     /// The instance that sent it.
     public var instance: String {
         switch self {
-        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _), .released(let instance, _), .lamps(let instance, _): instance
+        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _, _), .released(let instance, _), .lamps(let instance, _): instance
         }
     }
 
@@ -93,8 +95,8 @@ public enum ClusterNotice: Sendable, Hashable {
             return ["c \(instance) \(id)"]
         case .applied(let instance, let lamps):
             return Self.split(head: "a \(instance) ", lamps.map { "\($0.lamp.value)=\($0.version)" }, limit: limit)
-        case .owned(let instance, let lamps):
-            return Self.split(head: "o \(instance) ", lamps.map(\.value), limit: limit)
+        case .owned(let instance, let claim, let lamps):
+            return Self.split(head: "o \(instance) \(claim) ", lamps.map(\.value), limit: limit)
         case .released(let instance, let lamps):
             return Self.split(head: "r \(instance) ", lamps.map(\.value), limit: limit)
         case .lamps(let instance, let lamps):
@@ -124,7 +126,14 @@ public enum ClusterNotice: Sendable, Hashable {
     /// payload is ignored by the caller, and the catch-up repairs what it may have meant).
     public init?(payload: String) {
         guard payload.utf8.count <= ClusterLimits.maximumPayloadBytes else { return nil }
-        let parts = payload.split(separator: " ", omittingEmptySubsequences: false)
+        var parts = payload.split(separator: " ", omittingEmptySubsequences: false)
+        // An ownership notice carries its claim number before the lamps.
+        var claim: Int64 = 0
+        if parts.first == "o" {
+            guard parts.count == 4, let number = Int64(parts[2]), number > 0 else { return nil }
+            claim = number
+            parts.remove(at: 2)
+        }
         guard parts.count == 3, Self.isInstanceName(String(parts[1])) else { return nil }
         let instance = String(parts[1])
         switch parts[0] {
@@ -146,7 +155,7 @@ public enum ClusterNotice: Sendable, Hashable {
                 lamps.append(lamp)
             }
             switch parts[0] {
-            case "o": self = .owned(instance: instance, lamps)
+            case "o": self = .owned(instance: instance, claim: claim, lamps)
             case "r": self = .released(instance: instance, lamps)
             default: self = .lamps(instance: instance, lamps)
             }
@@ -179,8 +188,10 @@ public protocol ClusterStoring: Sendable {
     /// The commands created at or after `since` (Unix ms), oldest first.
     func commands(createdSince since: UInt64) async throws -> [CommandRecord]
     /// Records that `instance` holds these lamps' links until `leaseUntil` (Unix ms),
-    /// taking them from whichever instance held them.
-    func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws
+    /// taking them from whichever instance held them; returns the claim's number, from a
+    /// sequence every instance shares (one number for the whole batch, higher than every
+    /// claim written before).
+    func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws -> Int64
     /// Gives up these lamps, where `instance` still holds them; returns those given up.
     func releaseLamps(_ lamps: [LampID], instance: String) async throws -> [LampID]
     /// The instance's heartbeat: renews its row and its lamps' leases to `leaseUntil`, and

@@ -55,7 +55,18 @@ public struct ConnectionStateMachine: Sendable {
         case storeEvent(LampEvent)
         /// The authenticated link is gone: take it out of the registry, mark the lamp offline.
         case unlinked(LampID)
+        /// The lamp uses this link: its first message after the welcome arrived, or the link
+        /// stayed open ``proofWaitMilliseconds`` after it. Once per link. Several controllers
+        /// claim the lamp only then (docs/cluster.md): a link the lamp gave up during the
+        /// handshake (its deadline passed before the welcome came) never proves itself, so it
+        /// cannot take the lamp from the controller the lamp moved on to.
+        case proven(LampID)
     }
+
+    /// How long a link that says nothing after the welcome waits before it counts as proven
+    /// (a lamp MUST send a status report right after the welcome, SPEC.md §7.1; a lamp that
+    /// gave up on the link has closed its socket long before).
+    public static let proofWaitMilliseconds: UInt64 = 2_000
 
     /// The link's settings.
     public struct Configuration: Sendable, Hashable {
@@ -89,6 +100,16 @@ public struct ConnectionStateMachine: Sendable {
         public let minorVersion: UInt8
         /// Its requests.
         public var requests: LinkStateMachine
+        /// When the welcome went out.
+        let establishedAt: UInt64
+        /// Whether ``Action/proven(_:)`` was given.
+        var proven = false
+
+        /// Marks the link proven; true the first time.
+        mutating func prove() -> Bool {
+            defer { proven = true }
+            return !proven
+        }
     }
 
     enum State: Sendable {
@@ -209,6 +230,12 @@ public struct ConnectionStateMachine: Sendable {
         case .linked(var linked):
             let lampID = linked.lampID
             switch message {
+            case .statusReport, .event, .ack, .nack:
+                if linked.prove() { actions.append(.proven(lampID)) }
+            default:
+                break
+            }
+            switch message {
             case .statusReport(let report):
                 linked.requests.received(message, atMilliseconds: now) { actions.append(Self.translate($0)) }
                 appendRefusalEvents(&actions, lampID: lampID)
@@ -217,6 +244,7 @@ public struct ConnectionStateMachine: Sendable {
             case .event(let event):
                 // No ack yet: it goes out once the event is durable (eventStored).
                 actions.append(.storeEvent(event))
+                state = .linked(linked)
             case .ack, .nack:
                 linked.requests.received(message, atMilliseconds: now) { actions.append(Self.translate($0)) }
                 appendRefusalEvents(&actions, lampID: lampID)
@@ -307,7 +335,8 @@ public struct ConnectionStateMachine: Sendable {
         var linked = Linked(
             lampID: hello.lampID, minorVersion: hello.minorVersion,
             requests: LinkStateMachine(
-                hello: hello, desired: desired, reported: reported, requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds))
+                hello: hello, desired: desired, reported: reported, requestTimeoutMilliseconds: configuration.requestTimeoutMilliseconds),
+            establishedAt: now)
         lastPingMilliseconds = now
         var actions: [Action] = [.send(.welcome(welcome)), .emit(.online(hello.lampID, firmware: hello.firmware.value))]
         linked.requests.start(atMilliseconds: now) { actions.append(Self.translate($0)) }
@@ -382,6 +411,9 @@ public struct ConnectionStateMachine: Sendable {
             if now >= lastPingMilliseconds + ping {
                 lastPingMilliseconds = now
                 actions.append(.ping)
+            }
+            if now >= linked.establishedAt + Self.proofWaitMilliseconds, linked.prove() {
+                actions.append(.proven(linked.lampID))
             }
             linked.requests.tick(atMilliseconds: now) { actions.append(Self.translate($0)) }
             state = .linked(linked)

@@ -90,15 +90,25 @@ extension PostgresStore {
         }
     }
 
-    public func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws {
-        guard !lamps.isEmpty else { return }
+    public func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws -> Int64 {
+        guard !lamps.isEmpty else { return 0 }
         // In lamp order, so two instances claiming at once never wait on each other in a circle.
+        // One number for the batch; a row keeps the highest claim, so two claims committed
+        // out of their numbers' order leave it with the one every notice says won.
         let ids = Set(lamps.map(\.value)).sorted()
-        _ = try await rows(
+        let claims = try await rows(
             """
-            INSERT INTO lamp_owner (lamp_id, instance, lease_until) SELECT unnest(\(ids)::text[]), \(instance), \(Int64(clamping: leaseUntil))
-            ON CONFLICT (lamp_id) DO UPDATE SET instance = excluded.instance, lease_until = excluded.lease_until
+            WITH claim AS (SELECT nextval('lamp_claim') AS n),
+            written AS (
+                INSERT INTO lamp_owner (lamp_id, instance, lease_until, claim)
+                SELECT unnest(\(ids)::text[]), \(instance), \(Int64(clamping: leaseUntil)), (SELECT n FROM claim)
+                ON CONFLICT (lamp_id) DO UPDATE SET instance = excluded.instance, lease_until = excluded.lease_until, claim = excluded.claim
+                WHERE lamp_owner.claim < excluded.claim
+            )
+            SELECT n FROM claim
             """)
+        guard let claim = try claims.first?.decode(Int64.self) else { throw FleetStoreError("PostgreSQL returned no claim number") }
+        return claim
     }
 
     public func releaseLamps(_ lamps: [LampID], instance: String) async throws -> [LampID] {

@@ -224,6 +224,12 @@ extension PostgresStore {
         Migration(
             version: 4, name: "the controller that wrote each event, for the others' live streams (issue 14 b)",
             statements: ["ALTER TABLE event ADD COLUMN instance TEXT"]),
+        Migration(
+            version: 5, name: "ownership claims in order: a late notice of an older claim closes no link (issue 14 b)",
+            statements: [
+                "CREATE SEQUENCE lamp_claim",
+                "ALTER TABLE lamp_owner ADD COLUMN claim BIGINT NOT NULL DEFAULT 0",
+            ]),
     ]
 
     /// Brings the schema up to date in one transaction under the migration lock: a daemon

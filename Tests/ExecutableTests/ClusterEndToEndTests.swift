@@ -245,6 +245,36 @@ struct ClusterEndToEndTests {
         #expect(newerReport.lampDetails.allSatisfy { $0.appliedVersion > 0 })
     }
 
+    @Test("ownership notices in order: a late notice of an older claim closes no link; a newer claim closes it with 4000")
+    func claimsInOrder() async throws {
+        let database = try PostgresTestDatabase()
+        let a = try Daemon(lamps: 2)
+        a.databaseURL = database.url
+        try await a.start()
+        defer { a.stop() }
+        let server = try #require(URLComponents(string: database.url))
+        // A's claims will be numbered above 1,000.
+        try PostgresTestDatabase.psql(server, "SELECT setval('lamp_claim', 1000)")
+        let sim = try Simulator(a, count: 2)
+        try await waitUntil("both lamps are online on A") { try await a.onlineCount() == 2 }
+        try await waitUntil("A claimed both") {
+            let rows = try PostgresTestDatabase.query(server, "SELECT count(*) FROM lamp_owner WHERE claim > 1000")
+            return rows == "2"
+        }
+        // Another controller's claim of lamp-0001 numbered 500, announced only now (as after
+        // the lamp moved from it to A): A's link is newer and stays.
+        try PostgresTestDatabase.psql(server, "SELECT pg_notify('lamplighter_changes', 'o ghost-controller 500 lamp-0001')")
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await a.onlineCount() == 2)
+        #expect(try await a.stats().linksReplaced == 0)
+        // A claim newer than A's: A's link is the stale one, closed with 4000.
+        try PostgresTestDatabase.psql(server, "SELECT pg_notify('lamplighter_changes', 'o ghost-controller 9000000000 lamp-0001')")
+        try await waitUntil("A closed lamp-0001's link") { try await a.onlineCount() == 1 }
+        #expect(try await a.stats().linksReplaced == 1)
+        let report = try sim.finish()
+        #expect(report.replaced == 1, "lamp-0001 was told it was replaced (4000)")
+    }
+
     @Test("the database lost under a running daemon: commands get 503 with the reason, lamps stay linked; it comes back: commands work again without a restart")
     func databaseLost() async throws {
         let count = 5

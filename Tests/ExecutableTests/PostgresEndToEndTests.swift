@@ -36,6 +36,20 @@ final class PostgresTestDatabase {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "psql"
     }()
 
+    /// The output of one query, unaligned and without headers (one value: just it).
+    static func query(_ server: URLComponents, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: psqlPath)
+        process.arguments = ["--no-psqlrc", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", server.string ?? "", "-c", sql]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HarnessError("psql failed (\(process.terminationStatus)) on: \(sql)") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static func psql(_ server: URLComponents, _ sql: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: psqlPath)

@@ -23,13 +23,16 @@ struct ClusterNoticeTests {
         #expect(ClusterNotice.applied(instance: "x", []).payloads().isEmpty)
         // Ownership taken and given up: split the same way, read back as the same kind.
         let ids = (1...1_000).map { LampID("street-lamp-\($0)")! }
-        for notice in [ClusterNotice.owned(instance: "ctl-b", ids), .released(instance: "ctl-b", ids), .lamps(instance: "ctl-b", ids)] {
+        for notice in [ClusterNotice.owned(instance: "ctl-b", claim: 9_000_000_001, ids), .released(instance: "ctl-b", ids), .lamps(instance: "ctl-b", ids)] {
             let parts = notice.payloads()
             #expect(parts.count > 1 && parts.allSatisfy { $0.utf8.count <= ClusterLimits.maximumPayloadBytes })
             var lamps: [LampID] = []
             for payload in parts {
                 switch try #require(ClusterNotice(payload: payload)) {
-                case .owned(_, let some) where notice == .owned(instance: "ctl-b", ids): lamps += some
+                case .owned(_, let claim, let some) where notice == .owned(instance: "ctl-b", claim: 9_000_000_001, ids):
+                    // Every part carries the claim's number.
+                    #expect(claim == 9_000_000_001)
+                    lamps += some
                 case .released(_, let some) where notice == .released(instance: "ctl-b", ids): lamps += some
                 case .lamps(_, let some) where notice == .lamps(instance: "ctl-b", ids): lamps += some
                 default: Issue.record("\(payload.prefix(20)) read back as another kind")
@@ -46,7 +49,7 @@ struct ClusterNoticeTests {
     func hostile() {
         for payload in [
             "", "c", "c a", "c a 0", "c a -1", "c a x", "c a 1 2", "x a 1", "c  1", "c a\u{0} 1", "a a ", "a a lamp-1", "a a lamp-1=0",
-            "a a lamp-1=4294967296", "a a lamp 1=3", "a a lamp-1=3,", "r a ", "r a lamp-1,", "l a ", "l a lamp-1,", "l a lamp/1", "r a lamp 1", "o a lamp-1,,lamp-2", "c " + String(repeating: "i", count: 65) + " 1",
+            "a a lamp-1=4294967296", "a a lamp 1=3", "a a lamp-1=3,", "r a ", "r a lamp-1,", "l a ", "l a lamp-1,", "l a lamp/1", "r a lamp 1", "o a lamp-1,,lamp-2", "o a lamp-1", "o a 0 lamp-1", "o a -3 lamp-1", "o a x lamp-1", "o a 1 lamp-1 2", "c " + String(repeating: "i", count: 65) + " 1",
             "a a " + Array(repeating: "lamp-1=1", count: 1_000).joined(separator: ","),
         ] {
             #expect(ClusterNotice(payload: payload) == nil, "\(payload.prefix(40))")

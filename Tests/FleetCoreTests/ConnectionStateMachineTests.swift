@@ -98,11 +98,32 @@ struct ConnectionStateMachineTests {
     func pingsAndIdle() throws {
         var (machine, _) = try Self.linked(desired: Fixtures.desired(control: 0, config: 1), applied: 0)
         #expect(machine.nextDueMilliseconds == 1102 + 20_000)
-        #expect(machine.tick(atMilliseconds: 21_102) == [.ping])
+        // Silent since the welcome: past the proof wait the link counts as proven too.
+        #expect(machine.tick(atMilliseconds: 21_102) == [.ping, .proven(Fixtures.lampID)])
         machine.frameReceived(atMilliseconds: 21_200)
         #expect(machine.tick(atMilliseconds: 41_102).contains(.ping))
         #expect(Self.closeCode(machine.tick(atMilliseconds: 61_201)) == LampCloseCode.pingTimeout)
         #expect(machine.connectionClosed() == [.unlinked(Fixtures.lampID)])
+    }
+
+    @Test("a link is proven once: by the lamp's first message after the welcome, or by staying open the proof wait; never before the welcome")
+    func proof() throws {
+        // Not before the welcome: a hello alone proves nothing (the lamp may give up on it).
+        var early = Self.machine()
+        let hello = try Self.signedHello(early)
+        #expect(!early.received(.hello(hello), atMilliseconds: 1100).contains(.proven(Fixtures.lampID)))
+        #expect(!early.tick(atMilliseconds: 1100 + ConnectionStateMachine.proofWaitMilliseconds + 1).contains(.proven(Fixtures.lampID)))
+
+        var (talking, _) = try Self.linked(desired: Fixtures.desired(control: 0, config: 1), applied: 0)
+        let first = talking.received(.statusReport(Fixtures.report()), atMilliseconds: 1200)
+        #expect(first.first == .proven(Fixtures.lampID))
+        #expect(!talking.received(.statusReport(Fixtures.report()), atMilliseconds: 1300).contains(.proven(Fixtures.lampID)))
+        #expect(!talking.tick(atMilliseconds: 1102 + ConnectionStateMachine.proofWaitMilliseconds).contains(.proven(Fixtures.lampID)))
+
+        var silent = try Self.linked(desired: Fixtures.desired(control: 0, config: 1), applied: 0).0
+        #expect(!silent.tick(atMilliseconds: 1102 + ConnectionStateMachine.proofWaitMilliseconds - 1).contains(.proven(Fixtures.lampID)))
+        #expect(silent.tick(atMilliseconds: 1102 + ConnectionStateMachine.proofWaitMilliseconds).contains(.proven(Fixtures.lampID)))
+        #expect(!silent.tick(atMilliseconds: 1102 + 2 * ConnectionStateMachine.proofWaitMilliseconds).contains(.proven(Fixtures.lampID)))
     }
 
     @Test("identify is a request of the machine: sent once when nothing is in flight, answered, never resent")
@@ -130,7 +151,7 @@ struct ConnectionStateMachineTests {
         var (machine, _) = try Self.linked(desired: Fixtures.desired(control: 3), applied: 0)
         let event = LampEvent(sequence: 5, kind: .faultRaised, detail: 0, time: 0)
         let actions = machine.received(.event(event), atMilliseconds: 1200)
-        #expect(actions == [.storeEvent(event)])
+        #expect(actions == [.proven(Fixtures.lampID), .storeEvent(event)])
         #expect(machine.eventStored(sequence: 5) == [.send(.ack(Ack(ackedType: .event, ref: 5)))])
         #expect(machine.eventRefused(sequence: 6) == [.send(.nack(Nack(ackedType: .event, ref: 6, reason: .busy)))])
         var report = Fixtures.report()

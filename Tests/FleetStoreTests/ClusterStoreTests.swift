@@ -82,13 +82,15 @@ struct ClusterStoreTests {
         }
     }
 
-    @Test("lamp ownership: a claim takes a lamp from another instance; a release only frees one's own; a lapsed lease is removed by any heartbeat")
+    @Test("lamp ownership: a claim (numbered in order) takes a lamp from another instance; a release only frees one's own; a lapsed lease is removed by any heartbeat")
     func ownership() async throws {
         try await TestDatabase.with(.postgres) { database in
             let store = try #require(try await database.open() as? PostgresStore)
             let (one, two, three) = (LampID("lamp-1")!, LampID("lamp-2")!, LampID("lamp-3")!)
-            try await store.claimLamps([one, two], instance: "a", leaseUntil: 10_000)
-            try await store.claimLamps([two, three, three], instance: "b", leaseUntil: 10_000)
+            let first = try await store.claimLamps([one, two], instance: "a", leaseUntil: 10_000)
+            let second = try await store.claimLamps([two, three, three], instance: "b", leaseUntil: 10_000)
+            // One number per claim, in the order written: a notice of the first is older.
+            #expect(first > 0 && second > first)
             #expect(try await store.owners([one, two, three]) == [one: "a", two: "b", three: "b"])
             #expect(Set(try await store.lampsHeld(notBy: "a")) == [two, three])
             #expect(try await store.lampsHeld(notBy: "b") == [one])

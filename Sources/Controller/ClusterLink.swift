@@ -1,5 +1,6 @@
 import FleetCore
 import LampProtocol
+import LightingPrograms
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -309,6 +310,12 @@ public final class ClusterLink: Service, Sendable {
             }
         case .released(_, let lamps):
             setHeld(lamps, false)
+        case .programs:
+            do {
+                try await reloadPrograms()
+            } catch {
+                logger.warning("could not read programs another controller changed; the registration catch-up will retry", metadata: ["error": "\(error)"])
+            }
         case .lamps(_, let lamps):
             do {
                 try await reload(lamps)
@@ -354,12 +361,49 @@ public final class ClusterLink: Service, Sendable {
     /// Compares the registered lamps' ids with this controller's and reads again those that
     /// differ: repairs a lost notice of a registration or removal.
     func registrationCatchUp() async throws {
+        try await reloadPrograms()
         let stored = Set(try await store.lampIDs())
         let known = fleet.withModel { $0.registeredIDs }
         let differing = Array(stored.symmetricDifference(known))
         guard !differing.isEmpty else { return }
         logger.info("registrations caught up", metadata: ["lamps": "\(differing.count)"])
         try await reload(differing)
+    }
+
+    /// Programs this controller saved or deleted (after the store): the others read them again.
+    func changedPrograms(_ names: [String]) async {
+        do {
+            try await store.announce(.programs(instance: instance, names))
+        } catch {
+            logger.warning("could not announce changed programs; the others' catch-up reads them", metadata: ["programs": "\(names)", "error": "\(error)"])
+        }
+    }
+
+    /// Reads the programs from the store and makes the model say the same: one saved
+    /// elsewhere (a revision newer than known) is taken, and its lamps here get it; one
+    /// deleted elsewhere is forgotten. Small (a fleet has few programs): read whole, on a
+    /// `p` notice and with every registration catch-up, which repairs a lost notice.
+    func reloadPrograms() async throws {
+        let stored = try await store.programs()
+        let known = fleet.withModel { $0.programRevisions }
+        var deliveries: [(Int, DesiredState)] = []
+        for record in stored where record.revision > known[record.name] ?? 0 {
+            let program: LightingProgram
+            do {
+                program = try ProgramText.parse(record.source)
+            } catch {
+                logger.error("a stored program does not parse; kept as it was", metadata: ["program.name": "\(record.name)", "error": "\(error)"])
+                continue
+            }
+            deliveries += fleet.withModel { $0.programChanged(record.name, program: program, revision: record.revision) }
+            logger.info("program changed on another controller", metadata: ["program.name": "\(record.name)", "program.revision": "\(record.revision)"])
+        }
+        let names = Set(stored.map(\.name))
+        for name in known.keys where !names.contains(name) {
+            fleet.withModel { $0.programDeleted(name) }
+            logger.info("program deleted on another controller", metadata: ["program.name": "\(name)"])
+        }
+        gateway.deliver(deliveries)
     }
 
     /// Marks lamps held (or no longer held) by another controller, for command progress.

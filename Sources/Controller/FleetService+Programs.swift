@@ -40,7 +40,8 @@ extension FleetService {
             throw FleetError(.invalid, "\(error)", field: "source")
         }
         let (isNew, revision) = try await mutations.exclusive { () async throws(FleetError) -> (Bool, UInt32) in
-            let (isNew, revision) = fleet.withModel { ($0.program(named: name) == nil, $0.nextProgramRevision()) }
+            let isNew = fleet.program(named: name) == nil
+            let revision = try await nextProgramRevision()
             try await storing("storing the program") {
                 try await store.saveProgram(
                     name, source: request.source, revision: revision,
@@ -48,6 +49,7 @@ extension FleetService {
                         caller, isNew ? "program.create" : "program.change", target: "program:\(name)", detail: "revision \(revision)"))
             }
             gateway.deliver(fleet.withModel { $0.programChanged(name, program: program, revision: revision) })
+            await cluster?.changedPrograms([name])
             return (isNew, revision)
         }
         logger.info("program saved", metadata: ["program.name": "\(name)", "program.revision": "\(revision)", "api.caller": "\(caller.name)"])
@@ -62,6 +64,7 @@ extension FleetService {
             }
             guard deleted else { throw .notFound("no program \(name)", field: "name") }
             fleet.withModel { $0.programDeleted(name) }
+            await cluster?.changedPrograms([name])
         }
     }
 
@@ -73,7 +76,7 @@ extension FleetService {
     private func assign(_ name: String, _ request: ProgramAssign, by caller: Caller) async throws(FleetError) -> ProgramAssigned {
         guard let target = CommandTarget(request.target) else { throw .invalid("must be lamp:ID, group:NAME or all", field: "target") }
         let now = clock.nowMilliseconds()
-        let (slots, revision, held) = try fleet.withModel { model throws(FleetError) -> ([Int], UInt32, Int) in
+        let (slots, held) = try fleet.withModel { model throws(FleetError) -> ([Int], Int) in
             guard model.program(named: name) != nil else { throw .notFound("no program \(name)", field: "name") }
             guard let slots = model.resolve(target), !slots.isEmpty else {
                 throw .notFound("no lamp matches \(request.target)", field: "target")
@@ -86,8 +89,9 @@ extension FleetService {
                     field: "target")
             }
             let held = slots.filter { FleetService.modeName(model.lamps[$0].desired.control.intent, atMilliseconds: now) != "program" }.count
-            return (slots, model.nextProgramRevision(), held)
+            return (slots, held)
         }
+        let revision = try await nextProgramRevision()
         try await storing("storing the assignment") {
             try await store.assignProgram(
                 name, target: target, revision: revision,
@@ -95,6 +99,8 @@ extension FleetService {
         }
         let changed = fleet.withModel { $0.assignProgram(name, to: slots, revision: revision) }
         gateway.deliver(changed)
+        // The other controllers read these lamps' desired program back from the store.
+        await cluster?.changed(fleet.withModel { model in slots.map { model.lamps[$0].record.id } })
         logger.info(
             "program assigned",
             metadata: ["program.name": "\(name)", "program.revision": "\(revision)", "command.target": "\(target)", "command.lamps": "\(changed.count)"])

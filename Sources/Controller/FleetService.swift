@@ -135,7 +135,7 @@ public final class FleetService: Sendable {
         let record = try FleetModel.changedRegistration(
             current.record, name: update.name, latitude: update.latitude, longitude: update.longitude, wattage: update.wattage,
             cabinet: update.cabinet)
-        let revision = fleet.withModel { model in model.needsProgramAgain(record) ? model.nextProgramRevision() : nil }
+        let revision = fleet.withModel { $0.needsProgramAgain(record) } ? try await nextProgramRevision() : nil
         var detail: [String] = []
         if record.name != current.record.name { detail.append("name \(record.name ?? "-")") }
         if record.latitude != current.record.latitude || record.longitude != current.record.longitude {
@@ -482,6 +482,19 @@ public final class FleetService: Sendable {
                 "store.duration": "\(storeDuration)", "api.caller": "\(caller.name)",
             ])
         return (CommandAccepted(id: id, target: target.description, lamps: slots.count), false)
+    }
+
+    /// The next program revision: from the counter several controllers share, else this
+    /// controller's own (a revision from one controller's own count could be one another
+    /// gave a lamp already, which would then ignore the change).
+    func nextProgramRevision() async throws(FleetError) -> UInt32 {
+        guard let cluster else { return fleet.withModel { $0.nextProgramRevision() } }
+        let store = cluster.store
+        let revision = try await storing("taking a program revision") {
+            try await cluster.bounded("the program") { try await store.allocateProgramRevision() }
+        }
+        fleet.withModel { $0.noteProgramRevision(revision) }
+        return revision
     }
 
     /// The next control version from the counter several controllers share; nil alone.

@@ -60,6 +60,8 @@ public enum ClusterNotice: Sendable, Hashable {
     /// No controller holds these lamps now: their link to `instance` ended, or their owner's
     /// lease lapsed and `instance` removed its rows. They count offline again.
     case released(instance: String, [LampID])
+    /// `instance` saved or deleted these programs: read them again from the store.
+    case programs(instance: String, [String])
 
     /// One lamp's applied control version.
     public struct LampApplied: Sendable, Hashable {
@@ -78,7 +80,9 @@ public enum ClusterNotice: Sendable, Hashable {
     /// The instance that sent it.
     public var instance: String {
         switch self {
-        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _, _), .released(let instance, _), .lamps(let instance, _): instance
+        case .command(let instance, _), .applied(let instance, _), .owned(let instance, _, _), .released(let instance, _), .lamps(let instance, _),
+            .programs(let instance, _):
+            instance
         }
     }
 
@@ -101,6 +105,8 @@ public enum ClusterNotice: Sendable, Hashable {
             return Self.split(head: "r \(instance) ", lamps.map(\.value), limit: limit)
         case .lamps(let instance, let lamps):
             return Self.split(head: "l \(instance) ", lamps.map(\.value), limit: limit)
+        case .programs(let instance, let names):
+            return Self.split(head: "p \(instance) ", names, limit: limit)
         }
     }
 
@@ -159,6 +165,10 @@ public enum ClusterNotice: Sendable, Hashable {
             case "r": self = .released(instance: instance, lamps)
             default: self = .lamps(instance: instance, lamps)
             }
+        case "p":
+            let names = parts[2].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard names.allSatisfy(GroupName.isValid) else { return nil }
+            self = .programs(instance: instance, names)
         default:
             return nil
         }
@@ -180,6 +190,9 @@ public protocol ClusterStoring: Sendable {
     /// Takes the next control version from the counter every controller shares, above
     /// `floor` (the counter moves past it first: a lamp reported that version).
     func allocateControlVersion(above floor: UInt32) async throws -> UInt32
+    /// Takes the next program revision from the counter every controller shares (a save or
+    /// an assignment on any of them gets a revision no lamp holds yet).
+    func allocateProgramRevision() async throws -> UInt32
     /// Sends a notice to every controller listening (this one too).
     func announce(_ notice: ClusterNotice) async throws
     /// Listens on the channel until `body` returns or the connection is lost (thrown);

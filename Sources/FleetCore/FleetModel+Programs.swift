@@ -91,6 +91,7 @@ extension FleetModel {
     /// Returns their new desired states by slot.
     public mutating func programChanged(_ name: String, program: LightingProgram, revision: UInt32) -> [(Int, DesiredState)] {
         programs[name] = KnownProgram(revision: revision, program: program)
+        lastProgramRevision = max(lastProgramRevision, revision)
         var builder = ProgramBuilder(programs: programs, defaults: programDefaults)
         var changed: [(Int, DesiredState)] = []
         for slot in lamps.indices where lamps[slot].desired.program.name == name {
@@ -105,8 +106,22 @@ extension FleetModel {
         programs[name] = nil
     }
 
+    /// The revision of every program known, by name.
+    public var programRevisions: [String: UInt32] {
+        programs.mapValues(\.revision)
+    }
+
+    /// Makes a revision taken elsewhere (the counter several controllers share) the
+    /// highest this model knows.
+    public mutating func noteProgramRevision(_ revision: UInt32) {
+        lastProgramRevision = max(lastProgramRevision, revision)
+    }
+
     /// Assigns a program (nil: none) to lamps (after the store); returns their new desired states.
     public mutating func assignProgram(_ name: String?, to slots: [Int], revision: UInt32) -> [(Int, DesiredState)] {
+        lastProgramRevision = max(lastProgramRevision, revision)
+        // As the store does: the program's revision is the newest any of its lamps was given.
+        if let name, let known = programs[name], known.revision < revision { programs[name]?.revision = revision }
         var builder = ProgramBuilder(programs: programs, defaults: programDefaults)
         var changed: [(Int, DesiredState)] = []
         for slot in slots where revision > lamps[slot].desired.program.revision {

@@ -108,7 +108,7 @@ public struct FleetModel: Sendable {
     public private(set) var lastVersion: UInt32
     /// The highest program revision handed out, committed or not: a sequence of its own, so
     /// an operator's first program is revision 1 whatever commands came before.
-    public private(set) var lastProgramRevision: UInt32
+    public internal(set) var lastProgramRevision: UInt32
     /// Known programs, by name.
     var programs: [String: KnownProgram] = [:]
     /// Counts recent commands' answers (progress, `command.applied`).
@@ -200,7 +200,8 @@ public struct FleetModel: Sendable {
     /// (docs/cluster.md): `asked` are the lamps it named, `stored` those still registered.
     /// A lamp new here is added; a known one takes the stored registration (groups,
     /// revocation and keys included; its program framed again at the stored revision if
-    /// its place changed); one no longer stored is removed. Returns the slots whose links
+    /// its place changed, or the stored program if its revision is newer: assigned
+    /// elsewhere); one no longer stored is removed. Returns the slots whose links
     /// must close (removed, or newly revoked), the slots updated (a pending key to send) and
     /// the desired states to deliver.
     public mutating func reload(_ asked: [LampID], stored: [StoredLamp], atMilliseconds now: UInt64) -> (
@@ -222,9 +223,21 @@ public struct FleetModel: Sendable {
                 continue
             }
             if lamp.record.revoked && !lamps[slot].record.revoked { revoked.append(slot) }
-            let revision = needsProgramAgain(lamp.record) ? lamp.desired.program.revision : nil
-            if let revision { lastProgramRevision = max(lastProgramRevision, revision) }
-            deliveries += updateRegistration(lamp.record, programRevision: revision)
+            let stored = lamp.desired.program
+            if stored.revision > lamps[slot].desired.program.revision {
+                // A program assigned (or changed) on the other controller: its name and
+                // revision as stored, framed here for the lamp's place.
+                lastProgramRevision = max(lastProgramRevision, stored.revision)
+                lamps[slot].desired.program.name = stored.name
+                if let name = stored.name, let known = programs[name], known.revision < stored.revision {
+                    programs[name]?.revision = stored.revision
+                }
+                deliveries += updateRegistration(lamp.record, programRevision: stored.revision)
+            } else {
+                let revision = needsProgramAgain(lamp.record) ? lamp.desired.program.revision : nil
+                if let revision { lastProgramRevision = max(lastProgramRevision, revision) }
+                deliveries += updateRegistration(lamp.record, programRevision: revision)
+            }
             updated.append(slot)
         }
         return (removed.sorted(), revoked.sorted(), updated.sorted(), deliveries)

@@ -17,13 +17,25 @@ extension PostgresStore: ClusterStoring {
         return version
     }
 
-    /// Raises the counter to the highest version stored (never lowers it: a controller
-    /// starting while another hands out versions takes nothing back).
+    public func allocateProgramRevision() async throws -> UInt32 {
+        let rows = try await rows("UPDATE cluster_counter SET value = value + 1 WHERE name = 'program_revision' RETURNING value")
+        guard let value = try rows.first?.decode(Int64.self) else { throw FleetStoreError("the program revision counter row is missing") }
+        guard let revision = UInt32(exactly: value) else { throw FleetStoreError("the program revision counter passed \(UInt32.max)") }
+        return revision
+    }
+
+    /// Raises the counters to the highest version and program revision stored (never lowers
+    /// them: a controller starting while another hands out versions takes nothing back).
     func raiseControlCounter() async throws {
         _ = try await rows(
             """
             UPDATE cluster_counter SET value = GREATEST(value, COALESCE((SELECT MAX(control_version) FROM desired_state), 0),
                 COALESCE((SELECT MAX(version) FROM command), 0)) WHERE name = 'control_version'
+            """)
+        _ = try await rows(
+            """
+            UPDATE cluster_counter SET value = GREATEST(value, COALESCE((SELECT MAX(program_revision) FROM desired_state), 0),
+                COALESCE((SELECT MAX(revision) FROM program), 0)) WHERE name = 'program_revision'
             """)
     }
 

@@ -230,6 +230,14 @@ extension PostgresStore {
                 "CREATE SEQUENCE lamp_claim",
                 "ALTER TABLE lamp_owner ADD COLUMN claim BIGINT NOT NULL DEFAULT 0",
             ]),
+        Migration(
+            version: 6, name: "the program revision counter several controllers share (issue 14 b)",
+            statements: [
+                """
+                INSERT INTO cluster_counter (name, value) VALUES ('program_revision',
+                    GREATEST(COALESCE((SELECT MAX(program_revision) FROM desired_state), 0), COALESCE((SELECT MAX(revision) FROM program), 0)))
+                """
+            ]),
     ]
 
     /// Brings the schema up to date in one transaction under the migration lock: a daemon

@@ -289,6 +289,9 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
             // would take as old (docs/cluster.md).
             try await connection.query(
                 "UPDATE cluster_counter SET value = GREATEST(value, \(columns.controlVersion)) WHERE name = 'control_version'", logger: logger)
+            // The same for a program revision issued again from this controller's own count.
+            try await connection.query(
+                "UPDATE cluster_counter SET value = GREATEST(value, \(columns.programRevision)) WHERE name = 'program_revision'", logger: logger)
             try await connection.query(
                 """
                 UPDATE desired_state SET control_version = \(columns.controlVersion), intent = \(columns.intent), level = \(columns.level)::int8,

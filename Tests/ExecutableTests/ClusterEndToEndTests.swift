@@ -245,6 +245,63 @@ struct ClusterEndToEndTests {
         #expect(newerReport.lampDetails.allSatisfy { $0.appliedVersion > 0 })
     }
 
+    @Test("programs across controllers: saved, assigned, changed and deleted on A reach B's lamps and B's API; revisions come from one counter")
+    func programsAcrossInstances() async throws {
+        let database = try PostgresTestDatabase()
+        let place = ["--latitude", "51.5", "--longitude", "-0.1"]
+        let a = try Daemon(lamps: 4)
+        a.databaseURL = database.url
+        a.runArguments = place
+        try await a.start()
+        defer { a.stop() }
+        let b = try Daemon(lamps: 0)
+        b.databaseURL = database.url
+        b.runArguments = place
+        try FileManager.default.copyItem(atPath: a.keyFile, toPath: b.keyFile)
+        try await b.start()
+        defer { b.stop() }
+        b.adminToken = a.adminToken
+        let sim = try Simulator(b, count: 4)
+        try await waitUntil("4 lamps are online on B") { try await b.onlineCount() == 4 }
+
+        let (saved, first): (Int, ProgramView?) = try await a.request("PUT", "/programs/all-night", body: ProgramSave(source: "sunset on\nsunrise off"))
+        #expect(saved == 201)
+        let (assignedStatus, assigned): (Int, ProgramAssigned?) = try await a.request(
+            "POST", "/programs/all-night/assign", body: ProgramAssign(target: "all"))
+        #expect(assignedStatus == 202 && assigned?.lamps == 4)
+        let revision = try #require(assigned?.revision)
+        #expect(revision > (first?.revision ?? 0))
+        try await waitUntil("B's lamps hold all-night at the assigned revision") {
+            let lamps = try await b.lamps("limit=10")
+            return lamps.count == 4 && lamps.allSatisfy { $0.program == "all-night" && $0.programRevision == revision }
+        }
+        // Changed on A: B's lamps get the new revision.
+        let (changed, view): (Int, ProgramView?) = try await a.request(
+            "PUT", "/programs/all-night", body: ProgramSave(source: "sunset+15m on\nsunrise off"))
+        #expect(changed == 200)
+        let newer = try #require(view?.revision)
+        #expect(newer > revision)
+        try await waitUntil("B's lamps hold the changed program") {
+            try await b.lamps("limit=10").allSatisfy { $0.programRevision == newer }
+        }
+        let (onB, program): (Int, ProgramView?) = try await b.request("GET", "/programs/all-night")
+        #expect(onB == 200 && program?.revision == newer && program?.source.contains("sunset+15m") == true)
+        // A program saved on B takes its revision from the same counter.
+        let (_, bSide): (Int, ProgramView?) = try await b.request("PUT", "/programs/spare", body: ProgramSave(source: "22:00 50%\n06:00 off"))
+        #expect((bSide?.revision ?? 0) > newer)
+        try await waitUntil("A knows B's program") {
+            let (status, _): (Int, ProgramView?) = try await a.request("GET", "/programs/spare")
+            return status == 200
+        }
+        let (deleted, _): (Int, String?) = try await a.request("DELETE", "/programs/spare")
+        #expect(deleted == 204)
+        try await waitUntil("B forgot the program deleted on A") {
+            let (status, _): (Int, ProgramView?) = try await b.request("GET", "/programs/spare")
+            return status == 404
+        }
+        _ = try sim.finish()
+    }
+
     @Test("ownership notices in order: a late notice of an older claim closes no link; a newer claim closes it with 4000")
     func claimsInOrder() async throws {
         let database = try PostgresTestDatabase()

@@ -41,6 +41,9 @@ struct ClusterNoticeTests {
             #expect(lamps == ids)
         }
         #expect(ClusterNotice.released(instance: "x", []).payloads().isEmpty)
+        // Programs by name (up to 64 bytes, longer than a lamp id may be).
+        let names = ["all-night", String(repeating: "n", count: 64)]
+        #expect(ClusterNotice.programs(instance: "ctl-a", names).payloads().compactMap { ClusterNotice(payload: $0) } == [.programs(instance: "ctl-a", names)])
         // A small limit still gives one lamp per payload rather than nothing.
         #expect(ClusterNotice.applied(instance: "x", Array(lamps.prefix(3))).payloads(limit: 10).count == 3)
     }
@@ -49,7 +52,7 @@ struct ClusterNoticeTests {
     func hostile() {
         for payload in [
             "", "c", "c a", "c a 0", "c a -1", "c a x", "c a 1 2", "x a 1", "c  1", "c a\u{0} 1", "a a ", "a a lamp-1", "a a lamp-1=0",
-            "a a lamp-1=4294967296", "a a lamp 1=3", "a a lamp-1=3,", "r a ", "r a lamp-1,", "l a ", "l a lamp-1,", "l a lamp/1", "r a lamp 1", "o a lamp-1,,lamp-2", "o a lamp-1", "o a 0 lamp-1", "o a -3 lamp-1", "o a x lamp-1", "o a 1 lamp-1 2", "c " + String(repeating: "i", count: 65) + " 1",
+            "a a lamp-1=4294967296", "a a lamp 1=3", "a a lamp-1=3,", "r a ", "r a lamp-1,", "l a ", "l a lamp-1,", "l a lamp/1", "r a lamp 1", "o a lamp-1,,lamp-2", "o a lamp-1", "o a 0 lamp-1", "o a -3 lamp-1", "o a x lamp-1", "o a 1 lamp-1 2", "p a ", "p a bad/name", "p a x,", "p a " + String(repeating: "n", count: 65), "c " + String(repeating: "i", count: 65) + " 1",
             "a a " + Array(repeating: "lamp-1=1", count: 1_000).joined(separator: ","),
         ] {
             #expect(ClusterNotice(payload: payload) == nil, "\(payload.prefix(40))")

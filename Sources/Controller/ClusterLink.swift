@@ -20,10 +20,11 @@ public final class ClusterOutbox: Sendable {
     /// What ``take()`` hands to the flush.
     struct Pending {
         var acks: [ClusterNotice.LampApplied] = []
+        var answers: [ClusterNotice.LampAnswer] = []
         /// Lamps to claim, each with the generation of its link here.
         var claims: [(lamp: LampID, generation: UInt64)] = []
         var releases: [LampID] = []
-        var count: Int { acks.count + claims.count + releases.count }
+        var count: Int { acks.count + answers.count + claims.count + releases.count }
     }
 
     /// A lamp proven on its current link here.
@@ -38,6 +39,7 @@ public final class ClusterOutbox: Sendable {
 
     private struct State {
         var acks: [ClusterNotice.LampApplied] = []
+        var answers: [ClusterNotice.LampAnswer] = []
         var owned: [LampID: Ownership] = [:]
         /// Lamps proven since the last take, oldest first (an entry whose ownership moved on
         /// is skipped).
@@ -47,7 +49,7 @@ public final class ClusterOutbox: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Acks dropped because ``ClusterLimits/maximumPendingAcks`` were waiting.
+    /// Acks and answers dropped because ``ClusterLimits/maximumPendingAcks`` were waiting.
     let dropped = Atomic<Int>(0)
 
     init() {}
@@ -55,8 +57,18 @@ public final class ClusterOutbox: Sendable {
     /// One lamp's applied control version.
     func add(_ lamp: LampID, version: UInt32) {
         let added = state.withLock { state in
-            guard state.acks.count < ClusterLimits.maximumPendingAcks else { return false }
+            guard state.acks.count + state.answers.count < ClusterLimits.maximumPendingAcks else { return false }
             state.acks.append(ClusterNotice.LampApplied(lamp: lamp, version: version))
+            return true
+        }
+        if !added { dropped.add(1, ordering: .relaxed) }
+    }
+
+    /// One lamp's answer to an identify or reboot, or its refusal of a control version.
+    func add(_ answer: ClusterNotice.LampAnswer) {
+        let added = state.withLock { state in
+            guard state.acks.count + state.answers.count < ClusterLimits.maximumPendingAcks else { return false }
+            state.answers.append(answer)
             return true
         }
         if !added { dropped.add(1, ordering: .relaxed) }
@@ -88,8 +100,9 @@ public final class ClusterOutbox: Sendable {
     /// Everything waiting, emptied; the claims taken are marked as being written.
     func take() -> Pending {
         state.withLock { state in
-            var pending = Pending(acks: state.acks, releases: Array(state.releases))
+            var pending = Pending(acks: state.acks, answers: state.answers, releases: Array(state.releases))
             state.acks = []
+            state.answers = []
             state.releases = []
             for lamp in state.unclaimed {
                 guard var ownership = state.owned[lamp], ownership.claim == nil, !ownership.claiming else { continue }
@@ -271,6 +284,25 @@ public final class ClusterLink: Service, Sendable {
         logger.debug("applied another controller's command", metadata: ["command.id": "\(record.id)", "command.lamps": "\(slots.count)"])
     }
 
+    /// Another controller's lamps answered an identify or reboot, or refused a version:
+    /// progress here counts them.
+    func answered(_ answers: [ClusterNotice.LampAnswer]) {
+        let now = clock.nowMilliseconds()
+        let events = fleet.withModel { model -> [FleetEvent] in
+            for answer in answers {
+                guard let slot = model.slot(of: answer.lamp) else { continue }
+                switch answer.kind {
+                case .once(let ref, let accepted):
+                    model.noteOnceAnswered(slot, ref: ref, accepted: accepted, atMilliseconds: now)
+                case .refused(let version, let reason):
+                    model.noteRefused(slot, version: version, reason: NackReason(rawValue: reason), atMilliseconds: now)
+                }
+            }
+            return model.takeEvents()
+        }
+        self.events.emit(events, atMilliseconds: now)
+    }
+
     /// Another controller's lamps applied these versions: progress here counts them.
     func applied(_ lamps: [ClusterNotice.LampApplied]) {
         let now = clock.nowMilliseconds()
@@ -298,6 +330,8 @@ public final class ClusterLink: Service, Sendable {
             }
         case .applied(_, let lamps):
             applied(lamps)
+        case .answered(_, let answers):
+            answered(answers)
         case .owned(let owner, let claim, let lamps):
             // Marked held first: the links closed below then leave their lamps counted as
             // linked (to the owner) in command progress, not offline.
@@ -491,6 +525,9 @@ public final class ClusterLink: Service, Sendable {
         }
         if !pending.acks.isEmpty {
             try await store.announce(.applied(instance: instance, pending.acks))
+        }
+        if !pending.answers.isEmpty {
+            try await store.announce(.answered(instance: instance, pending.answers))
         }
     }
 

@@ -383,6 +383,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
                 return model.takeEvents()
             }
+            if LinkStateMachine.controlTypes.contains(type), let relay = shared.clusterOutbox, let lampID = machine.lampID {
+                relay.add(ClusterNotice.LampAnswer(lamp: lampID, kind: .refused(version: ref, reason: reason.rawValue)))
+            }
             shared.events.emit(events, atMilliseconds: now)
             log(.info, "lamp refused a request", ["request.type": "\(type)", "request.ref": "\(ref)", "reason": "\(reason)"])
         case .ignored(let type, let ref):
@@ -408,6 +411,9 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
             let events = shared.fleet.withModel { model in
                 model.noteOnceAnswered(slot, ref: ref, accepted: accepted, atMilliseconds: now)
                 return model.takeEvents()
+            }
+            if let relay = shared.clusterOutbox, let lampID = machine.lampID {
+                relay.add(ClusterNotice.LampAnswer(lamp: lampID, kind: .once(ref: ref, accepted: accepted)))
             }
             shared.events.emit(events, atMilliseconds: now)
             log(.debug, "once request answered", ["request.type": "\(type)", "request.ref": "\(ref)", "accepted": "\(accepted)"])

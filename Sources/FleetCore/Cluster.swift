@@ -62,6 +62,57 @@ public enum ClusterNotice: Sendable, Hashable {
     case released(instance: String, [LampID])
     /// `instance` saved or deleted these programs: read them again from the store.
     case programs(instance: String, [String])
+    /// Lamps linked to `instance` answered an identify or reboot, or refused a control
+    /// version: progress on every controller counts them.
+    case answered(instance: String, [LampAnswer])
+
+    /// One lamp's answer that is not an ack of a version.
+    public struct LampAnswer: Sendable, Hashable {
+        /// What it answered.
+        public enum Kind: Sendable, Hashable {
+            /// An identify or reboot, by its ref (the command id's low 32 bits): done or not
+            /// (refused, or no answer within the request's time).
+            case once(ref: UInt32, accepted: Bool)
+            /// A control version refused, with the nack's reason (SPEC.md §8.2).
+            case refused(version: UInt32, reason: UInt8)
+        }
+
+        /// The lamp.
+        public var lamp: LampID
+        /// Its answer.
+        public var kind: Kind
+
+        /// An answer.
+        public init(lamp: LampID, kind: Kind) {
+            self.lamp = lamp
+            self.kind = kind
+        }
+
+        /// `lamp=o<ref>+` (or `-`), `lamp=r<version>.<reason>`.
+        var payload: String {
+            switch kind {
+            case .once(let ref, let accepted): "\(lamp.value)=o\(ref)\(accepted ? "+" : "-")"
+            case .refused(let version, let reason): "\(lamp.value)=r\(version).\(reason)"
+            }
+        }
+
+        init?(payload item: Substring) {
+            let pair = item.split(separator: "=", omittingEmptySubsequences: false)
+            guard pair.count == 2, let lamp = LampID(String(pair[0])), let kind = pair[1].first else { return nil }
+            let rest = pair[1].dropFirst()
+            switch kind {
+            case "o":
+                guard let sign = rest.last, sign == "+" || sign == "-", let ref = UInt32(rest.dropLast()) else { return nil }
+                self.init(lamp: lamp, kind: .once(ref: ref, accepted: sign == "+"))
+            case "r":
+                let parts = rest.split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.count == 2, let version = UInt32(parts[0]), version > 0, let reason = UInt8(parts[1]) else { return nil }
+                self.init(lamp: lamp, kind: .refused(version: version, reason: reason))
+            default:
+                return nil
+            }
+        }
+    }
 
     /// One lamp's applied control version.
     public struct LampApplied: Sendable, Hashable {
@@ -81,7 +132,7 @@ public enum ClusterNotice: Sendable, Hashable {
     public var instance: String {
         switch self {
         case .command(let instance, _), .applied(let instance, _), .owned(let instance, _, _), .released(let instance, _), .lamps(let instance, _),
-            .programs(let instance, _):
+            .programs(let instance, _), .answered(let instance, _):
             instance
         }
     }
@@ -107,6 +158,8 @@ public enum ClusterNotice: Sendable, Hashable {
             return Self.split(head: "l \(instance) ", lamps.map(\.value), limit: limit)
         case .programs(let instance, let names):
             return Self.split(head: "p \(instance) ", names, limit: limit)
+        case .answered(let instance, let answers):
+            return Self.split(head: "n \(instance) ", answers.map(\.payload), limit: limit)
         }
     }
 
@@ -165,6 +218,13 @@ public enum ClusterNotice: Sendable, Hashable {
             case "r": self = .released(instance: instance, lamps)
             default: self = .lamps(instance: instance, lamps)
             }
+        case "n":
+            var answers: [LampAnswer] = []
+            for item in parts[2].split(separator: ",", omittingEmptySubsequences: false) {
+                guard let answer = LampAnswer(payload: item) else { return nil }
+                answers.append(answer)
+            }
+            self = .answered(instance: instance, answers)
         case "p":
             let names = parts[2].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             guard names.allSatisfy(GroupName.isValid) else { return nil }

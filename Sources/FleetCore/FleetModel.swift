@@ -608,13 +608,12 @@ public struct FleetModel: Sendable {
         let lamps = self.lamps
         tracker.track(
             id: id, target: target, action: action, version: version, slots: slots, atMilliseconds: now,
-            linked: { lamps[$0].online || (version > 0 && lamps[$0].heldElsewhere) }, alreadyApplied: { lamps[$0].appliedVersion == version })
+            linked: { lamps[$0].online || lamps[$0].heldElsewhere }, alreadyApplied: { lamps[$0].appliedVersion == version })
     }
 
     /// Another controller of the cluster holds (or no longer holds) the link of the lamp in
     /// `slot`. A lamp linked to neither counts offline in command progress; one held elsewhere
-    /// counts as linked for desired state (its ack is relayed). Once requests (identify,
-    /// reboot) sent to it are answered there and are not relayed: they stay missed here.
+    /// counts as linked (its ack, its refusal, its answer to identify or reboot are relayed).
     public mutating func setHeldElsewhere(_ slot: Int, _ held: Bool, atMilliseconds now: UInt64) {
         guard lamps.indices.contains(slot), lamps[slot].heldElsewhere != held else { return }
         lamps[slot].heldElsewhere = held

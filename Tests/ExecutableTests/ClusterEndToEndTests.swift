@@ -49,6 +49,14 @@ struct ClusterEndToEndTests {
         let onA = try #require(try await a.lamp("lamp-0007"))
         #expect(onA.desired.version == onB.desired.version && onA.desired.level == 35)
 
+        // Identify, posted to A: B's lamps answer on B, and A's progress counts their answers
+        // (relayed), not offline.
+        let identify = try await a.command(CommandRequest(target: "all", action: "identify", durationSeconds: 1))
+        try await waitUntil("A's progress shows every lamp answered the identify") {
+            let progress = try await a.progress(identify.id)
+            return progress.applied == count && progress.offline == 0
+        }
+
         // One lamp, several times: from A's 202 to A's progress saying applied.
         var single: [Double] = []
         for round in 0..<7 {

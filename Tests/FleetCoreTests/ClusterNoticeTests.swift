@@ -41,6 +41,13 @@ struct ClusterNoticeTests {
             #expect(lamps == ids)
         }
         #expect(ClusterNotice.released(instance: "x", []).payloads().isEmpty)
+        // Answers other than acks.
+        let answers = [
+            ClusterNotice.LampAnswer(lamp: ids[0], kind: .once(ref: 4_000_000_000, accepted: true)),
+            ClusterNotice.LampAnswer(lamp: ids[1], kind: .once(ref: 7, accepted: false)),
+            ClusterNotice.LampAnswer(lamp: ids[2], kind: .refused(version: 12, reason: 3)),
+        ]
+        #expect(ClusterNotice.answered(instance: "ctl-b", answers).payloads().compactMap { ClusterNotice(payload: $0) } == [.answered(instance: "ctl-b", answers)])
         // Programs by name (up to 64 bytes, longer than a lamp id may be).
         let names = ["all-night", String(repeating: "n", count: 64)]
         #expect(ClusterNotice.programs(instance: "ctl-a", names).payloads().compactMap { ClusterNotice(payload: $0) } == [.programs(instance: "ctl-a", names)])
@@ -52,7 +59,7 @@ struct ClusterNoticeTests {
     func hostile() {
         for payload in [
             "", "c", "c a", "c a 0", "c a -1", "c a x", "c a 1 2", "x a 1", "c  1", "c a\u{0} 1", "a a ", "a a lamp-1", "a a lamp-1=0",
-            "a a lamp-1=4294967296", "a a lamp 1=3", "a a lamp-1=3,", "r a ", "r a lamp-1,", "l a ", "l a lamp-1,", "l a lamp/1", "r a lamp 1", "o a lamp-1,,lamp-2", "o a lamp-1", "o a 0 lamp-1", "o a -3 lamp-1", "o a x lamp-1", "o a 1 lamp-1 2", "p a ", "p a bad/name", "p a x,", "p a " + String(repeating: "n", count: 65), "c " + String(repeating: "i", count: 65) + " 1",
+            "a a lamp-1=4294967296", "a a lamp 1=3", "a a lamp-1=3,", "r a ", "r a lamp-1,", "l a ", "l a lamp-1,", "l a lamp/1", "r a lamp 1", "o a lamp-1,,lamp-2", "o a lamp-1", "o a 0 lamp-1", "o a -3 lamp-1", "o a x lamp-1", "o a 1 lamp-1 2", "n a ", "n a lamp-1=o7", "n a lamp-1=o+", "n a lamp-1=x7+", "n a lamp-1=r0.3", "n a lamp-1=r5.256", "n a lamp-1=r5", "p a ", "p a bad/name", "p a x,", "p a " + String(repeating: "n", count: 65), "c " + String(repeating: "i", count: 65) + " 1",
             "a a " + Array(repeating: "lamp-1=1", count: 1_000).joined(separator: ","),
         ] {
             #expect(ClusterNotice(payload: payload) == nil, "\(payload.prefix(40))")

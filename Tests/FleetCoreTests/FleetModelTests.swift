@@ -72,7 +72,7 @@ struct FleetModelTests {
         #expect(model.tracker.isWaiting && model.tracker.snapshot(2)?.offline == 1)
     }
 
-    @Test("lamps another controller holds count linked (pending their relayed ack), not offline; a lamp whose owner lapses is offline again; once requests stay missed")
+    @Test("lamps another controller holds count linked (pending their relayed ack), not offline; a lamp whose owner lapses is offline again; once requests are answered there and relayed")
     func trackerCountsLampsHeldElsewhere() {
         // Four lamps: 0 linked here, 1 and 2 held by another controller, 3 nowhere.
         var model = Self.model(4, online: 1)
@@ -111,10 +111,13 @@ struct FleetModelTests {
         for slot in 0..<3 { _ = model.noteControlApplied(slot, version: second, atMilliseconds: 60) }
         let done = Self.commandEvents(model.takeEvents()).filter { $0.0.id == 2 && $0.1 }
         #expect(done.count == 1 && done.first?.0.applied == 3 && done.first?.0.offline == 1)
-        // Identify is answered where the lamp is linked and not relayed: lamps held elsewhere
-        // are missed here, as offline ones are (the command settles on this controller's lamps).
+        // Identify is answered where the lamp is linked, and the answers are relayed: lamps
+        // held elsewhere are pending here, as linked ones are; only the unlinked one is missed.
         model.track(commandID: 3, target: .all, action: .identify(seconds: 5), version: 0, slots: slots, atMilliseconds: 70)
-        #expect(model.tracker.snapshot(3)?.offline == 3)
+        #expect(model.tracker.snapshot(3)?.offline == 1)
+        for slot in 0..<3 { model.noteOnceAnswered(slot, ref: 3, accepted: slot != 2, atMilliseconds: 71) }
+        let identified = Self.commandEvents(model.takeEvents()).filter { $0.0.id == 3 && $0.1 }
+        #expect(identified.count == 1 && identified.first?.0.applied == 2 && identified.first?.0.failed == 1 && identified.first?.0.offline == 1)
         // Reconciling with the rows read whole: lamp 1 lapsed, lamp 3 is held now.
         #expect(model.reconcileHeldElsewhere([2, 3], atMilliseconds: 80) == 2)
         #expect(!model.lamps[1].heldElsewhere && model.lamps[3].heldElsewhere && model.heldElsewhereCount == 2)

@@ -166,6 +166,8 @@ public final class ClusterLink: Service, Sendable {
     /// Commands applied here (accepted here, or read from the others), with their creation
     /// time, kept for the catch-up window.
     private let applied = Mutex<[Int64: UInt64]>([:])
+    /// The newest lamp change number read back (``catchUpChanges()``).
+    private let changeMark: Mutex<Int64>
     /// When this controller started (Unix ms): commands before it are in the desired state
     /// it loaded.
     let startedAt: UInt64
@@ -192,6 +194,7 @@ public final class ClusterLink: Service, Sendable {
         self.events = events
         self.relay = relay
         self.clock = clock
+        changeMark = Mutex(store.changeMarkAtOpen)
         startedAt = clock.nowMilliseconds()
         var logger = logger
         logger[metadataKey: "cluster.instance"] = "\(instance)"
@@ -404,6 +407,22 @@ public final class ClusterLink: Service, Sendable {
         try await reload(differing)
     }
 
+    /// Reads back the lamps whose stored registration, groups or program changed since the
+    /// last look (a number every change takes in the database), so a lost `l` notice of a
+    /// change is repaired within ``ClusterLimits/catchUpInterval``, as a lost command is.
+    /// Changes that did arrive are read once more: the reload is idempotent.
+    func catchUpChanges() async throws {
+        var mark = changeMark.withLock { $0 }
+        while true {
+            let (lamps, newest) = try await store.lampsChanged(after: mark, limit: ClusterLimits.reloadBatch)
+            guard !lamps.isEmpty else { return }
+            try await reload(lamps)
+            mark = newest
+            changeMark.withLock { $0 = max($0, newest) }
+            guard lamps.count == ClusterLimits.reloadBatch else { return }
+        }
+    }
+
     /// Programs this controller saved or deleted (after the store): the others read them again.
     func changedPrograms(_ names: [String]) async {
         do {
@@ -470,6 +489,7 @@ public final class ClusterLink: Service, Sendable {
     /// Reads the commands of the catch-up window and applies those not applied here; forgets
     /// the applied ones older than the window.
     func catchUp() async throws {
+        try await catchUpChanges()
         let now = clock.nowMilliseconds()
         let window = now >= ClusterLimits.catchUpWindowMilliseconds ? now - ClusterLimits.catchUpWindowMilliseconds : 0
         // Commands well before this start are in the desired state loaded at start.

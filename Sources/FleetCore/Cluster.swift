@@ -275,6 +275,12 @@ public protocol ClusterStoring: Sendable {
     func lamps(_ ids: [LampID]) async throws -> [StoredLamp]
     /// The ids of every registered lamp.
     func lampIDs() async throws -> [LampID]
+    /// The highest lamp change number when the store was opened.
+    var changeMarkAtOpen: Int64 { get }
+    /// The lamps whose registration, groups or program changed after change number `mark`
+    /// (any controller's change, notice or not), oldest first, at most `limit`; and the
+    /// newest change number among them (`mark` for none).
+    func lampsChanged(after mark: Int64, limit: Int) async throws -> (lamps: [LampID], newest: Int64)
     /// Every lamp some other instance than `instance` holds now.
     func lampsHeld(notBy instance: String) async throws -> [LampID]
     /// Which instance holds each of these lamps now (a lamp no one holds is left out).

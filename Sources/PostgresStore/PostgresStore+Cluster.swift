@@ -123,6 +123,17 @@ extension PostgresStore {
         return claim
     }
 
+    public func lampsChanged(after mark: Int64, limit: Int) async throws -> (lamps: [LampID], newest: Int64) {
+        var lamps: [LampID] = []
+        var newest = mark
+        for row in try await rows("SELECT id, change FROM lamp WHERE change > \(mark) ORDER BY change LIMIT \(Int64(limit))") {
+            let (id, change) = try row.decode((String, Int64).self)
+            if let lamp = LampID(id) { lamps.append(lamp) }
+            newest = max(newest, change)
+        }
+        return (lamps, newest)
+    }
+
     public func releaseLamps(_ lamps: [LampID], instance: String) async throws -> [LampID] {
         guard !lamps.isEmpty else { return [] }
         return try await Self.lampIDs(

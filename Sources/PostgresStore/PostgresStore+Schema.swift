@@ -238,6 +238,43 @@ extension PostgresStore {
                     GREATEST(COALESCE((SELECT MAX(program_revision) FROM desired_state), 0), COALESCE((SELECT MAX(revision) FROM program), 0)))
                 """
             ]),
+        Migration(
+            version: 7, name: "a change number on every lamp, so a lost notice of a change is caught up (issue 14 b)",
+            statements: [
+                "CREATE SEQUENCE lamp_change",
+                "ALTER TABLE lamp ADD COLUMN change BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE lamp ALTER COLUMN change SET DEFAULT nextval('lamp_change')",
+                "CREATE INDEX lamp_by_change ON lamp (change)",
+                """
+                CREATE FUNCTION lamp_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    NEW.change := nextval('lamp_change');
+                    RETURN NEW;
+                END
+                $$
+                """,
+                // Any real change of the lamp's row: registration, place, revocation, keys.
+                "CREATE TRIGGER lamp_changed BEFORE UPDATE ON lamp FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION lamp_changed()",
+                """
+                CREATE FUNCTION lamp_touched() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'DELETE' THEN
+                        UPDATE lamp SET change = nextval('lamp_change') WHERE id = OLD.lamp_id;
+                    ELSE
+                        UPDATE lamp SET change = nextval('lamp_change') WHERE id = NEW.lamp_id;
+                    END IF;
+                    RETURN NULL;
+                END
+                $$
+                """,
+                // Its groups, and its program (not its control state: commands have their own notices).
+                "CREATE TRIGGER lamp_group_changed AFTER INSERT OR DELETE ON lamp_group FOR EACH ROW EXECUTE FUNCTION lamp_touched()",
+                """
+                CREATE TRIGGER lamp_program_changed AFTER UPDATE ON desired_state FOR EACH ROW
+                WHEN (OLD.program_name IS DISTINCT FROM NEW.program_name OR OLD.program_revision IS DISTINCT FROM NEW.program_revision)
+                EXECUTE FUNCTION lamp_touched()
+                """,
+            ]),
     ]
 
     /// Brings the schema up to date in one transaction under the migration lock: a daemon

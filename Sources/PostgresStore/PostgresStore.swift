@@ -3,6 +3,7 @@ import LampProtocol
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// Durable fleet state in a PostgreSQL database (issue 14), with the semantics of the SQLite
 /// `FleetStore`: the same tables (schema_migrations' v1 is SQLite's v1 to v12), desired state
@@ -28,6 +29,10 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
     public let instance: String = "ctl-" + String((0..<10).map { _ in Array("abcdefghijklmnopqrstuvwxyz0123456789").randomElement()! })
     let logger: Logger
     private let running: Task<Void, Never>
+    /// The highest lamp change number when the store was opened (before the controller read
+    /// its lamps): changes after it are caught up (``lampsChanged(after:limit:)``).
+    public var changeMarkAtOpen: Int64 { openingChangeMark.load(ordering: .relaxed) }
+    private let openingChangeMark = Atomic<Int64>(0)
 
     /// Connects to the database at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`),
     /// checks that it answers, and brings its schema up to date. A server that cannot be
@@ -45,6 +50,8 @@ public final class PostgresStore: FleetStoring, WebhookStoring {
         do {
             try await migrate()
             try await raiseControlCounter()
+            let mark = try await rows("SELECT COALESCE(MAX(change), 0) FROM lamp").first?.decode(Int64.self) ?? 0
+            openingChangeMark.store(mark, ordering: .relaxed)
         } catch {
             running.cancel()
             throw error

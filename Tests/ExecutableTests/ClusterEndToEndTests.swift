@@ -310,6 +310,35 @@ struct ClusterEndToEndTests {
         _ = try sim.finish()
     }
 
+    @Test("changes stored without a notice (a name, a group member, a revocation) are caught up by the other controller within seconds")
+    func lostChangeNotices() async throws {
+        let (database, a, b) = try await Self.pair(lamps: 3)
+        defer {
+            a.stop()
+            b.stop()
+        }
+        let sim = try Simulator(b, count: 3)
+        try await waitUntil("3 lamps are online on B") { try await b.onlineCount() == 3 }
+        // Written straight into the tables, as a controller that died before its notice would
+        // leave them: no NOTIFY.
+        try PostgresTestDatabase.psql(
+            try #require(URLComponents(string: database.url)),
+            """
+            UPDATE lamp SET name = 'Quay 1' WHERE id = 'lamp-0001';
+            INSERT INTO lamp_group (name, lamp_id) VALUES ('quay', 'lamp-0002');
+            UPDATE lamp SET revoked_at = 1 WHERE id = 'lamp-0003';
+            """)
+        try await waitUntil("B caught up the name, the group and the revocation", timeout: .seconds(10)) {
+            let first = try await b.lamp("lamp-0001")
+            let second = try await b.lamp("lamp-0002")
+            let third = try await b.lamp("lamp-0003")
+            return first?.name == "Quay 1" && second?.groups == ["quay"] && third?.revoked == true && third?.online == false
+        }
+        let quay = try await b.command(CommandRequest(target: "group:quay", action: "level", level: 20))
+        #expect(quay.lamps == 1)
+        _ = try sim.finish()
+    }
+
     @Test("ownership notices in order: a late notice of an older claim closes no link; a newer claim closes it with 4000")
     func claimsInOrder() async throws {
         let database = try PostgresTestDatabase()

@@ -139,7 +139,8 @@ final class SimFleet {
                     LampReport(
                         id: slot.lamp.id.value, connected: slot.isConnected, appliedVersion: slot.lamp.appliedVersion,
                         appliedHistory: slot.lamp.appliedHistory, level: slot.lamp.status(now: clock.nowMilliseconds()).level.permille,
-                        lastCloseCode: slot.lastCloseCode, programRevision: slot.lamp.programRevision,
+                        lastCloseCode: slot.lastCloseCode, linkState: slot.stateDescription(now: clock.nowMilliseconds()),
+                        programRevision: slot.lamp.programRevision,
                         programHistory: slot.lamp.programHistory.map { [$0.clock, Int64($0.level)] },
                         energyWattHours: slot.lamp.energyCounterWattHours,
                         firstReportedEnergyWattHours: slot.lamp.firstReportedEnergyWattHours))
@@ -157,6 +158,9 @@ struct LampReport: Codable, Sendable {
     let appliedHistory: [UInt32]
     let level: UInt16
     let lastCloseCode: UInt16?
+    /// Where its link is (idle until when, connecting, connected), and its loop's count of
+    /// lamps connecting: for a lamp that is not connected, why.
+    let linkState: String
     /// The program revision it holds.
     let programRevision: UInt32
     /// Each time it looked at its program: [lamp clock (Unix s), level per mille].

@@ -89,6 +89,16 @@ final class SimSlot {
         self.state = .idle(reconnectAt: startAt)
     }
 
+    /// The link's state in words, for the report.
+    func stateDescription(now: UInt64) -> String {
+        let loop = fleet.map { " (loop: \($0.connecting) of \($0.maximumConnecting) connecting)" } ?? ""
+        switch state {
+        case .idle(let at): return (at == .max ? "idle for good" : "idle, connects in \(Int64(at) - Int64(now)) ms") + loop
+        case .connecting: return "connecting, attempt \(attempt), channel \(attemptChannel == nil ? "none" : "open")" + loop
+        case .connected: return lamp.authenticated ? "linked" : "upgraded, not authenticated, channel \(attemptChannel == nil ? "none" : "open")" + loop
+        }
+    }
+
     var isConnected: Bool {
         if case .connected = state, lamp.authenticated { return true }
         return false
@@ -129,8 +139,16 @@ final class SimSlot {
             let thisAttempt = attempt
             loop.scheduleTask(in: directory.handshakeTimeout) {
                 let slot = bound.value
-                guard slot.attempt == thisAttempt, !slot.lamp.authenticated, let channel = slot.attemptChannel else { return }
-                if case .idle = slot.state { return }
+                guard slot.attempt == thisAttempt, !slot.lamp.authenticated else { return }
+                let channel: (any Channel)?
+                switch slot.state {
+                case .idle: return
+                case .connected(let context): channel = context.channel
+                case .connecting: channel = slot.attemptChannel
+                }
+                // No channel yet: the connect itself is still under way, and its own timeout
+                // (the same length) ends it.
+                guard let channel else { return }
                 slot.stats.add(.handshakeTimeouts)
                 slot.stats.controller(target.label) { $0.handshakeTimeouts += 1 }
                 channel.close(promise: nil)
@@ -227,11 +245,17 @@ final class SimSlot {
 
     func attached(_ context: ChannelHandlerContext) {
         state = .connected(context)
+        attemptChannel = context.channel
         lastCloseCode = nil
         frameOutput = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
     }
 
-    func detached(now: UInt64) {
+    func detached(now: UInt64, channel: any Channel) {
+        // Only the current link's end counts: a link this lamp already left (given up at its
+        // deadline) that ends late must not clear the state of the attempt after it. (A lamp
+        // whose current attempt lost its channel this way never gave that attempt up: 32 of
+        // 100,000 lamps stayed upgraded and unauthenticated for good in a cluster run.)
+        guard case .connected(let current) = state, current.channel === channel else { return }
         frameOutput = nil
         attemptChannel = nil
         if lamp.authenticated {
@@ -454,7 +478,7 @@ final class SimLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if replayHello == nil {
-            slot.detached(now: slot.now)
+            slot.detached(now: slot.now, channel: context.channel)
         } else if !probeOutcomeRecorded {
             slot.stats.add(.replayRefused)
         }

@@ -195,6 +195,9 @@ public struct ConnectionStateMachine: Sendable {
             if let retryAt = linked.requests.retryAtMilliseconds {
                 due = min(due, retryAt)
             }
+            if !linked.proven {
+                due = min(due, linked.establishedAt + Self.proofWaitMilliseconds)
+            }
             return due
         case .closing, .closed:
             return .max

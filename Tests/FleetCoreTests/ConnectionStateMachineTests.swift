@@ -97,9 +97,11 @@ struct ConnectionStateMachineTests {
     @Test("a quiet link is pinged every interval and closed with 4004 after two silent intervals")
     func pingsAndIdle() throws {
         var (machine, _) = try Self.linked(desired: Fixtures.desired(control: 0, config: 1), applied: 0)
+        // Due first for the proof wait: silent since the welcome, it then counts as proven.
+        #expect(machine.nextDueMilliseconds == 1102 + ConnectionStateMachine.proofWaitMilliseconds)
+        #expect(machine.tick(atMilliseconds: 1102 + ConnectionStateMachine.proofWaitMilliseconds) == [.proven(Fixtures.lampID)])
         #expect(machine.nextDueMilliseconds == 1102 + 20_000)
-        // Silent since the welcome: past the proof wait the link counts as proven too.
-        #expect(machine.tick(atMilliseconds: 21_102) == [.ping, .proven(Fixtures.lampID)])
+        #expect(machine.tick(atMilliseconds: 21_102) == [.ping])
         machine.frameReceived(atMilliseconds: 21_200)
         #expect(machine.tick(atMilliseconds: 41_102).contains(.ping))
         #expect(Self.closeCode(machine.tick(atMilliseconds: 61_201)) == LampCloseCode.pingTimeout)
@@ -121,6 +123,8 @@ struct ConnectionStateMachineTests {
         #expect(!talking.tick(atMilliseconds: 1102 + ConnectionStateMachine.proofWaitMilliseconds).contains(.proven(Fixtures.lampID)))
 
         var silent = try Self.linked(desired: Fixtures.desired(control: 0, config: 1), applied: 0).0
+        // The sweeper ticks a link only when it is due: the proof wait makes it due.
+        #expect(silent.nextDueMilliseconds <= 1102 + ConnectionStateMachine.proofWaitMilliseconds)
         #expect(!silent.tick(atMilliseconds: 1102 + ConnectionStateMachine.proofWaitMilliseconds - 1).contains(.proven(Fixtures.lampID)))
         #expect(silent.tick(atMilliseconds: 1102 + ConnectionStateMachine.proofWaitMilliseconds).contains(.proven(Fixtures.lampID)))
         #expect(!silent.tick(atMilliseconds: 1102 + 2 * ConnectionStateMachine.proofWaitMilliseconds).contains(.proven(Fixtures.lampID)))

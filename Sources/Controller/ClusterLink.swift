@@ -137,6 +137,16 @@ public final class ClusterOutbox: Sendable {
         }
     }
 
+    /// The releases could not be written: released with the next flush, unless the lamp
+    /// linked here again meanwhile.
+    func releaseFailed(_ lamps: [LampID]) {
+        state.withLock { state in
+            for lamp in lamps where state.owned[lamp] == nil {
+                state.releases.insert(lamp)
+            }
+        }
+    }
+
     /// Of `lamps`, those whose link here has a claim older than `claim`: another controller
     /// holds a newer link, so this one is stale. A lamp whose claim here is newer, or not yet
     /// written (its link proved itself after that claim was made), keeps its link.
@@ -525,22 +535,32 @@ public final class ClusterLink: Service, Sendable {
     func flush() async throws {
         let pending = relay.take()
         guard pending.count > 0 else { return }
+        // Claims taken are marked as being written: whatever step fails first, they are put
+        // back for the next flush. (A failed release used to leave them marked for good: a
+        // 100,000-lamp run had 7,461 lamps online on one controller and never claimed.)
+        var claimsWritten = pending.claims.isEmpty
+        defer {
+            if !claimsWritten { relay.claimFailed(pending.claims) }
+        }
         if !pending.releases.isEmpty {
             // Only the lamps this controller still held: one that moved on stays its new
             // owner's. Before the claims: a lamp that left and came back is claimed again.
-            let released = try await store.releaseLamps(pending.releases, instance: instance)
+            // One that could not be released is tried again (its row would otherwise be
+            // renewed by this controller's heartbeat for good).
+            let released: [LampID]
+            do {
+                released = try await store.releaseLamps(pending.releases, instance: instance)
+            } catch {
+                relay.releaseFailed(pending.releases)
+                throw error
+            }
             try await store.announce(.released(instance: instance, released))
         }
         if !pending.claims.isEmpty {
             let lamps = pending.claims.map(\.lamp)
-            let claim: Int64
-            do {
-                claim = try await store.claimLamps(lamps, instance: instance, leaseUntil: clock.nowMilliseconds() + ClusterLimits.leaseMilliseconds)
-            } catch {
-                relay.claimFailed(pending.claims)
-                throw error
-            }
+            let claim = try await store.claimLamps(lamps, instance: instance, leaseUntil: clock.nowMilliseconds() + ClusterLimits.leaseMilliseconds)
             relay.claimed(pending.claims, as: claim)
+            claimsWritten = true
             try await store.announce(.owned(instance: instance, claim: claim, lamps))
         }
         if !pending.acks.isEmpty {

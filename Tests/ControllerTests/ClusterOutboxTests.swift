@@ -51,6 +51,20 @@ struct ClusterOutboxTests {
         #expect(outbox.olderClaims([lamp], than: 100).isEmpty, "no link here any more")
     }
 
+    @Test("a release that could not be written is taken again, unless the lamp linked here again")
+    func failedRelease() {
+        let outbox = ClusterOutbox()
+        outbox.unlinked(lamp)
+        outbox.unlinked(other)
+        let first = outbox.take()
+        #expect(Set(first.releases) == [lamp, other])
+        outbox.linked(other)
+        outbox.releaseFailed(first.releases)
+        let again = outbox.take()
+        #expect(again.releases == [lamp])
+        #expect(again.claims.map(\.lamp) == [other])
+    }
+
     @Test("a claim that could not be written is taken again by the next flush, once")
     func failedClaim() {
         let outbox = ClusterOutbox()

@@ -49,13 +49,6 @@ struct ClusterEndToEndTests {
         let onA = try #require(try await a.lamp("lamp-0007"))
         #expect(onA.desired.version == onB.desired.version && onA.desired.level == 35)
 
-        // Identify, posted to A: B's lamps answer on B, and A's progress counts their answers
-        // (relayed), not offline.
-        let identify = try await a.command(CommandRequest(target: "all", action: "identify", durationSeconds: 1))
-        try await waitUntil("A's progress shows every lamp answered the identify") {
-            let progress = try await a.progress(identify.id)
-            return progress.applied == count && progress.offline == 0
-        }
 
         // One lamp, several times: from A's 202 to A's progress saying applied.
         var single: [Double] = []
@@ -93,6 +86,14 @@ struct ClusterEndToEndTests {
             try await b.lamps("limit=1000").filter { $0.desired.mode == "on" && $0.converged }.count == count
         }
         print("FIGURES cluster: an unannounced command reached every lamp through the catch-up in \(clock.now - caughtUp)")
+
+        // Identify, posted to A (after the timed part): B's lamps answer on B, and A's
+        // progress counts their answers (relayed), not offline.
+        let identify = try await a.command(CommandRequest(target: "all", action: "identify", durationSeconds: 1))
+        try await waitUntil("A's progress shows every lamp answered the identify") {
+            let progress = try await a.progress(identify.id)
+            return progress.applied == count && progress.offline == 0
+        }
         _ = try sim.finish()
     }
 

@@ -70,6 +70,7 @@ extension StrictFramingTests {
     func refusalWaitsForTheClient() async throws {
         let daemon = try Daemon(lamps: 0)
         try await daemon.start()
+        let upgraded = ContinuousClock.now
         let (descriptor, head) = try Self.upgrade(port: daemon.apiPort, path: "/api/v1/stream", header: "Authorization: Bearer nope")
         defer { close(descriptor) }
         #expect(head.hasPrefix("HTTP/1.1 101"))
@@ -77,7 +78,11 @@ extension StrictFramingTests {
         var byte: UInt8 = 0
         errno = 0
         let early = recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT) | Int32(MSG_PEEK))
-        #expect(early == -1 && (errno == EAGAIN || errno == EWOULDBLOCK), "the refusal left before the client's first frame (\(early))")
+        // On a loaded machine this check may come after the silent client's second: then the
+        // close may be there, rightly.
+        if ContinuousClock.now - upgraded < .seconds(1) {  // the server's refusalFirstFrameWait
+            #expect(early == -1 && (errno == EAGAIN || errno == EWOULDBLOCK), "the refusal left before the client's first frame (\(early))")
+        }
         let mask: [UInt8] = [1, 2, 3, 4]
         let subscribe = Array(#"{"op":"subscribe","channels":["fleet"]}"#.utf8)
         let frame = [0x81, 0x80 | UInt8(subscribe.count)] + mask + subscribe.enumerated().map { $1 ^ mask[$0 % 4] }

@@ -56,19 +56,20 @@ public final class ClusterOutbox: Sendable {
 
     /// One lamp's applied control version.
     func add(_ lamp: LampID, version: UInt32) {
-        let added = state.withLock { state in
-            guard state.acks.count + state.answers.count < ClusterLimits.maximumPendingAcks else { return false }
-            state.acks.append(ClusterNotice.LampApplied(lamp: lamp, version: version))
-            return true
-        }
-        if !added { dropped.add(1, ordering: .relaxed) }
+        addBounded { $0.acks.append(ClusterNotice.LampApplied(lamp: lamp, version: version)) }
     }
 
     /// One lamp's answer to an identify or reboot, or its refusal of a control version.
     func add(_ answer: ClusterNotice.LampAnswer) {
+        addBounded { $0.answers.append(answer) }
+    }
+
+    /// Adds an ack or an answer, unless ``ClusterLimits/maximumPendingAcks`` are waiting
+    /// (then it is counted in ``dropped``).
+    private func addBounded(_ body: (inout State) -> Void) {
         let added = state.withLock { state in
             guard state.acks.count + state.answers.count < ClusterLimits.maximumPendingAcks else { return false }
-            state.answers.append(answer)
+            body(&state)
             return true
         }
         if !added { dropped.add(1, ordering: .relaxed) }
@@ -379,10 +380,15 @@ public final class ClusterLink: Service, Sendable {
     /// catch-up; a failure here is only logged.
     func changed(_ lamps: [LampID]) async {
         guard !lamps.isEmpty else { return }
+        await announceOrLog(.lamps(instance: instance, lamps), "could not announce changed lamps", ["lamps": "\(lamps.count)"])
+    }
+
+    /// Sends a notice whose loss a catch-up repairs: a failure is only logged.
+    private func announceOrLog(_ notice: ClusterNotice, _ message: Logger.Message, _ metadata: Logger.Metadata) async {
         do {
-            try await store.announce(.lamps(instance: instance, lamps))
+            try await store.announce(notice)
         } catch {
-            logger.warning("could not announce changed lamps", metadata: ["lamps": "\(lamps.count)", "error": "\(error)"])
+            logger.warning(message, metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }
     }
 
@@ -435,11 +441,8 @@ public final class ClusterLink: Service, Sendable {
 
     /// Programs this controller saved or deleted (after the store): the others read them again.
     func changedPrograms(_ names: [String]) async {
-        do {
-            try await store.announce(.programs(instance: instance, names))
-        } catch {
-            logger.warning("could not announce changed programs; the others' catch-up reads them", metadata: ["programs": "\(names)", "error": "\(error)"])
-        }
+        await announceOrLog(
+            .programs(instance: instance, names), "could not announce changed programs; the others' catch-up reads them", ["programs": "\(names)"])
     }
 
     /// Reads the programs from the store and makes the model say the same: one saved

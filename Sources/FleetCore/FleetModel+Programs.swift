@@ -91,7 +91,7 @@ extension FleetModel {
     /// Returns their new desired states by slot.
     public mutating func programChanged(_ name: String, program: LightingProgram, revision: UInt32) -> [(Int, DesiredState)] {
         programs[name] = KnownProgram(revision: revision, program: program)
-        lastProgramRevision = max(lastProgramRevision, revision)
+        noteProgramRevision(revision)
         var builder = ProgramBuilder(programs: programs, defaults: programDefaults)
         var changed: [(Int, DesiredState)] = []
         for slot in lamps.indices where lamps[slot].desired.program.name == name {
@@ -117,11 +117,16 @@ extension FleetModel {
         lastProgramRevision = max(lastProgramRevision, revision)
     }
 
+    /// Program `name` (if any) was given to lamps at `revision`: as the store does, the
+    /// program's revision is the newest any of its lamps was given.
+    mutating func noteAssigned(_ name: String?, revision: UInt32) {
+        noteProgramRevision(revision)
+        if let name, let known = programs[name], known.revision < revision { programs[name]?.revision = revision }
+    }
+
     /// Assigns a program (nil: none) to lamps (after the store); returns their new desired states.
     public mutating func assignProgram(_ name: String?, to slots: [Int], revision: UInt32) -> [(Int, DesiredState)] {
-        lastProgramRevision = max(lastProgramRevision, revision)
-        // As the store does: the program's revision is the newest any of its lamps was given.
-        if let name, let known = programs[name], known.revision < revision { programs[name]?.revision = revision }
+        noteAssigned(name, revision: revision)
         var builder = ProgramBuilder(programs: programs, defaults: programDefaults)
         var changed: [(Int, DesiredState)] = []
         for slot in slots where revision > lamps[slot].desired.program.revision {

@@ -227,11 +227,8 @@ public struct FleetModel: Sendable {
             if stored.revision > lamps[slot].desired.program.revision {
                 // A program assigned (or changed) on the other controller: its name and
                 // revision as stored, framed here for the lamp's place.
-                lastProgramRevision = max(lastProgramRevision, stored.revision)
+                noteAssigned(stored.name, revision: stored.revision)
                 lamps[slot].desired.program.name = stored.name
-                if let name = stored.name, let known = programs[name], known.revision < stored.revision {
-                    programs[name]?.revision = stored.revision
-                }
                 deliveries += updateRegistration(lamp.record, programRevision: stored.revision)
             } else {
                 let revision = needsProgramAgain(lamp.record) ? lamp.desired.program.revision : nil

@@ -10,18 +10,20 @@ extension PostgresStore: ClusterStoring {
     public static let changesChannel = "lamplighter_changes"
 
     public func allocateControlVersion(above floor: UInt32) async throws -> UInt32 {
-        let rows = try await rows(
-            "UPDATE cluster_counter SET value = GREATEST(value, \(Int64(floor))) + 1 WHERE name = 'control_version' RETURNING value")
-        guard let value = try rows.first?.decode(Int64.self) else { throw FleetStoreError("the control version counter row is missing") }
-        guard let version = UInt32(exactly: value) else { throw FleetStoreError("the control version counter passed \(UInt32.max)") }
-        return version
+        try await takeFromCounter("control_version", above: floor, what: "control version")
     }
 
     public func allocateProgramRevision() async throws -> UInt32 {
-        let rows = try await rows("UPDATE cluster_counter SET value = value + 1 WHERE name = 'program_revision' RETURNING value")
-        guard let value = try rows.first?.decode(Int64.self) else { throw FleetStoreError("the program revision counter row is missing") }
-        guard let revision = UInt32(exactly: value) else { throw FleetStoreError("the program revision counter passed \(UInt32.max)") }
-        return revision
+        try await takeFromCounter("program_revision", above: 0, what: "program revision")
+    }
+
+    /// The next value of one of `cluster_counter`'s rows, above `floor` (the row moves past it
+    /// first).
+    private func takeFromCounter(_ name: String, above floor: UInt32, what: String) async throws -> UInt32 {
+        let rows = try await rows("UPDATE cluster_counter SET value = GREATEST(value, \(Int64(floor))) + 1 WHERE name = \(name) RETURNING value")
+        guard let value = try rows.first?.decode(Int64.self) else { throw FleetStoreError("the \(what) counter row is missing") }
+        guard let next = UInt32(exactly: value) else { throw FleetStoreError("the \(what) counter passed \(UInt32.max)") }
+        return next
     }
 
     /// Raises the counters to the highest version and program revision stored (never lowers

@@ -199,7 +199,7 @@ let package = Package(
             name: "ExecutableTests",
             dependencies: [
                 "lamplighterd", "lampctl", "lampsim", "OperatorAPI", "OperatorClient", "LampCSV", "CommandLineSupport", "LampProtocol",
-                "LampAuth",
+                "LampAuth", "FleetCore", .product(name: "NIOEmbedded", package: "swift-nio"),
             ] + nio,
             swiftSettings: swiftSettings),
     ]

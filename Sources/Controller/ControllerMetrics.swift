@@ -12,6 +12,9 @@ public final class ControllerMetrics: Sendable {
     private let handshakesRefused = Counter(label: "lamplighter_handshakes_total", dimensions: [("outcome", "refused")])
     private let closedBackedOff = Counter(
         label: "lamplighter_connections_closed_total", dimensions: [("port", "lamp"), ("reason", "backoff")])
+    private let closedAtCapacity = Counter(
+        label: "lamplighter_connections_closed_total", dimensions: [("port", "lamp"), ("reason", "capacity")])
+    private let lampConnections = Gauge(label: "lamplighter_lamp_connections")
     private let backoffsStarted = Counter(label: "lamplighter_handshake_backoffs_total")
     private let failuresUntracked = Counter(label: "lamplighter_handshake_failures_untracked_total")
     private let linksReplaced = Counter(label: "lamplighter_links_replaced_total")
@@ -87,6 +90,8 @@ public final class ControllerMetrics: Sendable {
         add(handshakesRefused, counters.handshakesRefused, previous?.handshakesRefused)
         add(linksReplaced, counters.linksReplaced, previous?.linksReplaced)
         add(closedBackedOff, counters.closedBackedOff, previous?.closedBackedOff)
+        add(closedAtCapacity, counters.closedAtCapacity, previous?.closedAtCapacity)
+        lampConnections.record(counters.lampConnections)
         add(backoffsStarted, counters.backoffsStarted, previous?.backoffsStarted)
         add(failuresUntracked, counters.failuresUntracked, previous?.failuresUntracked)
         add(linksClosedMalformed, counters.linksClosedMalformed, previous?.linksClosedMalformed)

@@ -1,6 +1,10 @@
 import FleetCore
 import LampProtocol
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The lamp gateway's settings and explicit limits.
 public struct GatewayConfiguration: Sendable {
     /// Address to listen on for lamps.
@@ -14,6 +18,24 @@ public struct GatewayConfiguration: Sendable {
     /// Links allowed to be in their handshake at once; more are closed with 1013. Bounds the
     /// cost of a connection flood (each pending link holds a socket and a little memory).
     public var maximumPendingHandshakes = 2048
+    /// Connections on the lamp port at once, in any phase (before the upgrade, in the
+    /// handshake, linked): one more is closed as soon as it is accepted, and the lamp moves on
+    /// to another controller (SPEC.md §13). Every link is an open file; a process at its
+    /// open-file limit cannot open anything else: its operator API stops answering, and the
+    /// Swift runtime's thread pool (libdispatch, which reads /proc for each worker) ends the
+    /// process. The default keeps ``reservedFiles`` of the limit for everything else.
+    public var maximumLinks = GatewayConfiguration.defaultMaximumLinks()
+    /// Open files kept for what is not a lamp link (the database, the operator API and the
+    /// event stream, the thread pool's reads of /proc) when ``maximumLinks`` is derived from
+    /// the open-file limit: one process still holds 19,936 links under a limit of 20,000.
+    public static let reservedFiles = 64
+
+    /// The process's open-file limit (the soft one) less ``reservedFiles``, at least 1.
+    public static func defaultMaximumLinks() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(Int32.max) else { return 1_000_000 }
+        return max(1, Int(clamping: limit.rlim_cur) - reservedFiles)
+    }
     /// Connections on the lamp port not yet upgraded to WebSocket: at most this many at once
     /// (more are closed at once), each for at most this long (then closed). Bounds what a
     /// flood of idle or slow strangers holds before the handshake's own deadline applies.
@@ -53,6 +75,9 @@ public struct GatewayConfiguration: Sendable {
         }
         guard minimumLampMinorVersion <= LampProtocolVersion.minor else {
             throw GatewayError(description: "lamp minimum minor \(minimumLampMinorVersion) is outside 0...\(LampProtocolVersion.minor)")
+        }
+        guard maximumLinks >= 1 else {
+            throw GatewayError(description: "the maximum of lamp links must be positive")
         }
         guard maximumPendingHandshakes >= 1, handshakeDeadlineMilliseconds >= 1, requestTimeoutMilliseconds >= 1 else {
             throw GatewayError(description: "pending handshakes, handshake deadline and request timeout must be positive")

@@ -6,6 +6,8 @@ final class AtomicCount: Sendable {
     private let value = Atomic<Int>(0)
 
     func add(_ amount: Int = 1) { value.wrappingAdd(amount, ordering: .relaxed) }
+    /// Adds one and returns the count with it.
+    func addReturningNew() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
     func subtract(_ amount: Int = 1) { value.wrappingSubtract(amount, ordering: .relaxed) }
     var current: Int { value.load(ordering: .relaxed) }
 }
@@ -29,6 +31,10 @@ public final class GatewayCounters: Sendable {
     /// Links closed because a message after the welcome had a wrong or missing tag (4006).
     let linksClosedFrameAuthentication = AtomicCount()
     let pendingHandshakes = AtomicCount()
+    /// Connections on the lamp port now, in any phase (``GatewayConfiguration/maximumLinks``).
+    let lampConnections = AtomicCount()
+    /// Connections closed at accept because the lamp port held ``GatewayConfiguration/maximumLinks``.
+    let closedAtCapacity = AtomicCount()
     /// Acks and nacks that matched no request in flight on their link (ignored).
     let answersIgnored = AtomicCount()
     /// Connections not yet upgraded to WebSocket, and those their limits closed.
@@ -55,7 +61,8 @@ public final class GatewayCounters: Sendable {
         Snapshot(
             handshakesAccepted: handshakesAccepted.current, handshakesRefused: handshakesRefused.current,
             helloMACsCompared: helloMACsCompared.current, backoffsStarted: backoffsStarted.current,
-            closedBackedOff: closedBackedOff.current, failuresUntracked: failuresUntracked.current,
+            closedBackedOff: closedBackedOff.current, closedAtCapacity: closedAtCapacity.current,
+            lampConnections: lampConnections.current, failuresUntracked: failuresUntracked.current,
             linksReplaced: linksReplaced.current, linksClosedMalformed: linksClosedMalformed.current,
             linksClosedFrameAuthentication: linksClosedFrameAuthentication.current,
             pendingHandshakes: pendingHandshakes.current, answersIgnored: answersIgnored.current,
@@ -77,6 +84,10 @@ public final class GatewayCounters: Sendable {
         public var backoffsStarted: Int
         /// Connections closed at accept because their address was backed off.
         public var closedBackedOff: Int
+        /// Connections closed at accept because the lamp port was at its maximum of links.
+        public var closedAtCapacity: Int
+        /// Connections on the lamp port now, in any phase.
+        public var lampConnections: Int
         /// Failed handshakes not tracked because the table of addresses was full.
         public var failuresUntracked: Int
         /// Links replaced by a newer link of the same lamp.

@@ -2,6 +2,7 @@ import FleetCore
 import LampAuth
 import LampProtocol
 import Logging
+import NIOCore
 import Synchronization
 
 /// What every link handler shares: the fleet, the registry, the writer, the key, the clock.
@@ -105,5 +106,31 @@ final class GatewayShared: Sendable {
 
     func makeLinkID() -> UInt64 {
         nextLinkID.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
+
+    /// When a connection was last refused at the maximum of links was logged (ms), so a
+    /// full controller says so once every 10 s, not once per lamp.
+    private let capacityLoggedAt = Atomic<UInt64>(0)
+
+    /// Whether the lamp port takes one more connection: counted until it closes, up to
+    /// ``GatewayConfiguration/maximumLinks`` at once (counted first, then checked, so the
+    /// event loops cannot overshoot together).
+    func admitConnection(_ channel: any Channel) -> Bool {
+        let counters = self.counters
+        let limit = configuration.maximumLinks
+        if counters.lampConnections.addReturningNew() > limit {
+            counters.lampConnections.subtract()
+            counters.closedAtCapacity.add()
+            let now = clock.nowMilliseconds()
+            let last = capacityLoggedAt.load(ordering: .relaxed)
+            if now >= last + 10_000, capacityLoggedAt.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
+                logger.warning(
+                    "the lamp port is full: new connections are closed at once, and their lamps move to another controller",
+                    metadata: ["links.maximum": "\(limit)", "closed.total": "\(counters.closedAtCapacity.current)"])
+            }
+            return false
+        }
+        channel.closeFuture.whenComplete { _ in counters.lampConnections.subtract() }
+        return true
     }
 }

@@ -98,6 +98,12 @@ public final class LampGateway: Service, Sendable {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 4096))
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
+                // At the maximum of links: closed at once, before it costs a parser or a
+                // handshake; the lamp moves on to another controller.
+                guard shared.admitConnection(channel) else {
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
                 // An address backed off for failed handshakes is refused before it costs
                 // anything more than the accept.
                 if let address = channel.remoteAddress?.ipAddress,

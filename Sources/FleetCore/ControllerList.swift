@@ -166,13 +166,21 @@ public enum ControllerList {
     }
 
     /// The position in `endpoints` a lamp tries next: its own start (`lampIndex % count`) when
-    /// it has no previous controller or that one is gone from the list; the one after its
-    /// previous controller when `move` (the last try failed or the link dropped); the same one
-    /// otherwise (after its own reboot). Nil when the list is empty (nothing resolved).
-    public static func next(previous: ControllerEndpoint?, move: Bool, in endpoints: [ControllerEndpoint], lampIndex: Int) -> Int? {
+    /// it has no previous controller or that one is gone from the list; when `move` (the last
+    /// try failed or the link dropped), another one than its previous, chosen by `draw` (a
+    /// random number the caller draws) evenly among all the others; the same one otherwise
+    /// (after its own reboot). Nil when the list is empty (nothing resolved).
+    ///
+    /// Evenly among the others, not the next in the list: the lamps of a controller that died
+    /// all move at once, and sending them all to its neighbour doubled that one's links (at
+    /// 100,000 lamps over 6 controllers, about 33,000 on one process against its limit of
+    /// 20,000 open files: it failed, and its lamps with it, and the next in the cascade).
+    public static func next(previous: ControllerEndpoint?, move: Bool, in endpoints: [ControllerEndpoint], lampIndex: Int, draw: UInt64) -> Int? {
         guard !endpoints.isEmpty else { return nil }
         guard let previous, let at = endpoints.firstIndex(of: previous) else { return lampIndex % endpoints.count }
-        return move ? (at + 1) % endpoints.count : at
+        guard move, endpoints.count > 1 else { return at }
+        let offset = 1 + Int(draw % UInt64(endpoints.count - 1))
+        return (at + offset) % endpoints.count
     }
 
     /// Whether `host` is an IPv4 address in dotted decimal or an IPv6 address (no brackets).

@@ -34,6 +34,7 @@ struct Config: ParsableCommand {
     static let defaults: [SettingKey: String] = [
         .db: "lamplighter.db", .keyFile: "lamplighter.key", .lampHost: "0.0.0.0", .lampPort: "7350", .apiHost: "127.0.0.1",
         .apiPort: "7380", .reportInterval: "60", .pingInterval: "20", .requestTimeout: "10", .maxPendingHandshakes: "2048",
+        .maxLinks: "(the open-file limit less 64)",
         .adminTokenFile: "lamplighter.admin-token", .streamBuffer: "4096", .timezone: "(the system's)", .programCheckInterval: "60",
         .logLevel: "info", .logFormat: "text", .handshakeFailures: "20", .handshakeBackoff: "10", .eventRetention: "90",
         .auditRetention: "365", .energyRetention: "400", .corsOrigin: "(no CORS headers)", .mapTiles: "(none)",

@@ -22,6 +22,8 @@ struct DaemonSettings: Sendable, Equatable {
     var reportInterval: Int
     var pingInterval: Int
     var requestTimeout: Int
+    /// Connections on the lamp port at once, in any phase (default: the open-file limit less 64).
+    var maxLinks: Int
     /// Links allowed in their handshake at once.
     var maxPendingHandshakes: Int
     /// Failed handshakes from one address in a minute before it is backed off (0: no limit),
@@ -84,6 +86,7 @@ struct DaemonSettings: Sendable, Equatable {
         reportInterval = try sources.integer(.reportInterval, default: 60, range: 1...3600, unit: " seconds")
         pingInterval = try sources.integer(.pingInterval, default: 20, range: 1...3600, unit: " seconds")
         requestTimeout = try sources.integer(.requestTimeout, default: 10, range: 1...3600, unit: " seconds")
+        maxLinks = try sources.integer(.maxLinks, default: GatewayConfiguration.defaultMaximumLinks(), range: 1...10_000_000)
         maxPendingHandshakes = try sources.integer(.maxPendingHandshakes, default: 2048, range: 1...1_000_000)
         handshakeFailures = try sources.integer(.handshakeFailures, default: 20, range: 0...1_000_000)
         handshakeBackoff = try sources.integer(.handshakeBackoff, default: 10, range: 1...86_400, unit: " seconds")
@@ -171,6 +174,7 @@ struct DaemonSettings: Sendable, Equatable {
             (.lampPort, "\(lampPort)", "\(new.lampPort)"), (.apiHost, apiHost, new.apiHost), (.apiPort, "\(apiPort)", "\(new.apiPort)"),
             (.reportInterval, "\(reportInterval)", "\(new.reportInterval)"), (.pingInterval, "\(pingInterval)", "\(new.pingInterval)"),
             (.requestTimeout, "\(requestTimeout)", "\(new.requestTimeout)"),
+            (.maxLinks, "\(maxLinks)", "\(new.maxLinks)"),
             (.maxPendingHandshakes, "\(maxPendingHandshakes)", "\(new.maxPendingHandshakes)"),
             (.lampMinimumMinor, "\(lampMinimumMinor)", "\(new.lampMinimumMinor)"),
             (.adminTokenFile, adminTokenFile, new.adminTokenFile), (.streamBuffer, "\(streamBuffer)", "\(new.streamBuffer)"),

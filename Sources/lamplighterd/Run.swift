@@ -92,6 +92,7 @@ struct Run: AsyncParsableCommand {
         // DaemonSettings checked 0...2.
         gatewayConfiguration.minimumLampMinorVersion = UInt8(settings.lampMinimumMinor)
         gatewayConfiguration.maximumPendingHandshakes = settings.maxPendingHandshakes
+        gatewayConfiguration.maximumLinks = settings.maxLinks
         gatewayConfiguration.handshakeFailureLimits.maximumFailures = settings.handshakeFailures
         gatewayConfiguration.handshakeFailureLimits.firstBackoffMilliseconds = UInt64(settings.handshakeBackoff) * 1000
         gatewayConfiguration.handshakeFailureLimits.maximumBackoffMilliseconds = UInt64(max(600, settings.handshakeBackoff)) * 1000
@@ -337,6 +338,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Seconds to wait for a lamp's acknowledgement before sending again, 1 to 3600 (default 10).")
     var requestTimeout: Int?
 
+    @Option(help: "Connections on the lamp port at once; one more is closed when accepted, and its lamp moves on (default: the open-file limit less 64).")
+    var maxLinks: Int?
+
     @Option(help: "Lamps allowed in their handshake at once; more are told to retry (1013) (default 2048; SIGHUP reloads).")
     var maxPendingHandshakes: Int?
 
@@ -419,6 +423,7 @@ struct RunOptions: ParsableArguments {
             .db: database, .keyFile: key.keyFile, .fleetKey: key.fleetKey, .lampHost: lampHost, .lampPort: lampPort.map { "\($0)" },
             .apiHost: apiHost, .apiPort: apiPort.map { "\($0)" }, .reportInterval: reportInterval.map { "\($0)" },
             .pingInterval: pingInterval.map { "\($0)" }, .requestTimeout: requestTimeout.map { "\($0)" },
+            .maxLinks: maxLinks.map { "\($0)" },
             .maxPendingHandshakes: maxPendingHandshakes.map { "\($0)" }, .lampMinimumMinor: lampMinimumMinor.map { "\($0)" },
             .timezone: timezone, .latitude: latitude.map { "\($0)" },
             .longitude: longitude.map { "\($0)" }, .programCheckInterval: programCheckInterval.map { "\($0)" },

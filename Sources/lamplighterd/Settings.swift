@@ -15,6 +15,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case db, keyFile = "key-file", fleetKey = "fleet-key"
     case lampHost = "lamp-host", lampPort = "lamp-port", apiHost = "api-host", apiPort = "api-port"
     case reportInterval = "report-interval", pingInterval = "ping-interval", requestTimeout = "request-timeout"
+    case maxLinks = "max-links"
     case maxPendingHandshakes = "max-pending-handshakes", adminTokenFile = "admin-token-file", streamBuffer = "stream-buffer"
     case timezone, latitude, longitude, programCheckInterval = "program-check-interval"
     case logLevel = "log-level", logFormat = "log-format"

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import OperatorAPI
 import Testing
 
@@ -65,6 +68,38 @@ struct FailoverTests {
         #expect(first.movedAway >= onA && second.movedIn >= onA)
         #expect(report.moves == first.movedAway + second.movedAway)
         #expect(report.replaced == 0 && report.authRefused == 0)
+    }
+
+    @Test("a controller at its maximum of links (--max-links) closes new connections at once and never holds more; its lamps move to the other; its API still answers")
+    func fullController() async throws {
+        let count = 30
+        let first = try Daemon(lamps: count)
+        first.runArguments = ["--max-links", "8"]
+        try await first.start()
+        let second = try Daemon(lamps: count)
+        second.runArguments = ["--key-file", first.keyFile]
+        try await second.start()
+        let sim = try Simulator(
+            first, count: count, duration: 60, quiet: false,
+            extra: ["--url", first.lampURL + "," + second.lampURL, "--backoff-min", "100", "--backoff-jitter", "300"])
+        let explain = { sim.lastLines() }
+        var most = 0
+        try await waitUntil("every lamp is linked, 8 at most to the full one", timeout: .seconds(30), explain: explain) {
+            let onFirst = try await first.onlineCount()
+            most = max(most, onFirst)
+            return try await onFirst + second.onlineCount() == count
+        }
+        #expect(most <= 8)
+        #expect(try await first.onlineCount() <= 8)
+        let url = try #require(URL(string: first.api.replacingOccurrences(of: "/api/v1", with: "/metrics")))
+        let (data, _) = try await URLSession.shared.data(from: url)
+        let metrics = String(decoding: data, as: UTF8.self)
+        let closed = metrics.split(separator: "\n").first { $0.hasPrefix("lamplighter_connections_closed_total") && $0.contains("reason=\"capacity\"") }
+        let closedCount = closed.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        // Lamp i starts on controller i % 2: 15 on the full one, 8 taken.
+        #expect(closedCount >= Double(count / 2 - 8), "\(closed ?? "no capacity counter")")
+        let report = try sim.finish()
+        #expect(report.connected == count && report.replaced == 0)
     }
 
     @Test("a controller that accepts TCP and never answers the upgrade: each lamp gives up on it at the handshake deadline and moves on")

@@ -210,7 +210,7 @@ struct FirstHourTests {
             "--tls-certificate": certificates.serverCertificate, "--tls-key": certificates.serverKey, "--lamp-tls-client-ca": certificates.ca,
             "--db": "x.db", "--key-file": "x.key", "--fleet-key": String(repeating: "ab", count: 32), "--lamp-host": "127.0.0.1",
             "--lamp-port": "7", "--api-host": "127.0.0.1", "--api-port": "8", "--report-interval": "9", "--ping-interval": "9",
-            "--request-timeout": "9", "--max-pending-handshakes": "9", "--lamp-minimum-minor": "2", "--timezone": "UTC0", "--latitude": "1", "--longitude": "2",
+            "--request-timeout": "9", "--max-links": "99", "--max-pending-handshakes": "9", "--lamp-minimum-minor": "2", "--timezone": "UTC0", "--latitude": "1", "--longitude": "2",
             "--program-check-interval": "9", "--admin-token-file": "t", "--stream-buffer": "99", "--log-level": "debug",
             "--log-format": "json", "--cors-origin": "https://ops.example.org", "--map-tiles": "https://tiles.example.org/{z}/{x}/{y}.png",
             "--handshake-failures": "9", "--handshake-backoff": "9", "--event-retention": "9", "--audit-retention": "9",

@@ -73,29 +73,50 @@ struct ControllerListTests {
         #expect(many.count == ControllerList.maximumEndpoints)
     }
 
-    @Test("lamps start spread over the controllers, move to the next after a failure, wrap around, stay after a reboot")
+    @Test("lamps start spread over the controllers, move on after a failure (draws of 0: the next one), wrap around, stay after a reboot")
     func rotation() throws {
         let urls = try ControllerList.parse(["ws://c.example:7350"])
         let three = ControllerList.endpoints(urls, addresses: [["10.0.0.1", "10.0.0.2", "10.0.0.3"]])
         // Spread: 3,000 lamps, 1,000 on each.
         var counts = [0, 0, 0]
-        for lamp in 0..<3000 { counts[ControllerList.next(previous: nil, move: false, in: three, lampIndex: lamp)!] += 1 }
+        for lamp in 0..<3000 { counts[ControllerList.next(previous: nil, move: false, in: three, lampIndex: lamp, draw: 0)!] += 1 }
         #expect(counts == [1000, 1000, 1000])
-        // Failover: from the first to the second, the third, back to the first.
-        var at = ControllerList.next(previous: nil, move: true, in: three, lampIndex: 0)!
+        // Failover with draws of 0: from the first to the second, the third, back to the first.
+        var at = ControllerList.next(previous: nil, move: true, in: three, lampIndex: 0, draw: 0)!
         var visited = [at]
         for _ in 0..<3 {
-            at = ControllerList.next(previous: three[at], move: true, in: three, lampIndex: 0)!
+            at = ControllerList.next(previous: three[at], move: true, in: three, lampIndex: 0, draw: 0)!
             visited.append(at)
         }
         #expect(visited == [0, 1, 2, 0])
-        #expect(ControllerList.next(previous: three[1], move: false, in: three, lampIndex: 0) == 1)
+        #expect(ControllerList.next(previous: three[1], move: false, in: three, lampIndex: 0, draw: 0) == 1)
         // DNS changed: the address it was on is gone; it starts over at its own place.
         let two = ControllerList.endpoints(urls, addresses: [["10.0.0.3", "10.0.0.4"]])
-        #expect(ControllerList.next(previous: three[0], move: true, in: two, lampIndex: 5) == 1)
+        #expect(ControllerList.next(previous: three[0], move: true, in: two, lampIndex: 5, draw: 0) == 1)
         // Still listed at a new position: the one after it.
-        #expect(ControllerList.next(previous: three[2], move: true, in: two, lampIndex: 5) == 1)
-        #expect(ControllerList.next(previous: three[2], move: false, in: two, lampIndex: 5) == 0)
-        #expect(ControllerList.next(previous: nil, move: true, in: [], lampIndex: 0) == nil)
+        #expect(ControllerList.next(previous: three[2], move: true, in: two, lampIndex: 5, draw: 0) == 1)
+        #expect(ControllerList.next(previous: three[2], move: false, in: two, lampIndex: 5, draw: 0) == 0)
+        #expect(ControllerList.next(previous: nil, move: true, in: [], lampIndex: 0, draw: 0) == nil)
+    }
+
+    @Test("the lamps of a controller that died spread evenly over all the others, none back to it (not all to its neighbour)")
+    func failoverSpreads() throws {
+        let urls = try ControllerList.parse(["ws://c.example:7350"])
+        let six = ControllerList.endpoints(urls, addresses: [(1...6).map { "10.0.0.\($0)" }])
+        var generator = SplitMix64(seed: 14)
+        var counts = [Int](repeating: 0, count: 6)
+        for lamp in 0..<6000 {
+            counts[ControllerList.next(previous: six[5], move: true, in: six, lampIndex: lamp, draw: generator.next())!] += 1
+        }
+        #expect(counts[5] == 0)
+        // 1,200 each expected; the next in the list took all 6,000 before.
+        #expect(counts[0..<5].allSatisfy { (1050...1350).contains($0) }, "\(counts)")
+        // Every other one is reachable from each position.
+        for at in 0..<6 {
+            let reached = Set((0..<5).map { ControllerList.next(previous: six[at], move: true, in: six, lampIndex: 0, draw: UInt64($0))! })
+            #expect(reached == Set(0..<6).subtracting([at]))
+        }
+        // One controller: it stays.
+        #expect(ControllerList.next(previous: six[0], move: true, in: [six[0]], lampIndex: 3, draw: 99) == 0)
     }
 }

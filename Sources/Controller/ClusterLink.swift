@@ -599,7 +599,7 @@ public final class ClusterLink: Service, Sendable {
         } while read == ClusterLimits.eventFollowBatch && events.hub.isActive
     }
 
-    /// Renews this controller's heartbeat and leases; removes the ownerships of controllers
+    /// Renews this controller's heartbeat and lease; removes the ownerships of controllers
     /// whose lease ran out.
     func heartbeat() async throws {
         let now = clock.nowMilliseconds()

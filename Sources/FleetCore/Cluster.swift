@@ -267,9 +267,10 @@ public protocol ClusterStoring: Sendable {
     func claimLamps(_ lamps: [LampID], instance: String, leaseUntil: UInt64) async throws -> Int64
     /// Gives up these lamps, where `instance` still holds them; returns those given up.
     func releaseLamps(_ lamps: [LampID], instance: String) async throws -> [LampID]
-    /// The instance's heartbeat: renews its row and its lamps' leases to `leaseUntil`, and
-    /// removes the instances and ownerships whose lease ran out before `now`; returns the
-    /// lamps whose ownership was removed.
+    /// The instance's heartbeat: renews its row's lease to `leaseUntil` (its lamps' ownerships
+    /// live as long as it), and removes the ownerships whose instance's lease and own claim-time
+    /// lease ran out before `now`, then those instances; returns the lamps whose ownership was
+    /// removed.
     func heartbeat(instance: String, startedAt: UInt64, now: UInt64, leaseUntil: UInt64) async throws -> [LampID]
     /// These lamps as stored now (a lamp not registered is left out).
     func lamps(_ ids: [LampID]) async throws -> [StoredLamp]

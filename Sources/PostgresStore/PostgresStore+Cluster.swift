@@ -160,8 +160,17 @@ extension PostgresStore {
                 INSERT INTO cluster_instance (id, started_at, heartbeat_at, lease_until) VALUES (\(instance), \(Int64(clamping: startedAt)), \(nowValue), \(until))
                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until
                 """, logger: logger)
-            try await connection.query("UPDATE lamp_owner SET lease_until = \(until) WHERE instance = \(instance)", logger: logger)
-            let removed = try await connection.query("DELETE FROM lamp_owner WHERE lease_until < \(nowValue) RETURNING lamp_id", logger: logger).collect()
+            // A lamp's ownership lives as long as its controller's lease: the row's own lease
+            // (set when claimed) covers only the time before that controller's first
+            // heartbeat. Renewing every row instead was one row update per lamp per heartbeat
+            // (at 100,000 lamps, 21,920 rows and 7.5 MB of WAL a second with nothing to do).
+            let removed = try await connection.query(
+                """
+                DELETE FROM lamp_owner o WHERE o.lease_until < \(nowValue)
+                AND NOT EXISTS (SELECT 1 FROM cluster_instance i WHERE i.id = o.instance AND i.lease_until >= \(nowValue))
+                RETURNING lamp_id
+                """, logger: logger
+            ).collect()
             try await connection.query("DELETE FROM cluster_instance WHERE lease_until < \(nowValue)", logger: logger)
             return try Self.lampIDs(removed)
         }

@@ -82,7 +82,7 @@ struct ClusterStoreTests {
         }
     }
 
-    @Test("lamp ownership: a claim (numbered in order) takes a lamp from another instance; a release only frees one's own; a lapsed lease is removed by any heartbeat")
+    @Test("lamp ownership: a claim (numbered in order) takes a lamp from another instance; a release only frees one's own; a lapsed lease is removed by any heartbeat; ownerships live as long as their instance's lease")
     func ownership() async throws {
         try await TestDatabase.with(.postgres) { database in
             let store = try #require(try await database.open() as? PostgresStore)
@@ -103,6 +103,12 @@ struct ClusterStoreTests {
             #expect(try await store.heartbeat(instance: "a", startedAt: 0, now: 20_000, leaseUntil: 35_000) == [two])
             #expect(try await store.owners([one, two, three]) == [one: "a"])
             #expect(try await store.lampsHeld(notBy: "a") == [])
+            // lamp-1's own lease (10 s, from its claim) lapsed long ago: it lives as long as a's
+            // lease (35 s), which no row renewal copies onto it. At 40 s another heartbeat
+            // removes it.
+            #expect(try await store.heartbeat(instance: "c", startedAt: 0, now: 34_000, leaseUntil: 50_000) == [])
+            #expect(try await store.heartbeat(instance: "c", startedAt: 0, now: 40_000, leaseUntil: 55_000) == [one])
+            #expect(try await store.owners([one]).isEmpty)
             await store.close()
         }
     }

@@ -548,8 +548,8 @@ public final class ClusterLink: Service, Sendable {
         if !pending.releases.isEmpty {
             // Only the lamps this controller still held: one that moved on stays its new
             // owner's. Before the claims: a lamp that left and came back is claimed again.
-            // One that could not be released is tried again (its row would otherwise be
-            // renewed by this controller's heartbeat for good).
+            // One that could not be released is tried again (its row would otherwise live as
+            // long as this controller's lease, for good).
             let released: [LampID]
             do {
                 released = try await store.releaseLamps(pending.releases, instance: instance)

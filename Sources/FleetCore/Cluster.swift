@@ -29,10 +29,10 @@ public enum ClusterLimits {
     /// The most acks waiting to be relayed; more are dropped (counted, and the command's
     /// progress on the other instances then lags until the lamp's next answer).
     public static let maximumPendingAcks = 200_000
-    /// How often an instance renews its heartbeat and the leases of the lamps it holds.
+    /// How often an instance renews its heartbeat and lease (the lamps it holds live by it).
     public static let heartbeatInterval: Duration = .seconds(5)
-    /// How long a lamp's ownership (and an instance's heartbeat) holds without renewal, in
-    /// milliseconds: three heartbeats.
+    /// How long an instance's lease (and so its lamps' ownerships) holds without renewal, and a
+    /// new claim before its instance's next heartbeat, in milliseconds: three heartbeats.
     public static let leaseMilliseconds: UInt64 = 15_000
     /// The longest a command waits for the database (its version and its write) before it
     /// is refused with 503; a write cut off this way is not confirmed (it may still commit,

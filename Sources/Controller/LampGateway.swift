@@ -75,6 +75,15 @@ public final class LampGateway: Service, Sendable {
             settle(.failure(error))
             throw error
         }
+        // Said before the daemon is ready, so it is seen with the start.
+        let room = GatewayConfiguration.defaultMaximumLinks()
+        if configuration.maximumLinks > room {
+            // More links than open files to spare: at the limit the process cannot open a
+            // file, answer the API, or keep its thread pool (libdispatch ends it).
+            shared.logger.warning(
+                "the maximum of lamp links is above the open-file limit less \(GatewayConfiguration.reservedFiles): raise the limit (ulimit -n, LimitNOFILE) or lower --max-links",
+                metadata: ["links.maximum": "\(configuration.maximumLinks)", "links.room": "\(room)"])
+        }
         // Every minor-2 welcome carries the database's epoch (SPEC.md §5.4).
         do {
             let epoch = try await shared.store.fleetEpoch()
@@ -142,7 +151,7 @@ public final class LampGateway: Service, Sendable {
         // A bound server channel always has a local address.
         let address = channel.localAddress!
         settle(.success(address))
-        shared.logger.info("lamp gateway listening", metadata: ["address": "\(address)"])
+        shared.logger.info("lamp gateway listening", metadata: ["address": "\(address)", "links.maximum": "\(configuration.maximumLinks)"])
 
         try? await gracefulShutdown()
         try? await channel.close()

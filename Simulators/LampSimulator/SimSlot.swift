@@ -24,8 +24,8 @@ final class SimSlot {
     let directory: ControllerDirectory
     /// The controller of the current (or last) attempt; nil before the first.
     private(set) var target: SimTarget?
-    /// The last attempt failed or its link dropped: the next attempt goes to the next
-    /// controller (``ControllerList/next(previous:move:in:lampIndex:draw:)``), another one at random.
+    /// The last attempt failed or its link dropped: the next attempt goes to another
+    /// controller, chosen at random (``ControllerList/next(previous:move:in:lampIndex:draw:)``).
     var moveOnNext = false
     /// The lamp closed its link to reboot (SPEC.md §8.9): it comes back to the same controller.
     var rebooting = false

@@ -173,7 +173,7 @@ public enum ControllerList {
     ///
     /// Evenly among the others, not the next in the list: the lamps of a controller that died
     /// all move at once, and sending them all to its neighbour doubled that one's links (at
-    /// 100,000 lamps over 6 controllers, about 33,000 on one process against its limit of
+    /// 100,000 lamps over 6 controllers, about 30,000 on one process against its limit of
     /// 20,000 open files: it failed, and its lamps with it, and the next in the cascade).
     public static func next(previous: ControllerEndpoint?, move: Bool, in endpoints: [ControllerEndpoint], lampIndex: Int, draw: UInt64) -> Int? {
         guard !endpoints.isEmpty else { return nil }

@@ -98,6 +98,33 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test("two controllers adding energy to the same lamp-days at once, none there before: every addition counts (none lost to a second insert of a new day)")
+    func concurrentEnergy() async throws {
+        try await TestDatabase.with(.postgres) { database in
+            let first = try await database.open()
+            let second = try await database.open()
+            try await first.addLamps([StoreBehaviourTests.record("a"), StoreBehaviourTests.record("b")], config: .initial, atMilliseconds: 1)
+            // 2 stores x 15 batches, each adding 1 Wh to hours 1 and 30 of both lamps (two days).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for store in [first, second] {
+                    for _ in 0..<15 {
+                        group.addTask {
+                            try await store.addEnergy([
+                                EnergyStoreTests.hour("b", 30, used: 1, full: 1, lit: 1), EnergyStoreTests.hour("a", 1, used: 1, full: 1, lit: 1),
+                                EnergyStoreTests.hour("b", 1, used: 1, full: 1, lit: 1), EnergyStoreTests.hour("a", 30, used: 1, full: 1, lit: 1),
+                            ])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let midnight = EnergyStoreTests.midnight
+            let hours = try await first.energy(target: .all, fromHour: midnight, toHour: midnight + 48, step: .hour)
+            #expect(hours.map(\.usedWh) == [60, 60], "\(hours)")
+            #expect(hours.map(\.lamps) == [2, 2])
+        }
+    }
+
     @Test("a damaged energy day makes the query fail naming the lamp and day; a write to it fails and leaves it as it was")
     func damagedEnergyDay() async throws {
         try await TestDatabase.with(.postgres) { database in

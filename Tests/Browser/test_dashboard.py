@@ -123,6 +123,14 @@ class DashboardTest(BrowserCase):
         error = wait_until("the page refuses the revoked token", lambda: self.element("signin-error").text)
         self.assertIn("unknown or revoked", error)
 
+    def drawn_since(self, since):
+        """The page's figures for the frames drawn since `since` (ms), once at least one was:
+        the lamps' model can show a change a moment before the frame that draws it, and
+        reading in between found no frame (a flaky None in CI)."""
+        return wait_until("the page drew a frame with the change",
+                          lambda: (lambda w: w if w["frames"] > 0 else None)(
+                              self.script("return window.lamplighterDashboard.eventToScreen(arguments[0])", since)), timeout=5)
+
     def test_admin_sees_every_lamp_live_and_commands_them(self):
         self.sign_in(fleet.admin_token)
         self.wait_for_fleet()
@@ -154,7 +162,7 @@ class DashboardTest(BrowserCase):
         lamps = fleet.get("/lamps?limit=10000&online=true")["lamps"]
         self.assertEqual({lamp["reported"]["level"] for lamp in lamps}, {37})
         # Every lamp's change reached the screen within a second of the daemon stamping it.
-        waited = self.script("return window.lamplighterDashboard.eventToScreen(arguments[0])", since)
+        waited = self.drawn_since(since)
         print(f"\n  command from the page to all {online:,} lamps: all shown {shown * 1000:.0f} ms after the click; "
               f"each change on screen at most {waited['maxMs']} ms after it happened ({waited['frames']} frames)", file=sys.stderr)
         self.assertGreater(waited["frames"], 0)
@@ -180,7 +188,7 @@ class DashboardTest(BrowserCase):
         self.element("send").click()
         wait_until(f"the page shows the {selected} selected lamps off",
                    lambda: self.script("return window.lamplighterDashboard.countWhere('off')") == selected, timeout=10)
-        waited = self.script("return window.lamplighterDashboard.eventToScreen(arguments[0])", since)
+        waited = self.drawn_since(since)
         print(f"  command to {selected} lamps selected with a box: all shown {1000 * (time.monotonic() - clicked):.0f} ms after "
               f"the click; each change on screen at most {waited['maxMs']} ms after it happened", file=sys.stderr)
         self.assertLess(waited["maxMs"], 1000)

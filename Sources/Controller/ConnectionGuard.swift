@@ -91,9 +91,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private func start(_ context: ChannelHandlerContext) -> Bool {
         guard !started else { return true }
         started = true
-        counters.open.add()
         counted = true
-        if counters.open.current > limits.maximumConnections {
+        if !counters.open.add(within: limits.maximumConnections) {
             counters.refusedOverLimit.add()
             leave()
             context.close(promise: nil)

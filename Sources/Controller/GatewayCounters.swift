@@ -6,8 +6,10 @@ final class AtomicCount: Sendable {
     private let value = Atomic<Int>(0)
 
     func add(_ amount: Int = 1) { value.wrappingAdd(amount, ordering: .relaxed) }
-    /// Adds one and returns the count with it.
-    func addReturningNew() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
+    /// Adds one; whether the count with it is at most `limit`. The one added is kept either
+    /// way (the caller takes it away when it refuses). Checked on the value this add made,
+    /// not read again, so two adds at once never both see the other's.
+    func add(within limit: Int) -> Bool { value.wrappingAdd(1, ordering: .relaxed).newValue <= limit }
     func subtract(_ amount: Int = 1) { value.wrappingSubtract(amount, ordering: .relaxed) }
     var current: Int { value.load(ordering: .relaxed) }
 }

@@ -118,7 +118,7 @@ final class GatewayShared: Sendable {
     func admitConnection(_ channel: any Channel) -> Bool {
         let counters = self.counters
         let limit = configuration.maximumLinks
-        if counters.lampConnections.addReturningNew() > limit {
+        if !counters.lampConnections.add(within: limit) {
             counters.lampConnections.subtract()
             counters.closedAtCapacity.add()
             let now = clock.nowMilliseconds()

@@ -90,9 +90,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         sourceAddress = context.channel.remoteAddress?.ipAddress
-        shared.counters.pendingHandshakes.add()
         countedAsPending = true
-        if shared.counters.pendingHandshakes.current > shared.maximumPendingHandshakes.load(ordering: .relaxed) {
+        if !shared.counters.pendingHandshakes.add(within: shared.maximumPendingHandshakes.load(ordering: .relaxed)) {
             run(machine.refuse(code: LampCloseCode.tryAgainLater, reason: "too many pending handshakes"))
             return
         }

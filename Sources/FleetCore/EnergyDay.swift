@@ -55,35 +55,46 @@ public struct EnergyDay: Sendable, Equatable {
     /// The longest packed day: presence, then 24 hours of 3 fields of at most 1 + 6 + 63 bits.
     public static let maximumEncodedBytes = (24 + 24 * 3 * 70 + 7) / 8
 
+    /// Hour of the day (0..<24) to its values; nil when absent. Inline, not on the heap:
+    /// the store's `energy_day_add` reads, adds and packs a day per row it writes (issue 13).
+    private var storage: InlineArray<24, Hour?>
+
     /// Hour of the day (0..<24) to its values; nil when absent.
-    public private(set) var hours: [Hour?]
+    public var hours: [Hour?] { (0..<Self.hoursPerDay).map { storage[$0] } }
+
+    /// The values of hour `hour` (0..<24); nil when absent.
+    public subscript(hour hour: Int) -> Hour? { storage[hour] }
 
     /// A day with no hours present.
     public init() {
-        hours = Array(repeating: nil, count: Self.hoursPerDay)
+        storage = InlineArray(repeating: nil)
+    }
+
+    public static func == (a: EnergyDay, b: EnergyDay) -> Bool {
+        (0..<hoursPerDay).allSatisfy { a.storage[$0] == b.storage[$0] }
     }
 
     /// Whether no hour is present.
-    public var isEmpty: Bool { hours.allSatisfy { $0 == nil } }
+    public var isEmpty: Bool { presentCount == 0 }
 
     /// How many hours are present.
-    public var presentCount: Int { hours.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+    public var presentCount: Int { (0..<Self.hoursPerDay).reduce(0) { $0 + (storage[$1] == nil ? 0 : 1) } }
 
     /// Adds `values` to hour `hour` (0..<24), making it present.
     public mutating func add(_ values: Hour, at hour: Int) {
         precondition((0..<Self.hoursPerDay).contains(hour), "hour of the day out of range")
-        if var existing = hours[hour] {
+        if var existing = storage[hour] {
             existing.add(values)
-            hours[hour] = existing
+            storage[hour] = existing
         } else {
-            hours[hour] = values
+            storage[hour] = values
         }
     }
 
     /// Adds every present hour of `other`.
     public mutating func add(_ other: EnergyDay) {
-        for (hour, values) in other.hours.enumerated() {
-            if let values { add(values, at: hour) }
+        for hour in 0..<Self.hoursPerDay {
+            if let values = other.storage[hour] { add(values, at: hour) }
         }
     }
 
@@ -91,8 +102,8 @@ public struct EnergyDay: Sendable, Equatable {
     @discardableResult
     public mutating func removeHours(before hour: Int) -> Int {
         var removed = 0
-        for index in 0..<min(max(hour, 0), Self.hoursPerDay) where hours[index] != nil {
-            hours[index] = nil
+        for index in 0..<min(max(hour, 0), Self.hoursPerDay) where storage[index] != nil {
+            storage[index] = nil
             removed += 1
         }
         return removed
@@ -109,42 +120,65 @@ public struct EnergyDay: Sendable, Equatable {
 
     /// The packed form.
     public func encoded() -> [UInt8] {
-        var writer = BitWriter()
+        [UInt8](unsafeUninitializedCapacity: Self.maximumEncodedBytes) { buffer, count in
+            count = encode(into: UnsafeMutableRawBufferPointer(buffer))
+        }
+    }
+
+    /// Packs the day into `buffer`, which holds at least ``maximumEncodedBytes``; returns the
+    /// bytes written. Allocates nothing.
+    public func encode(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(buffer.count >= Self.maximumEncodedBytes, "a buffer shorter than the longest packed day")
+        var writer = BitWriter(buffer: buffer)
         for hour in 0..<Self.hoursPerDay {
-            writer.write(hours[hour] == nil ? 0 : 1, bits: 1)
+            writer.write(storage[hour] == nil ? 0 : 1, bits: 1)
         }
         var previous = Hour(used: 0, full: 0, lit: 0)
-        for case let values? in hours {
+        for hour in 0..<Self.hoursPerDay {
+            guard let values = storage[hour] else { continue }
             writer.writeDifference(values.used, from: previous.used)
             writer.writeDifference(values.full, from: previous.full)
             writer.writeDifference(values.lit, from: previous.lit)
             previous = values
         }
-        return writer.bytes
+        return writer.count
     }
 
     /// Reads a packed day; throws on anything ``encoded()`` could not have made (too short,
     /// too long, bits after the last field, a value length past 64 bits).
     public init(encoded bytes: [UInt8]) throws(DecodingError) {
+        // withUnsafeBytes rethrows untyped: carry the typed error out in a Result.
+        self = try bytes.withUnsafeBytes { raw in Result { () throws(DecodingError) in try EnergyDay(packed: raw) } }.get()
+    }
+
+    /// Reads a packed day in place (as ``init(encoded:)``); allocates nothing.
+    public init(packed bytes: UnsafeRawBufferPointer) throws(DecodingError) {
         guard bytes.count <= Self.maximumEncodedBytes else {
             throw DecodingError(description: "a packed energy day of \(bytes.count) bytes, more than \(Self.maximumEncodedBytes)")
         }
         var reader = BitReader(bytes: bytes)
-        var present = [Bool]()
-        present.reserveCapacity(Self.hoursPerDay)
-        for _ in 0..<Self.hoursPerDay {
-            present.append(try reader.read(bits: 1) == 1)
-        }
+        let present = try reader.read(bits: Self.hoursPerDay)
         self.init()
         var previous = Hour(used: 0, full: 0, lit: 0)
-        for hour in 0..<Self.hoursPerDay where present[hour] {
+        for hour in 0..<Self.hoursPerDay where present >> UInt64(Self.hoursPerDay - 1 - hour) & 1 == 1 {
             let values = Hour(
                 used: try reader.readDifference(from: previous.used), full: try reader.readDifference(from: previous.full),
                 lit: try reader.readDifference(from: previous.lit))
-            hours[hour] = values
+            storage[hour] = values
             previous = values
         }
         try reader.finish()
+    }
+
+    /// The packed days `added` and `stored` (nil for none) added hour by hour, packed into
+    /// `buffer` (at least ``maximumEncodedBytes``); returns the bytes written. Allocates
+    /// nothing: the SQLite store's `energy_day_add` runs it for every lamp-day it writes.
+    public static func sum(
+        packed added: UnsafeRawBufferPointer, and stored: UnsafeRawBufferPointer?, into buffer: UnsafeMutableRawBufferPointer
+    ) throws(DecodingError) -> Int {
+        var day = try EnergyDay(packed: added)
+        if let stored { day.add(try EnergyDay(packed: stored)) }
+        return day.encode(into: buffer)
     }
 
     public static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
@@ -154,20 +188,30 @@ public struct EnergyDay: Sendable, Equatable {
     }
 }
 
-/// Appends bits, most significant first.
+/// Appends bits, most significant first, into a buffer the caller holds (long enough for
+/// the longest packed day).
 private struct BitWriter {
-    var bytes: [UInt8] = []
+    let buffer: UnsafeMutableRawBufferPointer
+    /// Whole or partial bytes written.
+    var count = 0
     /// Bits used in the last byte (0 when it is full or there is none).
     var used = 0
+
+    init(buffer: UnsafeMutableRawBufferPointer) {
+        self.buffer = buffer
+    }
 
     mutating func write(_ value: UInt64, bits count: Int) {
         var remaining = count
         while remaining > 0 {
-            if used == 0 { bytes.append(0) }
+            if used == 0 {
+                buffer[self.count] = 0
+                self.count += 1
+            }
             let room = 8 - used
             let take = min(room, remaining)
             let chunk = UInt8(truncatingIfNeeded: (value >> UInt64(remaining - take)) & ((1 << UInt64(take)) - 1))
-            bytes[bytes.count - 1] |= chunk << UInt8(room - take)
+            buffer[self.count - 1] |= chunk << UInt8(room - take)
             used = (used + take) % 8
             remaining -= take
         }
@@ -189,7 +233,7 @@ private struct BitWriter {
 
 /// Reads what ``BitWriter`` wrote.
 private struct BitReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeRawBufferPointer
     var position = 0
 
     mutating func read(bits count: Int) throws(EnergyDay.DecodingError) -> UInt64 {

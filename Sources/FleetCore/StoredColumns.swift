@@ -274,8 +274,8 @@ public enum EnergyColumns {
         /// `hours`; damaged bytes are an error naming the row.
         public mutating func add(lamp: Int64, day: Int64, packed: [UInt8]) throws {
             let energyDay = try EnergyColumns.storedDay(lamp: lamp, day: day, packed: packed)
-            for (offset, values) in energyDay.hours.enumerated() {
-                guard let values else { continue }
+            for offset in 0..<EnergyDay.hoursPerDay {
+                guard let values = energyDay[hour: offset] else { continue }
                 let hour = day * 24 + Int64(offset)
                 guard hour >= Int64(fromHour), hour < Int64(toHour) else { continue }
                 let start = EnergyColumns.stepStart(hour: hour, step: step)

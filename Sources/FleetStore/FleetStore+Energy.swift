@@ -20,36 +20,39 @@ extension FleetStore {
         END;
         """
 
-    /// `energy_day_add(stored, added)`: the packed day `stored` (NULL for none) with the
-    /// packed day `added` added hour by hour, packed again. Registered on every connection,
-    /// so a batch writes each lamp-day touched with one upsert.
-    static let energyDayAdd = DatabaseFunction("energy_day_add", argumentCount: 2, pure: true) { values in
-        guard let added = Data.fromDatabaseValue(values[1]) else {
-            throw FleetStoreError("energy_day_add: the added day is not a blob")
-        }
-        var day = try EnergyDay(encoded: Array(added))
-        if let stored = Data.fromDatabaseValue(values[0]) {
-            day.add(try EnergyDay(encoded: Array(stored)))
-        }
-        return Data(day.encoded())
-    }
-
     /// Adds hourly energy (used and full-power as whole mWh, lit as whole seconds) to what
-    /// is stored for each lamp and hour, in one transaction with one upsert per lamp-day the
-    /// batch touches; a lamp no longer registered is skipped.
+    /// is stored for each lamp and hour, in one transaction: one row per lamp-day the batch
+    /// touches, written in chunks (``ChunkedUpsert``); a lamp no longer registered is skipped.
     public func addEnergy(_ batch: [EnergyHour]) throws {
         guard !batch.isEmpty else { return }
+        let days = EnergyColumns.pack(batch)
         try pool.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT INTO energy_day (lamp, day, hours)
-                    SELECT rowid, ?, energy_day_add(NULL, ?) FROM lamp WHERE id = ?
-                    ON CONFLICT(lamp, day) DO UPDATE SET hours = energy_day_add(hours, excluded.hours)
-                    """)
-            for (lamp, day, hours) in EnergyColumns.pack(batch) {
-                try statement.execute(arguments: [day, Data(hours.encoded()), lamp.value])
+            try FleetStore.energyUpsert.write(days, in: db) { row, values in
+                values.text(row.lamp.value)
+                values.integer(row.day)
+                values.blob { bytes in
+                    withUnsafeTemporaryAllocation(byteCount: EnergyDay.maximumEncodedBytes, alignment: 1) { buffer in
+                        let count = row.hours.encode(into: buffer)
+                        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                    }
+                }
             }
         }
+    }
+
+    /// The energy rows of a batch, a chunk at a time: each lamp-day added to what is stored
+    /// (`energy_day_add`, ``EnergyDaySQL``). The chunk's rows come first in the join, each
+    /// finding its lamp by the primary key. A new row takes the packed day as bound (packed by
+    /// ``EnergyDay`` just before): passed through a function, SQLite would copy its result
+    /// into a fresh allocation for the update's `excluded.hours`, once per row.
+    static let energyUpsert = ChunkedUpsert(columns: 3) { values in
+        """
+        INSERT INTO energy_day (lamp, day, hours)
+        SELECT lamp.rowid, chunk.column2, chunk.column3 FROM \(values) AS chunk
+        CROSS JOIN lamp ON lamp.id = chunk.column1
+        WHERE true
+        ON CONFLICT(lamp, day) DO UPDATE SET hours = energy_day_add(hours, excluded.hours)
+        """
     }
 
     /// The energy of a target's lamps in `fromHour..<toHour`, per step (UTC), oldest first.

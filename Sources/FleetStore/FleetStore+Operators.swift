@@ -66,9 +66,8 @@ extension FleetStore {
     }
 
     static func insertAudit(_ db: Database, _ audit: AuditRecord) throws {
-        try db.execute(
-            sql: "INSERT INTO audit (at, actor, role, action, target, detail, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [
+        try db.cachedStatement(sql: "INSERT INTO audit (at, actor, role, action, target, detail, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [
                 Int64(clamping: audit.atMilliseconds), audit.actor, audit.role, audit.action, audit.target, audit.detail,
                 audit.outcome,
             ])

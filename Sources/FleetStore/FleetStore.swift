@@ -26,7 +26,7 @@ public final class FleetStore: FleetStoring {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            db.add(function: FleetStore.energyDayAdd)
+            try EnergyDaySQL.register(on: db)
         }
         configuration.busyMode = .timeout(5)
         self.pool = try DatabasePool(path: path, configuration: configuration)
@@ -422,9 +422,10 @@ public final class FleetStore: FleetStoring {
     private static func insertCommand(
         _ db: Database, target: CommandTarget, control: DesiredControl?, action: CommandAction, audit: AuditRecord?, now: UInt64
     ) throws -> Int64 {
-        try db.execute(
-            sql: "INSERT INTO command (target, action, version, created_at) VALUES (?, ?, ?, ?)",
-            arguments: [target.description, action.description, Int64(control?.version ?? 0), Int64(now)])
+        // Cached statements: a command is the hot write of the operator API, and each
+        // statement prepared anew cost SQLite about 30 allocations (issue 13).
+        try db.cachedStatement(sql: "INSERT INTO command (target, action, version, created_at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [target.description, action.description, Int64(control?.version ?? 0), Int64(now)])
         let commandID = db.lastInsertedRowID
         if var audit {
             audit.detail = "command \(commandID): " + audit.detail
@@ -444,7 +445,7 @@ public final class FleetStore: FleetStoring {
         let (clause, targetArguments) = FleetStore.condition(for: target)
         sql += clause
         arguments += targetArguments
-        try db.execute(sql: sql, arguments: arguments)
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
         return commandID
     }
 
@@ -512,17 +513,34 @@ public final class FleetStore: FleetStoring {
     public func saveReported(_ batch: [ReportedRecord]) throws {
         guard !batch.isEmpty else { return }
         try pool.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT INTO reported_state (lamp_id, applied_version, config_version, firmware, status, reported_at, last_seen)
-                    SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM lamp WHERE id = ?1)
-                    ON CONFLICT(lamp_id) DO UPDATE SET applied_version = excluded.applied_version,
-                        config_version = excluded.config_version, firmware = excluded.firmware,
-                        status = COALESCE(excluded.status, reported_state.status),
-                        reported_at = excluded.reported_at, last_seen = excluded.last_seen
-                    """)
-            try ReportedRowBinder.write(batch, with: statement, in: db)
+            try FleetStore.reportedUpsert.write(batch, in: db) { record, values in
+                values.text(record.lampID.value)
+                values.integer(Int64(record.appliedVersion))
+                values.integer(Int64(record.configVersion))
+                if let firmware = record.firmware { values.text(firmware) } else { values.null() }
+                if let report = record.status {
+                    values.blob { LampMessage.statusReport(report).encode(into: &$0) }
+                } else {
+                    values.null()
+                }
+                values.integer(Int64(clamping: record.reportedAtMilliseconds))
+                values.integer(Int64(clamping: record.lastSeenMilliseconds))
+            }
         }
+    }
+
+    /// The reported-state rows of a batch, a chunk at a time; a lamp no longer registered is
+    /// skipped.
+    static let reportedUpsert = ChunkedUpsert(columns: 7) { values in
+        """
+        INSERT INTO reported_state (lamp_id, applied_version, config_version, firmware, status, reported_at, last_seen)
+        SELECT column1, column2, column3, column4, column5, column6, column7 FROM \(values)
+        WHERE EXISTS (SELECT 1 FROM lamp WHERE id = column1)
+        ON CONFLICT(lamp_id) DO UPDATE SET applied_version = excluded.applied_version,
+            config_version = excluded.config_version, firmware = excluded.firmware,
+            status = COALESCE(excluded.status, reported_state.status),
+            reported_at = excluded.reported_at, last_seen = excluded.last_seen
+        """
     }
 
     /// Appends a batch of events in one transaction (durable when this returns). A lamp's

@@ -118,6 +118,61 @@ struct StoreBehaviourTests {
         }
     }
 
+    @Test("batches of every chunk size land row for row: reported state and energy of 85 lamps, unregistered ones skipped", arguments: Backend.tested)
+    func chunkedBatches(_ backend: Backend) async throws {
+        try await TestDatabase.with(backend) { database in
+            let store = try await database.open()
+            // 85 = 64 + 16 + 4 + 1: every statement size of the SQLite store's chunks.
+            let ids = (0..<85).map { "lamp-\($0)" }
+            try await store.addLamps(ids.map { Self.record($0) }, config: .initial, atMilliseconds: 1)
+            func status(_ index: Int) -> StatusReport {
+                StatusReport(
+                    appliedVersion: UInt32(index), level: Level(permille: index * 10)!, mode: .manual, isLit: index % 2 == 0,
+                    isFading: false, powerDeciwatts: UInt16(index), energyWattHours: UInt32(index * 7), burnSeconds: UInt32(index * 60),
+                    faults: [], temperatureCelsius: 20, ambientLux: nil, programRevision: 0, clock: UInt32(index))
+            }
+            var batch = ids.enumerated().map { index, id in
+                ReportedRecord(
+                    lampID: LampID(id)!, appliedVersion: UInt32(index), configVersion: 1, firmware: index % 3 == 0 ? nil : "fw-\(index)",
+                    status: index % 5 == 0 ? nil : status(index), reportedAtMilliseconds: UInt64(100 + index),
+                    lastSeenMilliseconds: UInt64(200 + index))
+            }
+            batch.insert(ReportedRecord(lampID: LampID("ghost-1")!, appliedVersion: 1, configVersion: 1, firmware: nil, status: nil,
+                reportedAtMilliseconds: 1, lastSeenMilliseconds: 1), at: 30)
+            batch.append(ReportedRecord(lampID: LampID("ghost-2")!, appliedVersion: 1, configVersion: 1, firmware: "x", status: status(1),
+                reportedAtMilliseconds: 1, lastSeenMilliseconds: 1))
+            try await store.saveReported(batch)
+            let lamps = try await store.loadAll()
+            #expect(lamps.count == 85)
+            for (index, id) in ids.enumerated() {
+                let reported = try #require(lamps.first { $0.record.id.value == id }?.reported, "lamp \(id) has no reported state")
+                #expect(reported.appliedVersion == UInt32(index) && reported.firmware == (index % 3 == 0 ? nil : "fw-\(index)"))
+                #expect(reported.status == (index % 5 == 0 ? nil : status(index)), "lamp \(id)")
+                #expect(reported.lastSeenMilliseconds == UInt64(200 + index))
+            }
+
+            // Energy: two hours of each lamp, then the same again and a new hour: every
+            // lamp-day is added to, not replaced.
+            let midnight = EnergyStoreTests.midnight
+            func energy(_ offset: Int32, _ scale: Double) -> [EnergyHour] {
+                ids.enumerated().map { index, id in
+                    EnergyHour(lampID: LampID(id)!, hour: midnight + offset, usedWh: Double(index + 1) * scale, fullPowerWh: Double(index + 1) * 2 * scale, litSeconds: 60)
+                }
+            }
+            try await store.addEnergy(energy(1, 1) + energy(2, 1) + [EnergyStoreTests.hour("ghost-1", 1, used: 5, full: 5, lit: 5)])
+            try await store.addEnergy(energy(1, 1) + energy(3, 0.5))
+            for (index, id) in ids.enumerated() {
+                let hours = try await store.energy(target: .lamp(LampID(id)!), fromHour: midnight, toHour: midnight + 24, step: .hour)
+                let used = Double(index + 1)
+                #expect(hours.map(\.startHour) == [midnight + 1, midnight + 2, midnight + 3], "lamp \(id)")
+                #expect(hours.map(\.usedWh) == [used * 2, used, used * 0.5], "lamp \(id)")
+                #expect(hours.map(\.litSeconds) == [120, 60, 60], "lamp \(id)")
+            }
+            let day = try await store.energy(target: .all, fromHour: midnight, toHour: midnight + 24, step: .day)
+            #expect(day.map(\.lamps) == [85] && day.map(\.usedWh) == [3.5 * Double(85 * 86 / 2)])
+        }
+    }
+
     @Test("a lamp's event is stored once per (lamp, sequence, lamp time): in one batch, across batches, after reopening", arguments: Backend.tested)
     func eventStoredOnce(_ backend: Backend) async throws {
         try await TestDatabase.with(backend) { database in

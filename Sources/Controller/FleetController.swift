@@ -117,10 +117,10 @@ final class CommandProgressPublisher: Service, Sendable {
 
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // A plain sleep: a shutdown is seen within 250 ms anyway, and a shutdown-aware one
+            // cost a task group and a child task every turn (issue 13).
             do {
-                try await cancelWhenGracefulShutdown {
-                    try await Task.sleep(for: .milliseconds(Int64(CommandTracker.publishIntervalMilliseconds)))
-                }
+                try await Task.sleep(for: .milliseconds(Int64(CommandTracker.publishIntervalMilliseconds)))
             } catch {
                 break
             }

@@ -644,21 +644,29 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         writeFrame(buffer)
     }
 
-    /// A control frame (RFC 6455 §5.5: at most 125 bytes of payload) around `payload`.
-    private func controlFrame(opcode: UInt8, payload: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// Writes a control frame (RFC 6455 §5.5: at most 125 bytes of payload) around `payload`
+    /// from `buffer`'s writer index on; returns the frame's first index.
+    private static func encodeControl(opcode: UInt8, payload: ByteBuffer, into buffer: inout ByteBuffer) -> Int {
         var payload = payload
-        var buffer = allocator.buffer(capacity: FrameBytes.headerRoom + payload.readableBytes)
         let payloadStart = FrameBytes.reserveHeaderRoom(&buffer)
         buffer.writeBuffer(&payload)
         // A payload of 125 bytes or fewer always has a header.
-        let start = FrameBytes.writeHeader(&buffer, payloadStart: payloadStart, opcode: opcode) ?? payloadStart
-        buffer.moveReaderIndex(to: start)
-        return buffer
+        return FrameBytes.writeHeader(&buffer, payloadStart: payloadStart, opcode: opcode) ?? payloadStart
     }
 
+    /// A control frame. In a batch (the sweeper's pings) it goes into the loop's shared slab,
+    /// as messages do: a ping of its own buffer was 2 allocations per lamp every ping interval.
     private func writeControl(opcode: UInt8, payload: ByteBuffer) {
         guard let context else { return }
-        writeFrame(controlFrame(opcode: opcode, payload: payload, allocator: context.channel.allocator))
+        if let scratch = sweeper?.scratch, scratch.isCollecting,
+            scratch.collect(for: self, allocator: context.channel.allocator, { Self.encodeControl(opcode: opcode, payload: payload, into: &$0) })
+        {
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: FrameBytes.headerRoom + payload.readableBytes)
+        let start = Self.encodeControl(opcode: opcode, payload: payload, into: &buffer)
+        buffer.moveReaderIndex(to: start)
+        writeFrame(buffer)
     }
 
     /// Writes `message` as one whole frame from `buffer`'s writer index on (header room,
@@ -717,7 +725,8 @@ final class LampLinkHandler: ChannelInboundHandler, RemovableChannelHandler {
         log(.debug, "closing link", ["close.code": "\(code)", "reason": "\(reason)"])
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
-        let frame = controlFrame(opcode: LampLinkHandler.closeOpcode, payload: payload, allocator: context.channel.allocator)
+        var frame = context.channel.allocator.buffer(capacity: FrameBytes.headerRoom + payload.readableBytes)
+        frame.moveReaderIndex(to: Self.encodeControl(opcode: LampLinkHandler.closeOpcode, payload: payload, into: &frame))
         // Not `assumeIsolated()`: the unit tests drive this handler on an EmbeddedChannel from
         // the test's threads, and an isolated callback on a completed write releases the
         // future there at once; CI crashed once in EmbeddedEventLoop's promise bookkeeping.

@@ -1,4 +1,5 @@
 import FleetCore
+import Glibc
 import FleetStore
 import Foundation
 import LampProtocol
@@ -17,10 +18,12 @@ struct WebhookDispatcherTests {
     func givesUpAndReplays() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("webhooks-\(UUID().uuidString).db").path
         let store = try FleetStore(path: path)
-        // A port nothing listens on: connections are refused at once.
-        let socket = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = socket.localAddress?.port ?? 9
-        try await socket.close()
+        // A port nothing listens on: connections are refused at once. Held for the whole
+        // test, so no other test's server can take it (a port bound and closed again could be
+        // handed to one, and a delivery then hung on it instead of being refused).
+        let refusing = try RefusingPort()
+        defer { refusing.close() }
+        let port = refusing.port
         let audit = AuditRecord(atMilliseconds: 1, actor: "t", role: "admin", action: "webhook.create", target: "webhook", detail: "", outcome: "ok")
         let hook = try store.addWebhook(
             WebhookRecord(
@@ -59,4 +62,41 @@ struct WebhookDispatcherTests {
         }
         #expect(again?.state == .failed && again?.attempts == 2, "\(String(describing: again))")
     }
+}
+
+/// A TCP port bound on 127.0.0.1 and never listened on: the kernel refuses every connection to
+/// it, and keeps it from anyone else while it is held.
+final class RefusingPort: Sendable {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw RefusingPortError.failed("socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard bound == 0, named == 0 else {
+            Glibc.close(descriptor)
+            throw RefusingPortError.failed("bind")
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() {
+        Glibc.close(descriptor)
+    }
+}
+
+enum RefusingPortError: Error {
+    case failed(String)
 }

@@ -73,23 +73,21 @@ final class RefusingPort: Sendable {
     init() throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw RefusingPortError.failed("socket") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        // struct sockaddr_in as its 16 bytes (family, port 0, 127.0.0.1), so no field of a C
+        // struct another module defines is touched.
+        var address: [UInt8] = [UInt8(AF_INET), 0, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+        var length = socklen_t(address.count)
+        let named = address.withUnsafeMutableBytes { bytes -> Bool in
+            let socketAddress = bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self)
+            return bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
         }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard bound == 0, named == 0 else {
+        guard named else {
             Glibc.close(descriptor)
             throw RefusingPortError.failed("bind")
         }
         self.descriptor = descriptor
-        port = Int(UInt16(bigEndian: address.sin_port))
+        // The port, in network byte order at bytes 2 and 3.
+        port = Int(address[2]) << 8 | Int(address[3])
     }
 
     func close() {

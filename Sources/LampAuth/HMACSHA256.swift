@@ -1,3 +1,10 @@
+import CSHA256
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// SHA-256 (FIPS 180-4) with a fixed-size state and no heap: the hash under ``HMACSHA256``.
 ///
 /// swift-crypto's `SHA256` on Linux keeps its state in a class (BoringSSL's context), so every
@@ -81,8 +88,36 @@ struct SHA256Stream {
         return state
     }
 
-    /// One compression of a 64-byte block into `state`.
+    /// Whether compressions run on the CPU's SHA instructions (x86 SHA-NI): decided once, at
+    /// first use. `LAMPLIGHTER_SHA256_SOFTWARE=1` in the environment keeps the Swift code
+    /// (for measuring one against the other).
+    static let usesHardware: Bool = {
+        if let forced = getenv("LAMPLIGHTER_SHA256_SOFTWARE"), String(cString: forced) == "1" { return false }
+        return lamplighter_sha256_hardware_available() == 1
+    }()
+
+    /// One compression of a 64-byte block into `state`: on the CPU's SHA instructions when it
+    /// has them (the largest item of the daemon's profile while it takes in status reports
+    /// was this function in Swift: two per frame tag; issue 13), else in Swift.
     static func compress(_ state: inout Words, _ block: UnsafeRawBufferPointer) {
+        guard usesHardware else {
+            softwareCompress(&state, block)
+            return
+        }
+        hardwareCompress(&state, block)
+    }
+
+    /// ``compress(_:_:)`` on the SHA instructions (only where ``usesHardware``).
+    static func hardwareCompress(_ state: inout Words, _ block: UnsafeRawBufferPointer) {
+        // The tuple of eight UInt32 is laid out as C's uint32_t[8].
+        withUnsafeMutableBytes(of: &state) { words in
+            lamplighter_sha256_compress_hardware(
+                words.baseAddress!.assumingMemoryBound(to: UInt32.self), block.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    /// ``compress(_:_:)`` in Swift (FIPS 180-4 §6.2.2).
+    static func softwareCompress(_ state: inout Words, _ block: UnsafeRawBufferPointer) {
         var schedule: (Block, Block, Block, Block) = ((0, 0, 0, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0, 0, 0), (0, 0, 0, 0, 0, 0, 0, 0))
         withUnsafeMutableBytes(of: &schedule) { raw in
             let w = raw.bindMemory(to: UInt32.self)
